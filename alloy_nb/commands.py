@@ -1,0 +1,159 @@
+"""`ask` and `@command`: the two ways to make a call."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, TypedDict
+
+from typing_extensions import Unpack
+
+from .config import current
+from .errors import ConfigurationError
+from .loop import AsyncTextStream, CallSpec, TextStream, run, run_async, stream, stream_async
+from .outputs import output_spec
+from .tools import as_tools
+from .trace import Trace
+
+
+class CallOptions(TypedDict, total=False):
+    """Per-call settings; each overrides `settings()`, `configure()` and the environment."""
+
+    model: str
+    api: str
+    system: str
+    temperature: float
+    max_tokens: int
+    max_tool_turns: int
+    auto_finalize_missing_output: bool
+    extra: dict[str, Any]
+    host: str
+    timeout: float
+    tool_concurrency: int
+
+
+class Traced(NamedTuple):
+    """A call's value together with its trace."""
+
+    value: Any
+    trace: Trace
+
+
+def _spec(prompt: str, output: Any, tools: Iterable[Callable[..., Any]] | None, options: CallOptions) -> CallSpec:
+    if not isinstance(prompt, str):
+        raise ConfigurationError(f"The prompt must be a string, got {type(prompt).__name__}.")
+    return CallSpec(prompt=prompt, output=output_spec(output), tools=as_tools(tools), config=current(**options))
+
+
+class Ask:
+    """`ask(prompt, output=..., tools=..., model=..., api=...)` and its async and streaming twins."""
+
+    def __call__(
+        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+    ) -> Any:
+        return run(_spec(prompt, output, tools, options))[0]
+
+    def traced(
+        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+    ) -> Traced:
+        """Like calling `ask`, returning `(value, trace)`."""
+        return Traced(*run(_spec(prompt, output, tools, options)))
+
+    async def async_(
+        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+    ) -> Any:
+        return (await run_async(_spec(prompt, output, tools, options)))[0]
+
+    async def traced_async(
+        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+    ) -> Traced:
+        return Traced(*await run_async(_spec(prompt, output, tools, options)))
+
+    def stream(self, prompt: str, **options: Unpack[CallOptions]) -> TextStream:
+        """Iterate over text pieces as they arrive; the stream's `.trace` records the call."""
+        return stream(_spec(prompt, str, None, options))
+
+    def stream_async(self, prompt: str, **options: Unpack[CallOptions]) -> AsyncTextStream:
+        """`async for piece in ask.stream_async(...)`."""
+        return stream_async(_spec(prompt, str, None, options))
+
+
+ask = Ask()
+
+
+class Command:
+    """A function that returns a prompt, turned into a typed model call."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        output: Any,
+        tools: Iterable[Callable[..., Any]] | None,
+        options: CallOptions,
+    ) -> None:
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.output = output
+        self.tools = as_tools(tools)
+        self.options = options
+        output_spec(output)  # reject an output type pydantic cannot describe at decoration time
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.func)
+
+    def _spec(self, prompt: str) -> CallSpec:
+        return _spec(prompt, self.output, self.tools, self.options)
+
+    def _prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        if self.is_async:
+            raise ConfigurationError(f"{self.__name__} is an async command; use `await {self.__name__}(...)`.")
+        return self.func(*args, **kwargs)
+
+    async def _prompt_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        prompt = self.func(*args, **kwargs)
+        return await prompt if inspect.isawaitable(prompt) else prompt
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.is_async:
+            return self.async_(*args, **kwargs)
+        return run(self._spec(self._prompt(args, kwargs)))[0]
+
+    def traced(self, *args: Any, **kwargs: Any) -> Traced:
+        return Traced(*run(self._spec(self._prompt(args, kwargs))))
+
+    async def async_(self, *args: Any, **kwargs: Any) -> Any:
+        return (await run_async(self._spec(await self._prompt_async(args, kwargs))))[0]
+
+    async def traced_async(self, *args: Any, **kwargs: Any) -> Traced:
+        return Traced(*await run_async(self._spec(await self._prompt_async(args, kwargs))))
+
+    def stream(self, *args: Any, **kwargs: Any) -> TextStream:
+        return stream(self._spec(self._prompt(args, kwargs)))
+
+    async def stream_async(self, *args: Any, **kwargs: Any) -> AsyncTextStream:
+        """`stream = await cmd.stream_async(...)`, then `async for piece in stream`."""
+        return stream_async(self._spec(await self._prompt_async(args, kwargs)))
+
+    def with_options(self, **options: Unpack[CallOptions]) -> Command:
+        """A copy with some settings changed, e.g. `cmd.with_options(model="ollama:qwen3:0.6b")`."""
+        return Command(self.func, self.output, self.tools, {**self.options, **options})
+
+    def __repr__(self) -> str:
+        return f"<alloy_nb command {self.__name__} -> {output_spec(self.output).type_name}>"
+
+
+def command(
+    func: Callable[..., Any] | None = None,
+    *,
+    output: Any = str,
+    tools: Iterable[Callable[..., Any]] | None = None,
+    **options: Unpack[CallOptions],
+) -> Any:
+    """Decorate a prompt-returning function: `@command` or `@command(output=Invoice, tools=[add])`."""
+
+    def wrap(target: Callable[..., Any]) -> Command:
+        return Command(target, output, tools, options)
+
+    return wrap(func) if func is not None else wrap

@@ -1,0 +1,211 @@
+"""Configuration: defaults, environment, `configure()`, `settings()` scopes and per-call overrides.
+
+Precedence, highest first: per-call arguments > `settings(...)` scopes > `configure(...)`
+> environment > built-in defaults. Also: model strings and strategy routing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigurationError
+
+Strategy = Literal["native", "openai_chat"]
+API_CHOICES = ("auto", "native", "openai_chat")
+DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_PORT = 11434
+MODEL_PREFIX = "ollama:"
+
+
+class Config(BaseModel):
+    """The effective settings of one call. Immutable; build a changed copy with `merged`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = "ollama:smollm2:135m"
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    system: str | None = None
+    max_tool_turns: int = Field(default=10, ge=0)
+    auto_finalize_missing_output: bool = True
+    extra: dict[str, Any] = Field(default_factory=dict)
+    host: str = DEFAULT_HOST
+    timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the server to answer.")
+    tool_concurrency: int = Field(default=4, ge=1, description="Tools run at once per turn (async).")
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        model_name(value)
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        return normalize_host(value)
+
+    @field_validator("extra")
+    @classmethod
+    def _check_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
+        api = value.get("ollama_api", "auto")
+        if api not in API_CHOICES:
+            raise ConfigurationError(
+                f"extra['ollama_api'] is {api!r}; allowed values are 'native', 'openai_chat' or 'auto'."
+            )
+        options = value.get("ollama_options", {})
+        if not isinstance(options, Mapping):
+            raise ConfigurationError("extra['ollama_options'] must be a dict of Ollama options, e.g. {'num_ctx': 4096}.")
+        return value
+
+    @property
+    def model_name(self) -> str:
+        """The model as the server knows it: `ollama:llama3.1:8b` -> `llama3.1:8b`."""
+        return model_name(self.model)
+
+    @property
+    def strategy(self) -> Strategy:
+        """`extra['ollama_api']` wins; otherwise gpt-oss models use openai_chat, all others native."""
+        api = self.extra.get("ollama_api", "auto")
+        if api != "auto":
+            return api  # type: ignore[no-any-return]
+        return "openai_chat" if "gpt-oss" in self.model_name else "native"
+
+
+def model_name(model: str) -> str:
+    """Strip the `ollama:` prefix, or explain what a valid model string looks like."""
+    if not isinstance(model, str) or not model.startswith(MODEL_PREFIX) or not model[len(MODEL_PREFIX) :].strip():
+        raise ConfigurationError(
+            f"Model {model!r} is not an Ollama model string. Use 'ollama:<model>', "
+            "for example 'ollama:llama3.1:8b' or 'ollama:smollm2:135m'."
+        )
+    return model[len(MODEL_PREFIX) :].strip()
+
+
+def normalize_host(host: str) -> str:
+    """Accept Ollama's host spellings (`0.0.0.0`, `host:port`, `https://h`) and return a base URL."""
+    text = host.strip()
+    if not text:
+        return DEFAULT_HOST
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"OLLAMA_HOST {host!r} is not a URL like http://127.0.0.1:11434.")
+    netloc = parts.netloc
+    if parts.port is None:
+        netloc += f":{443 if parts.scheme == 'https' else DEFAULT_PORT}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def redact_host(url: str) -> str:
+    """The host URL without any `user:password@` part, safe to show and to trace."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, "***@" + parts.netloc.rsplit("@", 1)[1], parts.path, "", ""))
+
+
+_ENV_FIELDS: dict[str, str] = {
+    "ALLOY_MODEL": "model",
+    "ALLOY_TEMPERATURE": "temperature",
+    "ALLOY_MAX_TOKENS": "max_tokens",
+    "ALLOY_SYSTEM": "system",
+    "ALLOY_MAX_TOOL_TURNS": "max_tool_turns",
+    "ALLOY_AUTO_FINALIZE": "auto_finalize_missing_output",
+    "ALLOY_TIMEOUT": "timeout",
+    "OLLAMA_HOST": "host",
+}
+
+
+def _from_environment() -> dict[str, Any]:
+    values: dict[str, Any] = {
+        field: os.environ[var] for var, field in _ENV_FIELDS.items() if os.environ.get(var, "").strip()
+    }
+    raw_extra = os.environ.get("ALLOY_EXTRA_JSON", "").strip()
+    if raw_extra:
+        try:
+            values["extra"] = json.loads(raw_extra)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"ALLOY_EXTRA_JSON is not valid JSON ({exc.msg}); set it to an object.") from None
+        if not isinstance(values["extra"], dict):
+            raise ConfigurationError('ALLOY_EXTRA_JSON must be a JSON object, e.g. {"ollama_api": "native"}.')
+    return values
+
+
+def _merge_extra(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(changes)
+    if "extra" in changes and changes["extra"] is not None:
+        result["extra"] = {**base, **changes["extra"]}
+    return result
+
+
+def _build(values: Mapping[str, Any], source: str = "settings") -> Config:
+    try:
+        return Config(**values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, ConfigurationError):
+                raise cause from None
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"Invalid {source}: {problems}. Known settings: {', '.join(Config.model_fields)}.") from None
+
+
+_configured: dict[str, Any] = {}
+_scopes: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("alloy_nb_settings_scopes", default=())
+
+
+def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop `None` (not given), translate `api=` into `extra['ollama_api']`, reject unknown keys."""
+    result = {key: value for key, value in changes.items() if value is not None}
+    api = result.pop("api", None)
+    if api is not None:
+        result["extra"] = {**result.get("extra", {}), "ollama_api": api}
+    unknown = set(result) - set(Config.model_fields)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown setting(s) {', '.join(sorted(unknown))}. Known settings: {', '.join(Config.model_fields)}, api."
+        )
+    return result
+
+
+def configure(**changes: Any) -> Config:
+    """Set process-wide defaults (above the environment, below `settings()` and per-call arguments)."""
+    candidate = {**_configured, **_merge_extra(_configured.get("extra", {}), _clean(changes))}
+    _build({**_from_environment(), **candidate}, "configure()")
+    _configured.clear()
+    _configured.update(candidate)
+    return current()
+
+
+def reset_configuration() -> None:
+    """Forget everything set with `configure()`."""
+    _configured.clear()
+
+
+@contextmanager
+def settings(**changes: Any) -> Iterator[Config]:
+    """Scope settings to a `with` block (and to tasks started inside it)."""
+    scope = _clean(changes)
+    token = _scopes.set((*_scopes.get(), scope))
+    try:
+        yield current()
+    finally:
+        _scopes.reset(token)
+
+
+def current(**call_overrides: Any) -> Config:
+    """The effective config: defaults < environment < configure() < settings() < call overrides."""
+    layers = [_from_environment(), _configured, *_scopes.get(), _clean(call_overrides)]
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values.update(_merge_extra(values.get("extra", {}), layer))
+    return _build(values)

@@ -1,0 +1,430 @@
+"""The one conversation loop: model -> tool calls -> results -> model, then validation and finalize.
+
+The loop itself is a generator that yields *effects* (send this request, run these tool calls)
+and never does I/O; `run` and `run_async` carry the effects out. So sync and async share
+every rule, and the trace is written in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config, redact_host
+from .errors import AlloyError, CommandError, ConfigurationError, ToolError, ToolLoopLimitExceeded
+from .outputs import OutputSpec
+from .strategies import ChatStrategy, StreamChunk, ToolCall, Turn, capturing, strategy_for
+from .tools import Tool, parse_arguments, result_content
+from pydantic_core import to_jsonable_python
+
+from .trace import RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """Everything one call needs: the prompt, what comes back, the tools and the settings."""
+
+    prompt: str
+    output: OutputSpec
+    tools: list[Tool] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
+
+    def first_messages(self) -> list[dict[str, Any]]:
+        system = [self.config.system] if self.config.system else []
+        if not self.output.is_text:
+            system.append(self.output.instruction())
+        messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
+        return [*messages, {"role": "user", "content": self.prompt}]
+
+
+@dataclass(frozen=True)
+class Send:
+    request: dict[str, Any]
+    turn: int
+    finalize: bool = False
+
+
+@dataclass(frozen=True)
+class RunTools:
+    calls: list[ToolCall]
+    turn: int
+
+
+Effect = Send | RunTools
+
+
+def _conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, Any, Any]:
+    """The rules of a call, as a sequence of effects; returns the validated value."""
+    messages = spec.first_messages()
+    turn_number = 0
+    while True:
+        request = strategy.request(list(messages), spec.tools, spec.output, stream=False)
+        turn: Turn = yield Send(request, turn_number)
+        messages.append(strategy.assistant_message(turn))
+        if not turn.tool_calls:
+            break
+        if turn_number >= spec.config.max_tool_turns:
+            names = ", ".join(call.name for call in turn.tool_calls)
+            raise ToolLoopLimitExceeded(
+                f"The model still asked for tools ({names}) after {spec.config.max_tool_turns} tool turns. "
+                "Raise max_tool_turns, or make the prompt say when to stop."
+            )
+        results: list[str] = yield RunTools(turn.tool_calls, turn_number)
+        messages.extend(strategy.tool_result_message(c, r) for c, r in zip(turn.tool_calls, results))
+        turn_number += 1
+    try:
+        return spec.output.parse(turn.text)
+    except CommandError:
+        if not spec.config.auto_finalize_missing_output:
+            raise
+    messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction()})
+    request = strategy.request(list(messages), [], spec.output, stream=False)
+    final: Turn = yield Send(request, turn_number + 1, finalize=True)
+    try:
+        return spec.output.parse(final.text)
+    except CommandError as exc:
+        raise CommandError(f"Even after one finalize turn: {exc}", raw_text=exc.raw_text) from None
+
+
+def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> Trace:
+    """A new trace for this call, added to the recent-calls history."""
+    trace = Trace(
+        model=spec.config.model,
+        strategy=strategy.name,
+        host=redact_host(spec.config.host),
+        output_type=spec.output.type_name,
+        tools=[t.name for t in spec.tools],
+        stream=stream,
+    )
+    remember(trace)
+    return trace
+
+
+def run(spec: CallSpec) -> tuple[Any, Trace]:
+    """Run a call synchronously; returns the value and its trace."""
+    strategy = strategy_for(spec.config)
+    trace = start_trace(spec, strategy)
+    tools = _ToolRunner(spec.tools, trace)
+    conversation = _conversation(spec, strategy)
+    result: Any = None
+    try:
+        while True:
+            effect = conversation.send(result)
+            if isinstance(effect, Send):
+                with _sending(trace, strategy, effect) as record:
+                    result = record(strategy.send(effect.request))
+            else:
+                result = [tools.run(call, effect.turn) for call in effect.calls]
+    except StopIteration as done:
+        trace.finish("ok", done.value)
+        return done.value, trace
+    except BaseException as exc:
+        conversation.close()
+        _fail(trace, exc)
+        raise
+
+
+async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
+    """Run a call on the event loop; tool calls of one turn run concurrently (bounded)."""
+    strategy = strategy_for(spec.config)
+    trace = start_trace(spec, strategy)
+    tools = _ToolRunner(spec.tools, trace)
+    limit = asyncio.Semaphore(spec.config.tool_concurrency)
+    conversation = _conversation(spec, strategy)
+    result: Any = None
+    try:
+        while True:
+            effect = conversation.send(result)
+            if isinstance(effect, Send):
+                with _sending(trace, strategy, effect) as record:
+                    result = record(await strategy.send_async(effect.request))
+            else:
+                result = await tools.run_all_async(effect.calls, effect.turn, limit)
+    except StopIteration as done:
+        trace.finish("ok", done.value)
+        return done.value, trace
+    except BaseException as exc:
+        conversation.close()
+        _fail(trace, exc)
+        raise
+
+
+def _fail(trace: Trace, exc: BaseException) -> None:
+    interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit))
+    trace.finish("interrupted" if interrupted else "error", error=exc)
+    if isinstance(exc, AlloyError):
+        exc.trace = trace
+
+
+@contextmanager
+def _sending(trace: Trace, strategy: ChatStrategy, effect: Send) -> Iterator[Callable[[Turn], Turn]]:
+    """Record the request as it went on the wire (kept even when sending fails), then its response.
+
+    Wrap only code that sends and returns: the capture is scoped to the current context.
+    """
+    event = RequestEvent(turn=effect.turn, endpoint=strategy.endpoint, url="", finalize=effect.finalize, at_s=trace.elapsed())
+    trace.events.append(event)
+    started = time.perf_counter()
+
+    def record(turn: Turn) -> Turn:
+        trace.events.append(_response_event(turn, effect.turn, time.perf_counter() - started))
+        return turn
+
+    with capturing() as sent:
+        try:
+            yield record
+        finally:
+            if sent:
+                event.body, event.url = sent[-1].body, sent[-1].url
+            else:
+                event.body = to_jsonable_python(effect.request, fallback=repr)
+
+
+def _response_event(turn: Turn, number: int, duration: float, ttft: float | None = None) -> ResponseEvent:
+    return ResponseEvent(
+        turn=number,
+        text=turn.text,
+        thinking=turn.thinking,
+        tool_calls=[ToolCallRecord(id=c.id, name=c.name, arguments=c.arguments) for c in turn.tool_calls],
+        usage=Usage(prompt_tokens=turn.prompt_tokens, completion_tokens=turn.completion_tokens),
+        done_reason=turn.done_reason,
+        duration_s=round(duration, 6),
+        ttft_s=ttft,
+        raw=turn.raw,
+    )
+
+
+class _ToolRunner:
+    """Runs tool calls; every failure becomes an error message for the model, never a crash."""
+
+    def __init__(self, tools: list[Tool], trace: Trace) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.trace = trace
+
+    def run(self, call: ToolCall, turn: int) -> str:
+        event, started = self._begin(call, turn)
+        try:
+            tool, arguments = self._resolve(call)
+            return self._succeed(event, started, tool.run(arguments))
+        except Exception as exc:
+            return self._failed(event, started, call, exc)
+        except BaseException:
+            self._interrupted(event, started)
+            raise
+
+    async def run_async(self, call: ToolCall, turn: int, limit: asyncio.Semaphore) -> str:
+        event, started = self._begin(call, turn)
+        try:
+            tool, arguments = self._resolve(call)
+            async with limit:
+                return self._succeed(event, started, await tool.run_async(arguments))
+        except Exception as exc:
+            return self._failed(event, started, call, exc)
+        except BaseException:
+            self._interrupted(event, started)
+            raise
+
+    async def run_all_async(self, calls: list[ToolCall], turn: int, limit: asyncio.Semaphore) -> list[str]:
+        return list(await asyncio.gather(*(self.run_async(call, turn, limit) for call in calls)))
+
+    def _begin(self, call: ToolCall, turn: int) -> tuple[ToolEvent, float]:
+        event = ToolEvent(turn=turn, call_id=call.id, name=call.name, arguments=call.arguments)
+        self.trace.events.append(event)
+        return event, time.perf_counter()
+
+    def _resolve(self, call: ToolCall) -> tuple[Tool, dict[str, Any]]:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            known = ", ".join(self.tools) or "none"
+            raise ToolError(f"There is no tool named {call.name!r}. Available tools: {known}.")
+        try:
+            return tool, parse_arguments(call.arguments)
+        except ToolError as exc:
+            raise ToolError(f"Tool {call.name!r}: {exc}") from None
+
+    @staticmethod
+    def _succeed(event: ToolEvent, started: float, value: Any) -> str:
+        event.result = result_content(value)
+        event.duration_s = round(time.perf_counter() - started, 6)
+        return event.result
+
+    @staticmethod
+    def _failed(event: ToolEvent, started: float, call: ToolCall, exc: Exception) -> str:
+        message = str(exc) if isinstance(exc, ToolError) else f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
+        event.error = message
+        event.duration_s = round(time.perf_counter() - started, 6)
+        return f"Error: {message}"
+
+    @staticmethod
+    def _interrupted(event: ToolEvent, started: float) -> None:
+        event.error = "interrupted"
+        event.duration_s = round(time.perf_counter() - started, 6)
+
+
+# --- streaming (text only) -------------------------------------------------------------------
+
+
+def check_streamable(spec: CallSpec) -> None:
+    """Streaming is text only: refuse tools or typed output before any request is sent."""
+    if spec.tools or not spec.output.is_text:
+        what = "tools" if spec.tools else f"output type {spec.output.type_name}"
+        raise ConfigurationError(
+            f"Streaming is for plain text only, and this call has {what}. "
+            "Call it without .stream(...) to get the typed value or to run tools."
+        )
+
+
+class _StreamRecorder:
+    """Collects a stream's pieces in O(1) per piece and writes the trace when it ends."""
+
+    def __init__(self, spec: CallSpec, strategy: ChatStrategy) -> None:
+        self.strategy = strategy
+        self.trace = start_trace(spec, strategy, stream=True)
+        self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
+        self.pieces: list[str] = []
+        self.last: StreamChunk | None = None
+        self.ttft: float | None = None
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Scope around the first chunk: that is when the request goes on the wire."""
+        with _sending(self.trace, self.strategy, Send(self.request, 0)):
+            yield
+
+    def take(self, chunk: StreamChunk) -> str:
+        if chunk.text:
+            if self.ttft is None:
+                self.ttft = round(time.perf_counter() - self.started, 6)
+            self.pieces.append(chunk.text)
+        if chunk.done:
+            self.last = chunk
+        return chunk.text
+
+    def close(self, error: BaseException | None) -> None:
+        last = self.last or StreamChunk()
+        turn = Turn(
+            text="".join(self.pieces),
+            prompt_tokens=last.prompt_tokens,
+            completion_tokens=last.completion_tokens,
+            done_reason=last.done_reason,
+        )
+        self.trace.events.append(_response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
+        if error is None:
+            self.trace.finish("ok", turn.text)
+        else:
+            _fail(self.trace, error)
+
+
+def stream(spec: CallSpec) -> TextStream:
+    """Start a synchronous text stream (validated now; the request goes out on first iteration)."""
+    check_streamable(spec)
+    return TextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+
+
+def stream_async(spec: CallSpec) -> AsyncTextStream:
+    """Start an async text stream (validated now; the request goes out on first iteration)."""
+    check_streamable(spec)
+    return AsyncTextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+
+
+class TextStream:
+    """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
+
+    def __init__(self, recorder: _StreamRecorder) -> None:
+        self._recorder = recorder
+        self._pieces = self._generate()
+
+    @property
+    def trace(self) -> Trace:
+        return self._recorder.trace
+
+    @property
+    def text(self) -> str:
+        return "".join(self._recorder.pieces)
+
+    def _generate(self) -> Iterator[str]:
+        recorder = self._recorder
+        error: BaseException | None = None
+        try:
+            chunks = recorder.strategy.stream(recorder.request)
+            with recorder.sending():
+                first = list(itertools.islice(chunks, 1))
+            for chunk in itertools.chain(first, chunks):
+                if recorder.take(chunk):
+                    yield chunk.text
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            recorder.close(error)
+
+    def __iter__(self) -> TextStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        """Stop early: the request is closed and the trace marked interrupted."""
+        self._pieces.close()
+
+    def __enter__(self) -> TextStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncTextStream:
+    """`async for` twin of TextStream."""
+
+    def __init__(self, recorder: _StreamRecorder) -> None:
+        self._recorder = recorder
+        self._pieces = self._generate()
+
+    @property
+    def trace(self) -> Trace:
+        return self._recorder.trace
+
+    @property
+    def text(self) -> str:
+        return "".join(self._recorder.pieces)
+
+    async def _generate(self) -> AsyncIterator[str]:
+        recorder = self._recorder
+        error: BaseException | None = None
+        try:
+            chunks = recorder.strategy.stream_async(recorder.request)
+            with recorder.sending():
+                first = await anext(chunks, None)
+            if first is not None and recorder.take(first):
+                yield first.text
+            async for chunk in chunks:
+                if recorder.take(chunk):
+                    yield chunk.text
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            recorder.close(error)
+
+    def __aiter__(self) -> AsyncTextStream:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._pieces.__anext__()
+
+    async def aclose(self) -> None:
+        await self._pieces.aclose()
+
+    async def __aenter__(self) -> AsyncTextStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,152 @@
+"""Output types: a Python type -> the JSON schema sent to the model -> the validated value."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import CommandError, ConfigurationError
+
+_MAX_JSON_STARTS = 8  # places tried when prose surrounds the JSON; bounds work on huge replies
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """How one output type is asked for and checked.
+
+    Records (pydantic models, dataclasses, TypedDicts) are sent as their own object schema;
+    everything else is wrapped as `{"value": <schema>}` because constrained decoders and
+    models handle a top-level object best.
+    """
+
+    type: Any
+    adapter: TypeAdapter[Any]
+    schema: dict[str, Any] | None
+    wrapped: bool
+
+    @property
+    def is_text(self) -> bool:
+        return self.schema is None
+
+    @property
+    def type_name(self) -> str:
+        return getattr(self.type, "__name__", None) or repr(self.type).replace("typing.", "")
+
+    def instruction(self) -> str:
+        """The system-prompt sentence that tells the model the shape of its answer."""
+        assert self.schema is not None
+        return (
+            "Reply with only a JSON value, no prose and no code fences, that matches this JSON Schema:\n"
+            + json.dumps(self.schema, separators=(",", ":"))
+        )
+
+    def parse(self, text: str) -> Any:
+        """Turn the model's final text into a validated value, or raise `CommandError` carrying the text."""
+        if self.is_text:
+            return text
+        try:
+            data = _extract_json(text)
+        except ValueError:
+            return self._validate_plain_text(text)
+        if self.wrapped and isinstance(data, dict) and set(data) == {"value"}:
+            data = data["value"]
+        try:
+            return self.adapter.validate_python(data)
+        except ValidationError as exc:
+            raise CommandError(
+                f"The reply does not validate as {self.type_name}: {_first_problem(exc)}. Raw reply: {_preview(text)}",
+                raw_text=text,
+            ) from None
+
+    def _validate_plain_text(self, text: str) -> Any:
+        try:
+            return self.adapter.validate_python(text.strip())
+        except ValidationError:
+            raise CommandError(
+                f"The reply is not JSON, so it cannot be read as {self.type_name}. Raw reply: {_preview(text)}",
+                raw_text=text,
+            ) from None
+
+
+def output_spec(output_type: Any) -> OutputSpec:
+    """The (cached) OutputSpec of a type; `str` means plain text."""
+    try:
+        return _cached_spec(output_type)
+    except TypeError:  # an unhashable annotation: build it uncached
+        return _build_spec(output_type)
+
+
+@lru_cache(maxsize=256)
+def _cached_spec(output_type: Any) -> OutputSpec:
+    return _build_spec(output_type)
+
+
+def _build_spec(output_type: Any) -> OutputSpec:
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+    except Exception as exc:
+        raise ConfigurationError(f"Output type {output_type!r} cannot be described by pydantic: {exc}") from None
+    if output_type is str:
+        return OutputSpec(output_type, adapter, None, False)
+    schema = strip_titles(adapter.json_schema())
+    if schema.get("type") == "object" and "properties" in schema:
+        return OutputSpec(output_type, adapter, schema, False)
+    defs = schema.pop("$defs", None)
+    wrapped: dict[str, Any] = {"type": "object", "properties": {"value": schema}, "required": ["value"]}
+    if defs:
+        wrapped["$defs"] = defs
+    return OutputSpec(output_type, adapter, wrapped, True)
+
+
+def strip_titles(schema: Any) -> Any:
+    """Drop pydantic's auto-generated `title` keys (noise for models), keeping property names intact."""
+    if isinstance(schema, list):
+        return [strip_titles(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            result[key] = {name: strip_titles(sub) for name, sub in value.items()}
+        else:
+            result[key] = strip_titles(value)
+    return result
+
+
+def _extract_json(text: str) -> Any:
+    """Parse JSON from a reply, tolerating code fences and prose around one JSON value."""
+    stripped = text.strip()
+    fenced = _FENCE.match(stripped)
+    if fenced:
+        stripped = fenced.group(1).strip()
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    starts = (index for index, char in enumerate(stripped) if char in "{[")
+    for index in itertools.islice(starts, _MAX_JSON_STARTS):
+        try:
+            return decoder.raw_decode(stripped, index)[0]
+        except json.JSONDecodeError:
+            continue
+    raise ValueError("no JSON value in reply")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
+
+
+def _preview(text: str, limit: int = 300) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -1,0 +1,184 @@
+"""The `native` strategy: the `ollama` SDK against `POST /api/chat`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import ollama
+from pydantic import ValidationError
+
+from ..config import Config
+from ..errors import AlloyError
+from ..outputs import OutputSpec
+from ..tools import Tool
+from .base import StreamChunk, ToolCall, Turn
+from .transport import (
+    http_error,
+    malformed_reply,
+    record_request,
+    record_request_async,
+    timed_out,
+    unavailable,
+)
+
+TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
+
+
+class NativeStrategy:
+    """Ollama's own chat API: tool results carry `tool_name`; typed output uses `format=<schema>`."""
+
+    name = "native"
+    endpoint = "POST /api/chat"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def request(
+        self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.config.model_name, "messages": messages, "stream": stream}
+        if tools:
+            request["tools"] = [_ollama_tool(t) for t in tools]
+        elif output.schema is not None:
+            request["format"] = output.schema
+        options = dict(self.config.extra.get("ollama_options", {}))
+        for key in TOP_LEVEL_FIELDS:
+            if key in options:
+                request[key] = options.pop(key)
+        if self.config.temperature is not None:
+            options.setdefault("temperature", self.config.temperature)
+        if self.config.max_tokens is not None:
+            options.setdefault("num_predict", self.config.max_tokens)
+        if options:
+            request["options"] = options
+        return request
+
+    def send(self, request: dict[str, Any]) -> Turn:
+        with self._errors():
+            return _turn(_client(self.config.host, self.config.timeout).chat(**request))
+
+    async def send_async(self, request: dict[str, Any]) -> Turn:
+        async with _async_client(self.config) as client:
+            with self._errors():
+                return _turn(await client.chat(**request))
+
+    def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
+        with self._errors():
+            replies = _client(self.config.host, self.config.timeout).chat(**request)
+            try:
+                for reply in replies:
+                    yield _chunk(reply)
+            finally:
+                replies.close()
+
+    async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
+        async with _async_client(self.config) as client:
+            with self._errors():
+                async for reply in await client.chat(**request):
+                    yield _chunk(reply)
+
+    def assistant_message(self, turn: Turn) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
+        if turn.thinking:
+            message["thinking"] = turn.thinking
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {"function": {"name": c.name, "arguments": c.arguments}} for c in turn.tool_calls
+            ]
+        return message
+
+    def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
+        return {"role": "tool", "tool_name": call.name, "content": content}
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate the SDK's and httpx's exceptions into alloy_nb errors that say what to do."""
+        try:
+            yield
+        except AlloyError:
+            raise
+        except ollama.ResponseError as exc:
+            raise http_error(self.config, exc.status_code, exc.error) from None
+        except httpx.TimeoutException:
+            raise timed_out(self.config) from None
+        except (ConnectionError, httpx.ConnectError):
+            raise unavailable(self.config) from None
+        except (httpx.HTTPError, ValueError, ValidationError) as exc:
+            raise malformed_reply(self.config, exc) from None
+
+
+@lru_cache(maxsize=8)
+def _client(host: str, timeout: float) -> ollama.Client:
+    """One pooled client per host and timeout; it records every request body it sends."""
+    return ollama.Client(
+        host=host, timeout=httpx.Timeout(timeout, connect=10.0), event_hooks={"request": [record_request]}
+    )
+
+
+def _async_client(config: Config) -> ollama.AsyncClient:
+    """A fresh async client: async connection pools belong to one event loop."""
+    return ollama.AsyncClient(
+        host=config.host,
+        timeout=httpx.Timeout(config.timeout, connect=10.0),
+        event_hooks={"request": [record_request_async]},
+    )
+
+
+def _turn(reply: ollama.ChatResponse) -> Turn:
+    message = reply.message
+    calls = [
+        ToolCall(id=f"call_{index}", name=call.function.name, arguments=dict(call.function.arguments))
+        for index, call in enumerate(message.tool_calls or [])
+    ]
+    return Turn(
+        text=message.content or "",
+        tool_calls=calls,
+        thinking=message.thinking,
+        prompt_tokens=reply.prompt_eval_count,
+        completion_tokens=reply.eval_count,
+        done_reason=reply.done_reason,
+        raw=json.loads(reply.model_dump_json(exclude_none=True)),
+    )
+
+
+def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
+    return StreamChunk(
+        text=reply.message.content or "",
+        done=bool(reply.done),
+        prompt_tokens=reply.prompt_eval_count,
+        completion_tokens=reply.eval_count,
+        done_reason=reply.done_reason,
+    )
+
+
+def _ollama_tool(tool: Tool) -> dict[str, Any]:
+    """The tool spec in the subset the ollama SDK keeps: `$ref`s inlined, `Optional` as a type list."""
+    spec = tool.spec()
+    parameters = dict(spec["function"]["parameters"])
+    defs = parameters.pop("$defs", {})
+    parameters["properties"] = {
+        name: _simple_property(prop, defs) for name, prop in parameters.get("properties", {}).items()
+    }
+    spec["function"] = {**spec["function"], "parameters": parameters}
+    return spec
+
+
+def _simple_property(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = prop.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        prop = {**defs.get(ref.removeprefix("#/$defs/"), {}), **{k: v for k, v in prop.items() if k != "$ref"}}
+    variants = prop.get("anyOf")
+    if variants and all("type" in v for v in variants):
+        merged = {k: v for k, v in prop.items() if k != "anyOf"}
+        merged["type"] = [v["type"] for v in variants]
+        for variant in variants:
+            for key in ("items", "enum"):
+                if key in variant:
+                    merged[key] = variant[key]
+        prop = merged
+    return prop

@@ -1,0 +1,199 @@
+"""The `openai_chat` strategy: the `openai` SDK against Ollama's `/v1/chat/completions` shim."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import openai
+from pydantic import ValidationError
+
+from ..config import Config
+from ..errors import AlloyError, ConfigurationError
+from ..outputs import OutputSpec
+from ..tools import Tool
+from .base import StreamChunk, ToolCall, Turn
+from .transport import (
+    http_error,
+    malformed_reply,
+    record_request,
+    record_request_async,
+    timed_out,
+    unavailable,
+)
+
+
+class OpenAIChatStrategy:
+    """OpenAI-style chat: tool results carry `tool_call_id`; typed output is asked for in the prompt
+    and, on requests without tools, also constrained with `response_format`."""
+
+    name = "openai_chat"
+    endpoint = "POST /v1/chat/completions"
+
+    def __init__(self, config: Config) -> None:
+        native_only = config.extra.get("ollama_options")
+        if native_only:
+            raise ConfigurationError(
+                f"extra['ollama_options'] ({', '.join(native_only)}) only exist on Ollama's native API, and this "
+                f"call uses openai_chat (model {config.model!r}). Remove them, or pass api='native'."
+            )
+        self.config = config
+
+    def request(
+        self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.config.model_name, "messages": messages, "stream": stream}
+        if tools:
+            request["tools"] = [t.spec() for t in tools]
+        elif output.schema is not None:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": output.schema, "strict": True},
+            }
+        if self.config.temperature is not None:
+            request["temperature"] = self.config.temperature
+        if self.config.max_tokens is not None:
+            request["max_tokens"] = self.config.max_tokens
+        if stream:
+            request["stream_options"] = {"include_usage": True}
+        return request
+
+    def send(self, request: dict[str, Any]) -> Turn:
+        with self._errors():
+            return _turn(_client(self.config.host, self.config.timeout).chat.completions.create(**request))
+
+    async def send_async(self, request: dict[str, Any]) -> Turn:
+        async with _async_client(self.config) as client:
+            with self._errors():
+                return _turn(await client.chat.completions.create(**request))
+
+    def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
+        with self._errors():
+            with _client(self.config.host, self.config.timeout).chat.completions.create(**request) as chunks:
+                yield from _stream_chunks(chunks)
+
+    async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
+        async with _async_client(self.config) as client:
+            with self._errors():
+                chunks = await client.chat.completions.create(**request)
+                async with chunks:
+                    finish: str | None = None
+                    async for chunk in chunks:
+                        piece, finish = _piece(chunk, finish)
+                        if piece is not None:
+                            yield piece
+
+    def assistant_message(self, turn: Turn) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {
+                        "name": c.name,
+                        "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments),
+                    },
+                }
+                for c in turn.tool_calls
+            ]
+        return message
+
+    def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
+        return {"role": "tool", "tool_call_id": call.id, "content": content}
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate the SDK's exceptions into alloy_nb errors that say what to do."""
+        try:
+            yield
+        except AlloyError:
+            raise
+        except openai.APITimeoutError:
+            raise timed_out(self.config) from None
+        except openai.APIConnectionError:
+            raise unavailable(self.config) from None
+        except openai.APIStatusError as exc:
+            raise http_error(self.config, exc.status_code, _error_detail(exc)) from None
+        except (openai.APIError, ValueError, ValidationError) as exc:
+            raise malformed_reply(self.config, exc) from None
+
+
+@lru_cache(maxsize=8)
+def _client(host: str, timeout: float) -> openai.OpenAI:
+    """One pooled client per host and timeout, no silent retries, recording every request body."""
+    return openai.OpenAI(
+        base_url=f"{host}/v1",
+        api_key="ollama",
+        timeout=timeout,
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(event_hooks={"request": [record_request]}),
+    )
+
+
+def _async_client(config: Config) -> openai.AsyncOpenAI:
+    """A fresh async client: async connection pools belong to one event loop."""
+    return openai.AsyncOpenAI(
+        base_url=f"{config.host}/v1",
+        api_key="ollama",
+        timeout=config.timeout,
+        max_retries=0,
+        http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [record_request_async]}),
+    )
+
+
+def _turn(completion: Any) -> Turn:
+    if not getattr(completion, "choices", None):
+        raise ValueError("the completion has no choices")
+    choice = completion.choices[0]
+    message = choice.message
+    calls = [
+        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+        for call in message.tool_calls or []
+    ]
+    usage = completion.usage
+    return Turn(
+        text=message.content or "",
+        tool_calls=calls,
+        thinking=getattr(message, "reasoning", None),
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        done_reason=choice.finish_reason,
+        raw=completion.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def _stream_chunks(chunks: Any) -> Iterator[StreamChunk]:
+    finish: str | None = None
+    for chunk in chunks:
+        piece, finish = _piece(chunk, finish)
+        if piece is not None:
+            yield piece
+
+
+def _piece(chunk: Any, finish: str | None) -> tuple[StreamChunk | None, str | None]:
+    """One SSE chunk -> a text piece, or the final counts (the usage chunk has no choices)."""
+    if chunk.usage is not None and not chunk.choices:
+        return (
+            StreamChunk(
+                done=True,
+                prompt_tokens=chunk.usage.prompt_tokens,
+                completion_tokens=chunk.usage.completion_tokens,
+                done_reason=finish,
+            ),
+            finish,
+        )
+    if not chunk.choices:
+        return None, finish
+    choice = chunk.choices[0]
+    return StreamChunk(text=choice.delta.content or ""), choice.finish_reason or finish
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)
+    return exc.message

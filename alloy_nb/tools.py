@@ -1,0 +1,190 @@
+"""`@tool`: a Python function the model may call, with a parameter schema from its signature."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import to_json
+
+from .errors import ConfigurationError, ToolError
+from .outputs import strip_titles
+
+_GOOGLE_ARG = re.compile(r"^\s+(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+_SPHINX_ARG = re.compile(r"^\s*:param\s+(?:[\w\[\], ]+\s+)?(\w+)\s*:\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A callable tool: still callable as the plain function; `spec()` is what the model sees."""
+
+    func: Callable[..., Any]
+    name: str
+    description: str
+    arguments_model: type[BaseModel] = field(repr=False)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.func)
+
+    @cached_property
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of the arguments object."""
+        return strip_titles(self.arguments_model.model_json_schema())
+
+    def spec(self) -> dict[str, Any]:
+        """The tool as both Ollama and OpenAI chat APIs describe it."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Check the model's arguments against the signature; raises `ToolError` saying what is wrong."""
+        try:
+            model = self.arguments_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ToolError(f"Invalid arguments for tool {self.name!r}: {problems}.") from None
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def run(self, arguments: dict[str, Any]) -> Any:
+        """Validate and call synchronously (an async tool runs on a private event loop)."""
+        kwargs = self.validate(arguments)
+        if self.is_async:
+            return _run_coroutine_in_thread(self.func(**kwargs))
+        return self.func(**kwargs)
+
+    async def run_async(self, arguments: dict[str, Any]) -> Any:
+        """Validate and call without blocking the event loop (a sync tool runs in a worker thread)."""
+        kwargs = self.validate(arguments)
+        if self.is_async:
+            return await self.func(**kwargs)
+        return await asyncio.to_thread(self.func, **kwargs)
+
+
+def tool(
+    func: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+) -> Any:
+    """Decorate a function as a tool: `@tool` or `@tool(name=..., description=...)`."""
+
+    def wrap(target: Callable[..., Any]) -> Tool:
+        return _make_tool(target, name, description)
+
+    return wrap(func) if func is not None else wrap
+
+
+def as_tools(items: Iterable[Callable[..., Any]] | None) -> list[Tool]:
+    """Accept decorated tools and plain functions alike; names must be unique."""
+    tools = [item if isinstance(item, Tool) else _make_tool(item, None, None) for item in items or ()]
+    names = [t.name for t in tools]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigurationError(f"Two tools share the name(s) {', '.join(duplicates)}; give each a unique name.")
+    return tools
+
+
+def result_content(result: Any) -> str:
+    """A tool's return value as message content: strings as they are, anything else as JSON."""
+    if isinstance(result, str):
+        return result
+    return to_json(result, fallback=repr).decode()
+
+
+def parse_arguments(raw: Any) -> dict[str, Any]:
+    """Arguments arrive as an object (native) or a JSON string (openai_chat); raises `ToolError`."""
+    if isinstance(raw, dict):
+        return raw
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ToolError(f"The arguments are not valid JSON ({exc.msg} at position {exc.pos}): {raw[:200]!r}") from None
+        if isinstance(value, dict):
+            return value
+    raise ToolError(f"The arguments must be a JSON object, got {type(raw).__name__}: {str(raw)[:200]!r}")
+
+
+def _make_tool(func: Callable[..., Any], name: str | None, description: str | None) -> Tool:
+    if not callable(func):
+        raise ConfigurationError(f"{func!r} is not a function, so it cannot be a tool.")
+    doc = inspect.getdoc(func) or ""
+    summary, param_docs = _parse_docstring(doc)
+    tool_name = name or getattr(func, "__name__", type(func).__name__)
+    return Tool(
+        func=func,
+        name=tool_name,
+        description=description or summary or tool_name.replace("_", " "),
+        arguments_model=_arguments_model(func, tool_name, param_docs),
+    )
+
+
+def _arguments_model(func: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(func).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ConfigurationError(f"Tool {name!r} uses *{param.name}; tools need named parameters only.")
+        annotation = Any if param.annotation is param.empty else param.annotation
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (annotation, Field(default, description=docs.get(param.name)))
+    try:
+        return create_model(f"{name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
+    except Exception as exc:
+        raise ConfigurationError(f"Tool {name!r} has a parameter pydantic cannot describe: {exc}") from None
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """First paragraph as the description, plus Google (`Args:`) or Sphinx (`:param x:`) parameter docs."""
+    summary = doc.split("\n\n", 1)[0].strip().replace("\n", " ")
+    params: dict[str, str] = {}
+    in_args = False
+    for line in doc.splitlines():
+        sphinx = _SPHINX_ARG.match(line)
+        if sphinx:
+            params[sphinx.group(1)] = sphinx.group(2).strip()
+            continue
+        if line.strip() in ("Args:", "Arguments:", "Parameters:"):
+            in_args = True
+            continue
+        if in_args:
+            google = _GOOGLE_ARG.match(line)
+            if google:
+                params[google.group(1)] = google.group(2).strip()
+            elif line.strip() and not line.startswith((" ", "\t")):
+                in_args = False
+    if summary.startswith(("Args:", ":param")):
+        summary = ""
+    return summary, params
+
+
+def _run_coroutine_in_thread(coroutine: Any) -> Any:
+    """Run a coroutine to completion even when the calling thread already has a running loop (Jupyter)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="alloy-nb-async-tool", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -1,0 +1,190 @@
+"""Trace: the plain-data record of one call, every request exactly as sent and every reply."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
+
+Status = Literal["running", "ok", "error", "interrupted"]
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call as the model asked for it (arguments raw: an object or a JSON string)."""
+
+    id: str
+    name: str
+    arguments: Any
+
+
+class Usage(BaseModel):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class RequestEvent(BaseModel):
+    """A request: `body` is the JSON the HTTP client put on the wire (no headers)."""
+
+    kind: Literal["request"] = "request"
+    turn: int
+    endpoint: str
+    url: str
+    body: Any = None
+    finalize: bool = False
+    at_s: float = 0.0
+
+
+class ResponseEvent(BaseModel):
+    """A reply, parsed into text and tool calls, with its token counts and timings."""
+
+    kind: Literal["response"] = "response"
+    turn: int
+    text: str = ""
+    thinking: str | None = None
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    done_reason: str | None = None
+    duration_s: float = 0.0
+    ttft_s: float | None = None
+    raw: Any = None
+
+
+class ToolEvent(BaseModel):
+    """One tool execution: the arguments as received and either its result or its error."""
+
+    kind: Literal["tool"] = "tool"
+    turn: int
+    call_id: str
+    name: str
+    arguments: Any = None
+    result: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+
+
+Event = Annotated[RequestEvent | ResponseEvent | ToolEvent, Field(discriminator="kind")]
+
+
+class Trace(BaseModel):
+    """Everything one `ask`/`command` call did; JSON-serialisable and loadable."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    model: str
+    strategy: str
+    host: str
+    output_type: str = "str"
+    tools: list[str] = Field(default_factory=list)
+    stream: bool = False
+    events: list[Event] = Field(default_factory=list)
+    status: Status = "running"
+    result: Any = None
+    error: ErrorInfo | None = None
+    duration_s: float | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        self._clock_start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Seconds since the trace started (for event timestamps)."""
+        return time.perf_counter() - self._clock_start
+
+    @property
+    def requests(self) -> list[RequestEvent]:
+        return [e for e in self.events if isinstance(e, RequestEvent)]
+
+    @property
+    def responses(self) -> list[ResponseEvent]:
+        return [e for e in self.events if isinstance(e, ResponseEvent)]
+
+    @property
+    def tool_events(self) -> list[ToolEvent]:
+        return [e for e in self.events if isinstance(e, ToolEvent)]
+
+    @property
+    def usage(self) -> Usage:
+        """Token counts summed over every response."""
+        return Usage(
+            prompt_tokens=sum(r.usage.prompt_tokens or 0 for r in self.responses),
+            completion_tokens=sum(r.usage.completion_tokens or 0 for r in self.responses),
+        )
+
+    def finish(self, status: Status, result: Any = None, error: BaseException | None = None) -> None:
+        """Record the outcome; the result is stored in JSON form."""
+        self.status = status
+        self.duration_s = round(self.elapsed(), 6)
+        if error is not None:
+            self.error = ErrorInfo(type=type(error).__name__, message=str(error) or type(error).__name__)
+        elif status == "ok":
+            self.result = to_jsonable_python(result, fallback=repr)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Trace:
+        return cls.model_validate_json(text)
+
+    def summary(self) -> str:
+        """A compact, line-per-event text view."""
+        lines = [
+            f"Trace {self.id} · {self.model} via {self.strategy} · {self.status}"
+            + (f" in {self.duration_s:.2f}s" if self.duration_s is not None else "")
+        ]
+        for event in self.events:
+            lines.append("  " + _event_line(event))
+        if self.error:
+            lines.append(f"  ✗ {self.error.type}: {_short(self.error.message, 160)}")
+        elif self.status == "ok":
+            lines.append(f"  = {_short(repr(self.result), 160)}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _event_line(event: RequestEvent | ResponseEvent | ToolEvent) -> str:
+    if isinstance(event, RequestEvent):
+        kind = "finalize request" if event.finalize else "request"
+        messages = len(event.body.get("messages", [])) if isinstance(event.body, dict) else 0
+        return f"[{event.turn}] → {kind} {event.endpoint} ({messages} messages)"
+    if isinstance(event, ResponseEvent):
+        calls = ", ".join(f"{c.name}({_short(str(c.arguments), 60)})" for c in event.tool_calls)
+        tokens = f"{event.usage.prompt_tokens or 0}+{event.usage.completion_tokens or 0} tok"
+        body = f"tool calls: {calls}" if calls else _short(repr(event.text), 80)
+        return f"[{event.turn}] ← {body} · {tokens} · {event.duration_s:.2f}s"
+    outcome = f"error: {_short(event.error, 80)}" if event.error else _short(repr(event.result), 80)
+    return f"[{event.turn}] ⚙ {event.name} → {outcome} · {event.duration_s * 1000:.1f}ms"
+
+
+def _short(text: str | None, limit: int) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_history: deque[Trace] = deque(maxlen=100)
+
+
+def remember(trace: Trace) -> None:
+    """Add a trace to the recent-calls history."""
+    _history.append(trace)
+
+
+def last_trace() -> Trace | None:
+    """The trace of the most recent call in this process, finished or not."""
+    return _history[-1] if _history else None
+
+
+def recent_traces() -> list[Trace]:
+    """Recent traces, oldest first (at most 100)."""
+    return list(_history)
