@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 import threading
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -135,11 +136,15 @@ def _make_tool(func: Callable[..., Any], name: str | None, description: str | No
 
 
 def _arguments_model(func: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:
+        raise ConfigurationError(f"Tool {name!r} has annotations that cannot be resolved: {exc}") from None
     fields: dict[str, Any] = {}
     for param in inspect.signature(func).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ConfigurationError(f"Tool {name!r} uses *{param.name}; tools need named parameters only.")
-        annotation = Any if param.annotation is param.empty else param.annotation
+        annotation = hints.get(param.name, Any)
         default = ... if param.default is param.empty else param.default
         fields[param.name] = (annotation, Field(default, description=docs.get(param.name)))
     try:

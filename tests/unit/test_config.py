@@ -1,0 +1,160 @@
+"""Config precedence, environment parsing, model strings, hosts and strategy routing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import alloy_nb
+from alloy_nb import ConfigurationError, configure, settings
+from alloy_nb.config import current, model_name, normalize_host, redact_host
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("ALLOY_MODEL", "ALLOY_TEMPERATURE", "ALLOY_MAX_TOKENS", "ALLOY_SYSTEM", "ALLOY_MAX_TOOL_TURNS",
+                "ALLOY_EXTRA_JSON", "ALLOY_AUTO_FINALIZE", "ALLOY_TIMEOUT", "OLLAMA_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    alloy_nb.reset_configuration()
+    yield
+    alloy_nb.reset_configuration()
+
+
+def test_defaults() -> None:
+    config = current()
+    assert config.model == "ollama:smollm2:135m"
+    assert config.host == "http://127.0.0.1:11434"
+    assert config.max_tool_turns == 10
+    assert config.auto_finalize_missing_output is True
+
+
+def test_precedence_call_over_scope_over_configure_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOY_MODEL", "ollama:env-model")
+    monkeypatch.setenv("ALLOY_TEMPERATURE", "0.9")
+    assert current().model == "ollama:env-model"
+    configure(model="ollama:configured")
+    assert current().model == "ollama:configured"
+    assert current().temperature == 0.9  # env still supplies what configure() did not set
+    with settings(model="ollama:scoped", temperature=0.1):
+        assert current().model == "ollama:scoped"
+        with settings(model="ollama:inner"):
+            assert current().model == "ollama:inner"
+            assert current().temperature == 0.1
+        assert current(model="ollama:per-call").model == "ollama:per-call"
+    assert current().model == "ollama:configured"
+
+
+def test_settings_scope_is_per_task() -> None:
+    async def inside(model: str) -> str:
+        with settings(model=model):
+            await asyncio.sleep(0.01)
+            return current().model
+
+    async def both() -> list[str]:
+        return list(await asyncio.gather(inside("ollama:a"), inside("ollama:b")))
+
+    assert asyncio.run(both()) == ["ollama:a", "ollama:b"]
+    assert current().model == "ollama:smollm2:135m"
+
+
+def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOY_MAX_TOKENS", "64")
+    monkeypatch.setenv("ALLOY_MAX_TOOL_TURNS", "3")
+    monkeypatch.setenv("ALLOY_SYSTEM", "Be brief.")
+    monkeypatch.setenv("ALLOY_EXTRA_JSON", '{"ollama_api": "openai_chat"}')
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0:9999")
+    config = current()
+    assert (config.max_tokens, config.max_tool_turns, config.system) == (64, 3, "Be brief.")
+    assert config.strategy == "openai_chat"
+    assert config.host == "http://0.0.0.0:9999"
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "fragment"),
+    [
+        ("ALLOY_TEMPERATURE", "hot", "temperature"),
+        ("ALLOY_MAX_TOKENS", "-3", "max_tokens"),
+        ("ALLOY_EXTRA_JSON", "{not json", "ALLOY_EXTRA_JSON is not valid JSON"),
+        ("ALLOY_EXTRA_JSON", "[1]", "must be a JSON object"),
+        ("ALLOY_MODEL", "llama3", "ollama:<model>"),
+    ],
+)
+def test_bad_environment_values_say_which_setting(monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigurationError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
+        current()
+
+
+def test_extra_merges_key_by_key() -> None:
+    configure(extra={"ollama_options": {"num_ctx": 2048}})
+    with settings(api="openai_chat"):
+        config = current()
+    assert config.extra == {"ollama_options": {"num_ctx": 2048}, "ollama_api": "openai_chat"}
+
+
+def test_unknown_setting_is_rejected_with_known_names() -> None:
+    with pytest.raises(ConfigurationError, match="Unknown setting.*modle.*Known settings: model"):
+        configure(modle="ollama:x")
+
+
+def test_configure_rejects_invalid_values_and_keeps_previous() -> None:
+    configure(model="ollama:good")
+    with pytest.raises(ConfigurationError):
+        configure(model="gpt-4o")
+    assert current().model == "ollama:good"
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [("ollama:llama3.1:8b", "llama3.1:8b"), ("ollama:qwen3:0.6b", "qwen3:0.6b"), ("ollama:hf.co/x/y:Q4", "hf.co/x/y:Q4")],
+)
+def test_model_strings(model: str, name: str) -> None:
+    assert model_name(model) == name
+
+
+@pytest.mark.parametrize("bad", ["llama3.1", "openai:gpt-4o", "ollama:", "ollama:   ", ""])
+def test_bad_model_strings_explain_the_format(bad: str) -> None:
+    with pytest.raises(ConfigurationError, match="Use 'ollama:<model>'"):
+        model_name(bad)
+
+
+@pytest.mark.parametrize(
+    ("model", "api", "strategy"),
+    [
+        ("ollama:llama3.1:8b", None, "native"),
+        ("ollama:gpt-oss:20b", None, "openai_chat"),
+        ("ollama:gpt-oss:20b", "native", "native"),
+        ("ollama:llama3.1:8b", "openai_chat", "openai_chat"),
+        ("ollama:gpt-oss:120b", "auto", "openai_chat"),
+    ],
+)
+def test_strategy_routing(model: str, api: str | None, strategy: str) -> None:
+    extra = {"ollama_api": api} if api else {}
+    assert current(model=model, extra=extra).strategy == strategy
+    assert current(model=model, api=api).strategy == strategy
+
+
+def test_invalid_ollama_api_names_the_allowed_values() -> None:
+    with pytest.raises(ConfigurationError, match="'native', 'openai_chat' or 'auto'"):
+        current(extra={"ollama_api": "v1"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:11434"),
+        ("localhost:8080", "http://localhost:8080"),
+        ("http://example.com", "http://example.com:11434"),
+        ("https://example.com", "https://example.com:443"),
+        ("http://127.0.0.1:11434/", "http://127.0.0.1:11434"),
+        ("https://proxy.local/ollama/", "https://proxy.local:443/ollama"),
+    ],
+)
+def test_host_spellings(raw: str, url: str) -> None:
+    assert normalize_host(raw) == url
+
+
+def test_credentials_in_host_are_redacted() -> None:
+    assert redact_host("https://user:secret@proxy.local:443/x") == "https://***@proxy.local:443/x"
+    assert "secret" not in redact_host(normalize_host("user:secret@proxy.local"))

@@ -1,0 +1,103 @@
+"""Output types -> schemas -> validated values, without a server."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Literal, Optional
+
+from typing_extensions import TypedDict
+
+import pytest
+from pydantic import BaseModel
+
+from alloy_nb import CommandError, ConfigurationError
+from alloy_nb.outputs import output_spec
+
+
+class Invoice(BaseModel):
+    number: str
+    total: float
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Person(TypedDict):
+    name: str
+    age: int
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def test_str_is_plain_text() -> None:
+    spec = output_spec(str)
+    assert spec.is_text and spec.schema is None
+    assert spec.parse("  anything {not json ") == "  anything {not json "
+
+
+@pytest.mark.parametrize("record", [Invoice, Point, Person])
+def test_records_use_their_own_object_schema(record: type) -> None:
+    spec = output_spec(record)
+    assert not spec.wrapped
+    assert spec.schema["type"] == "object" and "properties" in spec.schema
+    assert "title" not in spec.schema
+
+
+@pytest.mark.parametrize(
+    ("output", "reply", "value"),
+    [
+        (int, '{"value": 42}', 42),
+        (float, '{"value": 2.5}', 2.5),
+        (bool, '{"value": true}', True),
+        (list[str], '{"value": ["a", "b"]}', ["a", "b"]),
+        (dict[str, int], '{"value": {"a": 1}}', {"a": 1}),
+        (Optional[int], '{"value": null}', None),
+        (Literal["yes", "no"], '{"value": "no"}', "no"),
+        (Color, '{"value": "blue"}', Color.BLUE),
+        (int, "42", 42),  # a bare value is accepted too
+        (Literal["Paris", "Rome"], "Paris", "Paris"),  # plain text that validates
+        (Invoice, '```json\n{"number": "A1", "total": 9.5}\n```', Invoice(number="A1", total=9.5)),
+        (Point, 'Sure! {"x": 1, "y": 2} is the answer.', Point(1, 2)),
+        (Person, '{"name": "Ada", "age": 36}', {"name": "Ada", "age": 36}),
+    ],
+)
+def test_replies_validate(output: object, reply: str, value: object) -> None:
+    assert output_spec(output).parse(reply) == value
+
+
+def test_wrapped_schema_keeps_defs_at_top_level() -> None:
+    schema = output_spec(list[Invoice]).schema
+    assert schema["properties"]["value"]["items"] == {"$ref": "#/$defs/Invoice"}
+    assert "Invoice" in schema["$defs"]
+
+
+@pytest.mark.parametrize(
+    ("output", "reply", "message"),
+    [
+        (Invoice, '{"number": "A1"}', "does not validate as Invoice: total: Field required"),
+        (int, "forty-two", "is not JSON"),
+        (Literal["a"], '{"value": "b"}', "does not validate"),
+    ],
+)
+def test_invalid_replies_raise_command_error_with_raw_text(output: object, reply: str, message: str) -> None:
+    with pytest.raises(CommandError, match=message) as info:
+        output_spec(output).parse(reply)
+    assert info.value.raw_text == reply
+
+
+def test_undescribable_type_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="cannot be described"):
+        output_spec(object())
+
+
+def test_prose_with_many_braces_is_bounded() -> None:
+    reply = "{" * 200_000
+    with pytest.raises(CommandError):
+        output_spec(int).parse(reply)

@@ -1,0 +1,112 @@
+"""@tool: schemas from signatures and docstrings, argument parsing and validation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal, Optional
+
+import pytest
+
+from alloy_nb import ConfigurationError, ToolError, tool
+from alloy_nb.tools import as_tools, parse_arguments, result_content
+
+
+@tool
+def convert(amount: float, currency: Literal["EUR", "USD"] = "EUR", note: Optional[str] = None) -> dict:
+    """Convert an amount of money.
+
+    Args:
+        amount: How much, in the source currency.
+        currency (str): Target currency.
+    """
+    return {"amount": amount, "currency": currency, "note": note}
+
+
+def test_schema_from_signature_and_google_docstring() -> None:
+    spec = convert.spec()
+    assert spec["type"] == "function"
+    function = spec["function"]
+    assert function["name"] == "convert"
+    assert function["description"] == "Convert an amount of money."
+    props = function["parameters"]["properties"]
+    assert props["amount"] == {"type": "number", "description": "How much, in the source currency."}
+    assert props["currency"]["enum"] == ["EUR", "USD"]
+    assert props["currency"]["description"] == "Target currency."
+    assert function["parameters"]["required"] == ["amount"]
+
+
+def test_sphinx_docstring_and_overrides() -> None:
+    @tool(name="lookup", description="Find a word.")
+    def find(word: str) -> str:
+        """:param word: the word to find"""
+        return word
+
+    assert find.name == "lookup" and find.description == "Find a word."
+    assert find.parameters["properties"]["word"]["description"] == "the word to find"
+    assert find("x") == "x"  # still callable as a function
+
+
+def test_validation_errors_say_what_is_wrong() -> None:
+    with pytest.raises(ToolError, match="amount: Input should be a valid number"):
+        convert.run({"amount": "lots"})
+    with pytest.raises(ToolError, match="Field required"):
+        convert.run({})
+    with pytest.raises(ToolError, match="Extra inputs are not permitted"):
+        convert.run({"amount": 1, "colour": "red"})
+
+
+def test_run_validates_and_coerces() -> None:
+    assert convert.run({"amount": "2.5", "currency": "USD"}) == {"amount": 2.5, "currency": "USD", "note": None}
+
+
+def test_async_tool_runs_from_sync_and_async_code() -> None:
+    @tool
+    async def double(x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    assert double.run({"x": 4}) == 8
+    assert asyncio.run(double.run_async({"x": 5})) == 10
+
+    async def inside_a_running_loop() -> int:
+        return double.run({"x": 6})  # as in a Jupyter cell
+
+    assert asyncio.run(inside_a_running_loop()) == 12
+
+
+def test_plain_functions_become_tools_and_names_must_be_unique() -> None:
+    def helper(a: int) -> int:
+        return a
+
+    tools = as_tools([helper, convert])
+    assert [t.name for t in tools] == ["helper", "convert"]
+    with pytest.raises(ConfigurationError, match="share the name"):
+        as_tools([helper, helper])
+
+
+def test_var_args_are_refused() -> None:
+    def bad(*values: int) -> int:
+        return 0
+
+    with pytest.raises(ConfigurationError, match="named parameters only"):
+        tool(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [({"a": 1}, {"a": 1}), ('{"a": 1}', {"a": 1}), ("", {}), (None, {})],
+)
+def test_parse_arguments(raw: object, parsed: dict) -> None:
+    assert parse_arguments(raw) == parsed
+
+
+@pytest.mark.parametrize(("raw", "message"), [('{"a": 1', "not valid JSON"), ("[1, 2]", "must be a JSON object"), (7, "must be a JSON object")])
+def test_parse_arguments_errors(raw: object, message: str) -> None:
+    with pytest.raises(ToolError, match=message):
+        parse_arguments(raw)
+
+
+def test_result_content() -> None:
+    assert result_content("text") == "text"
+    assert result_content({"a": [1, 2]}) == '{"a":[1,2]}'
+    assert result_content(convert.run({"amount": 1})) == '{"amount":1.0,"currency":"EUR","note":null}'
