@@ -1,0 +1,146 @@
+"""Engine protocol and the neutral chat request, events and errors.
+
+The HTTP app translates both wire formats (Ollama's ``/api/chat`` and the
+OpenAI-compatible ``/v1/chat/completions``) into one :class:`ChatRequest`, and
+turns the engine's events back into each wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, Protocol
+
+Api = Literal["ollama", "openai"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: name, description, JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class ChatRequest:
+    """One chat request, independent of the wire format it arrived in.
+
+    ``messages`` are dicts with ``role`` (system/user/assistant/tool),
+    ``content`` and, when present, ``tool_calls`` (``[{"id", "name",
+    "arguments"}]``, arguments a dict or the raw text), ``tool_name`` and
+    ``tool_call_id``. ``options`` use Ollama's option names (temperature,
+    top_p, top_k, seed, num_predict, stop, num_ctx, ...). ``path`` and
+    ``body`` record the endpoint and the JSON body exactly as received.
+    """
+
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[ToolSpec] = field(default_factory=list)
+    format: dict[str, Any] | Literal["json"] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    stream: bool = False
+    api: Api = "ollama"
+    path: str = ""
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the reply's text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallOut:
+    """A tool call; ``arguments`` as a str is the raw (possibly malformed) JSON text."""
+
+    name: str
+    arguments: dict[str, Any] | str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    """The tool calls of a reply, emitted together."""
+
+    calls: list[ToolCallOut]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End of a reply: why it stopped, token counts and timings in nanoseconds."""
+
+    done_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    load_ns: int = 0
+    prompt_eval_ns: int = 0
+    eval_ns: int = 0
+
+
+Event = TextDelta | ToolCalls | Finish
+
+
+class EngineError(Exception):
+    """A failure the app reports to the client with an HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    @classmethod
+    def model_not_found(cls, model: str) -> EngineError:
+        """The 404 Ollama answers for a model it does not have."""
+        return cls(404, f'model "{model}" not found, try pulling it first')
+
+
+class RawBody(Exception):
+    """Fault injection: answer 200 with exactly this (non-JSON) body."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__(body)
+        self.body = body
+
+
+class DropConnection(Exception):
+    """Fault injection: close the connection abruptly, mid-response."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the listing endpoints say about one model."""
+
+    name: str
+    size: int
+    digest: str
+    family: str
+    parameter_size: str
+    quantization_level: str
+    format: str = "gguf"
+    modified_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    template: str = "{{ .Prompt }}"
+    parameters: str = ""
+    context_length: int = 8192
+    capabilities: tuple[str, ...] = ("completion", "tools")
+
+
+class Engine(Protocol):
+    """Something that can list its models and answer a chat request."""
+
+    def models(self) -> list[ModelCard]:
+        """The models this engine serves."""
+        ...
+
+    def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        """Stream the reply: text deltas and/or tool calls, then one Finish.
+
+        Raise :class:`EngineError` (e.g. ``EngineError.model_not_found``) before
+        the first event to answer with an HTTP error. The app closes the
+        generator when the client disconnects, so ``finally`` blocks run.
+        """
+        ...

@@ -1,0 +1,219 @@
+"""Ollama's native wire format: ``/api/chat`` and the model listing endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from time import perf_counter_ns
+from typing import Any, Literal
+
+from pydantic import Field
+
+from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ToolCallOut
+from alloy_nb.server.wire import (
+    BadRequest,
+    Reply,
+    ToolDef,
+    WireModel,
+    call_id,
+    iso,
+    json_line,
+    parse_arguments,
+    stop_list,
+    timestamp,
+    tool_specs,
+    validate,
+)
+
+
+class _FunctionCall(WireModel):
+    name: str
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+
+
+class _ToolCall(WireModel):
+    id: str | None = None
+    function: _FunctionCall
+
+
+class _Message(WireModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+    images: list[str] | None = None
+
+
+class _ChatBody(WireModel):
+    model: str
+    messages: list[_Message]
+    tools: list[ToolDef] | None = None
+    format: dict[str, Any] | Literal["", "json"] | None = None
+    options: dict[str, Any] | None = None
+    stream: bool = True
+    think: bool | str | None = None
+    keep_alive: float | str | None = None
+
+
+class OllamaDialect:
+    """``POST /api/chat``: ndjson streaming, ``{"error": ...}`` errors."""
+
+    stream_media_type = "application/x-ndjson"
+
+    def parse(self, body: Any, path: str) -> ChatRequest:
+        chat = validate(_ChatBody, body)
+        options = dict(chat.options or {})
+        if "stop" in options:
+            options["stop"] = stop_list(options["stop"])
+        return ChatRequest(
+            model=chat.model,
+            messages=[_neutral_message(m) for m in chat.messages],
+            tools=tool_specs(chat.tools),
+            format=chat.format or None,
+            options=options,
+            stream=chat.stream,
+            api="ollama",
+            path=path,
+            body=body,
+        )
+
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": message}
+
+    def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
+        message = _assistant(reply.text, reply.tool_calls)
+        return _chunk(request.model, message) | _done(reply.finish, total_ns)
+
+    def renderer(self, request: ChatRequest, started_ns: int) -> OllamaStream:
+        return OllamaStream(request.model, started_ns)
+
+
+class OllamaStream:
+    """ndjson lines: content deltas, tool calls, then a ``done`` line with counts."""
+
+    def __init__(self, model: str, started_ns: int) -> None:
+        self._model = model
+        self._started_ns = started_ns
+
+    def event(self, event: Event) -> bytes:
+        if isinstance(event, TextDelta):
+            return json_line(_chunk(self._model, _assistant(event.text, [])))
+        if isinstance(event, Finish):
+            total = perf_counter_ns() - self._started_ns
+            return json_line(_chunk(self._model, _assistant("", [])) | _done(event, total))
+        return json_line(_chunk(self._model, _assistant("", event.calls)))
+
+    def error(self, message: str) -> bytes:
+        return json_line({"error": message})
+
+
+def _neutral_message(message: _Message) -> dict[str, Any]:
+    neutral = message.model_dump(exclude_none=True, exclude={"tool_calls"})
+    neutral["content"] = message.content or ""
+    if message.tool_calls:
+        neutral["tool_calls"] = [
+            {"id": call.id, "name": call.function.name, "arguments": call.function.arguments}
+            for call in message.tool_calls
+        ]
+    return neutral
+
+
+def _assistant(text: str, calls: list[ToolCallOut]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = [
+            {
+                "id": call_id(call),
+                "function": {"index": index, "name": call.name, "arguments": _wire_arguments(call)},
+            }
+            for index, call in enumerate(calls)
+        ]
+    return message
+
+
+def _wire_arguments(call: ToolCallOut) -> dict[str, Any] | str:
+    """An object on this API; raw text that is not a JSON object is sent unchanged."""
+    return call.arguments if isinstance(call.arguments, dict) else parse_arguments(call.arguments)
+
+
+def _chunk(model: str, message: dict[str, Any]) -> dict[str, Any]:
+    return {"model": model, "created_at": timestamp(), "message": message, "done": False}
+
+
+def _done(finish: Finish, total_ns: int) -> dict[str, Any]:
+    return {
+        "done": True,
+        "done_reason": finish.done_reason,
+        "total_duration": max(total_ns, finish.load_ns + finish.prompt_eval_ns + finish.eval_ns),
+        "load_duration": finish.load_ns,
+        "prompt_eval_count": finish.prompt_tokens,
+        "prompt_eval_duration": finish.prompt_eval_ns,
+        "eval_count": finish.completion_tokens,
+        "eval_duration": finish.eval_ns,
+    }
+
+
+def details(card: ModelCard) -> dict[str, Any]:
+    return {
+        "parent_model": "",
+        "format": card.format,
+        "family": card.family,
+        "families": [card.family],
+        "parameter_size": card.parameter_size,
+        "quantization_level": card.quantization_level,
+    }
+
+
+def tags(cards: list[ModelCard]) -> dict[str, Any]:
+    """``GET /api/tags``."""
+    return {"models": [_listing(card) for card in cards]}
+
+
+def _listing(card: ModelCard) -> dict[str, Any]:
+    return {
+        "name": card.name,
+        "model": card.name,
+        "modified_at": iso(card.modified_at),
+        "size": card.size,
+        "digest": card.digest,
+        "details": details(card),
+    }
+
+
+def show(card: ModelCard) -> dict[str, Any]:
+    """``POST /api/show``."""
+    return {
+        "modelfile": f"# Modelfile generated by alloy-nb\nFROM {card.name}\n"
+        f'TEMPLATE """{card.template}"""\n{card.parameters}',
+        "parameters": card.parameters,
+        "template": card.template,
+        "details": details(card),
+        "model_info": {
+            "general.architecture": card.family,
+            "general.basename": card.name.partition(":")[0],
+            f"{card.family}.context_length": card.context_length,
+        },
+        "capabilities": list(card.capabilities),
+        "modified_at": iso(card.modified_at),
+    }
+
+
+def ps(loaded: list[tuple[ModelCard, datetime]]) -> dict[str, Any]:
+    """``GET /api/ps``: loaded models with the time each will be unloaded."""
+    return {
+        "models": [
+            _listing(card)
+            | {"expires_at": iso(expires), "size_vram": 0, "context_length": card.context_length}
+            for card, expires in loaded
+        ]
+    }
+
+
+def show_model_name(body: Any) -> str:
+    """The model named in a ``/api/show`` body (``model``, or the older ``name``)."""
+    if isinstance(body, dict):
+        name = body.get("model") or body.get("name")
+        if isinstance(name, str) and name:
+            return name
+    raise BadRequest('invalid request body: expected {"model": "<name>"}')
+

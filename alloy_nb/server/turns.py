@@ -1,0 +1,55 @@
+"""Scripted turns: a reply described as data, including faults."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ScriptedToolCall:
+    """A scripted tool call; str arguments are sent as raw (possibly malformed) text."""
+
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass
+class ScriptedTurn:
+    """One scripted reply.
+
+    ``chunks`` are the stream pieces (default: ``text`` split per word; given
+    alone, their concatenation is the text). ``delay`` is waited before the
+    first byte, ``chunk_delay`` between pieces. ``status`` answers with that
+    HTTP error and ``error`` as message; ``raw_body`` answers 200 with exactly
+    that body; ``close_after_chunks`` drops the connection after that many
+    streamed pieces. Token counts default to rough counts of the texts.
+    """
+
+    text: str = ""
+    tool_calls: list[ScriptedToolCall] = field(default_factory=list)
+    chunks: list[str] | None = None
+    delay: float = 0.0
+    chunk_delay: float = 0.0
+    status: int | None = None
+    error: str = "scripted error"
+    raw_body: str | None = None
+    close_after_chunks: int | None = None
+    done_reason: str = "stop"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunks is None:
+            self.chunks = split_words(self.text)
+        elif not self.text:
+            self.text = "".join(self.chunks)
+        elif self.text != "".join(self.chunks):
+            raise ValueError("ScriptedTurn: text and chunks disagree; give only one of them")
+
+
+def split_words(text: str) -> list[str]:
+    """Split text into stream pieces: each word with the whitespace around it."""
+    return re.findall(r"\s*\S+\s*|\s+", text)

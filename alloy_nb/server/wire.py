@@ -1,0 +1,133 @@
+"""Pieces shared by both wire formats: tool definitions, ids, replies, dialects."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, ToolCallOut, ToolSpec
+
+
+class WireModel(BaseModel):
+    """Base for request bodies: unknown fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class FunctionSpec(WireModel):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolDef(WireModel):
+    """``{"type": "function", "function": {...}}``, the same on both APIs."""
+
+    type: str = "function"
+    function: FunctionSpec
+
+
+class BadRequest(ValueError):
+    """The request body is not what the endpoint accepts (HTTP 400)."""
+
+    @classmethod
+    def from_validation(cls, error: ValidationError) -> BadRequest:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        return cls(f"invalid request body: {problems}")
+
+
+@dataclass
+class Reply:
+    """A whole (non-streamed) reply, collected from the engine's events."""
+
+    text: str = ""
+    tool_calls: list[ToolCallOut] = field(default_factory=list)
+    finish: Finish = field(default_factory=Finish)
+
+
+class StreamRenderer(Protocol):
+    """Turns engine events into bytes of one streaming wire format."""
+
+    def event(self, event: Event) -> bytes: ...
+
+    def error(self, message: str) -> bytes: ...
+
+
+class Dialect(Protocol):
+    """One wire format: how to read a chat request and write replies and errors."""
+
+    stream_media_type: str
+
+    def parse(self, body: Any, path: str) -> ChatRequest: ...
+
+    def error(self, status: int, message: str) -> dict[str, Any]: ...
+
+    def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]: ...
+
+    def renderer(self, request: ChatRequest, started_ns: int) -> StreamRenderer: ...
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], body: Any) -> M:
+    """Validate a JSON body, raising :class:`BadRequest` with a readable message."""
+    if not isinstance(body, dict):
+        raise BadRequest("invalid request body: expected a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise BadRequest.from_validation(error) from None
+
+
+def tool_specs(tools: list[ToolDef] | None) -> list[ToolSpec]:
+    return [
+        ToolSpec(t.function.name, t.function.description or "", t.function.parameters)
+        for t in tools or []
+    ]
+
+
+def stop_list(stop: Any) -> Any:
+    """Ollama's ``stop`` is a list; a single string becomes a one-item list."""
+    return [stop] if isinstance(stop, str) else stop
+
+
+def parse_arguments(text: str) -> dict[str, Any] | str:
+    """Tool-call arguments as an object when ``text`` is a JSON object, else the raw text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, dict) else text
+
+
+def call_id(call: ToolCallOut) -> str:
+    return call.id or f"call_{secrets.token_hex(4)}"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(6)}"
+
+
+def timestamp() -> str:
+    """Now, in RFC 3339 with a ``Z`` suffix, as Ollama writes ``created_at``."""
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def find_card(cards: list[ModelCard], name: str) -> ModelCard | None:
+    return next((card for card in cards if card.name == name), None)
+
+
+def json_line(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"

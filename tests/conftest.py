@@ -1,0 +1,40 @@
+"""Shared fixtures: one scripted Ollama-compatible server for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from alloy_nb.server import ChatRequest, ScriptedEngine, ScriptedTurn, ServerThread
+
+
+@dataclass(frozen=True)
+class ScriptedServer:
+    """A running server whose replies a test scripts as conversation turns."""
+
+    url: str
+    engine: ScriptedEngine
+
+    def script(self, *turns: ScriptedTurn) -> None:
+        self.engine.script(*turns)
+
+    @property
+    def requests(self) -> list[ChatRequest]:
+        return self.engine.requests
+
+
+@pytest.fixture(scope="session")
+def session_server() -> Iterator[ScriptedServer]:
+    """The one scripted server of the session, on a free loopback port."""
+    engine = ScriptedEngine()
+    with ServerThread(engine) as thread:
+        yield ScriptedServer(url=thread.url, engine=engine)
+
+
+@pytest.fixture
+def server(session_server: ScriptedServer) -> ScriptedServer:
+    """The session server with an empty script and no recorded requests."""
+    session_server.engine.reset()
+    return session_server

@@ -1,0 +1,63 @@
+"""``alloy-nb serve``: port conflicts, non-loopback warning, and a real foreground run."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from alloy_nb.server.__main__ import main
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def test_busy_port_is_a_clear_error_and_exit_code_2(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", str(busy_port)]) == 2
+    error = capsys.readouterr().err
+    assert f"port {busy_port}" in error and "--port" in error and "warning" not in error
+
+
+def test_non_loopback_host_warns(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--port", str(busy_port)]) == 2
+    assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
+
+
+def test_unknown_engine_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--engine", "nope"])
+    assert exited.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_python_m_serves_until_interrupted() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/api/tags"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                assert "smollm2:135m" in httpx.get(url).text
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("alloy-nb serve did not start")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0 and f"http://127.0.0.1:{port}" in stderr
