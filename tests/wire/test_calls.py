@@ -1,0 +1,263 @@
+"""ask / command through both strategies: text, typed outputs, routing, hosts and errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import socket
+from typing import Literal, Optional
+
+import pytest
+from pydantic import BaseModel
+from typing_extensions import TypedDict
+
+import alloy_nb
+from alloy_nb import (
+    CommandError,
+    ConfigurationError,
+    ModelNotFound,
+    OllamaUnavailable,
+    ServerError,
+    ask,
+    command,
+)
+from alloy_nb.server import ScriptedTurn as Reply
+
+
+
+def wire_path(api: str) -> str:
+    return "/api/chat" if api == "native" else "/v1/chat/completions"
+
+
+class Invoice(BaseModel):
+    number: str
+    total: float
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Person(TypedDict):
+    name: str
+    age: int
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def test_plain_text_and_trace_body_is_what_the_server_received(server, api: str) -> None:
+    server.script(Reply(text="Hello there."))
+    value, trace = ask.traced("Say hello.", api=api, model="ollama:llama3.1:8b")
+    assert value == "Hello there."
+    [received] = server.requests
+    assert received.path == wire_path(api)
+    [request] = trace.requests
+    assert request.body == received.body  # exactly as sent, byte for byte parsed
+    assert request.url.endswith(wire_path(api))
+    assert request.body["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert trace.strategy == api and trace.status == "ok" and trace.result == "Hello there."
+    assert trace.responses[0].usage.completion_tokens
+    assert alloy_nb.last_trace() is trace
+
+
+@pytest.mark.parametrize(
+    ("output", "reply", "expected"),
+    [
+        (str, "plain words", "plain words"),
+        (int, '{"value": 42}', 42),
+        (float, '{"value": 3.5}', 3.5),
+        (bool, '{"value": false}', False),
+        (list[int], '{"value": [1, 2, 3]}', [1, 2, 3]),
+        (dict[str, float], '{"value": {"a": 0.5}}', {"a": 0.5}),
+        (Optional[str], '{"value": null}', None),
+        (Literal["spam", "ham"], '{"value": "ham"}', "ham"),
+        (Color, '{"value": "red"}', Color.RED),
+        (Point, '{"x": 1, "y": -2}', Point(1, -2)),
+        (Person, '{"name": "Ada", "age": 36}', {"name": "Ada", "age": 36}),
+        (Invoice, '{"number": "INV-7", "total": 12.5}', Invoice(number="INV-7", total=12.5)),
+    ],
+)
+def test_each_output_kind(server, api: str, output: object, reply: str, expected: object) -> None:
+    server.script(Reply(text=reply))
+    value, trace = ask.traced("Answer.", output=output, api=api)
+    assert value == expected
+    body = server.requests[0].body
+    schema = alloy_nb.outputs.output_spec(output).schema
+    if schema is None:
+        assert "format" not in body and "response_format" not in body
+    elif api == "native":
+        assert body["format"] == schema
+    else:
+        assert body["response_format"]["json_schema"]["schema"] == schema
+    if schema is not None:
+        assert "JSON Schema" in body["messages"][0]["content"]  # the prompt says it too
+    assert trace.status == "ok"
+
+
+def test_system_prompt_and_sampling_settings_on_the_wire(server, api: str) -> None:
+    server.script(Reply(text="ok"))
+    ask("Hi", api=api, system="Be terse.", temperature=0.2, max_tokens=16)
+    body = server.requests[0].body
+    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+    if api == "native":
+        assert body["options"] == {"temperature": 0.2, "num_predict": 16}
+    else:
+        assert (body["temperature"], body["max_tokens"]) == (0.2, 16)
+
+
+def test_native_only_options_pass_through_on_native(server) -> None:
+    server.script(Reply(text="ok"))
+    ask("Hi", api="native", extra={"ollama_options": {"num_ctx": 4096, "seed": 7, "keep_alive": "5m", "think": False}})
+    body = server.requests[0].body
+    assert body["options"] == {"num_ctx": 4096, "seed": 7}
+    assert body["keep_alive"] == "5m" and body["think"] is False
+
+
+def test_native_only_options_are_refused_on_openai_chat(server) -> None:
+    with pytest.raises(ConfigurationError, match="num_ctx.*only exist on Ollama's native API.*api='native'"):
+        ask("Hi", api="openai_chat", extra={"ollama_options": {"num_ctx": 4096}})
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("model", "api", "path"),
+    [
+        ("ollama:gpt-oss:20b", None, "/v1/chat/completions"),
+        ("ollama:gpt-oss:20b", "native", "/api/chat"),
+        ("ollama:llama3.1:8b", None, "/api/chat"),
+        ("ollama:llama3.1:8b", "openai_chat", "/v1/chat/completions"),
+    ],
+)
+def test_gpt_oss_routing_and_override(server, model: str, api: str | None, path: str) -> None:
+    server.script(Reply(text="routed"))
+    value, trace = ask.traced("Hi", model=model, api=api)
+    assert value == "routed"
+    assert server.requests[0].path == path
+    assert server.requests[0].body["model"] == model.removeprefix("ollama:")
+
+
+def test_extra_ollama_api_from_configure(server) -> None:
+    alloy_nb.configure(model="ollama:gpt-oss:20b", extra={"ollama_api": "native"})
+    server.script(Reply(text="ok"))
+    assert ask("Hi") == "ok"
+    assert server.requests[0].path == "/api/chat"
+
+
+def test_ollama_host_is_honoured_by_both_strategies(server, api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    host_port = server.url.removeprefix("http://")
+    monkeypatch.setenv("OLLAMA_HOST", host_port)  # Ollama's own spelling, no scheme
+    server.script(Reply(text="found you"))
+    value, trace = ask.traced("Hi", api=api)
+    assert value == "found you"
+    assert trace.host == server.url and trace.requests[0].url.startswith(server.url)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_no_server_says_what_to_do_and_trace_keeps_the_request(api: str) -> None:
+    host = f"http://127.0.0.1:{_closed_port()}"
+    with pytest.raises(OllamaUnavailable, match=f"No Ollama server at {host}.*ollama serve.*alloy-nb serve") as info:
+        ask("Hi", api=api, host=host)
+    trace = info.value.trace
+    assert trace.status == "error" and trace.error.type == "OllamaUnavailable"
+    assert trace.requests[0].body["messages"][-1]["content"] == "Hi"
+    assert trace.responses == []
+
+
+def test_missing_model_lists_available_models_and_the_pull_command(server, api: str) -> None:
+    with pytest.raises(ModelNotFound, match=r"'nope:1b' is not available.*llama3\.1:8b.*ollama pull nope:1b") as info:
+        ask("Hi", api=api, model="ollama:nope:1b")
+    assert "smollm2:135m" in info.value.available
+    assert info.value.trace.status == "error"
+
+
+def test_http_error_status_is_a_server_error(server, api: str) -> None:
+    server.script(Reply(status=503, error="overloaded"))
+    with pytest.raises(ServerError, match="HTTP 503: .*overloaded") as info:
+        ask("Hi", api=api)
+    assert info.value.status_code == 503
+
+
+def test_non_json_body_is_a_clear_error(server, api: str) -> None:
+    server.script(Reply(raw_body="<html>proxy error</html>"))
+    with pytest.raises(ServerError, match="not the API's shape"):
+        ask("Hi", api=api)
+
+
+def test_invalid_reply_without_finalize_raises_with_raw_text(server, api: str) -> None:
+    server.script(Reply(text="I think it is forty-two."))
+    with pytest.raises(CommandError, match="not JSON") as info:
+        ask("How many?", output=int, api=api, auto_finalize_missing_output=False)
+    assert info.value.raw_text == "I think it is forty-two."
+    assert len(server.requests) == 1
+    assert info.value.trace.responses[0].text == "I think it is forty-two."
+
+
+def test_auto_finalize_sends_exactly_one_request_without_tools(server, api: str) -> None:
+    server.script(Reply(text="I think it is forty-two."), Reply(text='{"value": 42}'))
+    value, trace = ask.traced("How many?", output=int, api=api)
+    assert value == 42
+    assert len(server.requests) == 2
+    final = trace.requests[-1]
+    assert final.finalize and not final.body.get("tools")
+    assert final.body == server.requests[1].body
+    assert final.body["messages"][-2] == {"role": "assistant", "content": "I think it is forty-two."}
+    assert "final answer" in final.body["messages"][-1]["content"]
+
+
+def test_finalize_that_still_fails_raises_once(server, api: str) -> None:
+    server.script(Reply(text="no idea"), Reply(text="still no idea"))
+    with pytest.raises(CommandError, match="Even after one finalize turn") as info:
+        ask("How many?", output=int, api=api)
+    assert info.value.raw_text == "still no idea"
+    assert len(server.requests) == 2
+
+
+def test_command_decorator_typed_and_options(server, api: str) -> None:
+    @command(output=Invoice, api=api, system="You read invoices.")
+    def read_invoice(text: str) -> str:
+        return f"Extract the invoice from: {text}"
+
+    server.script(Reply(text='{"number": "A-1", "total": 99.0}'))
+    assert read_invoice("Invoice A-1, total 99 EUR") == Invoice(number="A-1", total=99.0)
+    body = server.requests[0].body
+    assert body["messages"][-1]["content"] == "Extract the invoice from: Invoice A-1, total 99 EUR"
+    assert body["messages"][0]["content"].startswith("You read invoices.")
+    assert "Invoice" in repr(read_invoice)
+
+
+async def test_async_ask_and_async_command(server, api: str) -> None:
+    @command(output=float, api=api)
+    async def estimate(thing: str) -> str:
+        return f"Estimate {thing}"
+
+    server.script(Reply(text="async hello"), Reply(text='{"value": 1.5}'))
+    assert await ask.async_("Hi", api=api) == "async hello"
+    assert await estimate("pi/2") == 1.5
+    assert server.requests[1].body["messages"][-1]["content"] == "Estimate pi/2"
+
+
+def test_bad_prompt_type_and_model_string_fail_before_sending(server) -> None:
+    with pytest.raises(ConfigurationError, match="prompt must be a string"):
+        ask(42)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="ollama:<model>"):
+        ask("Hi", model="llama3")
+    assert server.requests == []
+
+
+def test_trace_round_trips_through_json(server, api: str) -> None:
+    server.script(Reply(text='{"x": 3, "y": 4}'))
+    _, trace = ask.traced("Point?", output=Point, api=api)
+    loaded = alloy_nb.Trace.from_json(trace.to_json())
+    assert loaded.model_dump() == trace.model_dump()
+    assert loaded.result == {"x": 3, "y": 4}
+    assert "Point" in trace.summary() or "x" in trace.summary()

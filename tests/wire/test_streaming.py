@@ -1,0 +1,67 @@
+"""Text streaming, sync and async, through both strategies."""
+
+from __future__ import annotations
+
+import pytest
+
+from alloy_nb import ConfigurationError, ask, command, tool
+from alloy_nb.server import ScriptedTurn as Reply
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add."""
+    return a + b
+
+
+def test_sync_stream_yields_pieces_and_records_the_trace(server, api: str) -> None:
+    server.script(Reply(chunks=["Once ", "upon ", "a ", "time."]))
+    stream = ask.stream("Tell a story", api=api)
+    pieces = list(stream)
+    assert pieces == ["Once ", "upon ", "a ", "time."]
+    trace = stream.trace
+    assert trace.stream and trace.status == "ok" and trace.result == "Once upon a time."
+    assert trace.requests[0].body == server.requests[0].body
+    assert trace.requests[0].body["stream"] is True
+    response = trace.responses[0]
+    assert response.text == "Once upon a time." and response.ttft_s is not None
+    assert response.usage.completion_tokens
+
+
+async def test_async_stream(server, api: str) -> None:
+    server.script(Reply(chunks=["a", "b", "c"]))
+    stream = ask.stream_async("abc", api=api)
+    assert [piece async for piece in stream] == ["a", "b", "c"]
+    assert stream.trace.result == "abc" and stream.trace.requests[0].body == server.requests[0].body
+
+
+def test_command_stream(server, api: str) -> None:
+    @command(api=api)
+    def poem(topic: str) -> str:
+        return f"A poem about {topic}"
+
+    server.script(Reply(text="Roses are red"))
+    assert "".join(poem.stream("roses")) == "Roses are red"
+    assert server.requests[0].body["messages"][-1]["content"] == "A poem about roses"
+
+
+def test_closing_a_stream_early_marks_the_trace_interrupted_and_keeps_the_text(server, api: str) -> None:
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.01))
+    stream = ask.stream("Long", api=api)
+    first = [next(stream), next(stream)]
+    stream.close()
+    assert stream.trace.status == "interrupted"
+    assert stream.trace.responses[0].text == "".join(first)
+    server.script(Reply(text="next call works"))
+    assert ask("Hi", api=api) == "next call works"
+
+
+@pytest.mark.parametrize("kwargs", [{"tools": [add]}, {"output": int}])
+def test_streaming_with_tools_or_typed_output_is_refused_before_sending(server, api: str, kwargs: dict) -> None:
+    @command(api=api, **kwargs)
+    def typed() -> str:
+        return "x"
+
+    with pytest.raises(ConfigurationError, match="Streaming is for plain text only"):
+        typed.stream()
+    assert server.requests == []
