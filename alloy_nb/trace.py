@@ -157,7 +157,7 @@ def _event_line(event: RequestEvent | ResponseEvent | ToolEvent) -> str:
     if isinstance(event, RequestEvent):
         kind = "finalize request" if event.finalize else "request"
         messages = len(event.body.get("messages", [])) if isinstance(event.body, dict) else 0
-        return f"[{event.turn}] → {kind} {event.endpoint} ({messages} messages)"
+        return f"[{event.turn}] → {kind} {event.endpoint} ({messages} message{'' if messages == 1 else 's'})"
     if isinstance(event, ResponseEvent):
         calls = ", ".join(f"{c.name}({_short(str(c.arguments), 60)})" for c in event.tool_calls)
         tokens = f"{event.usage.prompt_tokens or 0}+{event.usage.completion_tokens or 0} tok"
