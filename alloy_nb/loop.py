@@ -351,8 +351,8 @@ class TextStream:
     def _generate(self) -> Iterator[str]:
         recorder = self._recorder
         error: BaseException | None = None
+        chunks = recorder.strategy.stream(recorder.request)
         try:
-            chunks = recorder.strategy.stream(recorder.request)
             with recorder.sending():
                 first = list(itertools.islice(chunks, 1))
             for chunk in itertools.chain(first, chunks):
@@ -362,6 +362,9 @@ class TextStream:
             error = exc
             raise
         finally:
+            # Release the HTTP response now: left to the garbage collector, its cleanup can run
+            # while the same thread holds the connection pool's lock, and deadlock.
+            chunks.close()
             recorder.close(error)
 
     def __iter__(self) -> TextStream:
@@ -399,8 +402,8 @@ class AsyncTextStream:
     async def _generate(self) -> AsyncIterator[str]:
         recorder = self._recorder
         error: BaseException | None = None
+        chunks = recorder.strategy.stream_async(recorder.request)
         try:
-            chunks = recorder.strategy.stream_async(recorder.request)
             with recorder.sending():
                 first = await anext(chunks, None)
             if first is not None and recorder.take(first):
@@ -412,6 +415,7 @@ class AsyncTextStream:
             error = exc
             raise
         finally:
+            await chunks.aclose()
             recorder.close(error)
 
     def __aiter__(self) -> AsyncTextStream:

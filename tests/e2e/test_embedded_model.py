@@ -164,3 +164,39 @@ def test_num_predict_truncation_and_num_ctx_reload(embedded) -> None:
     again = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}],
                         options={"num_predict": 4, "num_ctx": 1024})
     assert again.load_duration == 0
+
+
+def test_format_json_gives_a_json_object(embedded) -> None:
+    reply = ollama.Client(host=embedded.url).chat(
+        model="smollm2:135m", messages=[{"role": "user", "content": "Give a JSON object about a dog."}],
+        format="json", options={"temperature": 0, "num_predict": 48})
+    assert isinstance(json.loads(reply.message.content), dict)
+
+
+def test_serve_lists_and_answers_with_an_added_gguf(tmp_path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alloy_nb.server", "serve", "--port", str(port), "--model", f"tiny:v2={bundled_smollm2()}"],
+        stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                names = [m["name"] for m in httpx.get(f"{url}/api/tags").json()["models"]]
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert names == ["smollm2:135m", "tiny:v2"]
+        reply = ollama.Client(host=url).chat(model="tiny:v2", messages=[{"role": "user", "content": "Hi"}],
+                                             options={"num_predict": 4})
+        assert reply.done and reply.eval_count > 0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from alloy_nb import ConfigurationError, ask, command, tool
@@ -35,6 +37,14 @@ async def test_async_stream(server, api: str) -> None:
     assert stream.trace.result == "abc" and stream.trace.requests[0].body == server.requests[0].body
 
 
+async def test_async_stream_closed_early(server, api: str) -> None:
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.05))
+    stream = ask.stream_async("Long", api=api)
+    assert await stream.__anext__() == "w0 "
+    await stream.aclose()
+    assert stream.trace.status == "interrupted" and stream.trace.responses[0].text == "w0 "
+
+
 def test_command_stream(server, api: str) -> None:
     @command(api=api)
     def poem(topic: str) -> str:
@@ -46,10 +56,15 @@ def test_command_stream(server, api: str) -> None:
 
 
 def test_closing_a_stream_early_marks_the_trace_interrupted_and_keeps_the_text(server, api: str) -> None:
-    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.01))
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.05))
     stream = ask.stream("Long", api=api)
     first = [next(stream), next(stream)]
+    assert server.engine.active == 1
     stream.close()
+    deadline = time.monotonic() + 1.0  # the 50-chunk reply would take 2.5 s more
+    while server.engine.active and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.engine.active == 0, "closing the stream did not close the request"
     assert stream.trace.status == "interrupted"
     assert stream.trace.responses[0].text == "".join(first)
     server.script(Reply(text="next call works"))
