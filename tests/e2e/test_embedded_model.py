@@ -168,8 +168,9 @@ def test_num_predict_truncation_and_num_ctx_reload(embedded) -> None:
 
 def test_format_json_gives_a_json_object(embedded) -> None:
     reply = ollama.Client(host=embedded.url).chat(
-        model="smollm2:135m", messages=[{"role": "user", "content": "Give a JSON object about a dog."}],
-        format="json", options={"temperature": 0, "num_predict": 48})
+        model="smollm2:135m", messages=[{"role": "user", "content": "Reply with a JSON object with one key, name, for a dog."}],
+        format="json", options={"temperature": 0, "num_predict": 200})
+    assert reply.done_reason == "stop", reply.message.content
     assert isinstance(json.loads(reply.message.content), dict)
 
 
