@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -333,12 +334,16 @@ def stream_async(spec: CallSpec) -> AsyncTextStream:
     return AsyncTextStream(_StreamRecorder(spec, strategy_for(spec.config)))
 
 
-class TextStream:
-    """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
+class _Stream(ABC):
+    """What both stream kinds share: the recorder, `.trace` and `.text` (all text so far)."""
 
     def __init__(self, recorder: _StreamRecorder) -> None:
         self._recorder = recorder
         self._pieces = self._generate()
+
+    @abstractmethod
+    def _generate(self) -> Any:
+        """The generator (sync or async) that yields the text pieces."""
 
     @property
     def trace(self) -> Trace:
@@ -347,6 +352,10 @@ class TextStream:
     @property
     def text(self) -> str:
         return "".join(self._recorder.pieces)
+
+
+class TextStream(_Stream):
+    """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
 
     def _generate(self) -> Iterator[str]:
         recorder = self._recorder
@@ -384,20 +393,8 @@ class TextStream:
         self.close()
 
 
-class AsyncTextStream:
+class AsyncTextStream(_Stream):
     """`async for` twin of TextStream."""
-
-    def __init__(self, recorder: _StreamRecorder) -> None:
-        self._recorder = recorder
-        self._pieces = self._generate()
-
-    @property
-    def trace(self) -> Trace:
-        return self._recorder.trace
-
-    @property
-    def text(self) -> str:
-        return "".join(self._recorder.pieces)
 
     async def _generate(self) -> AsyncIterator[str]:
         recorder = self._recorder

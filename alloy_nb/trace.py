@@ -8,7 +8,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from pydantic_core import to_jsonable_python
 
 Status = Literal["running", "ok", "error", "interrupted"]
@@ -91,9 +91,8 @@ class Trace(BaseModel):
     result: Any = None
     error: ErrorInfo | None = None
     duration_s: float | None = None
+    _clock_start: float = PrivateAttr(default_factory=time.perf_counter)
 
-    def model_post_init(self, __context: Any) -> None:
-        self._clock_start = time.perf_counter()
 
     def elapsed(self) -> float:
         """Seconds since the trace started (for event timestamps)."""
