@@ -15,10 +15,8 @@ from ..errors import ModelNotFound, OllamaUnavailable, ServerError
 
 @dataclass
 class SentRequest:
-    """What an HTTP client put on the wire: method, path, redacted URL and JSON body (never headers)."""
+    """What an HTTP client put on the wire: the redacted URL and the JSON body (never headers)."""
 
-    method: str
-    path: str
     url: str
     body: Any
 
@@ -34,8 +32,7 @@ def _record(request: Any) -> None:
         body = json.loads(request.content) if request.content else None
     except (ValueError, UnicodeDecodeError):
         body = request.content.decode("utf-8", "replace")
-    url = str(request.url)
-    sink.append(SentRequest(request.method, request.url.path, redact_host(url), body))
+    sink.append(SentRequest(redact_host(str(request.url)), body))
 
 
 def record_request(request: Any) -> None:

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 from typing import Literal, Optional
 
-from typing_extensions import TypedDict
 
 import pytest
-from pydantic import BaseModel
 
 from alloy_nb import CommandError, ConfigurationError
 from alloy_nb.outputs import output_spec
-
-
-class Invoice(BaseModel):
-    number: str
-    total: float
-
-
-@dataclasses.dataclass
-class Point:
-    x: int
-    y: int
-
-
-class Person(TypedDict):
-    name: str
-    age: int
-
-
-class Color(enum.Enum):
-    RED = "red"
-    BLUE = "blue"
+from sample_types import Color, Invoice, Person, Point
 
 
 def test_str_is_plain_text() -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import socket
 from typing import Literal, Optional
 
 import pytest
-from pydantic import BaseModel
-from typing_extensions import TypedDict
 
 import alloy_nb
 from alloy_nb import (
@@ -22,32 +18,11 @@ from alloy_nb import (
     command,
 )
 from alloy_nb.server import ScriptedTurn as Reply
-
+from sample_types import Color, Invoice, Person, Point
 
 
 def wire_path(api: str) -> str:
     return "/api/chat" if api == "native" else "/v1/chat/completions"
-
-
-class Invoice(BaseModel):
-    number: str
-    total: float
-
-
-@dataclasses.dataclass
-class Point:
-    x: int
-    y: int
-
-
-class Person(TypedDict):
-    name: str
-    age: int
-
-
-class Color(enum.Enum):
-    RED = "red"
-    BLUE = "blue"
 
 
 def test_plain_text_and_trace_body_is_what_the_server_received(server, api: str) -> None:
@@ -233,6 +208,19 @@ def test_command_decorator_typed_and_options(server, api: str) -> None:
     assert body["messages"][-1]["content"] == "Extract the invoice from: Invoice A-1, total 99 EUR"
     assert body["messages"][0]["content"].startswith("You read invoices.")
     assert "Invoice" in repr(read_invoice)
+
+
+def test_command_with_options_changes_only_the_copy(server) -> None:
+    @command(model="ollama:llama3.1:8b")
+    def hello() -> str:
+        return "Hello"
+
+    server.script(Reply(text="a"), Reply(text="b"))
+    assert hello.with_options(model="ollama:qwen3:0.6b", api="openai_chat")() == "a"
+    assert hello() == "b"
+    first, second = server.requests
+    assert (first.path, first.body["model"]) == ("/v1/chat/completions", "qwen3:0.6b")
+    assert (second.path, second.body["model"]) == ("/api/chat", "llama3.1:8b")
 
 
 async def test_async_ask_and_async_command(server, api: str) -> None:
