@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-
 import pytest
 
 from alloy_nb import CommandError, ConfigurationError
