@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -177,18 +177,44 @@ def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+_listeners: list[Callable[[Config], None]] = []
+
+
 def configure(**changes: Any) -> Config:
     """Set process-wide defaults (above the environment, below `settings()` and per-call arguments)."""
     candidate = {**_configured, **_merge_extra(_configured.get("extra", {}), _clean(changes))}
     _build({**_from_environment(), **candidate}, "configure()")
     _configured.clear()
     _configured.update(candidate)
+    _notify()
     return current()
 
 
 def reset_configuration() -> None:
     """Forget everything set with `configure()`."""
     _configured.clear()
+    _notify()
+
+
+def configured() -> dict[str, Any]:
+    """What `configure()` has set so far (not the environment or defaults)."""
+    return dict(_configured)
+
+
+def subscribe(listener: Callable[[Config], None]) -> Callable[[], None]:
+    """Call `listener(config)` after every `configure()`; returns a function that unsubscribes."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def _notify() -> Config | None:
+    try:
+        config = current()
+    except ConfigurationError:  # a bad environment: the next call reports it
+        return None
+    for listener in list(_listeners):
+        listener(config)
+    return config
 
 
 @contextmanager
@@ -208,4 +234,19 @@ def current(**call_overrides: Any) -> Config:
     values: dict[str, Any] = {}
     for layer in layers:
         values.update(_merge_extra(values.get("extra", {}), layer))
-    return _build(values)
+    try:
+        return _build(values)
+    except ConfigurationError:
+        _check_environment()
+        raise
+
+
+def _check_environment() -> None:
+    """Raise naming the environment variable when that is where a bad value came from."""
+    for var, field in _ENV_FIELDS.items():
+        value = os.environ.get(var, "").strip()
+        if value:
+            try:
+                _build({field: value})
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"Environment variable {var}={value!r} is invalid: {exc}") from None

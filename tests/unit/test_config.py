@@ -82,8 +82,9 @@ def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_bad_environment_values_say_which_setting(monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str) -> None:
     monkeypatch.setenv(var, value)
-    with pytest.raises(ConfigurationError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
+    with pytest.raises(ConfigurationError, match=fragment.replace("(", r"\(").replace("[", r"\[")) as info:
         current()
+    assert var in str(info.value)
 
 
 def test_extra_merges_key_by_key() -> None:
@@ -158,3 +159,14 @@ def test_host_spellings(raw: str, url: str) -> None:
 def test_credentials_in_host_are_redacted() -> None:
     assert redact_host("https://user:secret@proxy.local:443/x") == "https://***@proxy.local:443/x"
     assert "secret" not in redact_host(normalize_host("user:secret@proxy.local"))
+
+
+def test_listeners_see_every_configure_until_unsubscribed() -> None:
+    seen: list[str] = []
+    unsubscribe = alloy_nb.config.subscribe(lambda config: seen.append(config.model))
+    configure(model="ollama:one")
+    alloy_nb.reset_configuration()
+    unsubscribe()
+    configure(model="ollama:two")
+    assert seen == ["ollama:one", "ollama:smollm2:135m"]
+    assert alloy_nb.config.configured() == {"model": "ollama:two"}
