@@ -1,47 +1,63 @@
-"""alloy_nb: typed, tool-using LLM calls against Ollama, pleasant and inspectable in Jupyter."""
+"""alloy_nb: typed, tool-using LLM calls against Ollama, pleasant and inspectable in Jupyter.
+
+Names are imported on first use, so `import alloy_nb` and `%load_ext alloy_nb` stay fast.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .commands import Command, Traced, ask, command
-from .config import Config, configure, reset_configuration, settings
-from .errors import (
-    AlloyError,
-    CommandError,
-    ConfigurationError,
-    ModelNotFound,
-    OllamaUnavailable,
-    ServerError,
-    ToolError,
-    ToolLoopLimitExceeded,
-)
-from .local import LocalServer, start_local_server
-from .tools import Tool, tool
-from .trace import Trace, last_trace, recent_traces
+if TYPE_CHECKING:
+    from .commands import Command, Traced, ask, command
+    from .config import Config, configure, reset_configuration, settings
+    from .errors import (
+        AlloyError,
+        CommandError,
+        ConfigurationError,
+        ModelNotFound,
+        OllamaUnavailable,
+        ServerError,
+        ToolError,
+        ToolLoopLimitExceeded,
+    )
+    from .local import LocalServer, start_local_server
+    from .tools import Tool, tool
+    from .trace import Trace, last_trace, recent_traces
 
-__all__ = [
-    "AlloyError",
-    "Command",
-    "CommandError",
-    "LocalServer",
-    "Config",
-    "ConfigurationError",
-    "ModelNotFound",
-    "OllamaUnavailable",
-    "ServerError",
-    "Tool",
-    "ToolError",
-    "ToolLoopLimitExceeded",
-    "Trace",
-    "Traced",
-    "ask",
-    "command",
-    "configure",
-    "last_trace",
-    "recent_traces",
-    "reset_configuration",
-    "settings",
-    "start_local_server",
-    "tool",
-]
+_HOMES = {
+    "commands": ("Command", "Traced", "ask", "command"),
+    "config": ("Config", "configure", "reset_configuration", "settings"),
+    "errors": (
+        "AlloyError",
+        "CommandError",
+        "ConfigurationError",
+        "ModelNotFound",
+        "OllamaUnavailable",
+        "ServerError",
+        "ToolError",
+        "ToolLoopLimitExceeded",
+    ),
+    "local": ("LocalServer", "start_local_server"),
+    "tools": ("Tool", "tool"),
+    "trace": ("Trace", "last_trace", "recent_traces"),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_WHERE) + ["load_ipython_extension"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alloy_nb' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext alloy_nb`: the %%alloy / %alloy magics and short error messages."""
+    from .notebook.magics import load
+
+    load(ipython)

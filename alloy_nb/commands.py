@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
 
 from typing_extensions import Unpack
@@ -18,7 +18,8 @@ from .trace import Trace
 
 
 class CallOptions(TypedDict, total=False):
-    """Per-call settings; each overrides `settings()`, `configure()` and the environment."""
+    """Per-call settings; each overrides `settings()`, `configure()` and the environment.
+    `history` is earlier exchanges (`{"role", "content"}` dicts) sent before the prompt."""
 
     model: str
     api: str
@@ -31,6 +32,7 @@ class CallOptions(TypedDict, total=False):
     host: str
     timeout: float
     tool_concurrency: int
+    history: Sequence[Mapping[str, str]]
 
 
 class Traced(NamedTuple):
@@ -43,7 +45,20 @@ class Traced(NamedTuple):
 def _spec(prompt: str, output: Any, tools: Iterable[Callable[..., Any]] | None, options: CallOptions) -> CallSpec:
     if not isinstance(prompt, str):
         raise ConfigurationError(f"The prompt must be a string, got {type(prompt).__name__}.")
-    return CallSpec(prompt=prompt, output=output_spec(output), tools=as_tools(tools), config=current(**options))
+    settings = dict(options)
+    history = [_history_message(m) for m in settings.pop("history", None) or []]
+    return CallSpec(
+        prompt=prompt, output=output_spec(output), tools=as_tools(tools), config=current(**settings), history=history
+    )
+
+
+def _history_message(message: Mapping[str, str]) -> dict[str, str]:
+    role, content = message.get("role"), message.get("content")
+    if role not in ("user", "assistant", "system") or not isinstance(content, str):
+        raise ConfigurationError(
+            f"history entries are {{'role': 'user'|'assistant'|'system', 'content': str}}, got {dict(message)!r}."
+        )
+    return {"role": role, "content": content}
 
 
 class Ask:

@@ -34,13 +34,15 @@ class CallSpec:
     output: OutputSpec
     tools: list[Tool] = field(default_factory=list)
     config: Config = field(default_factory=Config)
+    history: list[dict[str, str]] = field(default_factory=list)
 
     def first_messages(self) -> list[dict[str, Any]]:
+        """System prompt (with the output instruction), earlier exchanges, then the prompt."""
         system = [self.config.system] if self.config.system else []
         if not self.output.is_text:
             system.append(self.output.instruction())
         messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
-        return [*messages, {"role": "user", "content": self.prompt}]
+        return [*messages, *self.history, {"role": "user", "content": self.prompt}]
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,16 @@ class Trace(BaseModel):
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Notebook view: the conversation as escaped, script-free HTML."""
+        from .trace_html import trace_html
+
+        return trace_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython plain-text view: the summary."""
+        p.text(self.summary())
+
 
 def _event_line(event: RequestEvent | ResponseEvent | ToolEvent) -> str:
     if isinstance(event, RequestEvent):

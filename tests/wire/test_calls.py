@@ -249,3 +249,14 @@ def test_trace_round_trips_through_json(server, api: str) -> None:
     assert loaded.model_dump() == trace.model_dump()
     assert loaded.result == {"x": 3, "y": 4}
     assert "Point" in trace.summary() or "x" in trace.summary()
+
+
+def test_history_goes_between_system_and_prompt(server, api: str) -> None:
+    server.script(Reply(text="Blue."))
+    history = [{"role": "user", "content": "My favourite colour is blue."}, {"role": "assistant", "content": "Noted."}]
+    ask("What is my favourite colour?", api=api, system="Remember.", history=history)
+    assert server.requests[0].body["messages"] == [
+        {"role": "system", "content": "Remember."}, *history, {"role": "user", "content": "What is my favourite colour?"}
+    ]
+    with pytest.raises(ConfigurationError, match="history entries"):
+        ask("x", history=[{"role": "tool", "content": "5"}])

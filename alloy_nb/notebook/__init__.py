@@ -1,0 +1,1 @@
+"""Notebook layer: magics, widgets and rendering; everything that imports IPython or ipywidgets."""

@@ -1,0 +1,41 @@
+"""`%alloy models`: the host's models as a table (HTML in notebooks, text elsewhere)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .host_info import HostInfo, human_size, read_host
+
+COLUMNS = ("name", "size", "family", "quantization", "modified")
+
+
+@dataclass(frozen=True)
+class ModelsTable:
+    """What `GET /api/tags` lists, ready to display."""
+
+    info: HostInfo
+
+    @classmethod
+    def read(cls, host: str) -> ModelsTable:
+        return cls(read_host(host))
+
+    def rows(self) -> list[tuple[str, ...]]:
+        return [(m.name, human_size(m.size), m.family, m.quantization, m.modified) for m in self.info.models]
+
+    def __repr__(self) -> str:
+        if self.info.error:
+            return self.info.error
+        rows = [COLUMNS, *self.rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+        return "\n".join(lines) if self.info.models else f"No models at {self.info.host}."
+
+    def _repr_html_(self) -> str:
+        if self.info.error:
+            return f'<div style="color:#b00020">{html.escape(self.info.error)}</div>'
+        head = "".join(f"<th style='text-align:left'>{c}</th>" for c in COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows()
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -1,0 +1,141 @@
+"""Model picker widget: the model, strategy and host the next `ask()` / `%%alloy` call uses."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .. import config as settings
+from ..config import Config, redact_host
+from ..errors import ConfigurationError
+from .host_info import HostInfo, read_host
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+_STRATEGY_LABELS = {
+    "auto": "auto (gpt-oss → openai_chat, others → native)",
+    "native": "native (/api/chat)",
+    "openai_chat": "openai_chat (/v1/chat/completions)",
+}
+STRATEGY_OPTIONS: tuple[tuple[str, str], ...] = tuple((_STRATEGY_LABELS[c], c) for c in settings.API_CHOICES)
+
+
+class ModelPicker:
+    """Dropdowns for model and strategy, a host field, a refresh button and a status line, bound to `configure()`."""
+
+    def __init__(self) -> None:
+        import ipywidgets as widgets
+
+        config = settings.current()
+        self._info = HostInfo(config.host)
+        self._syncing = False
+        self._closed = False
+        self.model: ipywidgets.Dropdown = widgets.Dropdown(description="Model", options=((config.model, config.model),))
+        self.strategy: ipywidgets.Dropdown = widgets.Dropdown(description="Strategy", options=STRATEGY_OPTIONS)
+        self.host: ipywidgets.Text = widgets.Text(description="Host", continuous_update=False)
+        self.refresh_button: ipywidgets.Button = widgets.Button(
+            description="Refresh", icon="refresh", tooltip="Re-read /api/tags and /api/version"
+        )
+        self.status: ipywidgets.HTML = widgets.HTML()
+        rows = [widgets.HBox([self.model, self.strategy]), widgets.HBox([self.host, self.refresh_button])]
+        self.box: ipywidgets.VBox = widgets.VBox([*rows, self.status])
+        self._widgets: list[ipywidgets.Widget] = [self.box, *rows, self.model, self.strategy, self.host,
+                                                  self.refresh_button, self.status]
+        self.model.observe(lambda change: self._apply(model=change["new"]), names="value")
+        self.strategy.observe(lambda change: self._apply(api=change["new"]), names="value")
+        self.host.observe(self._on_host, names="value")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self._unsubscribe = settings.subscribe(self._on_config)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the host's version and models, then redraw the widgets from the current settings."""
+        config = settings.current()
+        self._info = read_host(config.host)
+        self._show(config)
+
+    def summary(self) -> str:
+        """One line saying what the next call uses, for front ends that cannot render widgets."""
+        config = settings.current()
+        return (f"ModelPicker: model={config.model} strategy={config.strategy} host={redact_host(config.host)} "
+                "(widgets need Jupyter with ipywidgets)")
+
+    def close(self) -> None:
+        """Stop following `configure()` and close every widget."""
+        self._unsubscribe()
+        self._closed = True
+        for widget in self._widgets:
+            widget.close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data = {} if self._closed else dict(self.box._repr_mimebundle_(**kwargs) or {})
+        data["text/plain"] = self.summary()
+        return data
+
+    def _apply(self, **changes: Any) -> None:
+        """A user edit: pass it to `configure()` (whose listener redraws), unless we are redrawing."""
+        if self._syncing:
+            return
+        try:
+            settings.configure(**changes)
+        except ConfigurationError as exc:
+            self.status.value = _error_html(str(exc))
+
+    def _on_host(self, change: dict[str, Any]) -> None:
+        if change["new"] != redact_host(settings.current().host):
+            self._apply(host=change["new"])
+
+    def _on_config(self, config: Config) -> None:
+        """Listener: settings changed (here or in code); re-read the host only if it moved."""
+        if config.host != self._info.host:
+            self._info = read_host(config.host)
+        self._show(config)
+
+    def _show(self, config: Config) -> None:
+        options = _model_options(self._info, config.model)
+        with self._sync():
+            if tuple(self.model.options) != options:
+                self.model.options = options
+            self.model.value = config.model
+            self.strategy.value = config.extra.get("ollama_api", "auto")
+            self.host.value = redact_host(config.host)
+        self.status.value = _status_html(self._info, config.strategy)
+
+    @contextmanager
+    def _sync(self) -> Iterator[None]:
+        """Widget updates made inside do not call `configure()` (no feedback loop)."""
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+
+def model_picker() -> ModelPicker:
+    """A picker for the model, strategy and host of the next call; display it as a cell's last expression."""
+    return ModelPicker()
+
+
+def _model_options(info: HostInfo, model: str) -> tuple[tuple[str, str], ...]:
+    """The host's models as `(label, "ollama:<name>")`, plus the configured model if the host does not list it."""
+    options = tuple((m.label, settings.MODEL_PREFIX + m.name) for m in info.models)
+    if model not in (value for _, value in options):
+        options += ((f"{settings.model_name(model)} (not listed by the host)", model),)
+    return options
+
+
+def _status_html(info: HostInfo, strategy: str) -> str:
+    if info.error:
+        return _error_html(info.error)
+    count = len(info.models)
+    version = info.version or "(version unknown)"
+    text = (f"Ollama {version} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} "
+            f"· next call: ")
+    return f"{html.escape(text)}<b>{html.escape(strategy)}</b>"
+
+
+def _error_html(message: str) -> str:
+    return f'<span style="color: #b00020">{html.escape(message)}</span>'

@@ -1,0 +1,263 @@
+"""Trace as HTML: a self-contained, script-free conversation view; every data string escaped.
+
+Stdlib only, so the core can render without IPython. Layout: a header; per request the messages
+new since the previous request, then the response and that turn's tool runs; collapsible raw
+JSON; the outcome.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from .trace import RequestEvent, ResponseEvent, ToolEvent, Trace
+
+MAX_SHOWN_CHARS = 20_000
+
+_ROLES = {"system", "user", "assistant", "tool"}
+_STATUSES = {"ok", "error", "interrupted", "running"}
+_LINK_FIELDS = ("tool_name", "tool_call_id")
+_SHOWN_MESSAGE_FIELDS = {"role", "content", "tool_calls", *_LINK_FIELDS}
+
+_CSS = """
+.alloy-trace{font:13px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;border:1px solid #8884;
+ border-radius:6px;padding:8px 10px;margin:4px 0;min-width:0}
+.alloy-trace pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:2px 0;padding:4px 6px;
+ background:#8881;border-radius:4px;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}
+.alloy-trace .at-head{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:baseline;margin-bottom:6px}
+.alloy-trace .at-model{font-weight:600;font-size:14px}
+.alloy-trace .at-key{opacity:.65;margin-right:3px}
+.alloy-trace .at-status{padding:0 6px;border-radius:8px;color:#fff;font-weight:600}
+.alloy-trace .at-status-ok{background:#2e7d32}.alloy-trace .at-status-error{background:#c62828}
+.alloy-trace .at-status-interrupted{background:#ef6c00}.alloy-trace .at-status-running{background:#757575}
+.alloy-trace .at-turn{border-top:1px solid #8884;padding-top:4px;margin-top:6px}
+.alloy-trace .at-turn-title{font-weight:600;margin:2px 0}
+.alloy-trace .at-finalize{background:#6a1b9a;color:#fff;border-radius:8px;padding:0 6px;margin-left:6px}
+.alloy-trace .at-msg,.alloy-trace .at-response,.alloy-trace .at-tool{margin:4px 0 4px 4px;padding-left:8px;
+ border-left:3px solid #9e9e9e}
+.alloy-trace .at-badge{display:inline-block;min-width:64px;font-weight:600;font-size:11px;text-transform:uppercase}
+.alloy-trace .at-role-system{border-color:#757575}.alloy-trace .at-role-user{border-color:#1565c0}
+.alloy-trace .at-role-assistant{border-color:#2e7d32}.alloy-trace .at-role-tool{border-color:#ef6c00}
+.alloy-trace .at-response{border-color:#00897b;background:#00897b0d}
+.alloy-trace .at-tool{border-color:#ef6c00;background:#ef6c000d}
+.alloy-trace .at-field{opacity:.65;font-family:ui-monospace,Menlo,Consolas,monospace;margin-right:4px}
+.alloy-trace .at-meta,.alloy-trace .at-omitted{opacity:.7;font-size:12px}
+.alloy-trace .at-error{color:#c62828;font-weight:600}
+.alloy-trace .at-note{opacity:.7;font-style:italic}
+.alloy-trace details>summary{cursor:pointer;opacity:.75;font-size:12px}
+.alloy-trace .at-outcome{border-top:1px solid #8884;margin-top:6px;padding-top:4px}
+"""
+
+_COMPARE_CSS = """
+.alloy-compare{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:10px}
+.alloy-compare .alloy-compare-col{min-width:0}
+.alloy-compare .alloy-compare-title{margin:2px 0;font:600 14px system-ui,sans-serif}
+"""
+
+
+def trace_html(trace: Trace) -> str:
+    """One trace as an HTML fragment: header, turns, raw JSON, outcome."""
+    parts = [f'<div class="alloy-trace"><style>{_CSS}</style>', _header(trace)]
+    previous: list[Any] = []
+    for event in trace.events:
+        if isinstance(event, RequestEvent):
+            messages = _messages(event)
+            parts.append(_request(event, messages, previous))
+            previous = messages
+        elif isinstance(event, ResponseEvent):
+            parts.append(_response(event))
+        else:
+            parts.append(_tool_run(event))
+    parts.append(_outcome(trace))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def comparison_html(left: Trace, right: Trace, left_title: str | None = None, right_title: str | None = None) -> str:
+    """Two traces side by side in a two-column grid, each titled (default: its strategy)."""
+    columns = "".join(
+        f'<div class="alloy-compare-col"><div class="alloy-compare-title">{_text(title or trace.strategy)}</div>'
+        f"{trace_html(trace)}</div>"
+        for trace, title in ((left, left_title), (right, right_title))
+    )
+    return f'<div class="alloy-compare"><style>{_COMPARE_CSS}</style>{columns}</div>'
+
+
+# --- header and outcome ---------------------------------------------------------------------
+
+
+def _header(trace: Trace) -> str:
+    usage = trace.usage
+    prompt, completion = usage.prompt_tokens or 0, usage.completion_tokens or 0
+    status = trace.status if trace.status in _STATUSES else "running"
+    items = [
+        ("strategy", trace.strategy),
+        ("host", trace.host),
+        ("output", trace.output_type),
+        ("tools", ", ".join(trace.tools) or "none"),
+        ("duration", _duration(trace.duration_s)),
+        ("tokens", f"{prompt} + {completion} = {prompt + completion}"),
+    ]
+    if trace.stream:
+        items.append(("stream", "yes"))
+    fields = "".join(f'<span><span class="at-key">{key}</span>{_text(value)}</span>' for key, value in items)
+    return (
+        f'<div class="at-head"><span class="at-model">{_text(trace.model)}</span>'
+        f'<span class="at-status at-status-{status}">{_text(trace.status)}</span>{fields}</div>'
+    )
+
+
+def _outcome(trace: Trace) -> str:
+    if trace.error is not None:
+        body = f'<span class="at-error">{_text(trace.error.type)}</span>: {_text(trace.error.message)}'
+        label = "interrupted" if trace.status == "interrupted" else "error"
+    elif trace.status == "ok":
+        body = f"<pre>{_text(_json(trace.result))}</pre>"
+        label = "result"
+    else:
+        body, label = f'<span class="at-note">{_text(trace.status)}</span>', "outcome"
+    return f'<div class="at-outcome"><span class="at-badge">{label}</span>{body}</div>'
+
+
+# --- requests and their messages ------------------------------------------------------------
+
+
+def _messages(event: RequestEvent) -> list[Any]:
+    body = event.body
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return messages if isinstance(messages, list) else []
+
+
+def _request(event: RequestEvent, messages: list[Any], previous: list[Any]) -> str:
+    kept = _common_prefix(previous, messages)
+    finalize = '<span class="at-finalize">finalize turn, no tools</span>' if event.finalize else ""
+    omitted = (
+        f'<div class="at-omitted">{kept} earlier message{"" if kept == 1 else "s"} omitted '
+        "(same as in the previous request)</div>"
+        if kept
+        else ""
+    )
+    shown = "".join(_message(m) for m in messages[kept:])
+    return (
+        f'<div class="at-turn"><div class="at-turn-title">Turn {event.turn} · {_text(event.endpoint)}{finalize}</div>'
+        f"{omitted}{shown}{_raw('request body (JSON)', event.body)}</div>"
+    )
+
+
+def _common_prefix(previous: list[Any], current: list[Any]) -> int:
+    count = 0
+    for before, now in zip(previous, current):
+        if before != now:
+            break
+        count += 1
+    return count
+
+
+def _message(message: Any) -> str:
+    if not isinstance(message, dict):
+        return f'<div class="at-msg"><pre>{_text(_json(message))}</pre></div>'
+    role = message.get("role")
+    role_class = f" at-role-{role}" if role in _ROLES else ""
+    links = "".join(_field(key, message[key]) for key in _LINK_FIELDS if key in message)
+    extras = "".join(_field(key, _json(value)) for key, value in message.items() if key not in _SHOWN_MESSAGE_FIELDS)
+    calls = message.get("tool_calls")
+    wire_calls = "".join(_wire_tool_call(call) for call in calls) if isinstance(calls, list) else ""
+    return (
+        f'<div class="at-msg{role_class}"><span class="at-badge">{_text(str(role))}</span>{links}{extras}'
+        f"{_content(message.get('content'), empty=not wire_calls)}{wire_calls}</div>"
+    )
+
+
+def _content(content: Any, *, empty: bool) -> str:
+    if isinstance(content, str) and content:
+        return f"<pre>{_text(content)}</pre>"
+    if content in (None, ""):
+        return '<div class="at-note">(empty)</div>' if empty else ""
+    return f"<pre>{_text(_json(content))}</pre>"
+
+
+def _wire_tool_call(call: Any) -> str:
+    """An assistant message's tool call as sent: native `{function}` or openai `{id, type, function}`."""
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return f'<div class="at-call"><pre>{_text(_json(call))}</pre></div>'
+    call_id = _field("id", call["id"]) if "id" in call else ""
+    return _call(str(function.get("name")), call_id, function.get("arguments"))
+
+
+def _call(name: str, call_id: str, arguments: Any) -> str:
+    return f'<div class="at-call">→ <b>{_text(name)}</b>{call_id}<pre>{_text(_pretty_arguments(arguments))}</pre></div>'
+
+
+# --- responses and tool runs ----------------------------------------------------------------
+
+
+def _response(event: ResponseEvent) -> str:
+    text = f"<pre>{_text(event.text)}</pre>" if event.text or not event.tool_calls else ""
+    thinking = (
+        f"<details><summary>thinking</summary><pre>{_text(event.thinking)}</pre></details>" if event.thinking else ""
+    )
+    calls = "".join(_call(c.name, _field("id", c.id) if c.id else "", c.arguments) for c in event.tool_calls)
+    prompt, completion = event.usage.prompt_tokens or 0, event.usage.completion_tokens or 0
+    meta = [f"done_reason {event.done_reason or '–'}", f"{prompt} + {completion} tokens", _duration(event.duration_s)]
+    if event.ttft_s is not None:
+        meta.append(f"ttft {_duration(event.ttft_s)}")
+    raw = _raw("response raw (JSON)", event.raw) if event.raw is not None else ""
+    return (
+        f'<div class="at-response"><span class="at-badge">response</span>{thinking}{text}{calls}'
+        f'<div class="at-meta">{_text(" · ".join(meta))}</div>{raw}</div>'
+    )
+
+
+def _tool_run(event: ToolEvent) -> str:
+    if event.error is not None:
+        outcome = f'<div><span class="at-error">error</span> <pre>{_text(event.error)}</pre></div>'
+    else:
+        outcome = f"<div>→ result<pre>{_text(event.result or '')}</pre></div>"
+    return (
+        f'<div class="at-tool"><span class="at-badge">⚙ tool run</span><b>{_text(event.name)}</b>'
+        f'{_field("call id", event.call_id)}<span class="at-meta"> · {_duration(event.duration_s)}</span>'
+        f"<pre>{_text(_pretty_arguments(event.arguments))}</pre>{outcome}</div>"
+    )
+
+
+# --- small formatting helpers ---------------------------------------------------------------
+
+
+def _field(label: str, value: Any) -> str:
+    """A labelled value, e.g. `tool_name add`; label and value both escaped."""
+    return f' <span class="at-field">{_text(label)}</span><code>{_text(str(value))}</code>'
+
+
+def _raw(label: str, value: Any) -> str:
+    return f"<details><summary>{label}</summary><pre>{_text(_json(value))}</pre></details>"
+
+
+def _pretty_arguments(arguments: Any) -> str:
+    """Dict arguments or a JSON string, pretty-printed; a string that is not JSON stays as it came."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return arguments
+    return _json(arguments)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _text(value: str) -> str:
+    """Escaped for HTML, cut to MAX_SHOWN_CHARS with a visible note."""
+    if len(value) <= MAX_SHOWN_CHARS:
+        return html.escape(value, quote=True)
+    more = len(value) - MAX_SHOWN_CHARS
+    note = f'<span class="at-note">… ({more} more characters; see trace.to_json())</span>'
+    return html.escape(value[:MAX_SHOWN_CHARS], quote=True) + note

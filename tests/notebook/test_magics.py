@@ -1,0 +1,176 @@
+"""%%alloy and %alloy in a real IPython shell against the scripted server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from alloy_nb.server import ScriptedToolCall as Call
+from alloy_nb.server import ScriptedTurn as Reply
+from sample_types import Invoice
+
+
+
+def published(shell: InteractiveShell, mime: str) -> list:
+    """What the shell displayed with this MIME type, oldest first."""
+    return [output[mime] for output in shell.display_pub.outputs if mime in output]
+
+
+def run(shell: InteractiveShell, source: str):
+    return shell.run_cell(source, store_history=True)
+
+
+def test_flags_reach_the_wire(shell, server) -> None:
+    server.script(Reply(text="Bonjour"))
+    result = run(shell, "%%alloy -m ollama:qwen3:0.6b --api openai_chat -s 'Be brief.' --temperature 0.3 --max-tokens 20 --no-stream\nSay hello in French.")
+    assert result.success
+    [request] = server.requests
+    assert request.path == "/v1/chat/completions"
+    body = request.body
+    assert body["model"] == "qwen3:0.6b" and body["temperature"] == 0.3 and body["max_tokens"] == 20
+    assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello in French."}]
+    assert shell.user_ns["_alloy"] == "Bonjour"
+    assert shell.user_ns["_alloy_trace"].strategy == "openai_chat"
+
+
+def test_streaming_shows_the_full_text_as_markdown_with_a_footer(shell, server) -> None:
+    server.script(Reply(chunks=["**Bold** ", "and ", "done."]))
+    assert run(shell, "%%alloy\nWrite something.").success
+    final = published(shell, "text/markdown")[-1]
+    assert final.startswith("**Bold** and done.")
+    assert "smollm2:135m · native" in final and "tokens" in final
+    assert shell.user_ns["_alloy"] == "**Bold** and done."
+
+
+def test_interpolation_of_names_braces_and_cells(shell, server) -> None:
+    shell.user_ns["city"] = "Lyon"
+    run(shell, "1 + 1")
+    number = shell.execution_count - 1
+    run(shell, "1 / 0")
+    failed = shell.execution_count - 1
+    server.script(Reply(text="ok"))
+    source = f"%%alloy --no-stream\nAbout {{city}} {{{{literal}}}}: {{In[{number}]}} gave {{Out[{number}]}}; explain {{Err[{failed}]}}"
+    assert run(shell, source).success
+    prompt = server.requests[0].body["messages"][-1]["content"]
+    assert prompt == "About Lyon {literal}: 1 + 1 gave 2; explain ZeroDivisionError: division by zero"
+
+
+def test_unknown_name_in_prompt_is_a_short_usage_error(shell, server, capsys) -> None:
+    result = run(shell, "%%alloy\nWhat about {nowhere}?")
+    assert not result.success
+    shown = capsys.readouterr()
+    assert "UsageError: {nowhere} in the prompt is not a name in the notebook" in shown.err + shown.out
+    assert server.requests == []
+
+
+def test_output_type_tools_and_as_from_the_namespace(shell, server) -> None:
+    shell.user_ns["Invoice"] = Invoice
+    run(shell, "def add(a: int, b: int) -> int:\n    '''Add.'''\n    return a + b")
+    server.script(
+        Reply(tool_calls=[Call("add", {"a": 2, "b": 3})]),
+        Reply(text='{"number": "A-5", "total": 5}'),
+    )
+    assert run(shell, "%%alloy -o Invoice -t add --as inv\nMake an invoice totalling 2+3.").success
+    assert shell.user_ns["inv"] == Invoice(number="A-5", total=5.0) == shell.user_ns["_alloy"]
+    tool_message = [m for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    assert tool_message == [{"role": "tool", "tool_name": "add", "content": "5"}]
+    assert any("A-5" in text for text in published(shell, "text/plain"))
+
+
+def test_output_expression_and_missing_tool(shell, server) -> None:
+    server.script(Reply(text='{"value": ["a", "b"]}'))
+    assert run(shell, "%%alloy -o list[str]\nTwo letters.").success
+    assert shell.user_ns["_alloy"] == ["a", "b"]
+    assert not run(shell, "%%alloy -t nope\nx").success
+    assert not run(shell, "%%alloy -o NoSuchType\nx").success
+    assert len(server.requests) == 1
+
+
+def test_server_down_gives_a_short_message_and_keeps_the_trace(shell, capsys) -> None:
+    shell.run_line_magic("alloy", "config host=http://127.0.0.1:9")
+    result = run(shell, "%%alloy --no-stream\nHello?")
+    assert not result.success
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    assert "OllamaUnavailable: No Ollama server at http://127.0.0.1:9" in text
+    assert "Traceback" not in text and "httpx" not in text
+    assert shell.user_ns["_alloy_trace"].status == "error"
+    assert run(shell, "1 + 1").success
+
+
+@pytest.mark.parametrize(
+    ("fmt", "reply", "mime", "check"),
+    [
+        ("markdown", "# Title", "text/markdown", lambda v: v.startswith("# Title")),
+        ("text", "plain <b>", "text/plain", lambda v: v.startswith("plain <b>")),
+        ("code", "print(1)", "text/markdown", lambda v: v.startswith("```\nprint(1)\n```")),
+        ("json", '{"a": 1}', "application/json", lambda v: v == {"a": 1}),
+        ("html", "<script>alert(1)</script><b>hi</b>", "text/html",
+         lambda v: v.startswith('<iframe sandbox=""') and "<script>" not in v and "&lt;script&gt;" in v),
+    ],
+)
+def test_each_format(shell, server, fmt: str, reply: str, mime: str, check) -> None:
+    server.script(Reply(text=reply), Reply(text=reply))
+    assert run(shell, f"%%alloy -f {fmt} --no-stream\nreply").success
+    assert check(published(shell, mime)[-1])
+    if fmt in ("markdown", "text"):
+        assert run(shell, f"%%alloy -f {fmt}\nreply, streamed").success
+        assert check(published(shell, mime)[-1])
+
+
+def test_chat_history_is_bounded_and_reset(shell, server) -> None:
+    shell.run_line_magic("config", "AlloyMagics.max_history = 2")
+    for number in range(3):
+        server.script(Reply(text=f"answer {number}"))
+        assert run(shell, f"%%alloy --chat --no-stream\nquestion {number}").success
+    server.script(Reply(text="answer 3"))
+    run(shell, "%%alloy --chat --no-stream\nquestion 3")
+    sent = [m["content"] for m in server.requests[-1].body["messages"]]
+    assert sent == ["question 1", "answer 1", "question 2", "answer 2", "question 3"]
+    shell.run_line_magic("alloy", "reset")
+    server.script(Reply(text="fresh"))
+    run(shell, "%%alloy --chat --no-stream\nquestion 4")
+    assert [m["content"] for m in server.requests[-1].body["messages"]] == ["question 4"]
+    server.script(Reply(text="no chat"))
+    run(shell, "%%alloy --no-stream\nquestion 5")
+    assert [m["content"] for m in server.requests[-1].body["messages"]] == ["question 5"]
+
+
+def test_config_defaults_and_aliases(shell, server) -> None:
+    shell.run_line_magic("config", 'AlloyMagics.default_model = "ollama:qwen3:0.6b"')
+    server.script(Reply(text="a"))
+    run(shell, "%%alloy --no-stream\nhi")
+    assert server.requests[-1].body["model"] == "qwen3:0.6b"
+    shell.run_line_magic("alloy", "alias big ollama:llama3.1:8b")
+    server.script(Reply(text="b"))
+    run(shell, "%%alloy -m big --no-stream\nhi")
+    assert server.requests[-1].body["model"] == "llama3.1:8b"
+    assert not run(shell, "%alloy alias bad llama3").success
+
+
+def test_line_commands(shell, server, capsys) -> None:
+    shell.run_line_magic("alloy", "")
+    assert "%%alloy [options]" in capsys.readouterr().out
+    config = shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
+    assert config.temperature == 0.5 and config.system == "Be kind."
+    server.script(Reply(text="hello"))
+    run(shell, "%%alloy --no-stream\nhi")
+    capsys.readouterr()
+    shell.run_line_magic("alloy", "trace --json")
+    assert json.loads(capsys.readouterr().out)["result"] == "hello"
+    assert shell.run_line_magic("alloy", "trace").result == "hello"
+    shell.run_line_magic("alloy", "history")
+    assert "· ok · hi" in capsys.readouterr().out
+    table = shell.run_line_magic("alloy", "models")
+    assert "llama3.1:8b" in repr(table) and "<td>gpt-oss:20b</td>" in table._repr_html_()
+    assert not run(shell, "%alloy frobnicate").success
+
+
+def test_compare_runs_both_strategies(shell, server) -> None:
+    server.script(Reply(text="from native"), Reply(text="from openai"))
+    comparison = shell.run_line_magic("alloy", 'compare "Same prompt"')
+    assert [r.path for r in server.requests] == ["/api/chat", "/v1/chat/completions"]
+    page = comparison._repr_html_()
+    assert "from native" in page and "from openai" in page

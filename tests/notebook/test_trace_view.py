@@ -1,0 +1,84 @@
+"""Trace views of real calls through both strategies against the scripted server, and in a real kernel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import alloy_nb
+from alloy_nb import Trace, ask, tool
+from alloy_nb.notebook.trace_view import Comparison, compare
+from alloy_nb.server import ScriptedToolCall as Call
+from alloy_nb.server import ScriptedTurn as Reply
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@pytest.fixture(autouse=True)
+def alloy_at_server(server, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point alloy_nb at the scripted server, with a clean configuration around each test."""
+    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_MAX_TOOL_TURNS", "ALLOY_SYSTEM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    alloy_nb.reset_configuration()
+    yield
+    alloy_nb.reset_configuration()
+
+
+def tool_call_trace(server, api: str) -> Trace:
+    server.script(Reply(tool_calls=[Call("add", {"a": 2, "b": 3})]), Reply(text="5"))
+    value, trace = ask.traced("What is 2 + 3?", tools=[add], api=api)
+    assert value == "5"
+    return trace
+
+
+def test_native_tool_result_shows_tool_name(server) -> None:
+    html = tool_call_trace(server, "native")._repr_html_()
+    assert '<span class="at-field">tool_name</span><code>add</code>' in html
+    assert "tool_call_id" not in html
+
+
+def test_openai_chat_tool_result_shows_the_real_tool_call_id(server) -> None:
+    trace = tool_call_trace(server, "openai_chat")
+    [call] = trace.responses[0].tool_calls
+    assert call.id
+    assert f'<span class="at-field">tool_call_id</span><code>{call.id}</code>' in trace._repr_html_()
+
+
+def test_scripted_reply_is_escaped(server) -> None:
+    server.script(Reply(text='<script>alert("x")</script>'))
+    _, trace = ask.traced("Say something")
+    html = trace._repr_html_()
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+def test_compare_shows_both_strategies(server) -> None:
+    native, openai = tool_call_trace(server, "native"), tool_call_trace(server, "openai_chat")
+    comparison = compare(native, openai)
+    html = comparison._repr_html_()
+    assert html.count('<div class="alloy-compare-col">') == 2
+    assert "tool_name" in html and openai.responses[0].tool_calls[0].id in html
+    assert repr(comparison) == f"── native ──\n{native.summary()}\n\n── openai_chat ──\n{openai.summary()}"
+    assert compare(native, openai, ("A", "B")) == Comparison(native, openai, ("A", "B"))
+
+
+def test_show_trace_displays_html_in_a_kernel(server) -> None:
+    server.script(Reply(text="<b>hi</b>"))
+    _, trace = ask.traced("Hi")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from alloy_nb import Trace\n"
+        "from alloy_nb.notebook.trace_view import show_trace\n"
+        f"show_trace(Trace.from_json({trace.to_json()!r}))"
+    )])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    [output] = notebook.cells[0].outputs
+    assert output.output_type == "display_data"
+    assert "&lt;b&gt;hi&lt;/b&gt;" in output.data["text/html"]
