@@ -32,7 +32,7 @@ from alloy_nb.server.engines import (
 )
 from alloy_nb.server.ollama_api import OllamaDialect
 from alloy_nb.server.openai_api import OpenAIDialect
-from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card
+from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
 
 log = logging.getLogger("alloy_nb.server")
 
@@ -63,6 +63,21 @@ def create_app(engine: Engine) -> Starlette:
             return JSONResponse({"error": f"model '{name}' not found"}, status_code=404)
         return JSONResponse(ollama_api.show(card))
 
+    async def pull(request: Request) -> Response:
+        try:
+            body = await _json_body(request)
+            name, stream = ollama_api.show_model_name(body), _stream_flag(body)
+        except BadRequest as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        progress = engine.pull(name)
+        try:
+            first = await anext(progress)
+            if not stream:
+                return JSONResponse(await _last(first, progress))
+        except EngineError as error:
+            return JSONResponse({"error": error.message}, status_code=error.status)
+        return _ClosingStream(_progress_lines(first, progress), media_type=OllamaDialect.stream_media_type)
+
     async def running(request: Request) -> Response:
         return JSONResponse(ollama_api.ps(chat.loaded(engine.models())))
 
@@ -80,6 +95,7 @@ def create_app(engine: Engine) -> Starlette:
         Route("/api/chat", native_chat, methods=["POST"]),
         Route("/api/tags", tags, methods=["GET", "HEAD"]),
         Route("/api/show", show, methods=["POST"]),
+        Route("/api/pull", pull, methods=["POST"]),
         Route("/api/ps", running, methods=["GET"]),
         Route("/api/version", server_version, methods=["GET", "HEAD"]),
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
@@ -179,6 +195,37 @@ async def _dropped() -> AsyncGenerator[bytes, None]:
     """An empty first piece (the headers go out), then a cut connection."""
     yield b""
     raise DropConnection()
+
+
+async def _progress_lines(
+    first: dict[str, Any], progress: AsyncGenerator[dict[str, Any], None]
+) -> AsyncGenerator[bytes, None]:
+    """Pull progress as ndjson lines; a failure after the first line becomes an error line."""
+    try:
+        yield json_line(first)
+        async for update in progress:
+            yield json_line(update)
+    except EngineError as error:
+        yield json_line({"error": error.message})
+    except Exception as error:
+        log.exception("engine failed during a pull")
+        yield json_line({"error": _describe(error)})
+    finally:
+        await progress.aclose()
+
+
+async def _last(first: dict[str, Any], progress: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    last = first
+    async for last in progress:
+        pass
+    return last
+
+
+def _stream_flag(body: dict[str, Any]) -> bool:
+    stream = body.get("stream", True)
+    if not isinstance(stream, bool):
+        raise BadRequest('invalid request body: "stream" must be true or false')
+    return stream
 
 
 async def _collect(events: AsyncIterator[Event]) -> Reply:

@@ -130,7 +130,7 @@ class ModelCard:
 
 
 class Engine(Protocol):
-    """Something that can list its models and answer a chat request."""
+    """Something that can list its models, answer a chat request and pull a model."""
 
     def models(self) -> list[ModelCard]:
         """The models this engine serves."""
@@ -142,5 +142,14 @@ class Engine(Protocol):
         Raise :class:`EngineError` (e.g. ``EngineError.model_not_found``) before
         the first event to answer with an HTTP error. The app closes the
         generator when the client disconnects, so ``finally`` blocks run.
+        """
+        ...
+
+    def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
+        """Stream the progress of fetching model ``name``, in Ollama's ``/api/pull`` shape.
+
+        Yields ``{"status": ...}`` dicts (download steps add ``digest``, ``total``
+        and ``completed``) and ends with ``{"status": "success"}``. Raise
+        :class:`EngineError` to fail; the app reports it like a chat error.
         """
         ...

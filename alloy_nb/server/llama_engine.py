@@ -112,6 +112,16 @@ class LlamaCppEngine:
     def models(self) -> list[ModelCard]:
         return [model.card() for model in self._models.values()]
 
+    async def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
+        """Success for a served model; nothing can be downloaded, so any other name fails."""
+        if name not in self._models:
+            raise EngineError(
+                404,
+                f"cannot pull {name!r}: the embedded server has no network access and cannot download "
+                f"models. To serve a local GGUF file, run: alloy-nb serve --model {name}=PATH.gguf",
+            )
+        yield {"status": "success"}
+
     async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         if request.model not in self._models:
             raise EngineError.model_not_found(request.model)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any
 
 from alloy_nb.server.demo import demo_turn
 from alloy_nb.server.engines import (
@@ -29,6 +30,9 @@ DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b")
 
 Responder = Callable[[ChatRequest], ScriptedTurn]
 
+PULL_CHUNKS = 4
+PULL_CHUNK_DELAY = 0.02
+
 
 class ScriptedEngine:
     """Replays queued turns; with an empty queue, answers like a demo model.
@@ -40,6 +44,7 @@ class ScriptedEngine:
     def __init__(
         self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder = demo_turn
     ) -> None:
+        self._served = tuple(model_names)
         self._cards = [fake_card(name) for name in model_names]
         self._responder = responder
         self._lock = threading.Lock()
@@ -53,8 +58,9 @@ class ScriptedEngine:
             self._turns.extend(turns)
 
     def reset(self) -> None:
-        """Forget queued turns and recorded requests."""
+        """Forget queued turns, recorded requests and pulled models."""
         with self._lock:
+            self._cards = [fake_card(name) for name in self._served]
             self._turns.clear()
             self._requests.clear()
 
@@ -87,6 +93,28 @@ class ScriptedEngine:
                 yield event
         finally:
             self._change_active(-1)
+
+    async def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
+        """A fake download for a new name (then served); ``nonexistent…`` names fail."""
+        if name not in {card.name for card in self.models()}:
+            yield {"status": "pulling manifest"}
+            if name.startswith("nonexistent"):
+                raise EngineError(500, "pull model manifest: file does not exist")
+            card = fake_card(name)
+            for step in range(PULL_CHUNKS + 1):
+                await asyncio.sleep(PULL_CHUNK_DELAY)
+                yield {
+                    "status": f"pulling {card.digest[:12]}",
+                    "digest": f"sha256:{card.digest}",
+                    "total": card.size,
+                    "completed": card.size * step // PULL_CHUNKS,
+                }
+            yield {"status": "verifying sha256 digest"}
+            yield {"status": "writing manifest"}
+            with self._lock:
+                if card.name not in {served.name for served in self._cards}:
+                    self._cards.append(card)
+        yield {"status": "success"}
 
     def _take_turn(self, request: ChatRequest) -> ScriptedTurn:
         with self._lock:
