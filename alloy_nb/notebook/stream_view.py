@@ -1,7 +1,8 @@
 """Streamed text shown inline as it arrives: one display handle, re-rendered at a bounded rate.
 
 Pieces are appended in O(1); a render joins them once and sends one display update, at most
-`max_updates_per_second` times a second whatever the token rate. The final render shows the
+`max_updates_per_second` (14) times a second whatever the token rate: the first piece shows at
+once, and even a sub-second burst stays within 15 updates per second. The final render shows the
 reply in its chosen format with a footer (model, strategy, tokens, tokens/s, time to first token).
 """
 
@@ -20,14 +21,14 @@ Clock = Callable[[], float]
 class StreamView:
     """Shows a growing reply in one output area; `updates` counts the display updates sent."""
 
-    def __init__(self, *, as_markdown: bool = True, max_updates_per_second: float = 15.0, clock: Clock = time.monotonic) -> None:
+    def __init__(self, *, as_markdown: bool = True, max_updates_per_second: float = 14.0, clock: Clock = time.monotonic) -> None:
         from IPython.display import display
 
         self._mime = "text/markdown" if as_markdown else "text/plain"
         self._interval = 1.0 / max_updates_per_second
         self._clock = clock
         self._pieces: list[str] = []
-        self._last_render = -self._interval
+        self._last_render = -self._interval  # the first piece shows at once
         self.updates = 0
         self._handle = display({"text/plain": "…"}, raw=True, display_id=True)
 
