@@ -196,6 +196,13 @@ def reset_configuration() -> None:
     _notify()
 
 
+def forget(*keys: str) -> Config | None:
+    """Drop settings made with `configure()`, so the environment or the default applies again."""
+    for key in keys:
+        _configured.pop(key, None)
+    return _notify()
+
+
 def configured() -> dict[str, Any]:
     """What `configure()` has set so far (not the environment or defaults)."""
     return dict(_configured)

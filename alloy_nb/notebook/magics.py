@@ -263,7 +263,10 @@ class AlloyMagics(Magics):
         self.local_server.stop()
         print(f"Stopped the embedded server at {self.local_server.url}.")
         self.local_server = None
-        alloy_config.configure(host=self._host_before_serve or alloy_config.DEFAULT_HOST)
+        if self._host_before_serve is None:
+            alloy_config.forget("host")
+        else:
+            alloy_config.configure(host=self._host_before_serve)
 
     def _cmd_pull(self, rest: str) -> None:
         from .. import config as alloy_config

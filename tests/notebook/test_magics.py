@@ -174,3 +174,31 @@ def test_compare_runs_both_strategies(shell, server) -> None:
     assert [r.path for r in server.requests] == ["/api/chat", "/v1/chat/completions"]
     page = comparison._repr_html_()
     assert "from native" in page and "from openai" in page
+
+
+def test_picker_command_shows_the_hosts_models(shell, server) -> None:
+    picker = shell.run_line_magic("alloy", "picker")
+    try:
+        assert "ollama:gpt-oss:20b" in [value for _, value in picker.model.options]
+        assert picker.strategy.value == "auto"
+    finally:
+        picker.close()
+
+
+def test_serve_and_stop_the_embedded_model(shell, server, capsys) -> None:
+    import alloy_nb.config
+
+    server_url = server.url
+    shell.run_line_magic("alloy", "serve")
+    magics = shell.magics_manager.registry["AlloyMagics"]
+    url = magics.local_server.url
+    try:
+        assert alloy_nb.config.current().host == url
+        assert run(shell, "%%alloy --max-tokens 8 -f text\nSay OK.").success
+        trace = shell.user_ns["_alloy_trace"]
+        assert trace.host == url and trace.status == "ok" and trace.responses[0].usage.completion_tokens
+    finally:
+        shell.run_line_magic("alloy", "stop")
+    assert magics.local_server is None
+    assert alloy_nb.config.current().host == server_url  # back to what it was before %alloy serve
+    assert "Stopped the embedded server" in capsys.readouterr().out
