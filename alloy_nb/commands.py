@@ -11,7 +11,8 @@ from typing_extensions import Unpack
 
 from .config import current
 from .errors import ConfigurationError
-from .loop import AsyncTextStream, CallSpec, TextStream, run, run_async, stream, stream_async
+from .loop import CallSpec, run, run_async
+from .streaming import AsyncTextStream, TextStream, stream, stream_async
 from .outputs import output_spec
 from .tools import as_tools
 from .trace import Trace

@@ -1,4 +1,5 @@
 """The one conversation loop: model -> tool calls -> results -> model, then validation and finalize.
+(Text streaming, which has no loop, is in streaming.py.)
 
 The loop itself is a generator that yields *effects* (send this request, run these tool calls)
 and never does I/O; `run` and `run_async` carry the effects out. So sync and async share
@@ -8,18 +9,16 @@ every rule, and the trace is written in one place.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config, redact_host
-from .errors import AlloyError, CommandError, ConfigurationError, ToolError, ToolLoopLimitExceeded
+from .errors import AlloyError, CommandError, ToolError, ToolLoopLimitExceeded
 from .outputs import OutputSpec
-from .strategies import ChatStrategy, StreamChunk, ToolCall, Turn, capturing, strategy_for
+from .strategies import ChatStrategy, ToolCall, Turn, capturing, strategy_for
 from .tools import Tool, parse_arguments, result_content
 from pydantic_core import to_jsonable_python
 
@@ -119,7 +118,7 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
         while True:
             effect = conversation.send(result)
             if isinstance(effect, Send):
-                with _sending(trace, strategy, effect) as record:
+                with recording_request(trace, strategy, effect) as record:
                     result = record(strategy.send(effect.request))
             else:
                 result = [tools.run(call, effect.turn) for call in effect.calls]
@@ -128,7 +127,7 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
         return done.value, trace
     except BaseException as exc:
         conversation.close()
-        _fail(trace, exc)
+        record_failure(trace, exc)
         raise
 
 
@@ -144,7 +143,7 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
         while True:
             effect = conversation.send(result)
             if isinstance(effect, Send):
-                with _sending(trace, strategy, effect) as record:
+                with recording_request(trace, strategy, effect) as record:
                     result = record(await strategy.send_async(effect.request))
             else:
                 result = await tools.run_all_async(effect.calls, effect.turn, limit)
@@ -153,11 +152,11 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
         return done.value, trace
     except BaseException as exc:
         conversation.close()
-        _fail(trace, exc)
+        record_failure(trace, exc)
         raise
 
 
-def _fail(trace: Trace, exc: BaseException) -> None:
+def record_failure(trace: Trace, exc: BaseException) -> None:
     interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit))
     trace.finish("interrupted" if interrupted else "error", error=exc)
     if isinstance(exc, AlloyError):
@@ -165,7 +164,7 @@ def _fail(trace: Trace, exc: BaseException) -> None:
 
 
 @contextmanager
-def _sending(trace: Trace, strategy: ChatStrategy, effect: Send) -> Iterator[Callable[[Turn], Turn]]:
+def recording_request(trace: Trace, strategy: ChatStrategy, effect: Send) -> Iterator[Callable[[Turn], Turn]]:
     """Record the request as it went on the wire (kept even when sending fails), then its response.
 
     Wrap only code that sends and returns: the capture is scoped to the current context.
@@ -175,7 +174,7 @@ def _sending(trace: Trace, strategy: ChatStrategy, effect: Send) -> Iterator[Cal
     started = time.perf_counter()
 
     def record(turn: Turn) -> Turn:
-        trace.events.append(_response_event(turn, effect.turn, time.perf_counter() - started))
+        trace.events.append(response_event(turn, effect.turn, time.perf_counter() - started))
         return turn
 
     with capturing() as sent:
@@ -188,7 +187,7 @@ def _sending(trace: Trace, strategy: ChatStrategy, effect: Send) -> Iterator[Cal
                 event.body = to_jsonable_python(effect.request, fallback=repr)
 
 
-def _response_event(turn: Turn, number: int, duration: float, ttft: float | None = None) -> ResponseEvent:
+def response_event(turn: Turn, number: int, duration: float, ttft: float | None = None) -> ResponseEvent:
     return ResponseEvent(
         turn=number,
         text=turn.text,
@@ -267,167 +266,3 @@ class _ToolRunner:
     def _interrupted(event: ToolEvent, started: float) -> None:
         event.error = "interrupted"
         event.duration_s = round(time.perf_counter() - started, 6)
-
-
-# --- streaming (text only) -------------------------------------------------------------------
-
-
-def check_streamable(spec: CallSpec) -> None:
-    """Streaming is text only: refuse tools or typed output before any request is sent."""
-    if spec.tools or not spec.output.is_text:
-        what = "tools" if spec.tools else f"output type {spec.output.type_name}"
-        raise ConfigurationError(
-            f"Streaming is for plain text only, and this call has {what}. "
-            "Call it without .stream(...) to get the typed value or to run tools."
-        )
-
-
-class _StreamRecorder:
-    """Collects a stream's pieces in O(1) per piece and writes the trace when it ends."""
-
-    def __init__(self, spec: CallSpec, strategy: ChatStrategy) -> None:
-        self.strategy = strategy
-        self.trace = start_trace(spec, strategy, stream=True)
-        self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
-        self.pieces: list[str] = []
-        self.last: StreamChunk | None = None
-        self.ttft: float | None = None
-        self.started = time.perf_counter()
-
-    @contextmanager
-    def sending(self) -> Iterator[None]:
-        """Scope around the first chunk: that is when the request goes on the wire."""
-        with _sending(self.trace, self.strategy, Send(self.request, 0)):
-            yield
-
-    def take(self, chunk: StreamChunk) -> str:
-        if chunk.text:
-            if self.ttft is None:
-                self.ttft = round(time.perf_counter() - self.started, 6)
-            self.pieces.append(chunk.text)
-        if chunk.done:
-            self.last = chunk
-        return chunk.text
-
-    def close(self, error: BaseException | None) -> None:
-        last = self.last or StreamChunk()
-        turn = Turn(
-            text="".join(self.pieces),
-            prompt_tokens=last.prompt_tokens,
-            completion_tokens=last.completion_tokens,
-            done_reason=last.done_reason,
-        )
-        self.trace.events.append(_response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
-        if error is None:
-            self.trace.finish("ok", turn.text)
-        else:
-            _fail(self.trace, error)
-
-
-def stream(spec: CallSpec) -> TextStream:
-    """Start a synchronous text stream (validated now; the request goes out on first iteration)."""
-    check_streamable(spec)
-    return TextStream(_StreamRecorder(spec, strategy_for(spec.config)))
-
-
-def stream_async(spec: CallSpec) -> AsyncTextStream:
-    """Start an async text stream (validated now; the request goes out on first iteration)."""
-    check_streamable(spec)
-    return AsyncTextStream(_StreamRecorder(spec, strategy_for(spec.config)))
-
-
-class _Stream(ABC):
-    """What both stream kinds share: the recorder, `.trace` and `.text` (all text so far)."""
-
-    def __init__(self, recorder: _StreamRecorder) -> None:
-        self._recorder = recorder
-        self._pieces = self._generate()
-
-    @abstractmethod
-    def _generate(self) -> Any:
-        """The generator (sync or async) that yields the text pieces."""
-
-    @property
-    def trace(self) -> Trace:
-        return self._recorder.trace
-
-    @property
-    def text(self) -> str:
-        return "".join(self._recorder.pieces)
-
-
-class TextStream(_Stream):
-    """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
-
-    def _generate(self) -> Iterator[str]:
-        recorder = self._recorder
-        error: BaseException | None = None
-        chunks = recorder.strategy.stream(recorder.request)
-        try:
-            with recorder.sending():
-                first = list(itertools.islice(chunks, 1))
-            for chunk in itertools.chain(first, chunks):
-                if recorder.take(chunk):
-                    yield chunk.text
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            # Release the HTTP response now: left to the garbage collector, its cleanup can run
-            # while the same thread holds the connection pool's lock, and deadlock.
-            chunks.close()
-            recorder.close(error)
-
-    def __iter__(self) -> TextStream:
-        return self
-
-    def __next__(self) -> str:
-        return next(self._pieces)
-
-    def close(self) -> None:
-        """Stop early: the request is closed and the trace marked interrupted."""
-        self._pieces.close()
-
-    def __enter__(self) -> TextStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class AsyncTextStream(_Stream):
-    """`async for` twin of TextStream."""
-
-    async def _generate(self) -> AsyncIterator[str]:
-        recorder = self._recorder
-        error: BaseException | None = None
-        chunks = recorder.strategy.stream_async(recorder.request)
-        try:
-            with recorder.sending():
-                first = await anext(chunks, None)
-            if first is not None and recorder.take(first):
-                yield first.text
-            async for chunk in chunks:
-                if recorder.take(chunk):
-                    yield chunk.text
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            await chunks.aclose()
-            recorder.close(error)
-
-    def __aiter__(self) -> AsyncTextStream:
-        return self
-
-    async def __anext__(self) -> str:
-        return await self._pieces.__anext__()
-
-    async def aclose(self) -> None:
-        await self._pieces.aclose()
-
-    async def __aenter__(self) -> AsyncTextStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()

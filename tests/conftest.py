@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+import alloy_nb
 from alloy_nb.server import ChatRequest, ScriptedEngine, ScriptedTurn, ServerThread
 
 
@@ -38,3 +39,14 @@ def server(session_server: ScriptedServer) -> ScriptedServer:
     """The session server with an empty script and no recorded requests."""
     session_server.engine.reset()
     return session_server
+
+
+@pytest.fixture
+def alloy_at_server(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+    """Point alloy_nb at the scripted server, with a clean configuration around the test."""
+    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_MAX_TOOL_TURNS", "ALLOY_SYSTEM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    alloy_nb.reset_configuration()
+    yield server
+    alloy_nb.reset_configuration()

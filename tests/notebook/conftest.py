@@ -9,7 +9,6 @@ import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
-import alloy_nb
 
 
 class RecordingPublisher(DisplayPublisher):
@@ -27,11 +26,8 @@ class RecordingPublisher(DisplayPublisher):
 
 
 @pytest.fixture
-def shell(server, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_SYSTEM"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("OLLAMA_HOST", server.url)
-    alloy_nb.reset_configuration()
+def shell(alloy_at_server) -> Iterator[InteractiveShell]:
+    """A real IPython shell with `%load_ext alloy_nb`, recording what it displays."""
     shell = InteractiveShell.instance()
     shell.display_pub = RecordingPublisher(shell=shell)
     shell.run_line_magic("load_ext", "alloy_nb")
@@ -41,5 +37,4 @@ def shell(server, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]
     magics.default_model = None
     magics.max_history = 10
     yield shell
-    alloy_nb.reset_configuration()
 

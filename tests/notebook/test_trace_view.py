@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -21,15 +19,7 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-@pytest.fixture(autouse=True)
-def alloy_at_server(server, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point alloy_nb at the scripted server, with a clean configuration around each test."""
-    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_MAX_TOOL_TURNS", "ALLOY_SYSTEM"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("OLLAMA_HOST", server.url)
-    alloy_nb.reset_configuration()
-    yield
-    alloy_nb.reset_configuration()
+pytestmark = pytest.mark.usefixtures("alloy_at_server")
 
 
 def tool_call_trace(server, api: str) -> Trace:

@@ -1,0 +1,180 @@
+"""Text streaming: `ask.stream` / `cmd.stream` and their async twins, with the call's trace.
+
+Streaming is text only (no tools, no typed output). Pieces are collected in O(1) each; the
+trace is written once, when the stream ends, is closed early, or fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .errors import ConfigurationError
+from .loop import CallSpec, Send, record_failure, recording_request, response_event, start_trace
+from .strategies import ChatStrategy, StreamChunk, Turn, strategy_for
+from .trace import Trace
+
+
+def check_streamable(spec: CallSpec) -> None:
+    """Streaming is text only: refuse tools or typed output before any request is sent."""
+    if spec.tools or not spec.output.is_text:
+        what = "tools" if spec.tools else f"output type {spec.output.type_name}"
+        raise ConfigurationError(
+            f"Streaming is for plain text only, and this call has {what}. "
+            "Call it without .stream(...) to get the typed value or to run tools."
+        )
+
+
+class _StreamRecorder:
+    """Collects a stream's pieces in O(1) per piece and writes the trace when it ends."""
+
+    def __init__(self, spec: CallSpec, strategy: ChatStrategy) -> None:
+        self.strategy = strategy
+        self.trace = start_trace(spec, strategy, stream=True)
+        self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
+        self.pieces: list[str] = []
+        self.last: StreamChunk | None = None
+        self.ttft: float | None = None
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Scope around the first chunk: that is when the request goes on the wire."""
+        with recording_request(self.trace, self.strategy, Send(self.request, 0)):
+            yield
+
+    def take(self, chunk: StreamChunk) -> str:
+        if chunk.text:
+            if self.ttft is None:
+                self.ttft = round(time.perf_counter() - self.started, 6)
+            self.pieces.append(chunk.text)
+        if chunk.done:
+            self.last = chunk
+        return chunk.text
+
+    def close(self, error: BaseException | None) -> None:
+        last = self.last or StreamChunk()
+        turn = Turn(
+            text="".join(self.pieces),
+            prompt_tokens=last.prompt_tokens,
+            completion_tokens=last.completion_tokens,
+            done_reason=last.done_reason,
+        )
+        self.trace.events.append(response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
+        if error is None:
+            self.trace.finish("ok", turn.text)
+        else:
+            record_failure(self.trace, error)
+
+
+def stream(spec: CallSpec) -> TextStream:
+    """Start a synchronous text stream (validated now; the request goes out on first iteration)."""
+    check_streamable(spec)
+    return TextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+
+
+def stream_async(spec: CallSpec) -> AsyncTextStream:
+    """Start an async text stream (validated now; the request goes out on first iteration)."""
+    check_streamable(spec)
+    return AsyncTextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+
+
+class _Stream(ABC):
+    """What both stream kinds share: the recorder, `.trace` and `.text` (all text so far)."""
+
+    def __init__(self, recorder: _StreamRecorder) -> None:
+        self._recorder = recorder
+        self._pieces = self._generate()
+
+    @abstractmethod
+    def _generate(self) -> Any:
+        """The generator (sync or async) that yields the text pieces."""
+
+    @property
+    def trace(self) -> Trace:
+        return self._recorder.trace
+
+    @property
+    def text(self) -> str:
+        return "".join(self._recorder.pieces)
+
+
+class TextStream(_Stream):
+    """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
+
+    def _generate(self) -> Iterator[str]:
+        recorder = self._recorder
+        error: BaseException | None = None
+        chunks = recorder.strategy.stream(recorder.request)
+        try:
+            with recorder.sending():
+                first = list(itertools.islice(chunks, 1))
+            for chunk in itertools.chain(first, chunks):
+                if recorder.take(chunk):
+                    yield chunk.text
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            # Release the HTTP response now: left to the garbage collector, its cleanup can run
+            # while the same thread holds the connection pool's lock, and deadlock.
+            chunks.close()
+            recorder.close(error)
+
+    def __iter__(self) -> TextStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        """Stop early: the request is closed and the trace marked interrupted."""
+        self._pieces.close()
+
+    def __enter__(self) -> TextStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncTextStream(_Stream):
+    """`async for` twin of TextStream."""
+
+    async def _generate(self) -> AsyncIterator[str]:
+        recorder = self._recorder
+        error: BaseException | None = None
+        chunks = recorder.strategy.stream_async(recorder.request)
+        try:
+            with recorder.sending():
+                first = await anext(chunks, None)
+            if first is not None and recorder.take(first):
+                yield first.text
+            async for chunk in chunks:
+                if recorder.take(chunk):
+                    yield chunk.text
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            await chunks.aclose()
+            recorder.close(error)
+
+    def __aiter__(self) -> AsyncTextStream:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._pieces.__anext__()
+
+    async def aclose(self) -> None:
+        await self._pieces.aclose()
+
+    async def __aenter__(self) -> AsyncTextStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
