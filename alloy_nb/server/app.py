@@ -32,7 +32,7 @@ from alloy_nb.server.engines import (
 )
 from alloy_nb.server.ollama_api import OllamaDialect
 from alloy_nb.server.openai_api import OpenAIDialect
-from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
+from alloy_nb.server.wire import BadRequest, BodyTooLarge, Dialect, Reply, StreamRenderer, find_card, json_line
 
 log = logging.getLogger("alloy_nb.server")
 
@@ -57,7 +57,7 @@ def create_app(engine: Engine) -> Starlette:
         try:
             name = ollama_api.show_model_name(await _json_body(request))
         except BadRequest as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return JSONResponse({"error": str(error)}, status_code=error.status)
         card = find_card(engine.models(), name)
         if card is None:
             return JSONResponse({"error": f"model '{name}' not found"}, status_code=404)
@@ -68,7 +68,7 @@ def create_app(engine: Engine) -> Starlette:
             body = await _json_body(request)
             name, stream = ollama_api.show_model_name(body), _stream_flag(body)
         except BadRequest as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return JSONResponse({"error": str(error)}, status_code=error.status)
         progress = engine.pull(name)
         try:
             first = await anext(progress)
@@ -120,8 +120,9 @@ class _ChatHandler:
         started = time.perf_counter_ns()
         try:
             chat = dialect.parse(await _json_body(request), request.url.path)
+            chat.headers = dict(request.headers)
         except BadRequest as error:
-            return _error(dialect, 400, str(error))
+            return _error(dialect, error.status, str(error))
         events = self._engine.generate(chat)
         try:
             if chat.stream:
@@ -230,19 +231,35 @@ def _stream_flag(body: dict[str, Any]) -> bool:
 
 async def _collect(events: AsyncIterator[Event]) -> Reply:
     reply = Reply()
+    pieces: list[str] = []  # joined once: appending to a str attribute is quadratic
     async for event in events:
         if isinstance(event, TextDelta):
-            reply.text += event.text
+            pieces.append(event.text)
         elif isinstance(event, ToolCalls):
             reply.tool_calls.extend(event.calls)
         else:
             reply.finish = event
+    reply.text = "".join(pieces)
     return reply
 
 
-async def _json_body(request: Request) -> Any:
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+async def _json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The JSON body, read no further than `limit` bytes (413 beyond it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"request body too large: {declared} bytes, the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"request body too large: over {limit} bytes")
+        chunks.append(chunk)
     try:
-        return json.loads(await request.body())
+        return json.loads(b"".join(chunks))
     except ValueError as error:
         raise BadRequest(f"invalid JSON body: {error}") from None
 

@@ -32,8 +32,8 @@ class ChatRequest:
     ``content`` and, when present, ``tool_calls`` (``[{"id", "name",
     "arguments"}]``, arguments a dict or the raw text), ``tool_name`` and
     ``tool_call_id``. ``options`` use Ollama's option names (temperature,
-    top_p, top_k, seed, num_predict, stop, num_ctx, ...). ``path`` and
-    ``body`` record the endpoint and the JSON body exactly as received.
+    top_p, top_k, seed, num_predict, stop, num_ctx, ...). ``path``,
+    ``body`` and ``headers`` record the endpoint, JSON body and HTTP headers as received.
     """
 
     model: str
@@ -45,6 +45,7 @@ class ChatRequest:
     api: Api = "ollama"
     path: str = ""
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

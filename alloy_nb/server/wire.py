@@ -33,7 +33,9 @@ class ToolDef(WireModel):
 
 
 class BadRequest(ValueError):
-    """The request body is not what the endpoint accepts (HTTP 400)."""
+    """The request body is not what the endpoint accepts (HTTP 400, or 413 when too large)."""
+
+    status = 400
 
     @classmethod
     def from_validation(cls, error: ValidationError) -> BadRequest:
@@ -41,6 +43,12 @@ class BadRequest(ValueError):
             f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
         )
         return cls(f"invalid request body: {problems}")
+
+
+class BodyTooLarge(BadRequest):
+    """The request body is over the server's limit."""
+
+    status = 413
 
 
 @dataclass

@@ -444,3 +444,14 @@ def test_engine_failure_mid_stream_is_an_error_line(failing: tuple[FailingEngine
     with openai.OpenAI(base_url=url + "/v1", api_key="ollama", max_retries=0) as client:
         with pytest.raises(openai.APIError, match="boom"):
             list(client.chat.completions.create(model=MODEL, messages=HI, stream=True))
+
+
+def test_oversized_body_is_413_in_each_error_shape(server) -> None:
+    import httpx
+
+    big = b'{"model": "smollm2:135m", "messages": [{"role": "user", "content": "' + b"x" * (65 * 1024 * 1024) + b'"}]}'
+    native = httpx.post(f"{server.url}/api/chat", content=big, timeout=30)
+    assert native.status_code == 413 and "too large" in native.json()["error"]
+    compat = httpx.post(f"{server.url}/v1/chat/completions", content=big, timeout=30)
+    assert compat.status_code == 413 and "too large" in compat.json()["error"]["message"]
+    assert server.requests == []
