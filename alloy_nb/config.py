@@ -40,6 +40,11 @@ class Config(BaseModel):
     host: str = DEFAULT_HOST
     timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the server to answer.")
     tool_concurrency: int = Field(default=4, ge=1, description="Tools run at once per turn (async).")
+    tool_timeout: float | None = Field(default=None, gt=0, description="Seconds a tool may run (None: no limit).")
+    trace_max_chars: int = Field(default=200_000, ge=100, description="Longer strings are cut in traces, saying so.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, repr=False, description="HTTP headers for every request (e.g. a proxy's Authorization); never traced."
+    )
 
     @field_validator("model")
     @classmethod

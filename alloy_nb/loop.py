@@ -103,6 +103,7 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
         tools=[t.name for t in spec.tools],
         stream=stream,
     )
+    trace.limit_strings(spec.config.trace_max_chars)
     remember(trace)
     return trace
 
@@ -111,7 +112,7 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
     """Run a call synchronously; returns the value and its trace."""
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
-    tools = _ToolRunner(spec.tools, trace)
+    tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     conversation = _conversation(spec, strategy)
     result: Any = None
     try:
@@ -135,7 +136,7 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
     """Run a call on the event loop; tool calls of one turn run concurrently (bounded)."""
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
-    tools = _ToolRunner(spec.tools, trace)
+    tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     limit = asyncio.Semaphore(spec.config.tool_concurrency)
     conversation = _conversation(spec, strategy)
     result: Any = None
@@ -204,15 +205,16 @@ def response_event(turn: Turn, number: int, duration: float, ttft: float | None 
 class _ToolRunner:
     """Runs tool calls; every failure becomes an error message for the model, never a crash."""
 
-    def __init__(self, tools: list[Tool], trace: Trace) -> None:
+    def __init__(self, tools: list[Tool], trace: Trace, default_timeout: float | None) -> None:
         self.tools = {t.name: t for t in tools}
         self.trace = trace
+        self.default_timeout = default_timeout
 
     def run(self, call: ToolCall, turn: int) -> str:
         event, started = self._begin(call, turn)
         try:
             tool, arguments = self._resolve(call)
-            return self._succeed(event, started, tool.run(arguments))
+            return self._succeed(event, started, tool.run(arguments, timeout=tool.timeout or self.default_timeout))
         except Exception as exc:
             return self._failed(event, started, call, exc)
         except BaseException:
@@ -224,7 +226,8 @@ class _ToolRunner:
         try:
             tool, arguments = self._resolve(call)
             async with limit:
-                return self._succeed(event, started, await tool.run_async(arguments))
+                value = await tool.run_async(arguments, timeout=tool.timeout or self.default_timeout)
+                return self._succeed(event, started, value)
         except Exception as exc:
             return self._failed(event, started, call, exc)
         except BaseException:

@@ -31,6 +31,7 @@ class Tool:
     name: str
     description: str
     arguments_model: type[BaseModel] = field(repr=False)
+    timeout: float | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
@@ -62,35 +63,46 @@ class Tool:
             raise ToolError(f"Invalid arguments for tool {self.name!r}: {problems}.") from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
-    def run(self, arguments: dict[str, Any]) -> Any:
-        """Validate and call synchronously (an async tool runs on a private event loop)."""
+    def run(self, arguments: dict[str, Any], timeout: float | None = None) -> Any:
+        """Validate and call synchronously (an async tool runs on a private event loop).
+
+        With a `timeout`, the call runs in a worker thread and is abandoned when it is late.
+        """
         kwargs = self.validate(arguments)
         if self.is_async:
-            return _run_coroutine_in_thread(self.func(**kwargs))
-        return self.func(**kwargs)
+            return _in_thread(lambda: asyncio.run(self.func(**kwargs)), timeout, self.name)
+        if timeout is None:
+            return self.func(**kwargs)
+        return _in_thread(lambda: self.func(**kwargs), timeout, self.name)
 
-    async def run_async(self, arguments: dict[str, Any]) -> Any:
+    async def run_async(self, arguments: dict[str, Any], timeout: float | None = None) -> Any:
         """Validate and call without blocking the event loop (a sync tool runs in a worker thread)."""
         kwargs = self.validate(arguments)
-        if self.is_async:
-            return await self.func(**kwargs)
-        return await asyncio.to_thread(self.func, **kwargs)
+        call = self.func(**kwargs) if self.is_async else asyncio.to_thread(self.func, **kwargs)
+        try:
+            return await asyncio.wait_for(call, timeout)
+        except asyncio.TimeoutError:
+            raise _late(self.name, timeout) from None
 
 
 def tool(
-    func: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
 ) -> Any:
-    """Decorate a function as a tool: `@tool` or `@tool(name=..., description=...)`."""
+    """Decorate a function as a tool: `@tool` or `@tool(name=..., description=..., timeout=seconds)`."""
 
     def wrap(target: Callable[..., Any]) -> Tool:
-        return _make_tool(target, name, description)
+        return _make_tool(target, name, description, timeout)
 
     return wrap(func) if func is not None else wrap
 
 
 def as_tools(items: Iterable[Callable[..., Any]] | None) -> list[Tool]:
     """Accept decorated tools and plain functions alike; names must be unique."""
-    tools = [item if isinstance(item, Tool) else _make_tool(item, None, None) for item in items or ()]
+    tools = [item if isinstance(item, Tool) else _make_tool(item, None, None, None) for item in items or ()]
     names = [t.name for t in tools]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -121,7 +133,7 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
     raise ToolError(f"The arguments must be a JSON object, got {type(raw).__name__}: {str(raw)[:200]!r}")
 
 
-def _make_tool(func: Callable[..., Any], name: str | None, description: str | None) -> Tool:
+def _make_tool(func: Callable[..., Any], name: str | None, description: str | None, timeout: float | None) -> Tool:
     if not callable(func):
         raise ConfigurationError(f"{func!r} is not a function, so it cannot be a tool.")
     doc = inspect.getdoc(func) or ""
@@ -132,6 +144,7 @@ def _make_tool(func: Callable[..., Any], name: str | None, description: str | No
         name=tool_name,
         description=description or summary or tool_name.replace("_", " "),
         arguments_model=_arguments_model(func, tool_name, param_docs),
+        timeout=timeout,
     )
 
 
@@ -177,19 +190,26 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return summary, params
 
 
-def _run_coroutine_in_thread(coroutine: Any) -> Any:
-    """Run a coroutine to completion even when the calling thread already has a running loop (Jupyter)."""
+def _in_thread(call: Callable[[], Any], timeout: float | None, name: str) -> Any:
+    """Run `call` in a worker thread: it works beside a running event loop (Jupyter), and a
+    late call is abandoned (Python cannot stop a thread) with a ToolError saying so."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = asyncio.run(coroutine)
+            outcome["value"] = call()
         except BaseException as exc:  # re-raised in the caller's thread
             outcome["error"] = exc
 
-    worker = threading.Thread(target=target, name="alloy-nb-async-tool", daemon=True)
+    worker = threading.Thread(target=target, name=f"alloy-nb-tool-{name}", daemon=True)
     worker.start()
-    worker.join()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise _late(name, timeout)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def _late(name: str, timeout: float | None) -> ToolError:
+    return ToolError(f"Tool {name!r} did not finish within {timeout:g}s and was abandoned (it may still be running).")

@@ -92,6 +92,7 @@ class Trace(BaseModel):
     error: ErrorInfo | None = None
     duration_s: float | None = None
     _clock_start: float = PrivateAttr(default_factory=time.perf_counter)
+    _max_chars: int = PrivateAttr(default=200_000)
 
 
     def elapsed(self) -> float:
@@ -123,9 +124,14 @@ class Trace(BaseModel):
         self.status = status
         self.duration_s = round(self.elapsed(), 6)
         if error is not None:
-            self.error = ErrorInfo(type=type(error).__name__, message=str(error) or type(error).__name__)
+            self.error = ErrorInfo(type=type(error).__name__, message=capped(str(error) or type(error).__name__, self._max_chars))
         elif status == "ok":
-            self.result = to_jsonable_python(result, fallback=repr)
+            self.result = capped(to_jsonable_python(result, fallback=repr), self._max_chars)
+        self.events = [type(e).model_validate(capped(e.model_dump(), self._max_chars)) for e in self.events]
+
+    def limit_strings(self, max_chars: int) -> None:
+        """Keep at most `max_chars` of any one string when the trace is finished."""
+        self._max_chars = max_chars
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)
@@ -160,6 +166,19 @@ class Trace(BaseModel):
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         """IPython plain-text view: the summary."""
         p.text(self.summary())
+
+
+def capped(value: Any, limit: int) -> Any:
+    """`value` with every string longer than `limit` cut, saying how much was cut."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return value[:limit] + f"… [{len(value) - limit} more characters not kept in the trace; trace_max_chars={limit}]"
+    if isinstance(value, dict):
+        return {key: capped(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        return [capped(item, limit) for item in value]
+    return value
 
 
 def _event_line(event: RequestEvent | ResponseEvent | ToolEvent) -> str:

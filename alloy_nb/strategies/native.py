@@ -60,7 +60,7 @@ class NativeStrategy:
 
     def send(self, request: dict[str, Any]) -> Turn:
         with self._errors():
-            return _turn(_client(self.config.host, self.config.timeout).chat(**request))
+            return _turn(self._client().chat(**request))
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
         async with _async_client(self.config) as client:
@@ -69,7 +69,7 @@ class NativeStrategy:
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
-            replies = _client(self.config.host, self.config.timeout).chat(**request)
+            replies = self._client().chat(**request)
             try:
                 for reply in replies:
                     yield _chunk(reply)
@@ -81,6 +81,9 @@ class NativeStrategy:
             with self._errors():
                 async for reply in await client.chat(**request):
                     yield _chunk(reply)
+
+    def _client(self) -> ollama.Client:
+        return _client(self.config.host, self.config.timeout, tuple(sorted(self.config.headers.items())))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}
@@ -113,10 +116,13 @@ class NativeStrategy:
 
 
 @lru_cache(maxsize=8)
-def _client(host: str, timeout: float) -> ollama.Client:
-    """One pooled client per host and timeout; it records every request body it sends."""
+def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
+    """One pooled client per host, timeout and headers; it records every request body it sends."""
     return ollama.Client(
-        host=host, timeout=httpx.Timeout(timeout, connect=10.0), event_hooks={"request": [record_request]}
+        host=host,
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        headers=dict(headers),
+        event_hooks={"request": [record_request]},
     )
 
 
@@ -125,6 +131,7 @@ def _async_client(config: Config) -> ollama.AsyncClient:
     return ollama.AsyncClient(
         host=config.host,
         timeout=httpx.Timeout(config.timeout, connect=10.0),
+        headers=dict(config.headers),
         event_hooks={"request": [record_request_async]},
     )
 

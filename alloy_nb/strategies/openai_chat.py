@@ -63,7 +63,7 @@ class OpenAIChatStrategy:
 
     def send(self, request: dict[str, Any]) -> Turn:
         with self._errors():
-            return _turn(_client(self.config.host, self.config.timeout).chat.completions.create(**request))
+            return _turn(self._client().chat.completions.create(**request))
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
         async with _async_client(self.config) as client:
@@ -72,7 +72,7 @@ class OpenAIChatStrategy:
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
-            with _client(self.config.host, self.config.timeout).chat.completions.create(**request) as chunks:
+            with self._client().chat.completions.create(**request) as chunks:
                 yield from _stream_chunks(chunks)
 
     async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
@@ -85,6 +85,9 @@ class OpenAIChatStrategy:
                         piece, finish = _piece(chunk, finish)
                         if piece is not None:
                             yield piece
+
+    def _client(self) -> openai.OpenAI:
+        return _client(self.config.host, self.config.timeout, tuple(sorted(self.config.headers.items())))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}
@@ -123,13 +126,14 @@ class OpenAIChatStrategy:
 
 
 @lru_cache(maxsize=8)
-def _client(host: str, timeout: float) -> openai.OpenAI:
-    """One pooled client per host and timeout, no silent retries, recording every request body."""
+def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> openai.OpenAI:
+    """One pooled client per host, timeout and headers, no silent retries, recording every request body."""
     return openai.OpenAI(
         base_url=f"{host}/v1",
         api_key="ollama",
         timeout=timeout,
         max_retries=0,
+        default_headers=dict(headers),
         http_client=openai.DefaultHttpxClient(event_hooks={"request": [record_request]}),
     )
 
@@ -141,6 +145,7 @@ def _async_client(config: Config) -> openai.AsyncOpenAI:
         api_key="ollama",
         timeout=config.timeout,
         max_retries=0,
+        default_headers=dict(config.headers),
         http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [record_request_async]}),
     )
 
