@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nbformat
@@ -17,17 +18,34 @@ def _shown(cell: nbformat.NotebookNode) -> str:
     return "".join(parts)
 
 
+def _cell(notebook: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNode:
+    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and snippet in c.source]
+    return cell
+
+
 def test_quickstart_notebook_runs_on_the_embedded_model(monkeypatch) -> None:
-    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_SYSTEM", "ALLOY_MAX_TOKENS"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing there: the notebook must start its own server
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), "commit notebooks stripped"
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "commit notebooks stripped"
+    assert code[0].source.startswith("%load_ext alloy_nb") and code[-1].source == "server.stop()"
+
+    started = time.perf_counter()
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    code = [c for c in notebook.cells if c.cell_type == "code"]
+    print(f"\n01_quickstart.ipynb executed in {time.perf_counter() - started:.1f}s")
+
     assert "started here: True" in _shown(code[0])
-    assert "tokens, first after" in _shown(code[1])
-    assert _shown(code[2]).startswith("City(name=")
-    summary = _shown(code[3])
+    streamed = _cell(notebook, "%%alloy --max-tokens 48")
+    final = streamed.outputs[-1]["data"]
+    assert "text/markdown" in final, "a %%alloy reply renders as markdown"
+    reply, _, footer = final["text/plain"].rpartition("— ")
+    assert reply.strip(), "the streamed reply is shown"
+    assert "smollm2:135m · native" in footer and "tokens" in footer and "first token" in footer
+    from_python = _shown(_cell(notebook, 'ask("Name three colours."'))
+    assert "'num_predict': 32" in from_python and "'role': 'user'" in from_python
+    assert _shown(_cell(notebook, "output=City")).startswith("City(name=")
+    summary = _shown(_cell(notebook, "ask.traced("))
     assert "⚙ add →" in summary and "via native · ok" in summary
-    assert "'tool_name': 'add'" in _shown(code[4])

@@ -1,0 +1,148 @@
+"""The course notebooks 02–05 run top to bottom in a real kernel on the embedded model and show what they teach."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
+Check = Callable[[nbformat.NotebookNode], None]
+
+
+def _shown(cell: nbformat.NotebookNode) -> str:
+    """The text a cell showed: streams, plain-text results and errors."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") == "error":
+            parts.append(f"{output.get('ename')}: {output.get('evalue')}\n")
+        else:
+            parts.append(output.get("data", {}).get("text/plain", "") + "\n")
+    return "".join(parts)
+
+
+def _cell(notebook: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNode:
+    """The one code cell whose source contains `snippet`."""
+    matches = [c for c in notebook.cells if c.cell_type == "code" and snippet in c.source]
+    assert len(matches) == 1, f"{len(matches)} code cells contain {snippet!r}"
+    return matches[0]
+
+
+def _mimes(cell: nbformat.NotebookNode) -> set[str]:
+    return {mime for output in cell.get("outputs", []) for mime in output.get("data", {})}
+
+
+def check_structured_outputs(nb: nbformat.NotebookNode) -> None:
+    city = _shown(_cell(nb, 'city, trace = ask.traced("Describe Paris.", output=City, max_tokens=64)'))
+    assert city.startswith("City(name="), city
+    schema = _shown(_cell(nb, 'print(json.dumps(body["format"], indent=2))'))
+    assert '"properties"' in schema and '"population_millions"' in schema
+    others = _shown(_cell(nb, "output=Book")).splitlines()
+    assert others[0].startswith("Book(title="), others
+    assert others[1].startswith("[") and others[2].strip("'") in ("positive", "negative"), others
+    assert '"enum"' in _shown(_cell(nb, "alloy_nb.last_trace()"))
+    cut = _shown(_cell(nb, "auto_finalize_missing_output=False"))
+    assert "CommandError:" in cut and "raw_text: '{" in cut, cut
+    finalized = _shown(_cell(nb, "except CommandError as err:\n    print(err.trace.summary())"))
+    assert "finalize request" in finalized and "CommandError" in finalized, finalized
+    assert "City(name=" in _shown(_cell(nb, "tools=[population]"))
+    assert "City(name=" in _shown(_cell(nb, "ollama.Client("))
+
+
+def check_tools_and_traces(nb: nbformat.NotebookNode) -> None:
+    loop = _shown(_cell(nb, "tools=[lookup_price, apply_discount]"))
+    assert "⚙ lookup_price" in loop and "via native · ok" in loop, loop
+    turns = _shown(_cell(nb, "for i, request in enumerate(trace.requests):"))
+    assert "request 1:" in turns and "'role': 'tool'" in turns and "'tool_name': 'lookup_price'" in turns
+    assert "lookup_price(" in _shown(_cell(nb, "trace.tool_events"))
+    assert '"name": "lookup_price"' in _shown(_cell(nb, 'body["tools"][0]'))
+    assert "text/html" in _mimes(_cell(nb, "display(trace)"))
+    raised = _shown(_cell(nb, "tools=[lookup_stock]"))
+    assert "⚙ lookup_stock → error" in raised, raised
+    reached = _shown(_cell(nb, 'if m["role"] == "tool"]'))
+    assert "'role': 'tool'" in reached and "KeyError" in reached and "no stock record" in reached, reached
+    limit = _shown(_cell(nb, "max_tool_turns=0"))
+    assert "ToolLoopLimitExceeded:" in limit and "✗ ToolLoopLimitExceeded" in limit, limit
+
+
+STRATEGY_CELLS = (  # a browser test drives these cells in this order: keep the shape
+    "%load_ext alloy_nb",
+    "%%alloy --max-tokens 40\n",
+    "%alloy picker",
+    "%%alloy -t add --no-stream --max-tokens 96 --trace\nUse the add tool to compute 2 + 3.",
+    'print("strategy used:", _alloy_trace.strategy)',
+    '%alloy compare "Name a colour."',
+    "ask.traced(",
+    'extra={"ollama_options": {"num_ctx": 2048}}',
+    'alloy_nb.config.current(model="ollama:gpt-oss:20b").strategy',
+    "server.stop()",
+)
+
+
+def check_native_vs_openai_chat(nb: nbformat.NotebookNode) -> None:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == len(STRATEGY_CELLS)
+    for cell, start in zip(code, STRATEGY_CELLS):
+        assert start in cell.source, (start, cell.source)
+    assert "def add(a: int, b: int) -> int:" in code[0].source
+    assert _shown(code[1]).strip(), "the streamed reply is shown"
+    assert "application/vnd.jupyter.widget-view+json" in _mimes(code[2])
+    assert "text/html" in _mimes(code[3]) and "⚙ add" in _shown(code[3])
+    assert "strategy used: native" in _shown(code[4])
+    compared = _shown(code[5])
+    assert "── native ──" in compared and "── openai_chat ──" in compared
+    assert "via native" in compared and "via openai_chat" in compared
+    wire = _shown(code[6])
+    assert "native tool results:" in wire and "'tool_name': 'add'" in wire
+    assert "openai_chat tool results:" in wire and "'tool_call_id': 'call_" in wire
+    assert "native typed output: {'format':" in wire and "openai_chat typed output: {'response_format':" in wire
+    refused = _shown(code[7])
+    assert refused.startswith("native: '")
+    assert "ConfigurationError" in refused and "only exist on Ollama's native API" in refused, refused
+    assert _shown(code[8]).split() == ["openai_chat", "native"]
+
+
+def check_async_and_batch(nb: nbformat.NotebookNode) -> None:
+    gathered = _shown(_cell(nb, "asyncio.gather(")).splitlines()
+    assert gathered[0].startswith("6 answers in "), gathered
+    answers = gathered[1:7]
+    assert [a.split(":")[0] for a in answers] == ["France", "Japan", "Brazil", "Kenya", "Canada", "India"]
+    assert all(a.split(":", 1)[1].strip() for a in answers), "every prompt got an answer"
+    assert "one after another:" in _shown(_cell(nb, "for prompt in prompts:"))
+    assert "6/6 done in " in _shown(_cell(nb, "asyncio.as_completed("))
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
+    assert len(bars) == 1 and bars[0]["value"] == bars[0]["max"] == 6, bars
+
+
+CHECKS: dict[str, Check] = {
+    "02_structured_outputs.ipynb": check_structured_outputs,
+    "03_tools_and_traces.ipynb": check_tools_and_traces,
+    "04_native_vs_openai_chat.ipynb": check_native_vs_openai_chat,
+    "05_async_and_batch.ipynb": check_async_and_batch,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_course_notebook_runs_on_the_embedded_model(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_SYSTEM", "ALLOY_MAX_TOKENS", "ALLOY_MAX_TOOL_TURNS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # nothing there: each notebook starts its own server
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code[0].source.startswith("%load_ext alloy_nb\n") and "start_local_server()" in code[0].source
+    assert "temperature=0.0" in code[0].source and code[-1].source == "server.stop()"
+
+    started = time.perf_counter()
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    print(f"\n{name} executed in {time.perf_counter() - started:.1f}s")
+
+    assert "started here: True" in _shown(code[0])
+    CHECKS[name](notebook)
