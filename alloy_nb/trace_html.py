@@ -216,7 +216,7 @@ def _tool_run(event: ToolEvent) -> str:
     else:
         outcome = f"<div>→ result<pre>{_text(event.result or '')}</pre></div>"
     return (
-        f'<div class="at-tool"><span class="at-badge">⚙ tool run</span><b>{_text(event.name)}</b>'
+        f'<div class="at-tool"><span class="at-badge">⚙ tool run</span> <b>{_text(event.name)}</b>'
         f'{_field("call id", event.call_id)}<span class="at-meta"> · {_duration(event.duration_s)}</span>'
         f"<pre>{_text(_pretty_arguments(event.arguments))}</pre>{outcome}</div>"
     )
