@@ -255,10 +255,11 @@ def current(**call_overrides: Any) -> Config:
 
 def _check_environment() -> None:
     """Raise naming the environment variable when that is where a bad value came from."""
-    for var, field in _ENV_FIELDS.items():
-        value = os.environ.get(var, "").strip()
-        if value:
+    environment = _from_environment()
+    for var, field in {**_ENV_FIELDS, "ALLOY_EXTRA_JSON": "extra"}.items():
+        if field in environment:
             try:
-                _build({field: value})
+                _build({field: environment[field]})
             except ConfigurationError as exc:
-                raise ConfigurationError(f"Environment variable {var}={value!r} is invalid: {exc}") from None
+                shown = os.environ[var].strip()
+                raise ConfigurationError(f"Environment variable {var}={shown!r} is invalid: {exc}") from None

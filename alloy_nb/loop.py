@@ -81,16 +81,29 @@ def _conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, A
         turn_number += 1
     try:
         return spec.output.parse(turn.text)
-    except CommandError:
+    except CommandError as exc:
         if not spec.config.auto_finalize_missing_output:
-            raise
+            raise _unusable(exc, turn, spec.config, finalized=False) from None
     messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction()})
     request = strategy.request(list(messages), [], spec.output, stream=False)
     final: Turn = yield Send(request, turn_number + 1, finalize=True)
     try:
         return spec.output.parse(final.text)
     except CommandError as exc:
-        raise CommandError(f"Even after one finalize turn: {exc}", raw_text=exc.raw_text) from None
+        raise _unusable(exc, final, spec.config, finalized=True) from None
+
+
+def _unusable(exc: CommandError, turn: Turn, config: Config, *, finalized: bool) -> CommandError:
+    """The validation error of the last reply, with what to change (a reply cut by the token limit says so)."""
+    if turn.done_reason == "length":
+        limit = f"max_tokens={config.max_tokens}" if config.max_tokens else "the server's default"
+        advice = f"The reply was cut off by the token limit ({limit}) before it was complete: raise max_tokens."
+    elif finalized:
+        advice = "A larger model or a simpler output type may follow the schema better."
+    else:
+        advice = "Turn auto_finalize_missing_output on to ask once more for the answer in the schema."
+    prefix = "Even after one finalize turn: " if finalized else ""
+    return CommandError(f"{prefix}{str(exc).rstrip('.')}. {advice}", raw_text=exc.raw_text)
 
 
 def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> Trace:
@@ -160,8 +173,8 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
 def record_failure(trace: Trace, exc: BaseException) -> None:
     interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit))
     trace.finish("interrupted" if interrupted else "error", error=exc)
-    if isinstance(exc, AlloyError):
-        exc.trace = trace
+    if isinstance(exc, (AlloyError, KeyboardInterrupt)):  # Ctrl-C carries the trace too, for %%alloy
+        exc.trace = trace  # type: ignore[union-attr]
 
 
 @contextmanager

@@ -130,14 +130,14 @@ def _extract_json(text: str) -> Any:
         stripped = fenced.group(1).strip()
     try:
         return json.loads(stripped)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than Python's stack
         pass
     decoder = json.JSONDecoder()
     starts = (index for index, char in enumerate(stripped) if char in "{[")
     for index in itertools.islice(starts, _MAX_JSON_STARTS):
         try:
             return decoder.raw_decode(stripped, index)[0]
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
     raise ValueError("no JSON value in reply")
 

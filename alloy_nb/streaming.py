@@ -16,6 +16,7 @@ from typing import Any
 from .errors import ConfigurationError
 from .loop import CallSpec, Send, record_failure, recording_request, response_event, start_trace
 from .strategies import ChatStrategy, StreamChunk, Turn, strategy_for
+from .strategies.transport import no_valid_chunks
 from .trace import Trace
 
 
@@ -33,10 +34,12 @@ class _StreamRecorder:
     """Collects a stream's pieces in O(1) per piece and writes the trace when it ends."""
 
     def __init__(self, spec: CallSpec, strategy: ChatStrategy) -> None:
+        self.config = spec.config
         self.strategy = strategy
         self.trace = start_trace(spec, strategy, stream=True)
         self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
         self.pieces: list[str] = []
+        self.received = False
         self.last: StreamChunk | None = None
         self.ttft: float | None = None
         self.started = time.perf_counter()
@@ -48,6 +51,7 @@ class _StreamRecorder:
             yield
 
     def take(self, chunk: StreamChunk) -> str:
+        self.received = True
         if chunk.text:
             if self.ttft is None:
                 self.ttft = round(time.perf_counter() - self.started, 6)
@@ -55,6 +59,11 @@ class _StreamRecorder:
         if chunk.done:
             self.last = chunk
         return chunk.text
+
+    def check_complete(self) -> None:
+        """A stream that ended without one chunk of the API's shape (e.g. an HTML page) is an error."""
+        if not self.received:
+            raise no_valid_chunks(self.config)
 
     def close(self, error: BaseException | None) -> None:
         last = self.last or StreamChunk()
@@ -64,7 +73,8 @@ class _StreamRecorder:
             completion_tokens=last.completion_tokens,
             done_reason=last.done_reason,
         )
-        self.trace.events.append(response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
+        if self.received:  # a failure before the first chunk has no reply to record
+            self.trace.events.append(response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
         if error is None:
             self.trace.finish("ok", turn.text)
         else:
@@ -116,6 +126,7 @@ class TextStream(_Stream):
             for chunk in itertools.chain(first, chunks):
                 if recorder.take(chunk):
                     yield chunk.text
+            recorder.check_complete()
         except BaseException as exc:
             error = exc
             raise
@@ -157,6 +168,7 @@ class AsyncTextStream(_Stream):
             async for chunk in chunks:
                 if recorder.take(chunk):
                     yield chunk.text
+            recorder.check_complete()
         except BaseException as exc:
             error = exc
             raise

@@ -128,6 +128,8 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ToolError(f"The arguments are not valid JSON ({exc.msg} at position {exc.pos}): {raw[:200]!r}") from None
+        except RecursionError:
+            raise ToolError(f"The arguments are nested too deeply to read as JSON: {raw[:200]!r}") from None
         if isinstance(value, dict):
             return value
     raise ToolError(f"The arguments must be a JSON object, got {type(raw).__name__}: {str(raw)[:200]!r}")

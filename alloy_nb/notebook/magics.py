@@ -156,7 +156,14 @@ class AlloyMagics(Magics):
     def _run(self, prompt: str, output: Any, tools: list[Any], options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
         from ..commands import ask
 
-        value, trace = ask.traced(prompt, output=output, tools=tools, **options)
+        try:
+            value, trace = ask.traced(prompt, output=output, tools=tools, **options)
+        except KeyboardInterrupt as interrupt:
+            trace = getattr(interrupt, "trace", None)
+            if trace is None:  # interrupted before the call started: nothing to keep
+                raise
+            print("Interrupted: no reply; the trace, marked interrupted, is in _alloy_trace.", file=sys.stderr)
+            return None, trace
         display(text_bundle(value, fmt) if isinstance(value, str) else value_bundle(value), raw=True)
         return value, trace
 

@@ -262,6 +262,8 @@ async def _json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         return json.loads(b"".join(chunks))
     except ValueError as error:
         raise BadRequest(f"invalid JSON body: {error}") from None
+    except RecursionError:
+        raise BadRequest("invalid JSON body: nested too deeply") from None
 
 
 def _media_type(dialect: Dialect, chat: ChatRequest) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alloy_nb.server.engines import ChatRequest
+from alloy_nb.server.engines import ChatRequest, EngineError
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn
 
@@ -21,15 +21,23 @@ def demo_turn(request: ChatRequest) -> ScriptedTurn:
         tool = request.tools[0]
         return ScriptedTurn(tool_calls=[ScriptedToolCall(tool.name, _arguments(tool.parameters))])
     if isinstance(request.format, dict):
-        return ScriptedTurn(text=json.dumps(example(request.format)))
+        return ScriptedTurn(text=json.dumps(_fill(request.format, "format")))
     if request.format == "json":
         return ScriptedTurn(text="{}")
     return ScriptedTurn(text=f"You said: {_last_user_text(request)}")
 
 
 def _arguments(parameters: dict[str, Any]) -> dict[str, Any]:
-    value = example(parameters)
+    value = _fill(parameters, "tool parameters")
     return value if isinstance(value, dict) else {}
+
+
+def _fill(schema: dict[str, Any], where: str) -> Any:
+    """An instance of a schema from the request; a schema with malformed keywords is the client's error (400)."""
+    try:
+        return example(schema)
+    except (TypeError, AttributeError, LookupError, ValueError, RecursionError) as error:
+        raise EngineError(400, f"invalid JSON schema in {where}: {type(error).__name__}: {error}") from None
 
 
 def _last_user_text(request: ChatRequest) -> str:

@@ -17,7 +17,9 @@ from alloy_nb.server.engines import DropConnection, Engine
 def bind(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (0 picks a free port); OSError if it is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP;
+    # with Nagle on, a reply's body waits for the client's delayed ACK, ~40 ms per request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

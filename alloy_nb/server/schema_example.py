@@ -15,6 +15,8 @@ _STRING_FORMATS = {
 }
 _SHALLOW = 3  # deeper than this, arrays stay empty and unions pick null if they can
 _MAX_DEPTH = 32  # unsatisfiable recursive schemas stop here
+_MAX_VALUES = 10_000  # an instance needing more values (minItems nested or recursive) is refused
+_MAX_LENGTH = 100_000  # likewise a string longer than this
 
 
 def example(schema: dict[str, Any]) -> Any:
@@ -22,7 +24,8 @@ def example(schema: dict[str, Any]) -> Any:
 
     Objects get their required properties, arrays one item (or ``minItems``),
     unions their first non-null option, enums their first value; deep down,
-    optional parts are left empty so recursive schemas terminate.
+    optional parts are left empty so recursive schemas terminate. A schema whose
+    smallest instance is huge raises ValueError instead of taking forever.
     """
     return _Synthesizer(schema).instance(schema, 0)
 
@@ -30,8 +33,12 @@ def example(schema: dict[str, Any]) -> Any:
 class _Synthesizer:
     def __init__(self, root: dict[str, Any]) -> None:
         self._root = root
+        self._values_left = _MAX_VALUES
 
     def instance(self, schema: dict[str, Any], depth: int) -> Any:
+        self._values_left -= 1
+        if self._values_left < 0:
+            raise ValueError(f"the schema's smallest instance has more than {_MAX_VALUES} values")
         schema = self._resolve(schema)
         if depth > _MAX_DEPTH:
             return None
@@ -114,6 +121,8 @@ def _type_of(schema: dict[str, Any]) -> str | None:
 
 
 def _string(schema: dict[str, Any]) -> str:
+    if schema.get("minLength", 0) > _MAX_LENGTH:
+        raise ValueError(f"minLength {schema['minLength']} is over {_MAX_LENGTH} characters")
     text = _STRING_FORMATS.get(schema.get("format", ""), "example")
     text = text.ljust(schema.get("minLength", 0), "x")
     return text[: schema["maxLength"]] if "maxLength" in schema else text

@@ -18,12 +18,12 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import StreamChunk, ToolCall, Turn
 from .transport import (
+    connection_failed,
     http_error,
     malformed_reply,
     record_request,
     record_request_async,
     timed_out,
-    unavailable,
 )
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
@@ -109,8 +109,8 @@ class NativeStrategy:
             raise http_error(self.config, exc.status_code, exc.error) from None
         except httpx.TimeoutException:
             raise timed_out(self.config) from None
-        except (ConnectionError, httpx.ConnectError):
-            raise unavailable(self.config) from None
+        except (ConnectionError, httpx.TransportError) as exc:
+            raise connection_failed(self.config, exc) from None
         except (httpx.HTTPError, ValueError, ValidationError) as exc:
             raise malformed_reply(self.config, exc) from None
 

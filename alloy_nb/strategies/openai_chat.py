@@ -17,12 +17,12 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import StreamChunk, ToolCall, Turn
 from .transport import (
+    connection_failed,
     http_error,
     malformed_reply,
     record_request,
     record_request_async,
     timed_out,
-    unavailable,
 )
 
 
@@ -117,8 +117,8 @@ class OpenAIChatStrategy:
             raise
         except openai.APITimeoutError:
             raise timed_out(self.config) from None
-        except openai.APIConnectionError:
-            raise unavailable(self.config) from None
+        except openai.APIConnectionError as exc:
+            raise connection_failed(self.config, exc) from None
         except openai.APIStatusError as exc:
             raise http_error(self.config, exc.status_code, _error_detail(exc)) from None
         except (openai.APIError, ValueError, ValidationError) as exc:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..config import Config, redact_host
 from ..errors import ModelNotFound, OllamaUnavailable, ServerError
+
+# httpx and httpx2 (the openai SDK's fork) name these alike: the connection was made, then lost.
+_LOST_MID_REPLY = ("RemoteProtocolError", "ReadError")
 
 
 @dataclass
@@ -64,6 +70,32 @@ def unavailable(config: Config) -> OllamaUnavailable:
     )
 
 
+def connection_failed(config: Config, problem: BaseException) -> OllamaUnavailable | ServerError:
+    """A transport failure: the server hung up mid-reply, the host name does not resolve, or nothing listens."""
+    causes = list(_causes(problem))
+    host = redact_host(config.host)
+    if any(type(cause).__name__ in _LOST_MID_REPLY for cause in causes):
+        return ServerError(
+            f"The server at {host} closed the connection before the reply was complete. "
+            "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory)."
+        )
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
+        return OllamaUnavailable(
+            f"The host name in {host} does not resolve. Check OLLAMA_HOST (or host=...) for a typo; "
+            "for a server on this machine use http://127.0.0.1:11434."
+        )
+    return unavailable(config)
+
+
+def _causes(problem: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = problem
+    for _ in range(10):  # bounded: a cycle in __context__ must not hang error reporting
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def timed_out(config: Config) -> ServerError:
     return ServerError(
         f"The server at {redact_host(config.host)} did not answer within {config.timeout:g}s. "
@@ -76,15 +108,42 @@ def http_error(config: Config, status: int, detail: str) -> ServerError | ModelN
     if status == 404 and "not found" in detail.lower():
         return model_not_found(config)
     return ServerError(
-        f"The server at {redact_host(config.host)} answered HTTP {status}: {detail[:500]}", status_code=status, body=detail
+        f"The server at {redact_host(config.host)} answered HTTP {status}: {one_line(detail, 500).rstrip('.')}. {_status_hint(status)}",
+        status_code=status,
+        body=detail,
     )
+
+
+def _status_hint(status: int) -> str:
+    if status == 503:
+        return "It is busy or still loading the model; retry in a moment."
+    if status >= 500:
+        return "It failed while answering; retry, and check the server's log if this repeats."
+    return "It refused the request; the call's trace has the request body exactly as sent."
 
 
 def malformed_reply(config: Config, problem: BaseException) -> ServerError:
     return ServerError(
         f"The server at {redact_host(config.host)} sent a reply that is not the API's shape "
-        f"({type(problem).__name__}: {str(problem)[:300]}). Is OLLAMA_HOST pointing at an Ollama server?"
+        f"({type(problem).__name__}: {one_line(problem, 300)}). Is OLLAMA_HOST pointing at an Ollama server?"
     )
+
+
+def no_valid_chunks(config: Config) -> ServerError:
+    return ServerError(
+        f"The server at {redact_host(config.host)} sent no valid chunks: the stream ended without text or a final "
+        "chunk. Is OLLAMA_HOST pointing at an Ollama server? Retry without streaming to see the raw reply."
+    )
+
+
+def one_line(problem: object, limit: int) -> str:
+    """An error detail on one line (a validation error as its first problem), at most `limit` characters."""
+    if isinstance(problem, ValidationError) and problem.errors():
+        error = problem.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        problem = f"{where}: {error['msg']}"
+    text = " ".join(str(problem).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def model_not_found(config: Config) -> ModelNotFound:
