@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -110,6 +111,7 @@ def normalize_host(host: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
+@lru_cache(maxsize=64)
 def redact_host(url: str) -> str:
     """The host URL without any `user:password@` part, safe to show and to trace."""
     parts = urlsplit(url)
@@ -240,9 +242,38 @@ def settings(**changes: Any) -> Iterator[Config]:
         _scopes.reset(token)
 
 
+_built: dict[Any, Config] = {}
+_BUILT_LIMIT = 256
+
+
 def current(**call_overrides: Any) -> Config:
-    """The effective config: defaults < environment < configure() < settings() < call overrides."""
+    """The effective config: defaults < environment < configure() < settings() < call overrides.
+
+    Built configs are remembered by their layers' values, so a repeated call skips validation."""
     layers = [_from_environment(), _configured, *_scopes.get(), _clean(call_overrides)]
+    try:
+        key: Any = _frozen(layers)
+    except TypeError:  # an unhashable setting value: build without remembering
+        return _layered(layers)
+    config = _built.get(key)
+    if config is None:
+        if len(_built) >= _BUILT_LIMIT:
+            _built.clear()
+        config = _built[key] = _layered(layers)
+    return config
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for nested settings (dicts, lists); raises TypeError for anything else unhashable."""
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, *(_frozen(item) for item in value))
+    hash(value)
+    return (type(value).__name__, value)
+
+
+def _layered(layers: list[Mapping[str, Any]]) -> Config:
     values: dict[str, Any] = {}
     for layer in layers:
         values.update(_merge_extra(values.get("extra", {}), layer))

@@ -39,7 +39,7 @@ class CallSpec:
         """System prompt (with the output instruction), earlier exchanges, then the prompt."""
         system = [self.config.system] if self.config.system else []
         if not self.output.is_text:
-            system.append(self.output.instruction())
+            system.append(self.output.instruction)
         messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
         return [*messages, *self.history, {"role": "user", "content": self.prompt}]
 
@@ -84,7 +84,7 @@ def _conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, A
     except CommandError as exc:
         if not spec.config.auto_finalize_missing_output:
             raise _unusable(exc, turn, spec.config, finalized=False) from None
-    messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction()})
+    messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction})
     request = strategy.request(list(messages), [], spec.output, stream=False)
     final: Turn = yield Send(request, turn_number + 1, finalize=True)
     try:

@@ -6,7 +6,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -39,6 +39,7 @@ class OutputSpec:
     def type_name(self) -> str:
         return getattr(self.type, "__name__", None) or repr(self.type).replace("typing.", "")
 
+    @cached_property
     def instruction(self) -> str:
         """The system-prompt sentence that tells the model the shape of its answer."""
         assert self.schema is not None

@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import typing
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -102,12 +103,26 @@ def tool(
 
 def as_tools(items: Iterable[Callable[..., Any]] | None) -> list[Tool]:
     """Accept decorated tools and plain functions alike; names must be unique."""
-    tools = [item if isinstance(item, Tool) else _make_tool(item, None, None, None) for item in items or ()]
+    tools = [item if isinstance(item, Tool) else _plain_function_tool(item) for item in items or ()]
     names = [t.name for t in tools]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigurationError(f"Two tools share the name(s) {', '.join(duplicates)}; give each a unique name.")
     return tools
+
+
+_function_tools: weakref.WeakKeyDictionary[Callable[..., Any], Tool] = weakref.WeakKeyDictionary()
+
+
+def _plain_function_tool(func: Callable[..., Any]) -> Tool:
+    """The tool of an undecorated function, built once per function (a schema is costly to derive)."""
+    try:
+        return _function_tools[func]
+    except TypeError:  # not weak-referenceable (e.g. a builtin): build it each time
+        return _make_tool(func, None, None, None)
+    except KeyError:
+        tool = _function_tools[func] = _make_tool(func, None, None, None)
+        return tool
 
 
 def result_content(result: Any) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json, to_jsonable_python
 
 Status = Literal["running", "ok", "error", "interrupted"]
 
@@ -127,7 +127,9 @@ class Trace(BaseModel):
             self.error = ErrorInfo(type=type(error).__name__, message=capped(str(error) or type(error).__name__, self._max_chars))
         elif status == "ok":
             self.result = capped(to_jsonable_python(result, fallback=repr), self._max_chars)
-        self.events = [type(e).model_validate(capped(e.model_dump(), self._max_chars)) for e in self.events]
+        if len(to_json(self.events, fallback=repr)) > self._max_chars:  # else no string can be too long
+            for event in self.events:
+                _cap_fields(event, self._max_chars)
 
     def limit_strings(self, max_chars: int) -> None:
         """Keep at most `max_chars` of any one string when the trace is finished."""
@@ -169,16 +171,37 @@ class Trace(BaseModel):
 
 
 def capped(value: Any, limit: int) -> Any:
-    """`value` with every string longer than `limit` cut, saying how much was cut."""
+    """`value` with every string longer than `limit` cut, saying how much was cut.
+
+    Nothing is copied when nothing is too long; models inside are cut in place."""
+    if not _has_long_string(value, limit):
+        return value
     if isinstance(value, str):
-        if len(value) <= limit:
-            return value
         return value[:limit] + f"… [{len(value) - limit} more characters not kept in the trace; trace_max_chars={limit}]"
     if isinstance(value, dict):
         return {key: capped(item, limit) for key, item in value.items()}
     if isinstance(value, list):
         return [capped(item, limit) for item in value]
+    _cap_fields(value, limit)
     return value
+
+
+def _cap_fields(model: BaseModel, limit: int) -> None:
+    for name, item in model.__dict__.items():
+        if _has_long_string(item, limit):
+            setattr(model, name, capped(item, limit))
+
+
+def _has_long_string(value: Any, limit: int) -> bool:
+    if isinstance(value, str):
+        return len(value) > limit
+    if isinstance(value, dict):
+        return any(_has_long_string(item, limit) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_long_string(item, limit) for item in value)
+    if isinstance(value, BaseModel):
+        return any(_has_long_string(item, limit) for item in value.__dict__.values())
+    return False
 
 
 def _event_line(event: RequestEvent | ResponseEvent | ToolEvent) -> str:

@@ -7,13 +7,15 @@ import errno
 import ipaddress
 import sys
 from collections.abc import Callable, Sequence
-
+from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path
 
-from alloy_nb.server.engines import Engine
+from alloy_nb.server.demo import demo_turn
+from alloy_nb.server.engines import ChatRequest, Engine
 from alloy_nb.server.running import bind, build_server
 from alloy_nb.server.scripted import ScriptedEngine
+from alloy_nb.server.turns import ScriptedTurn
 
 EMBEDDED_MODEL = "smollm2:135m"
 
@@ -36,8 +38,15 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
     "llama": _llama_engine,
-    "scripted": lambda args: ScriptedEngine(),
+    "scripted": lambda args: ScriptedEngine(responder=_thinking_demo(args.think_time)),
 }
+
+
+def _thinking_demo(seconds: float) -> Callable[[ChatRequest], ScriptedTurn]:
+    """The demo model, waiting `seconds` before each reply (a stand-in for a model's think time)."""
+    if seconds <= 0:
+        return demo_turn
+    return lambda request: replace(demo_turn(request), delay=seconds)
 
 
 def _default_engine() -> str:
@@ -76,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--model", type=_model_option, action="append", default=[], metavar="NAME=PATH.gguf",
         help="serve another GGUF file under NAME (llama engine; repeatable)",
+    )
+    serve.add_argument(
+        "--think-time", type=float, default=0.0, metavar="SECONDS",
+        help="scripted engine: wait this long before each reply, like a model thinking" + default,
     )
     serve.set_defaults(run=_serve)
     return parser

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -18,8 +17,10 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import StreamChunk, ToolCall, Turn
 from .transport import (
+    client_key,
     connection_failed,
     http_error,
+    loop_client,
     malformed_reply,
     record_request,
     record_request_async,
@@ -63,9 +64,8 @@ class NativeStrategy:
             return _turn(self._client().chat(**request))
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
-        async with _async_client(self.config) as client:
-            with self._errors():
-                return _turn(await client.chat(**request))
+        with self._errors():
+            return _turn(await self._async_client().chat(**request))
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
@@ -77,13 +77,19 @@ class NativeStrategy:
                 replies.close()
 
     async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
-        async with _async_client(self.config) as client:
-            with self._errors():
-                async for reply in await client.chat(**request):
+        with self._errors():
+            replies = await self._async_client().chat(**request)
+            try:
+                async for reply in replies:
                     yield _chunk(reply)
+            finally:
+                await replies.aclose()  # hand the connection back now, not when collected
 
     def _client(self) -> ollama.Client:
-        return _client(self.config.host, self.config.timeout, tuple(sorted(self.config.headers.items())))
+        return _client(*client_key(self.config))
+
+    def _async_client(self) -> ollama.AsyncClient:
+        return loop_client(("native", *client_key(self.config)), lambda: _async_client(self.config))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}
@@ -127,7 +133,7 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
 
 
 def _async_client(config: Config) -> ollama.AsyncClient:
-    """A fresh async client: async connection pools belong to one event loop."""
+    """A pooled async client that records every request body it sends (one per event loop)."""
     return ollama.AsyncClient(
         host=config.host,
         timeout=httpx.Timeout(config.timeout, connect=10.0),
@@ -149,7 +155,7 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
         prompt_tokens=reply.prompt_eval_count,
         completion_tokens=reply.eval_count,
         done_reason=reply.done_reason,
-        raw=json.loads(reply.model_dump_json(exclude_none=True)),
+        raw=reply.model_dump(mode="json", exclude_none=True),
     )
 
 
@@ -163,6 +169,7 @@ def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
     )
 
 
+@lru_cache(maxsize=256)
 def _ollama_tool(tool: Tool) -> dict[str, Any]:
     """The tool spec in the subset the ollama SDK keeps: `$ref`s inlined, `Optional` as a type list."""
     spec = tool.spec()

@@ -17,8 +17,10 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import StreamChunk, ToolCall, Turn
 from .transport import (
+    client_key,
     connection_failed,
     http_error,
+    loop_client,
     malformed_reply,
     record_request,
     record_request_async,
@@ -66,9 +68,8 @@ class OpenAIChatStrategy:
             return _turn(self._client().chat.completions.create(**request))
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
-        async with _async_client(self.config) as client:
-            with self._errors():
-                return _turn(await client.chat.completions.create(**request))
+        with self._errors():
+            return _turn(await self._async_client().chat.completions.create(**request))
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
@@ -76,18 +77,20 @@ class OpenAIChatStrategy:
                 yield from _stream_chunks(chunks)
 
     async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
-        async with _async_client(self.config) as client:
-            with self._errors():
-                chunks = await client.chat.completions.create(**request)
-                async with chunks:
-                    finish: str | None = None
-                    async for chunk in chunks:
-                        piece, finish = _piece(chunk, finish)
-                        if piece is not None:
-                            yield piece
+        with self._errors():
+            chunks = await self._async_client().chat.completions.create(**request)
+            async with chunks:
+                finish: str | None = None
+                async for chunk in chunks:
+                    piece, finish = _piece(chunk, finish)
+                    if piece is not None:
+                        yield piece
 
     def _client(self) -> openai.OpenAI:
-        return _client(self.config.host, self.config.timeout, tuple(sorted(self.config.headers.items())))
+        return _client(*client_key(self.config))
+
+    def _async_client(self) -> openai.AsyncOpenAI:
+        return loop_client(("openai_chat", *client_key(self.config)), lambda: _async_client(self.config))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}
@@ -139,7 +142,7 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
 
 
 def _async_client(config: Config) -> openai.AsyncOpenAI:
-    """A fresh async client: async connection pools belong to one event loop."""
+    """A pooled async client without silent retries that records every request body (one per event loop)."""
     return openai.AsyncOpenAI(
         base_url=f"{config.host}/v1",
         api_key="ollama",

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from ..config import Config, redact_host
 from ..errors import ModelNotFound, OllamaUnavailable, ServerError
+
+T = TypeVar("T")
 
 # httpx and httpx2 (the openai SDK's fork) name these alike: the connection was made, then lost.
 _LOST_MID_REPLY = ("RemoteProtocolError", "ReadError")
@@ -60,6 +64,23 @@ def capturing() -> Iterator[list[SentRequest]]:
         yield captured
     finally:
         _sink.reset(token)
+
+
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+
+
+def loop_client(key: Hashable, create: Callable[[], T]) -> T:
+    """The async client for `key` on the running event loop, created once: connections are reused
+    across calls, and a pool never crosses event loops (it belongs to the loop it was made on)."""
+    clients = _loop_clients.setdefault(asyncio.get_running_loop(), {})
+    if key not in clients:
+        clients[key] = create()
+    return clients[key]  # type: ignore[no-any-return]
+
+
+def client_key(config: Config) -> tuple[str, float, tuple[tuple[str, str], ...]]:
+    """What makes two calls' HTTP clients interchangeable: host, timeout and headers."""
+    return config.host, config.timeout, tuple(sorted(config.headers.items()))
 
 
 def unavailable(config: Config) -> OllamaUnavailable:
