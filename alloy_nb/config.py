@@ -252,7 +252,7 @@ def current(**call_overrides: Any) -> Config:
     Built configs are remembered by their layers' values, so a repeated call skips validation."""
     layers = [_from_environment(), _configured, *_scopes.get(), _clean(call_overrides)]
     try:
-        key: Any = _frozen(layers)
+        key: Any = tuple(_frozen(layer) for layer in layers)
     except TypeError:  # an unhashable setting value: build without remembering
         return _layered(layers)
     config = _built.get(key)
@@ -266,6 +266,12 @@ def current(**call_overrides: Any) -> Config:
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for nested settings (dicts, lists); raises TypeError for anything else unhashable."""
     if isinstance(value, dict):
+        flat = tuple((key, type(item), item) for key, item in value.items())
+        try:
+            hash(flat)
+            return flat
+        except TypeError:  # a nested dict or list: freeze it too
+            pass
         return tuple((key, _frozen(item)) for key, item in value.items())
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, *(_frozen(item) for item in value))

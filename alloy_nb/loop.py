@@ -188,20 +188,23 @@ def recording_request(trace: Trace, strategy: ChatStrategy, effect: Send) -> Ite
     started = time.perf_counter()
 
     def record(turn: Turn) -> Turn:
-        trace.events.append(response_event(turn, effect.turn, time.perf_counter() - started))
+        trace.events.append(response_event(turn, effect.turn, time.perf_counter() - started, raw=wire.last_reply_json()))
         return turn
 
-    with capturing() as sent:
+    with capturing() as wire:
         try:
             yield record
         finally:
-            if sent:
-                event.body, event.url = sent[-1].body, sent[-1].url
+            if wire.requests:
+                event.body, event.url = wire.requests[-1].body, wire.requests[-1].url
             else:
                 event.body = to_jsonable_python(effect.request, fallback=repr)
 
 
-def response_event(turn: Turn, number: int, duration: float, ttft: float | None = None) -> ResponseEvent:
+def response_event(
+    turn: Turn, number: int, duration: float, ttft: float | None = None, raw: Any = None
+) -> ResponseEvent:
+    """The reply as the trace keeps it; `raw` is the response body as received (not for streams)."""
     return ResponseEvent(
         turn=number,
         text=turn.text,
@@ -211,7 +214,7 @@ def response_event(turn: Turn, number: int, duration: float, ttft: float | None 
         done_reason=turn.done_reason,
         duration_s=round(duration, 6),
         ttft_s=ttft,
-        raw=turn.raw,
+        raw=raw,
     )
 
 

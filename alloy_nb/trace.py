@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from collections import deque
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
@@ -78,7 +78,7 @@ Event = Annotated[RequestEvent | ResponseEvent | ToolEvent, Field(discriminator=
 class Trace(BaseModel):
     """Everything one `ask`/`command` call did; JSON-serialisable and loadable."""
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    id: str = Field(default_factory=lambda: secrets.token_hex(6))
     started_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
     model: str
     strategy: str

@@ -30,7 +30,6 @@ class Turn:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     done_reason: str | None = None
-    raw: Any = None
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import StreamChunk, ToolCall, Turn
 from .transport import (
+    ASYNC_WIRE_HOOKS,
+    WIRE_HOOKS,
     client_key,
     connection_failed,
     http_error,
     loop_client,
     malformed_reply,
-    record_request,
-    record_request_async,
     timed_out,
 )
 
@@ -128,7 +128,7 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
         host=host,
         timeout=httpx.Timeout(timeout, connect=10.0),
         headers=dict(headers),
-        event_hooks={"request": [record_request]},
+        event_hooks=WIRE_HOOKS,
     )
 
 
@@ -138,7 +138,7 @@ def _async_client(config: Config) -> ollama.AsyncClient:
         host=config.host,
         timeout=httpx.Timeout(config.timeout, connect=10.0),
         headers=dict(config.headers),
-        event_hooks={"request": [record_request_async]},
+        event_hooks=ASYNC_WIRE_HOOKS,
     )
 
 
@@ -155,7 +155,6 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
         prompt_tokens=reply.prompt_eval_count,
         completion_tokens=reply.eval_count,
         done_reason=reply.done_reason,
-        raw=reply.model_dump(mode="json", exclude_none=True),
     )
 
 

@@ -17,13 +17,13 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import StreamChunk, ToolCall, Turn
 from .transport import (
+    ASYNC_WIRE_HOOKS,
+    WIRE_HOOKS,
     client_key,
     connection_failed,
     http_error,
     loop_client,
     malformed_reply,
-    record_request,
-    record_request_async,
     timed_out,
 )
 
@@ -137,7 +137,7 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
         timeout=timeout,
         max_retries=0,
         default_headers=dict(headers),
-        http_client=openai.DefaultHttpxClient(event_hooks={"request": [record_request]}),
+        http_client=openai.DefaultHttpxClient(event_hooks=WIRE_HOOKS),
     )
 
 
@@ -149,7 +149,7 @@ def _async_client(config: Config) -> openai.AsyncOpenAI:
         timeout=config.timeout,
         max_retries=0,
         default_headers=dict(config.headers),
-        http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [record_request_async]}),
+        http_client=openai.DefaultAsyncHttpxClient(event_hooks=ASYNC_WIRE_HOOKS),
     )
 
 
@@ -170,7 +170,6 @@ def _turn(completion: Any) -> Turn:
         prompt_tokens=usage.prompt_tokens if usage else None,
         completion_tokens=usage.completion_tokens if usage else None,
         done_reason=choice.finish_reason,
-        raw=completion.model_dump(mode="json", exclude_none=True),
     )
 
 

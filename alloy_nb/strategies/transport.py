@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -31,7 +31,28 @@ class SentRequest:
     body: Any
 
 
-_sink: ContextVar[list[SentRequest] | None] = ContextVar("alloy_nb_wire_sink", default=None)
+@dataclass
+class WireCapture:
+    """The requests sent and the responses received inside one `capturing()` block."""
+
+    requests: list[SentRequest] = field(default_factory=list)
+    responses: list[Any] = field(default_factory=list)
+
+    def last_reply_json(self) -> Any:
+        """The body of the last complete response, parsed as JSON (None when there is none)."""
+        if not self.responses:
+            return None
+        try:
+            content = self.responses[-1].content
+        except Exception:  # a streamed response that was not read whole (httpx's and httpx2's ResponseNotRead)
+            return None
+        try:
+            return json.loads(content)
+        except (ValueError, UnicodeDecodeError):
+            return content.decode("utf-8", "replace")
+
+
+_sink: ContextVar[WireCapture | None] = ContextVar("alloy_nb_wire_sink", default=None)
 
 
 def _record(request: Any) -> None:
@@ -42,7 +63,13 @@ def _record(request: Any) -> None:
         body = json.loads(request.content) if request.content else None
     except (ValueError, UnicodeDecodeError):
         body = request.content.decode("utf-8", "replace")
-    sink.append(SentRequest(redact_host(str(request.url)), body))
+    sink.requests.append(SentRequest(redact_host(str(request.url)), body))
+
+
+def _keep(response: Any) -> None:
+    sink = _sink.get()
+    if sink is not None:
+        sink.responses.append(response)
 
 
 def record_request(request: Any) -> None:
@@ -55,10 +82,24 @@ async def record_request_async(request: Any) -> None:
     _record(request)
 
 
+def record_response(response: Any) -> None:
+    """httpx response event hook (sync clients): its body is read once the SDK has it."""
+    _keep(response)
+
+
+async def record_response_async(response: Any) -> None:
+    """httpx response event hook (async clients)."""
+    _keep(response)
+
+
+WIRE_HOOKS = {"request": [record_request], "response": [record_response]}
+ASYNC_WIRE_HOOKS = {"request": [record_request_async], "response": [record_response_async]}
+
+
 @contextmanager
-def capturing() -> Iterator[list[SentRequest]]:
-    """Collect the requests sent inside the block, in this thread or task only."""
-    captured: list[SentRequest] = []
+def capturing() -> Iterator[WireCapture]:
+    """Collect the requests sent and responses received inside the block, in this thread or task only."""
+    captured = WireCapture()
     token = _sink.set(captured)
     try:
         yield captured

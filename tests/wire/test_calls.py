@@ -40,6 +40,16 @@ def test_plain_text_and_trace_body_is_what_the_server_received(server, api: str)
     assert alloy_nb.last_trace() is trace
 
 
+def test_trace_keeps_the_response_body_as_received(server, api: str) -> None:
+    server.script(Reply(text="Hello there."))
+    raw = ask.traced("Say hello.", api=api).trace.responses[0].raw
+    if api == "native":
+        assert raw["message"] == {"role": "assistant", "content": "Hello there."} and raw["done"] is True
+    else:
+        assert raw["object"] == "chat.completion"
+        assert raw["choices"][0]["message"]["content"] == "Hello there."
+
+
 @pytest.mark.parametrize(
     ("output", "reply", "expected"),
     [
