@@ -170,13 +170,16 @@ _configured: dict[str, Any] = {}
 _scopes: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("alloy_nb_settings_scopes", default=())
 
 
+_SETTING_NAMES = frozenset(Config.model_fields)
+
+
 def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Drop `None` (not given), translate `api=` into `extra['ollama_api']`, reject unknown keys."""
     result = {key: value for key, value in changes.items() if value is not None}
     api = result.pop("api", None)
     if api is not None:
         result["extra"] = {**result.get("extra", {}), "ollama_api": api}
-    unknown = set(result) - set(Config.model_fields)
+    unknown = result.keys() - _SETTING_NAMES
     if unknown:
         raise ConfigurationError(
             f"Unknown setting(s) {', '.join(sorted(unknown))}. Known settings: {', '.join(Config.model_fields)}, api."

@@ -115,8 +115,8 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
         output_type=spec.output.type_name,
         tools=[t.name for t in spec.tools],
         stream=stream,
+        max_chars=spec.config.trace_max_chars,
     )
-    trace.limit_strings(spec.config.trace_max_chars)
     remember(trace)
     return trace
 
@@ -184,11 +184,12 @@ def recording_request(trace: Trace, strategy: ChatStrategy, effect: Send) -> Ite
     Wrap only code that sends and returns: the capture is scoped to the current context.
     """
     event = RequestEvent(turn=effect.turn, endpoint=strategy.endpoint, url="", finalize=effect.finalize, at_s=trace.elapsed())
-    trace.events.append(event)
+    trace.add(event, wire_size=0)
     started = time.perf_counter()
 
     def record(turn: Turn) -> Turn:
-        trace.events.append(response_event(turn, effect.turn, time.perf_counter() - started, raw=wire.last_reply_json()))
+        raw, size = wire.last_reply()
+        trace.add(response_event(turn, effect.turn, time.perf_counter() - started, raw=raw), wire_size=size)
         return turn
 
     with capturing() as wire:
@@ -196,9 +197,10 @@ def recording_request(trace: Trace, strategy: ChatStrategy, effect: Send) -> Ite
             yield record
         finally:
             if wire.requests:
-                event.body, event.url = wire.requests[-1].body, wire.requests[-1].url
+                sent = wire.requests[-1]
+                event.body, event.url = trace.cap(sent.body, sent.size), sent.url
             else:
-                event.body = to_jsonable_python(effect.request, fallback=repr)
+                event.body = trace.cap(to_jsonable_python(effect.request, fallback=repr))
 
 
 def response_event(
@@ -255,7 +257,7 @@ class _ToolRunner:
 
     def _begin(self, call: ToolCall, turn: int) -> tuple[ToolEvent, float]:
         event = ToolEvent(turn=turn, call_id=call.id, name=call.name, arguments=call.arguments)
-        self.trace.events.append(event)
+        self.trace.add(event)
         return event, time.perf_counter()
 
     def _resolve(self, call: ToolCall) -> tuple[Tool, dict[str, Any]]:
@@ -268,16 +270,15 @@ class _ToolRunner:
         except ToolError as exc:
             raise ToolError(f"Tool {call.name!r}: {exc}") from None
 
-    @staticmethod
-    def _succeed(event: ToolEvent, started: float, value: Any) -> str:
-        event.result = result_content(value)
+    def _succeed(self, event: ToolEvent, started: float, value: Any) -> str:
+        content = result_content(value)
+        event.result = self.trace.cap(content)  # the model gets all of it; the trace keeps up to the limit
         event.duration_s = round(time.perf_counter() - started, 6)
-        return event.result
+        return content
 
-    @staticmethod
-    def _failed(event: ToolEvent, started: float, call: ToolCall, exc: Exception) -> str:
+    def _failed(self, event: ToolEvent, started: float, call: ToolCall, exc: Exception) -> str:
         message = str(exc) if isinstance(exc, ToolError) else f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
-        event.error = message
+        event.error = self.trace.cap(message)
         event.duration_s = round(time.perf_counter() - started, 6)
         return f"Error: {message}"
 

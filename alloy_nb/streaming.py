@@ -74,7 +74,7 @@ class _StreamRecorder:
             done_reason=last.done_reason,
         )
         if self.received:  # a failure before the first chunk has no reply to record
-            self.trace.events.append(response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
+            self.trace.add(response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
         if error is None:
             self.trace.finish("ok", turn.text)
         else:

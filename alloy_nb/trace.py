@@ -8,8 +8,8 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
-from pydantic_core import to_json, to_jsonable_python
+from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 
 Status = Literal["running", "ok", "error", "interrupted"]
 
@@ -91,13 +91,14 @@ class Trace(BaseModel):
     result: Any = None
     error: ErrorInfo | None = None
     duration_s: float | None = None
-    _clock_start: float = PrivateAttr(default_factory=time.perf_counter)
-    _max_chars: int = PrivateAttr(default=200_000)
+    # Bookkeeping, not part of the JSON (plain fields: pydantic's private attributes are slow to read).
+    max_chars: int = Field(default=200_000, exclude=True, repr=False, description="Longer strings are cut.")
+    clock_start: float = Field(default_factory=time.perf_counter, exclude=True, repr=False)
 
 
     def elapsed(self) -> float:
         """Seconds since the trace started (for event timestamps)."""
-        return time.perf_counter() - self._clock_start
+        return time.perf_counter() - self.clock_start
 
     @property
     def requests(self) -> list[RequestEvent]:
@@ -124,16 +125,22 @@ class Trace(BaseModel):
         self.status = status
         self.duration_s = round(self.elapsed(), 6)
         if error is not None:
-            self.error = ErrorInfo(type=type(error).__name__, message=capped(str(error) or type(error).__name__, self._max_chars))
+            self.error = ErrorInfo(type=type(error).__name__, message=capped(str(error) or type(error).__name__, self.max_chars))
         elif status == "ok":
-            self.result = capped(to_jsonable_python(result, fallback=repr), self._max_chars)
-        if len(to_json(self.events, fallback=repr)) > self._max_chars:  # else no string can be too long
-            for event in self.events:
-                _cap_fields(event, self._max_chars)
+            self.result = capped(to_jsonable_python(result, fallback=repr), self.max_chars)
 
-    def limit_strings(self, max_chars: int) -> None:
-        """Keep at most `max_chars` of any one string when the trace is finished."""
-        self._max_chars = max_chars
+    def add(self, event: Event, *, wire_size: int | None = None) -> None:
+        """Append an event with its long strings cut; none is looked for when the event came from
+        `wire_size` bytes on the wire and those fit the limit (no string inside can be longer)."""
+        if wire_size is None or wire_size > self.max_chars:
+            _cap_fields(event, self.max_chars)
+        self.events.append(event)
+
+    def cap(self, value: Any, wire_size: int | None = None) -> Any:
+        """`value` with strings longer than this trace's limit cut (unchecked when `wire_size` fits)."""
+        if wire_size is not None and wire_size <= self.max_chars:
+            return value
+        return capped(value, self.max_chars)
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

@@ -29,6 +29,7 @@ class SentRequest:
 
     url: str
     body: Any
+    size: int
 
 
 @dataclass
@@ -38,18 +39,18 @@ class WireCapture:
     requests: list[SentRequest] = field(default_factory=list)
     responses: list[Any] = field(default_factory=list)
 
-    def last_reply_json(self) -> Any:
-        """The body of the last complete response, parsed as JSON (None when there is none)."""
+    def last_reply(self) -> tuple[Any, int | None]:
+        """The body of the last complete response parsed as JSON, and its size in bytes ((None, None) without one)."""
         if not self.responses:
-            return None
+            return None, None
         try:
             content = self.responses[-1].content
         except Exception:  # a streamed response that was not read whole (httpx's and httpx2's ResponseNotRead)
-            return None
+            return None, None
         try:
-            return json.loads(content)
+            return json.loads(content), len(content)
         except (ValueError, UnicodeDecodeError):
-            return content.decode("utf-8", "replace")
+            return content.decode("utf-8", "replace"), len(content)
 
 
 _sink: ContextVar[WireCapture | None] = ContextVar("alloy_nb_wire_sink", default=None)
@@ -63,7 +64,7 @@ def _record(request: Any) -> None:
         body = json.loads(request.content) if request.content else None
     except (ValueError, UnicodeDecodeError):
         body = request.content.decode("utf-8", "replace")
-    sink.requests.append(SentRequest(redact_host(str(request.url)), body))
+    sink.requests.append(SentRequest(redact_host(str(request.url)), body, len(request.content)))
 
 
 def _keep(response: Any) -> None:
