@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -166,8 +166,14 @@ def _build(values: Mapping[str, Any], source: str = "settings") -> Config:
         raise ConfigurationError(f"Invalid {source}: {problems}. Known settings: {', '.join(Config.model_fields)}.") from None
 
 
+class _Scope(NamedTuple):
+    values: dict[str, Any]
+    key: Any  # None when a value is unhashable (then never remembered)
+
+
 _configured: dict[str, Any] = {}
-_scopes: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("alloy_nb_settings_scopes", default=())
+_configured_key: Any = ()
+_scopes: ContextVar[tuple[_Scope, ...]] = ContextVar("alloy_nb_settings_scopes", default=())
 
 
 _SETTING_NAMES = frozenset(Config.model_fields)
@@ -194,23 +200,28 @@ def configure(**changes: Any) -> Config:
     """Set process-wide defaults (above the environment, below `settings()` and per-call arguments)."""
     candidate = {**_configured, **_merge_extra(_configured.get("extra", {}), _clean(changes))}
     _build({**_from_environment(), **candidate}, "configure()")
-    _configured.clear()
-    _configured.update(candidate)
+    _set_configured(candidate)
     _notify()
     return current()
 
 
 def reset_configuration() -> None:
     """Forget everything set with `configure()`."""
-    _configured.clear()
+    _set_configured({})
     _notify()
 
 
 def forget(*keys: str) -> Config | None:
     """Drop settings made with `configure()`, so the environment or the default applies again."""
-    for key in keys:
-        _configured.pop(key, None)
+    _set_configured({key: value for key, value in _configured.items() if key not in keys})
     return _notify()
+
+
+def _set_configured(values: dict[str, Any]) -> None:
+    global _configured_key
+    _configured.clear()
+    _configured.update(values)
+    _configured_key = _key_of(_configured)
 
 
 def configured() -> dict[str, Any]:
@@ -237,8 +248,8 @@ def _notify() -> Config | None:
 @contextmanager
 def settings(**changes: Any) -> Iterator[Config]:
     """Scope settings to a `with` block (and to tasks started inside it)."""
-    scope = _clean(changes)
-    token = _scopes.set((*_scopes.get(), scope))
+    values = _clean(changes)
+    token = _scopes.set((*_scopes.get(), _Scope(values, _key_of(values))))
     try:
         yield current()
     finally:
@@ -252,18 +263,35 @@ _BUILT_LIMIT = 256
 def current(**call_overrides: Any) -> Config:
     """The effective config: defaults < environment < configure() < settings() < call overrides.
 
-    Built configs are remembered by their layers' values, so a repeated call skips validation."""
-    layers = [_from_environment(), _configured, *_scopes.get(), _clean(call_overrides)]
-    try:
-        key: Any = tuple(_frozen(layer) for layer in layers)
-    except TypeError:  # an unhashable setting value: build without remembering
-        return _layered(layers)
-    config = _built.get(key)
+    Built configs are remembered by the raw values of every layer, so a repeated call skips
+    cleaning and validation."""
+    scopes = _scopes.get()
+    layer_keys = (_configured_key, *(scope.key for scope in scopes), _key_of(call_overrides))
+    key = (_environment_snapshot(), layer_keys) if None not in layer_keys else None
+    config = _built.get(key) if key is not None else None
     if config is None:
-        if len(_built) >= _BUILT_LIMIT:
-            _built.clear()
-        config = _built[key] = _layered(layers)
+        config = _layered([_from_environment(), _configured, *(scope.values for scope in scopes), _clean(call_overrides)])
+        if key is not None:
+            if len(_built) >= _BUILT_LIMIT:
+                _built.clear()
+            _built[key] = config
     return config
+
+
+_ENV_NAMES = (*_ENV_FIELDS, "ALLOY_EXTRA_JSON")
+
+
+def _environment_snapshot() -> tuple[str | None, ...]:
+    """The raw values of the environment variables alloy_nb reads (cheap: no parsing)."""
+    return tuple([os.environ.get(name) for name in _ENV_NAMES])
+
+
+def _key_of(values: Mapping[str, Any]) -> Any:
+    """A hashable stand-in for a layer of settings, or None when one of its values cannot be hashed."""
+    try:
+        return _frozen(values)
+    except TypeError:
+        return None
 
 
 def _frozen(value: Any) -> Any:

@@ -8,7 +8,7 @@ import pytest
 
 import alloy_nb
 from alloy_nb import ConfigurationError, configure, settings
-from alloy_nb.config import current, model_name, normalize_host, redact_host
+from alloy_nb.config import current, forget, model_name, normalize_host, redact_host
 
 
 @pytest.fixture(autouse=True)
@@ -170,3 +170,20 @@ def test_listeners_see_every_configure_until_unsubscribed() -> None:
     configure(model="ollama:two")
     assert seen == ["ollama:one", "ollama:smollm2:135m"]
     assert alloy_nb.config.configured() == {"model": "ollama:two"}
+
+
+def test_remembered_configs_follow_every_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = current(model="ollama:a")
+    assert current(model="ollama:a") is first  # the repeated call skips validation
+    configure(temperature=0.5)
+    assert current(model="ollama:a").temperature == 0.5
+    monkeypatch.setenv("ALLOY_MAX_TOKENS", "7")
+    assert current(model="ollama:a").max_tokens == 7
+    with settings(system="scoped"):
+        assert current(model="ollama:a").system == "scoped"
+    assert current(model="ollama:a").system is None
+    forget("temperature")
+    assert current(model="ollama:a").temperature is None
+    unhashable = current(extra={"ollama_options": {"stop": ["a"]}})
+    assert unhashable.extra["ollama_options"] == {"stop": ["a"]}
+    assert current(extra={"ollama_options": {"stop": ["b"]}}).extra["ollama_options"] == {"stop": ["b"]}
