@@ -52,6 +52,11 @@ class OutputSpec:
         """Turn the model's final text into a validated value, or raise `CommandError` carrying the text."""
         if self.is_text:
             return text
+        if not self.wrapped:
+            try:  # the common case, a bare JSON record, parsed and validated in one step
+                return self.adapter.validate_json(text)
+            except ValidationError:
+                pass  # fences, prose around the JSON, or a real mismatch: take the tolerant path
         try:
             data = _extract_json(text)
         except ValueError:
