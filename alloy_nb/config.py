@@ -43,6 +43,7 @@ class Config(BaseModel):
     tool_concurrency: int = Field(default=4, ge=1, description="Tools run at once per turn (async).")
     tool_timeout: float | None = Field(default=None, gt=0, description="Seconds a tool may run (None: no limit).")
     trace_max_chars: int = Field(default=200_000, ge=100, description="Longer strings are cut in traces, saying so.")
+    trace_history: int = Field(default=100, ge=0, description="Traces kept for last_trace() and recent_traces().")
     headers: dict[str, str] = Field(
         default_factory=dict, repr=False, description="HTTP headers for every request (e.g. a proxy's Authorization); never traced."
     )

@@ -117,7 +117,7 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
         stream=stream,
         max_chars=spec.config.trace_max_chars,
     )
-    remember(trace)
+    remember(trace, spec.config.trace_history)
     return trace
 
 

@@ -233,16 +233,19 @@ def _short(text: str | None, limit: int) -> str:
 _history: deque[Trace] = deque(maxlen=100)
 
 
-def remember(trace: Trace) -> None:
-    """Add a trace to the recent-calls history."""
+def remember(trace: Trace, keep: int = 100) -> None:
+    """Add a trace to the recent-calls history, which holds the last `keep` traces."""
+    global _history
+    if _history.maxlen != keep:
+        _history = deque(_history, maxlen=keep)
     _history.append(trace)
 
 
 def last_trace() -> Trace | None:
-    """The trace of the most recent call in this process, finished or not."""
+    """The trace of the most recent call in this process, finished or not (None with `trace_history=0`)."""
     return _history[-1] if _history else None
 
 
 def recent_traces() -> list[Trace]:
-    """Recent traces, oldest first (at most 100)."""
+    """Recent traces, oldest first (at most `trace_history` of them, 100 by default)."""
     return list(_history)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +22,7 @@ from .transport import (
     client_key,
     connection_failed,
     http_error,
-    loop_client,
+    leased_client,
     malformed_reply,
     timed_out,
 )
@@ -65,7 +65,8 @@ class NativeStrategy:
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
         with self._errors():
-            return _turn(await self._async_client().chat(**request))
+            async with self._async_client() as client:
+                return _turn(await client.chat(**request))
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
@@ -78,18 +79,19 @@ class NativeStrategy:
 
     async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
         with self._errors():
-            replies = await self._async_client().chat(**request)
-            try:
-                async for reply in replies:
-                    yield _chunk(reply)
-            finally:
-                await replies.aclose()  # hand the connection back now, not when collected
+            async with self._async_client() as client:
+                replies = await client.chat(**request)
+                try:
+                    async for reply in replies:
+                        yield _chunk(reply)
+                finally:
+                    await replies.aclose()  # hand the connection back now, not when collected
 
     def _client(self) -> ollama.Client:
         return _client(*client_key(self.config))
 
-    def _async_client(self) -> ollama.AsyncClient:
-        return loop_client(("native", *client_key(self.config)), lambda: _async_client(self.config))
+    def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
+        return leased_client(("native", *client_key(self.config)), lambda: _async_client(self.config))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}

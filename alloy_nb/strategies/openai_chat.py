@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +22,7 @@ from .transport import (
     client_key,
     connection_failed,
     http_error,
-    loop_client,
+    leased_client,
     malformed_reply,
     timed_out,
 )
@@ -69,7 +69,8 @@ class OpenAIChatStrategy:
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
         with self._errors():
-            return _turn(await self._async_client().chat.completions.create(**request))
+            async with self._async_client() as client:
+                return _turn(await client.chat.completions.create(**request))
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
@@ -78,19 +79,20 @@ class OpenAIChatStrategy:
 
     async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
         with self._errors():
-            chunks = await self._async_client().chat.completions.create(**request)
-            async with chunks:
-                finish: str | None = None
-                async for chunk in chunks:
-                    piece, finish = _piece(chunk, finish)
-                    if piece is not None:
-                        yield piece
+            async with self._async_client() as client:
+                chunks = await client.chat.completions.create(**request)
+                async with chunks:
+                    finish: str | None = None
+                    async for chunk in chunks:
+                        piece, finish = _piece(chunk, finish)
+                        if piece is not None:
+                            yield piece
 
     def _client(self) -> openai.OpenAI:
         return _client(*client_key(self.config))
 
-    def _async_client(self) -> openai.AsyncOpenAI:
-        return loop_client(("openai_chat", *client_key(self.config)), lambda: _async_client(self.config))
+    def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
+        return leased_client(("openai_chat", *client_key(self.config)), lambda: _async_client(self.config))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}

@@ -1,4 +1,4 @@
-"""Per-tool timeouts, the trace's string cap, and headers that reach the server but never the trace."""
+"""Per-tool timeouts, the trace's string cap and history length, and headers that reach the server but never the trace."""
 
 from __future__ import annotations
 
@@ -87,3 +87,12 @@ def test_native_only_options_still_refused_with_headers(server) -> None:
     with pytest.raises(ConfigurationError) as info:
         ask("Hi", api="openai_chat", headers={"Authorization": SECRET}, extra={"ollama_options": {"num_ctx": 1}})
     assert "sk-very-secret" not in str(info.value)
+
+
+def test_trace_history_keeps_the_configured_number_of_traces(server, api: str) -> None:
+    traces = [ask.traced(f"Call {n}", api=api, trace_history=3).trace for n in range(5)]
+    assert alloy_nb.recent_traces() == traces[-3:]
+    assert alloy_nb.last_trace() is traces[-1]
+    ask("Unrecorded", api=api, trace_history=0)
+    assert alloy_nb.recent_traces() == [] and alloy_nb.last_trace() is None
+    assert ask.traced("Still traced", api=api, trace_history=0).trace.status == "ok"  # the call's own trace stays
