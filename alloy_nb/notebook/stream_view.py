@@ -42,7 +42,8 @@ class StreamView:
         now = self._clock()
         if now - self._last_render >= self._interval:
             self._last_render = now
-            self._render({self._mime: self.text, "text/plain": self.text})
+            text = self.text
+            self._render({self._mime: text, "text/plain": text})
 
     def finish(self, bundle: dict[str, Any], trace: Trace | None) -> None:
         """The final render: `bundle` (the reply in its format) followed by the footer."""
