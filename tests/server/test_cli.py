@@ -61,3 +61,29 @@ def test_python_m_serves_until_interrupted() -> None:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0 and f"http://127.0.0.1:{port}" in stderr
+
+
+def test_scripted_engine_think_time_delays_each_reply() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--engine", "scripted", "--port", str(port),
+               "--think-time", "0.3"]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    body = {"model": "smollm2:135m", "messages": [{"role": "user", "content": "Hi"}], "stream": False}
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/version")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "alloy-nb serve did not start"
+                time.sleep(0.05)
+        started = time.monotonic()
+        reply = httpx.post(f"http://127.0.0.1:{port}/api/chat", json=body, timeout=10)
+        assert time.monotonic() - started >= 0.3
+        assert reply.json()["message"]["content"] == "You said: Hi"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,107 @@
+"""Adapter overhead per call: `ask()` against the same requests made directly with the `ollama` and
+`openai` SDKs, both strategies, on the scripted server with zero think time.
+
+The direct calls replay the request bodies alloy_nb put on the wire (taken from its own trace), so
+both sides send identical bytes; the direct tool round trip also parses the tool call and runs the
+tool. Goal: median ratio <= 1.05 per case; the added microseconds per call are reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from bench.report import Row, ratio_row
+from bench.servers import EMBEDDED_MODEL, serving
+from bench.timing import interleaved
+
+GOAL = 1.05
+
+
+class City(BaseModel):
+    name: str
+    population: int
+    coastal: bool
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def _direct_native(url: str) -> Callable[[dict[str, Any]], tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    import ollama
+
+    client = ollama.Client(host=url)
+
+    def send(body: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        message = client.chat(**body).message
+        return message.content or "", [(c.function.name, dict(c.function.arguments)) for c in message.tool_calls or []]
+
+    return send
+
+
+def _direct_openai(url: str) -> Callable[[dict[str, Any]], tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="ollama")
+
+    def send(body: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        message = client.chat.completions.create(**body).choices[0].message
+        calls = [(c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or []]
+        return message.content or "", calls
+
+    return send
+
+
+def _cases(api: str, url: str) -> dict[str, Callable[[], object]]:
+    """Each case twice: through `ask()` and directly through the SDK with the same request bodies."""
+    from alloy_nb import ask
+
+    options: dict[str, Any] = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "api": api}
+    send = _direct_native(url) if api == "native" else _direct_openai(url)
+    text_body, typed_body = (ask.traced(p, output=o, **options).trace.requests[0].body
+                             for p, o in (("Name a city.", str), ("Describe a city.", City)))
+    tool_trace = ask.traced("Add 2 and 3.", tools=[add], **options).trace
+    first_tool_body, second_tool_body = (event.body for event in tool_trace.requests)
+
+    def direct_text() -> str:
+        return send(text_body)[0]
+
+    def direct_typed() -> City:
+        return City.model_validate_json(send(typed_body)[0])
+
+    def direct_tool() -> str:
+        _, calls = send(first_tool_body)
+        for _name, arguments in calls:
+            add(**arguments)
+        return send(second_tool_body)[0]
+
+    assert direct_text() == ask("Name a city.", **options)
+    assert direct_typed() == ask("Describe a city.", output=City, **options)
+    assert direct_tool() == ask("Add 2 and 3.", tools=[add], **options)
+    return {
+        "text": lambda: ask("Name a city.", **options),
+        "text direct": direct_text,
+        "typed": lambda: ask("Describe a city.", output=City, **options),
+        "typed direct": direct_typed,
+        "tool": lambda: ask("Add 2 and 3.", tools=[add], **options),
+        "tool direct": direct_tool,
+    }
+
+
+def run(quick: bool = False) -> list[Row]:
+    rounds, loops = (3, 5) if quick else (30, 30)
+    rows: list[Row] = []
+    with serving("scripted") as server:
+        for api, sdk in (("native", "ollama SDK"), ("openai_chat", "openai SDK")):
+            timings = interleaved(_cases(api, server.url), rounds=rounds, loops=loops, warmup=2)
+            for case, label in (("text", "text"), ("typed", "typed pydantic output"), ("tool", "one tool round trip")):
+                row = ratio_row("overhead", f"{api}: {label}", "µs/call", timings[case], timings[f"{case} direct"],
+                                sdk, scale=1e6, goal=f"ratio ≤ {GOAL}", limit=GOAL)
+                row.notes["added µs/call"] = row.ours.median - row.reference.median  # type: ignore[union-attr]
+                rows.append(row)
+    return rows
