@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections import deque
@@ -12,6 +13,9 @@ from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
 Status = Literal["running", "ok", "error", "interrupted"]
+
+_PROCESS_ID = secrets.token_hex(4)  # trace ids: a random prefix per process, then a call counter
+_call_numbers = itertools.count(1)
 
 
 class ToolCallRecord(BaseModel):
@@ -78,7 +82,7 @@ Event = Annotated[RequestEvent | ResponseEvent | ToolEvent, Field(discriminator=
 class Trace(BaseModel):
     """Everything one `ask`/`command` call did; JSON-serialisable and loadable."""
 
-    id: str = Field(default_factory=lambda: secrets.token_hex(6))
+    id: str = Field(default_factory=lambda: f"{_PROCESS_ID}{next(_call_numbers):04x}")
     started_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
     model: str
     strategy: str

@@ -69,8 +69,26 @@ class ChatStrategy(Protocol):
         """A tool result in this wire's format (`tool_name` or `tool_call_id`)."""
 
 
+_made: dict[int, tuple[Config, ChatStrategy]] = {}
+_MADE_LIMIT = 64
+
+
 def strategy_for(config: Config) -> ChatStrategy:
-    """The strategy object that `config` routes to (SDKs are imported here, lazily)."""
+    """The strategy object that `config` routes to (SDKs are imported here, lazily).
+
+    Strategies hold nothing but their config, so one is kept per config object (configs are
+    immutable and `current()` hands out the same object for the same settings)."""
+    made = _made.get(id(config))
+    if made is not None and made[0] is config:
+        return made[1]
+    strategy = _make_strategy(config)
+    if len(_made) >= _MADE_LIMIT:
+        _made.clear()
+    _made[id(config)] = (config, strategy)  # the config is kept alive, so its id is not reused meanwhile
+    return strategy
+
+
+def _make_strategy(config: Config) -> ChatStrategy:
     if config.strategy == "openai_chat":
         from .openai_chat import OpenAIChatStrategy
 
