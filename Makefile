@@ -27,12 +27,23 @@ test: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/pytest tests/browser -q -s
 
-bench: $(STAMP)
-	$(BIN)/python bench/embedded_server.py
-	$(BIN)/python bench/notebook_stream.py
+# alloy-ai, the reference of `python -m bench alloy-ai`, pins openai<2 and ollama<0.6: it gets its own venv,
+# with alloy_nb beside it on the same SDKs. `make bench` runs every benchmark and rewrites the results table
+# in docs/performance.md; `.venv/bin/python -m bench NAME --quick` runs one, roughly.
+ALLOY_AI_VENV := .venv-alloy-ai
+ALLOY_AI_STAMP := $(ALLOY_AI_VENV)/.installed
+
+$(ALLOY_AI_STAMP): pyproject.toml bench/requirements-alloy-ai.txt
+	$(PYTHON) -m venv $(ALLOY_AI_VENV)
+	$(ALLOY_AI_VENV)/bin/pip install --quiet --upgrade pip
+	$(ALLOY_AI_VENV)/bin/pip install --quiet -e . -r bench/requirements-alloy-ai.txt
+	touch $(ALLOY_AI_STAMP)
+
+bench: $(STAMP) $(ALLOY_AI_STAMP)
+	$(BIN)/python -m bench --doc docs/performance.md
 
 serve: $(STAMP)
 	$(BIN)/alloy-nb serve
 
 clean:
-	rm -rf $(VENV) test-artifacts
+	rm -rf $(VENV) $(ALLOY_AI_VENV) test-artifacts
