@@ -63,7 +63,8 @@ def test_quick_run_writes_every_row_as_json(tmp_path: Path) -> None:
     for row in rows:
         assert row["ours"]["median"] > 0 and row["ours"]["n"] >= 1
     for row in (r for r in rows if r["benchmark"] == "overhead"):
-        assert row["ratio"]["median"] > 0 and row["met"] in (True, False)
+        assert row["ratio"]["median"] > 0
+        assert row["met"] in ((True, False) if row["goal"] else (None,))
     assert "| overhead | native: text |" in done.stdout
 
 
