@@ -129,9 +129,9 @@ class Trace(BaseModel):
         self.status = status
         self.duration_s = round(self.elapsed(), 6)
         if error is not None:
-            self.error = ErrorInfo(type=type(error).__name__, message=capped(str(error) or type(error).__name__, self.max_chars))
+            self.error = ErrorInfo(type=type(error).__name__, message=self.cap(str(error) or type(error).__name__))
         elif status == "ok":
-            self.result = capped(to_jsonable_python(result, fallback=repr), self.max_chars)
+            self.result = self.cap(to_jsonable_python(result, fallback=repr))
 
     def add(self, event: Event, *, wire_size: int | None = None) -> None:
         """Append an event with its long strings cut; none is looked for when the event came from

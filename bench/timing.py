@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -46,8 +46,13 @@ def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) ->
     return [a / b for a, b in zip(numerators, denominators, strict=True)]
 
 
-def _rotations(names: Sequence[str], rounds: int) -> list[list[str]]:
-    return [list(names[r % len(names):]) + list(names[: r % len(names)]) for r in range(rounds)]
+def _schedule(names: Sequence[str], rounds: int, warmup: int) -> Iterator[tuple[str, bool]]:
+    """(case, timed) in running order: every case once per round, the order rotating each round;
+    the first `warmup` rounds are not timed."""
+    for index in range(warmup + rounds):
+        shift = index % len(names)
+        for name in [*names[shift:], *names[:shift]]:
+            yield name, index >= warmup
 
 
 def interleaved(
@@ -55,28 +60,23 @@ def interleaved(
 ) -> dict[str, list[float]]:
     """Seconds per call of each case: `rounds` rounds of `loops` calls each, after `warmup` untimed rounds."""
     timings: dict[str, list[float]] = {name: [] for name in cases}
-    for index, order in enumerate(_rotations(list(cases), warmup + rounds)):
-        for name in order:
-            call = cases[name]
-            started = time.perf_counter()
-            for _ in range(loops):
-                call()
-            if index >= warmup:
-                timings[name].append((time.perf_counter() - started) / loops)
+    for name, timed in _schedule(list(cases), rounds, warmup):
+        started = time.perf_counter()
+        for _ in range(loops):
+            cases[name]()
+        if timed:
+            timings[name].append((time.perf_counter() - started) / loops)
     return timings
 
 
 async def interleaved_async(
-    cases: Mapping[str, Callable[[], Awaitable[object]]], *, rounds: int, loops: int = 1, warmup: int = 1
+    cases: Mapping[str, Callable[[], Awaitable[object]]], *, rounds: int, warmup: int = 1
 ) -> dict[str, list[float]]:
-    """`interleaved` for coroutine functions, awaited on the running event loop."""
+    """Seconds per awaited call of each coroutine function, interleaved like `interleaved`."""
     timings: dict[str, list[float]] = {name: [] for name in cases}
-    for index, order in enumerate(_rotations(list(cases), warmup + rounds)):
-        for name in order:
-            call = cases[name]
-            started = time.perf_counter()
-            for _ in range(loops):
-                await call()
-            if index >= warmup:
-                timings[name].append((time.perf_counter() - started) / loops)
+    for name, timed in _schedule(list(cases), rounds, warmup):
+        started = time.perf_counter()
+        await cases[name]()
+        if timed:
+            timings[name].append(time.perf_counter() - started)
     return timings
