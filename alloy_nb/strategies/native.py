@@ -61,16 +61,16 @@ class NativeStrategy:
 
     def send(self, request: dict[str, Any]) -> Turn:
         with self._errors():
-            return _turn(self._client().chat(**request))
+            return _turn(_post(self._client(), request))
 
     async def send_async(self, request: dict[str, Any]) -> Turn:
         with self._errors():
             async with self._async_client() as client:
-                return _turn(await client.chat(**request))
+                return _turn(await _post(client, request))
 
     def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
         with self._errors():
-            replies = self._client().chat(**request)
+            replies = _post(self._client(), request)
             try:
                 for reply in replies:
                     yield _chunk(reply)
@@ -80,7 +80,7 @@ class NativeStrategy:
     async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
         with self._errors():
             async with self._async_client() as client:
-                replies = await client.chat(**request)
+                replies = await _post(client, request)
                 try:
                     async for reply in replies:
                         yield _chunk(reply)
@@ -121,6 +121,16 @@ class NativeStrategy:
             raise connection_failed(self.config, exc) from None
         except (httpx.HTTPError, ValueError, ValidationError) as exc:
             raise malformed_reply(self.config, exc) from None
+
+
+def _post(client: ollama.Client | ollama.AsyncClient, request: dict[str, Any]) -> Any:
+    """POST the request body as built (already in wire form) with the SDK's own transport and reply types.
+
+    `Client.chat(**request)` would rebuild and re-validate the body as pydantic models first, which
+    costs about 13 % of a call against a fast server; `_request` is the method `chat` ends in (the
+    same in ollama 0.5 and 0.6), so errors, host handling and the parsed replies stay the SDK's.
+    """
+    return client._request(ollama.ChatResponse, "POST", "/api/chat", json=request, stream=request["stream"])
 
 
 @lru_cache(maxsize=8)
@@ -172,7 +182,7 @@ def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
 
 @lru_cache(maxsize=256)
 def _ollama_tool(tool: Tool) -> dict[str, Any]:
-    """The tool spec in the subset the ollama SDK keeps: `$ref`s inlined, `Optional` as a type list."""
+    """The tool spec in the subset Ollama (and its SDK's Tool model) describes: `$ref`s inlined, `Optional` as a type list."""
     spec = tool.spec()
     parameters = dict(spec["function"]["parameters"])
     defs = parameters.pop("$defs", {})
