@@ -28,6 +28,7 @@ from .transport import (
 )
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
+_MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")  # the SDK's Message order
 
 
 class NativeStrategy:
@@ -42,21 +43,24 @@ class NativeStrategy:
     def request(
         self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
     ) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.config.model_name, "messages": messages, "stream": stream}
-        if tools:
-            request["tools"] = [_ollama_tool(t) for t in tools]
-        elif output.schema is not None:
-            request["format"] = output.schema
         options = dict(self.config.extra.get("ollama_options", {}))
-        for key in TOP_LEVEL_FIELDS:
-            if key in options:
-                request[key] = options.pop(key)
+        top_level = {key: options.pop(key) for key in TOP_LEVEL_FIELDS if key in options}
         if self.config.temperature is not None:
             options.setdefault("temperature", self.config.temperature)
         if self.config.max_tokens is not None:
             options.setdefault("num_predict", self.config.max_tokens)
+        # Keys in the order, and empty fields left out as, the ollama SDK's ChatRequest sends them.
+        request: dict[str, Any] = {"model": self.config.model_name, "stream": stream}
         if options:
             request["options"] = options
+        if not tools and output.schema is not None:
+            request["format"] = output.schema
+        if "keep_alive" in top_level:
+            request["keep_alive"] = top_level["keep_alive"]
+        request["messages"] = [{key: m[key] for key in _MESSAGE_KEYS if m.get(key)} for m in messages]
+        request["tools"] = [_ollama_tool(t) for t in tools]  # the SDK sends the list even when empty
+        if "think" in top_level:
+            request["think"] = top_level["think"]
         return request
 
     def send(self, request: dict[str, Any]) -> Turn:
@@ -180,17 +184,24 @@ def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
     )
 
 
+_PROPERTY_KEYS = ("type", "items", "description", "enum")  # what Ollama's tool property schema holds
+
+
 @lru_cache(maxsize=256)
 def _ollama_tool(tool: Tool) -> dict[str, Any]:
-    """The tool spec in the subset Ollama (and its SDK's Tool model) describes: `$ref`s inlined, `Optional` as a type list."""
-    spec = tool.spec()
-    parameters = dict(spec["function"]["parameters"])
-    defs = parameters.pop("$defs", {})
+    """The tool spec in the form and key order the ollama SDK's Tool model sends: `$ref`s inlined,
+    `Optional` as a type list, only the keys Ollama describes (no `additionalProperties`, `default`)."""
+    spec = tool.spec()["function"]
+    schema = spec["parameters"]
+    defs = schema.get("$defs", {})
+    parameters: dict[str, Any] = {"type": "object"}
+    if schema.get("required"):
+        parameters["required"] = schema["required"]
     parameters["properties"] = {
-        name: _simple_property(prop, defs) for name, prop in parameters.get("properties", {}).items()
+        name: {key: simple[key] for key in _PROPERTY_KEYS if key in simple}
+        for name, simple in ((name, _simple_property(prop, defs)) for name, prop in schema.get("properties", {}).items())
     }
-    spec["function"] = {**spec["function"], "parameters": parameters}
-    return spec
+    return {"type": "function", "function": {"name": spec["name"], "description": spec["description"], "parameters": parameters}}
 
 
 def _simple_property(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:

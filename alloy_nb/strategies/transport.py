@@ -1,4 +1,5 @@
-"""Shared HTTP concerns of both strategies: capturing the bytes sent, and errors that say what to do."""
+"""Shared HTTP concerns of both strategies: capturing the bytes sent and received, async clients
+pooled per event loop, and errors that say what to do."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ _LOST_MID_REPLY = ("RemoteProtocolError", "ReadError")
 
 @dataclass
 class SentRequest:
-    """What an HTTP client put on the wire: the redacted URL and the JSON body (never headers)."""
+    """What an HTTP client put on the wire: the redacted URL, the JSON body and its size in bytes (never headers)."""
 
     url: str
     body: Any

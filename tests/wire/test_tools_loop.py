@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Literal, Optional
 
+import ollama
 import pytest
 
 import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
+from alloy_nb.config import current
+from alloy_nb.outputs import output_spec
 from alloy_nb.server import ScriptedToolCall as Call
 from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.strategies.base import ToolCall, Turn
+from alloy_nb.strategies.native import NativeStrategy
 
 
 @tool
@@ -189,3 +195,31 @@ def test_plain_function_as_tool(server, api: str) -> None:
     ask("Shout hey", tools=[shout], api=api)
     assert tool_results(server.requests[1].body)[0]["content"] == "HEY"
     assert alloy_nb.last_trace().tools == ["shout"]
+
+
+@tool
+def lookup(city: str, days: int = 1, unit: Literal["C", "F"] = "C", tags: Optional[list[str]] = None) -> str:
+    """Look a city up.
+
+    Args:
+        city: where
+        days: how many days
+    """
+    return city
+
+
+def test_native_body_is_byte_for_byte_what_the_ollama_sdk_sends(server) -> None:
+    """alloy_nb POSTs its native body itself (skipping chat()'s re-validation): same keys, order and omissions."""
+    config = current(host=server.url, temperature=0.0, max_tokens=9,
+                     extra={"ollama_options": {"num_ctx": 2048, "keep_alive": "1m", "think": False}})
+    strategy = NativeStrategy(config)
+    turn = Turn(text="", thinking="hm", tool_calls=[ToolCall(id="call_0", name="lookup", arguments={"city": "Oslo"})])
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"},
+                strategy.assistant_message(turn), strategy.tool_result_message(turn.tool_calls[0], "rain")]
+    for request in (strategy.request(messages, [lookup], output_spec(str), stream=False),
+                    strategy.request(messages[:2], [], output_spec(dict[str, int]), stream=False)):
+        server.engine.reset()
+        strategy.send(request)
+        ollama.Client(host=server.url).chat(**request)
+        ours, sdk = (json.dumps(r.body) for r in server.requests)
+        assert ours == sdk
