@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,6 @@ MODES = ("alloy_nb", "alloy_nb, trace_history=1000", "ollama SDK")
 def resident_mb() -> float:
     """This process's resident set size in MB (current, not peak)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
-    import os
-
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
@@ -11,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from bench.timing import Stats
+from bench.timing import Stats, paired_ratios
 
 DOC_BEGIN = "<!-- bench:results:begin -->"
 DOC_END = "<!-- bench:results:end -->"
@@ -38,7 +39,7 @@ def ratio_row(
     *, scale: float = 1.0, goal: str = "", limit: float | None = None, higher_is_better: bool = False,
 ) -> Row:
     """A row from two interleaved series; `limit` bounds the median ratio from above (or below)."""
-    ratios = Stats.of([a / b for a, b in zip(ours, reference, strict=True)])
+    ratios = Stats.of(paired_ratios(ours, reference))
     met = None
     if limit is not None:
         met = ratios.median >= limit if higher_is_better else ratios.median <= limit
@@ -89,8 +90,6 @@ def environment() -> dict[str, Any]:
             packages[name] = version(name)
         except PackageNotFoundError:
             pass
-    import os
-
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],

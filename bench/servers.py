@@ -28,15 +28,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 @contextmanager
 def serving(engine: str, *, port: int | None = None, think_time: float = 0.0, timeout: float = 120.0) -> Iterator[RunningServer]:
     """Start `alloy-nb serve --engine ENGINE` and wait until it answers a chat request."""
