@@ -2,8 +2,10 @@
 
 Pieces are appended in O(1); a render joins them once and sends one display update, at most
 `max_updates_per_second` (14) times a second whatever the token rate: the first piece shows at
-once, and even a sub-second burst stays within 15 updates per second. The final render shows the
-reply in its chosen format with a footer (model, strategy, tokens, tokens/s, time to first token).
+once, and even a sub-second burst stays within 15 updates per second. A Markdown render also
+waits at least four times as long as the last one took, so rendering a long reply never takes more
+than a fifth of the kernel's time. The final render shows the reply in its chosen format with a
+footer (model, strategy, tokens, tokens/s, time to first token).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..trace import Trace
+from .safe_text import markdown_html
 
 Clock = Callable[[], float]
 
@@ -24,8 +27,9 @@ class StreamView:
     def __init__(self, *, as_markdown: bool = True, max_updates_per_second: float = 14.0, clock: Clock = time.monotonic) -> None:
         from IPython.display import display
 
-        self._mime = "text/markdown" if as_markdown else "text/plain"
+        self._as_markdown = as_markdown
         self._interval = 1.0 / max_updates_per_second
+        self._wait = self._interval
         self._clock = clock
         self._pieces: list[str] = []
         self._last_render = -self._interval  # the first piece shows at once
@@ -40,10 +44,15 @@ class StreamView:
         """Take one streamed piece; render only if the last render is old enough."""
         self._pieces.append(piece)
         now = self._clock()
-        if now - self._last_render >= self._interval:
+        if now - self._last_render >= self._wait:
             self._last_render = now
             text = self.text
-            self._render({self._mime: text, "text/plain": text})
+            if self._as_markdown:
+                started = time.perf_counter()
+                self._render({"text/html": markdown_html(text), "text/plain": text})
+                self._wait = max(self._interval, 4 * (time.perf_counter() - started))
+            else:
+                self._render({"text/plain": text})
 
     def finish(self, bundle: dict[str, Any], trace: Trace | None) -> None:
         """The final render: `bundle` (the reply in its format) followed by the footer."""
@@ -59,8 +68,8 @@ class StreamView:
 
 
 def _with_footer(mime: str, value: Any, footer: str) -> Any:
-    if mime == "text/markdown":
-        return f"{value}\n\n<sub>{html.escape(footer)}</sub>"
+    if mime == "text/html":
+        return f'{value}<div class="alloy-footer"><sub>{html.escape(footer)}</sub></div>'
     if mime == "text/plain":
         return f"{value}\n\n— {footer}"
     return value

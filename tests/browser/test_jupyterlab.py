@@ -156,8 +156,8 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     _scroll_to_top(setup)
     screenshot("01-run-all-full-page.png")
 
-    # (a) the streamed reply: rendered markdown, then a footer with the token count
-    reply = notebook.outputs(streamed).locator(".jp-RenderedMarkdown")
+    # (a) the streamed reply: Markdown rendered as inert HTML, then a footer with the token count
+    reply = notebook.outputs(streamed).locator(".jp-RenderedHTMLCommon")
     reply_text = reply.inner_text().strip()
     footer = reply.locator("sub").inner_text()
     body = reply_text.replace(footer, "").strip()

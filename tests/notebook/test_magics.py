@@ -35,11 +35,11 @@ def test_flags_reach_the_wire(shell, server) -> None:
     assert shell.user_ns["_alloy_trace"].strategy == "openai_chat"
 
 
-def test_streaming_shows_the_full_text_as_markdown_with_a_footer(shell, server) -> None:
+def test_streaming_shows_the_full_text_as_rendered_markdown_with_a_footer(shell, server) -> None:
     server.script(Reply(chunks=["**Bold** ", "and ", "done."]))
     assert run(shell, "%%alloy\nWrite something.").success
-    final = published(shell, "text/markdown")[-1]
-    assert final.startswith("**Bold** and done.")
+    final = published(shell, "text/html")[-1]
+    assert final.startswith("<p><strong>Bold</strong> and done.</p>")
     assert "smollm2:135m · native" in final and "tokens" in final
     assert shell.user_ns["_alloy"] == "**Bold** and done."
 
@@ -103,9 +103,9 @@ def test_server_down_gives_a_short_message_and_keeps_the_trace(shell, capsys) ->
 @pytest.mark.parametrize(
     ("fmt", "reply", "mime", "check"),
     [
-        ("markdown", "# Title", "text/markdown", lambda v: v.startswith("# Title")),
+        ("markdown", "# Title", "text/html", lambda v: v.startswith("<h1>Title</h1>")),
         ("text", "plain <b>", "text/plain", lambda v: v.startswith("plain <b>")),
-        ("code", "print(1)", "text/markdown", lambda v: v.startswith("```\nprint(1)\n```")),
+        ("code", "print(1)", "text/html", lambda v: v.startswith("<pre><code>print(1)</code></pre>")),
         ("json", '{"a": 1}', "application/json", lambda v: v == {"a": 1}),
         ("html", "<script>alert(1)</script><b>hi</b>", "text/html",
          lambda v: v.startswith('<iframe sandbox=""') and "<script>" not in v and "&lt;script&gt;" in v),
@@ -115,7 +115,7 @@ def test_each_format(shell, server, fmt: str, reply: str, mime: str, check) -> N
     server.script(Reply(text=reply), Reply(text=reply))
     assert run(shell, f"%%alloy -f {fmt} --no-stream\nreply").success
     assert check(published(shell, mime)[-1])
-    if fmt in ("markdown", "text"):
+    if fmt in ("markdown", "text", "code"):
         assert run(shell, f"%%alloy -f {fmt}\nreply, streamed").success
         assert check(published(shell, mime)[-1])
 

@@ -40,7 +40,7 @@ def test_quickstart_notebook_runs_on_the_embedded_model(monkeypatch) -> None:
     assert "started here: True" in _shown(code[0])
     streamed = _cell(notebook, "%%alloy --max-tokens 48")
     final = streamed.outputs[-1]["data"]
-    assert "text/markdown" in final, "a %%alloy reply renders as markdown"
+    assert "text/html" in final and "text/markdown" not in final, "a %%alloy reply renders as inert HTML"
     reply, _, footer = final["text/plain"].rpartition("— ")
     assert reply.strip(), "the streamed reply is shown"
     assert "smollm2:135m · native" in footer and "tokens" in footer and "first token" in footer

@@ -16,8 +16,8 @@ def test_long_fast_stream_gives_bounded_updates_and_the_full_text(shell, server)
     updates = shell.display_pub.updates
     assert updates <= 15 * elapsed + 2, f"{updates} display updates in {elapsed:.2f}s"
     assert updates >= 2  # it did show progress, then the final render
-    final = [o["text/markdown"] for o in shell.display_pub.outputs if "text/markdown" in o][-1]
-    assert final.startswith("".join(pieces))
+    final = [o["text/html"] for o in shell.display_pub.outputs if "text/html" in o][-1]
+    assert final.startswith("<p>" + "".join(pieces).strip())
     assert shell.user_ns["_alloy"] == "".join(pieces)
 
 

@@ -1,0 +1,78 @@
+"""Model and tool text as inert HTML: Markdown formatting kept, no raw HTML, no active or loading URLs.
+
+Output a cell produces in the running session is *trusted* by JupyterLab, which then renders
+`text/markdown` without its sanitizer: raw HTML in a reply (`<script>`, `onerror=`) would run.
+So alloy_nb renders Markdown itself, with markdown-it-py's CommonMark parser in its HTML-off mode,
+and shows the result as `text/html`. Safety does not depend on two Markdown parsers agreeing
+about where code starts and ends: every character of the reply reaches the page escaped.
+
+- Raw HTML in the reply is shown as text.
+- Links keep working only for `http`, `https` and `mailto`; any other (`javascript:`,
+  `data:`, relative) stays visible as the Markdown the model wrote.
+- Images never load (a remote image can carry data out in its URL): each becomes a link.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+_SAFE_LINK = re.compile(r"(?:https?://|mailto:)[^\s]*\Z", re.IGNORECASE)
+_OWN_FENCE = re.compile(r"\A\s*(`{3,}|~{3,})[^\n]*\n(?P<body>.*?)\n?[ \t]*\1[`~]*\s*\Z", re.DOTALL)
+
+
+def markdown_html(text: str) -> str:
+    """The reply's Markdown rendered as HTML in which nothing from the reply is live."""
+    return _markdown().render(text)
+
+
+def code_html(text: str) -> str:
+    """The reply as one code block; a fence the model wrapped the whole reply in is dropped."""
+    match = _OWN_FENCE.match(text)
+    body = match.group("body") if match else text
+    return f"<pre><code>{html.escape(body)}</code></pre>"
+
+
+def plain_html(text: str) -> str:
+    """Text shown as it is, whitespace kept."""
+    return f'<pre style="white-space:pre-wrap;overflow-wrap:anywhere">{html.escape(text)}</pre>'
+
+
+def is_safe_link(url: str) -> bool:
+    """`http(s)://…` and `mailto:` links are kept; every other scheme (and relative URLs) is not.
+
+    >>> is_safe_link("https://ollama.com"), is_safe_link("javascript:alert(1)"), is_safe_link("../x")
+    (True, False, False)
+    """
+    return bool(_SAFE_LINK.match(url.strip()))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    parser.enable(["table", "strikethrough"])
+    parser.validateLink = is_safe_link  # type: ignore[method-assign]
+    parser.add_render_rule("image", _image_as_link)
+    parser.add_render_rule("link_open", _link_open)
+    return parser
+
+
+def _image_as_link(self: Any, tokens: list[Any], index: int, options: Any, env: Any) -> str:
+    token = tokens[index]
+    source = html.escape(str(token.attrGet("src") or ""), quote=True)
+    label = html.escape(token.content or "image")
+    return f'<a href="{source}" target="_blank" rel="noopener noreferrer nofollow">[image: {label}]</a>'
+
+
+def _link_open(self: Any, tokens: list[Any], index: int, options: Any, env: Any) -> str:
+    token = tokens[index]
+    token.attrSet("target", "_blank")
+    token.attrSet("rel", "noopener noreferrer nofollow")
+    return str(self.renderToken(tokens, index, options, env))
