@@ -27,10 +27,18 @@ class LocalServer:
     def started_here(self) -> bool:
         return self.process is not None
 
+    def is_running(self) -> bool:
+        """Whether the server answers now (and, when started here, its process is alive)."""
+        if self.process is not None and self.process.poll() is not None:
+            return False
+        return _answers(self.url)
+
     def stop(self) -> None:
         """Stop the server if this session started it (an existing one is left alone)."""
         if self.process is None or self.process.poll() is not None:
             return
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # the server exits when its stdin closes
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
@@ -51,7 +59,9 @@ def start_local_server(
     """Use the server at the configured host if one answers (`reuse`), else start the embedded one.
 
     The new server listens on 127.0.0.1 (a free port unless `port` is given); the configured
-    host is pointed at it, and it is stopped when Python exits.
+    host is pointed at it. It runs in its own session, so a Ctrl-C or a kernel interrupt (SIGINT
+    to the kernel's process group) does not reach it, and it exits when this process does (at exit,
+    or when its stdin pipe closes because this process died).
     """
     host = current().host
     if reuse and _answers(host):
@@ -60,10 +70,13 @@ def start_local_server(
     url = f"http://127.0.0.1:{chosen}"
     log = Path(tempfile.mkstemp(prefix="alloy-nb-server-", suffix=".log")[1])
     command = [sys.executable, "-m", "alloy_nb.server", "serve", "--host", "127.0.0.1", "--port", str(chosen)]
+    command += ["--stop-when-stdin-closes"]
     if engine:
         command += ["--engine", engine]
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.PIPE, start_new_session=True
+        )
     server = LocalServer(url=url, process=process, log=log)
     atexit.register(server.stop)
     _wait_until_ready(server, timeout)

@@ -32,7 +32,7 @@ HELP = """\
   --temperature T  --max-tokens N  --no-stream  --as NAME  --trace  --chat
   -f/--format markdown|text|code|json|html
 %alloy help | config [key=value ...] | models | picker | trace [N] [--json] | history
-%alloy compare "prompt" | serve | stop | pull NAME | reset | alias [NAME ollama:<model>]
+%alloy compare "prompt" | serve [--engine scripted] | stop | pull NAME | reset | alias [NAME ollama:<model>]
 The result is in _alloy (and --as NAME), the trace in _alloy_trace.
 Defaults: %config AlloyMagics.default_model = "ollama:qwen3:0.6b" (also default_api, default_format, max_history)."""
 
@@ -59,6 +59,12 @@ def _cell_arguments(line: str) -> None:
 @argument("--json", action="store_true", help="the trace as JSON")
 def _trace_arguments(line: str) -> None:
     """%alloy trace options."""
+
+
+@magic_arguments()
+@argument("--engine", choices=("llama", "scripted"), help="llama (the embedded model, default when installed) or scripted (a demo model)")
+def _serve_arguments(line: str) -> None:
+    """%alloy serve options."""
 
 
 @magics_class
@@ -254,11 +260,16 @@ class AlloyMagics(Magics):
         from .. import config as alloy_config
         from ..local import start_local_server
 
+        args = _parse(_serve_arguments, rest)
         if self.local_server is not None:
-            print(f"The embedded server is already running at {self.local_server.url}.")
-            return
-        self._host_before_serve = alloy_config.configured().get("host")
-        self.local_server = start_local_server(reuse=False)
+            if self.local_server.is_running():
+                print(f"The embedded server is already running at {self.local_server.url}.")
+                return
+            print(f"The embedded server at {self.local_server.url} has stopped; starting a new one.")
+            self.local_server.stop()
+        else:
+            self._host_before_serve = alloy_config.configured().get("host")
+        self.local_server = start_local_server(reuse=False, engine=args.engine)
         print(f"Embedded server running at {self.local_server.url}; alloy_nb now uses it. %alloy stop stops it.")
 
     def _cmd_stop(self, rest: str) -> None:

@@ -6,10 +6,13 @@ import argparse
 import errno
 import ipaddress
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path
+
+import uvicorn
 
 from alloy_nb.server.demo import demo_turn
 from alloy_nb.server.engines import ChatRequest, Engine
@@ -90,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
         "--think-time", type=float, default=0.0, metavar="SECONDS",
         help="scripted engine: wait this long before each reply, like a model thinking" + default,
     )
+    serve.add_argument(
+        "--stop-when-stdin-closes", action="store_true",
+        help="exit when standard input reaches its end (a parent that dies closes it)",
+    )
     serve.set_defaults(run=_serve)
     return parser
 
@@ -112,11 +119,20 @@ def _serve(args: argparse.Namespace) -> int:
         "(Ctrl+C to stop)",
         file=sys.stderr,
     )
+    server = build_server(engine)
+    if args.stop_when_stdin_closes:
+        threading.Thread(target=_stop_at_end_of_stdin, args=(server,), daemon=True).start()
     try:
-        build_server(engine).run(sockets=[sock])
+        server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after shutting down gracefully
         print("alloy-nb: stopped", file=sys.stderr)
     return 0
+
+
+def _stop_at_end_of_stdin(server: uvicorn.Server) -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
+    server.should_exit = True
 
 
 def _bind_problem(error: OSError, host: str, port: int) -> str:

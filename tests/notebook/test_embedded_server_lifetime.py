@@ -1,0 +1,90 @@
+"""The embedded server started from a notebook outlives kernel interrupts, is restarted when it died,
+and still ends with the kernel: a real kernel, interrupted the way JupyterLab does (SIGINT to its group)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from jupyter_client.manager import start_new_kernel
+
+
+def _execute(client, code: str, timeout: float = 60) -> tuple[str, str]:
+    """Run code in the kernel; (status, what it printed or displayed as text)."""
+    shown: list[str] = []
+
+    def collect(message: dict) -> None:
+        content = message["content"]
+        if message["msg_type"] == "stream":
+            shown.append(content["text"])
+        elif message["msg_type"] in ("display_data", "update_display_data", "execute_result"):
+            shown.append(content["data"].get("text/plain", ""))
+        elif message["msg_type"] == "error":
+            shown.append("\n".join(content["traceback"]))
+
+    reply = client.execute_interactive(code, timeout=timeout, output_hook=collect)
+    return reply["content"]["status"], "".join(shown)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _server_pid(client) -> int:
+    status, shown = _execute(client, "print(get_ipython().magics_manager.registry['AlloyMagics'].local_server.process.pid)")
+    assert status == "ok", shown
+    return int(shown.strip())
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_interrupts_restart_and_kernel_shutdown(monkeypatch) -> None:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        assert _execute(client, "%load_ext alloy_nb")[0] == "ok"
+        status, shown = _execute(client, "%alloy serve --engine scripted")
+        assert status == "ok" and "Embedded server running at" in shown, shown
+        first = _server_pid(client)
+
+        timer = threading.Timer(1.0, manager.interrupt_kernel)
+        timer.start()
+        status, shown = _execute(client, "import time; time.sleep(30)")
+        timer.join()
+        assert status == "error" and "KeyboardInterrupt" in shown
+        time.sleep(0.5)
+        assert _alive(first), "a kernel interrupt must not reach the embedded server"
+        status, shown = _execute(client, "%%alloy --no-stream -f text\nStill there?")
+        assert status == "ok" and "You said: Still there?" in shown, shown
+
+        os.kill(first, signal.SIGKILL)  # the server dies behind the notebook's back
+        assert _wait_gone(first, 5)
+        status, shown = _execute(client, "%alloy serve --engine scripted")
+        assert status == "ok" and "has stopped; starting a new one" in shown, shown
+        second = _server_pid(client)
+        assert second != first
+        status, shown = _execute(client, "%%alloy --no-stream -f text\nBack?")
+        assert status == "ok" and "You said: Back?" in shown, shown
+        status, shown = _execute(client, "%alloy serve --engine scripted")
+        assert "already running" in shown
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert _wait_gone(second, 10), "the embedded server must end with the kernel that started it"
