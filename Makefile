@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed
 # llama.cpp's native CPU build crashes in an AMX kernel on some machines: build it portable.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install demo test test-browser bench serve clean
+.PHONY: install demo test test-browser lint bench serve clean
+
+# tests/browser drives JupyterLab in Debian's chromium (Playwright's own browser download is never used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +24,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/run_notebook.py notebooks/01_quickstart.ipynb
 
-test: $(STAMP)
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
-# JupyterLab in headless Debian chromium (apt-get install chromium); screenshots in test-artifacts/browser/
-test-browser: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check alloy_nb tests bench scripts
+	$(BIN)/ruff format --check alloy_nb
+	$(BIN)/mypy
+
+# JupyterLab in headless Debian chromium; screenshots in test-artifacts/browser/
+test-browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest tests/browser -q -s
 
 # alloy-ai, the reference of `python -m bench alloy-ai`, pins openai<2 and ollama<0.6: it gets its own venv,
