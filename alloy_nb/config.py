@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -97,28 +96,76 @@ def model_name(model: str) -> str:
 
 
 def normalize_host(host: str) -> str:
-    """Accept Ollama's host spellings (`0.0.0.0`, `host:port`, `https://h`) and return a base URL."""
+    """A base URL from a host spelled the way `OLLAMA_HOST` may be, read exactly as Ollama reads it.
+
+    No scheme means `http` and port 11434; a scheme without a port means its own port (80, 443);
+    a trailing `/` is dropped, a path is kept, and so are `user:password@` credentials.
+
+    >>> normalize_host(""), normalize_host(":56789"), normalize_host("gpu-box")
+    ('http://127.0.0.1:11434', 'http://127.0.0.1:56789', 'http://gpu-box:11434')
+    >>> normalize_host("http://gpu-box"), normalize_host("https://gpu-box"), normalize_host("[::1]/ollama/")
+    ('http://gpu-box:80', 'https://gpu-box:443', 'http://[::1]:11434/ollama')
+    """
     text = host.strip()
     if not text:
         return DEFAULT_HOST
-    if "://" not in text:
-        text = "http://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"OLLAMA_HOST {host!r} is not a URL like http://127.0.0.1:11434.")
-    netloc = parts.netloc
-    if parts.port is None:
-        netloc += f":{443 if parts.scheme == 'https' else DEFAULT_PORT}"
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    scheme, has_scheme, rest = text.partition("://")
+    if not has_scheme:
+        scheme, rest = "http", text
+    scheme = scheme.lower()
+    netloc, _, path = rest.partition("/")
+    credentials, _, address = netloc.rpartition("@")
+    name, port = _split_port(address, host)
+    if scheme not in ("http", "https") or not _valid_host_name(name):
+        raise ConfigurationError(
+            f"OLLAMA_HOST {redact_host(host)!r} is not a host Ollama can reach; write it like 127.0.0.1:11434, "
+            "gpu-box, http://gpu-box:11434 or https://proxy.example/ollama."
+        )
+    if port is None:
+        port = DEFAULT_PORT if not has_scheme else (443 if scheme == "https" else 80)
+    userinfo = f"{credentials}@" if credentials else ""
+    path = "/" + path.strip("/") if path.strip("/") else ""
+    return f"{scheme}://{userinfo}{name or '127.0.0.1'}:{port}{path}"
+
+
+def _split_port(address: str, original: str) -> tuple[str, int | None]:
+    """`host:port`, `[v6]:port`, `:port` or a bare host, split; a port that is not a number is an error."""
+    if address.startswith("["):
+        end = address.find("]")
+        name, after = address[: end + 1], address[end + 1 :]
+        text = after[1:] if after.startswith(":") else None
+        if end < 0 or (after and text is None):
+            text = "?"
+    elif address.count(":") == 1:
+        name, text = address.split(":")
+    else:
+        name, text = address, None
+    if text is None:
+        return name, None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigurationError(f"OLLAMA_HOST {redact_host(original)!r} has no valid port number; use 1-65535.")
+    return name, int(text)
+
+
+def _valid_host_name(name: str) -> bool:
+    if name.startswith("["):
+        return len(name) > 2 and all(c in "0123456789abcdefABCDEF:.%" or c.isalnum() for c in name[1:-1])
+    return all(c.isalnum() or c in "-._" for c in name)
 
 
 @lru_cache(maxsize=64)
 def redact_host(url: str) -> str:
-    """The host URL without any `user:password@` part, safe to show and to trace."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    """The host URL without any `user:password@` part, safe to show and to trace.
+
+    >>> redact_host("https://me:secret@proxy.example:443/ollama")
+    'https://***@proxy.example:443/ollama'
+    """
+    scheme, has_scheme, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/") if has_scheme else url.partition("/")
+    if "@" not in netloc:
         return url
-    return urlunsplit((parts.scheme, "***@" + parts.netloc.rsplit("@", 1)[1], parts.path, "", ""))
+    shown = "***@" + netloc.rsplit("@", 1)[1] + slash + path
+    return f"{scheme}://{shown}" if has_scheme else shown
 
 
 _ENV_FIELDS: dict[str, str] = {
@@ -282,17 +329,9 @@ def current(**call_overrides: Any) -> Config:
 _ENV_NAMES = (*_ENV_FIELDS, "ALLOY_EXTRA_JSON")
 
 
-# os.environ.get raises and catches a KeyError inside for every unset variable, and most of ours are
-# unset: reading the mapping os.environ keeps its encoded copy in (CPython's `_data`) costs a tenth.
-_ENV_KEYS = tuple(os.environ.encodekey(name) for name in _ENV_NAMES) if hasattr(os.environ, "encodekey") else ()
-
-
-def _environment_snapshot() -> tuple[Any, ...]:
-    """The raw values of the environment variables alloy_nb reads, cheap enough for every call."""
-    encoded = getattr(os.environ, "_data", None)
-    if encoded is None or not _ENV_KEYS:
-        return tuple([os.environ.get(name) for name in _ENV_NAMES])
-    return tuple([encoded.get(key) for key in _ENV_KEYS])
+def _environment_snapshot() -> tuple[str | None, ...]:
+    """The raw values of the environment variables alloy_nb reads."""
+    return tuple(map(os.environ.get, _ENV_NAMES))
 
 
 def _key_of(values: Mapping[str, Any]) -> Any:

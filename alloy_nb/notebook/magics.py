@@ -323,13 +323,13 @@ class AlloyMagics(Magics):
 
 def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
     """Show alloy_nb errors as one readable message instead of a traceback through SDK internals."""
-    stb = [f"{etype.__name__}: {value}"]
+    lines = [f"{etype.__name__}: {value}"]
     trace = getattr(value, "trace", None)
     if trace is not None:
         shell.user_ns["_alloy_trace"] = trace
-        stb.append("The call's trace is in _alloy_trace (also alloy_nb.last_trace()).")
-    shell._showtraceback(etype, value, stb)
-    return stb
+        lines.append("The call's trace is in _alloy_trace (also alloy_nb.last_trace()).")
+    print("\n".join(lines), file=sys.stderr)
+    return lines
 
 
 def _parse(arguments: Any, line: str) -> Any:

@@ -141,19 +141,75 @@ def test_invalid_ollama_api_names_the_allowed_values() -> None:
         current(extra={"ollama_api": "v1"})
 
 
-@pytest.mark.parametrize(
-    ("raw", "url"),
-    [
-        ("127.0.0.1", "http://127.0.0.1:11434"),
-        ("localhost:8080", "http://localhost:8080"),
-        ("http://example.com", "http://example.com:11434"),
-        ("https://example.com", "https://example.com:443"),
-        ("http://127.0.0.1:11434/", "http://127.0.0.1:11434"),
-        ("https://proxy.local/ollama/", "https://proxy.local:443/ollama"),
-    ],
-)
-def test_host_spellings(raw: str, url: str) -> None:
+def raw_is_plain(raw: str) -> bool:
+    """Spellings the SDK takes as they are (it neither strips spaces nor keeps credentials)."""
+    return "@" not in raw and raw == raw.strip()
+
+
+# The cases the ollama SDK documents for OLLAMA_HOST (its _parse_host doctests), plus credentials.
+OLLAMA_HOST_CASES = [
+    ("", "http://127.0.0.1:11434"),
+    ("1.2.3.4", "http://1.2.3.4:11434"),
+    (":56789", "http://127.0.0.1:56789"),
+    ("1.2.3.4:56789", "http://1.2.3.4:56789"),
+    ("http://1.2.3.4", "http://1.2.3.4:80"),
+    ("https://1.2.3.4", "https://1.2.3.4:443"),
+    ("https://1.2.3.4:56789", "https://1.2.3.4:56789"),
+    ("example.com", "http://example.com:11434"),
+    ("example.com:56789", "http://example.com:56789"),
+    ("http://example.com", "http://example.com:80"),
+    ("https://example.com", "https://example.com:443"),
+    ("https://example.com:56789", "https://example.com:56789"),
+    ("example.com/", "http://example.com:11434"),
+    ("example.com:56789/", "http://example.com:56789"),
+    ("example.com/path", "http://example.com:11434/path"),
+    ("example.com:56789/path", "http://example.com:56789/path"),
+    ("https://example.com:56789/path", "https://example.com:56789/path"),
+    ("example.com:56789/path/", "http://example.com:56789/path"),
+    ("[0001:002:003:0004::1]", "http://[0001:002:003:0004::1]:11434"),
+    ("[0001:002:003:0004::1]:56789", "http://[0001:002:003:0004::1]:56789"),
+    ("http://[0001:002:003:0004::1]", "http://[0001:002:003:0004::1]:80"),
+    ("https://[0001:002:003:0004::1]", "https://[0001:002:003:0004::1]:443"),
+    ("https://[0001:002:003:0004::1]:56789", "https://[0001:002:003:0004::1]:56789"),
+    ("[0001:002:003:0004::1]/", "http://[0001:002:003:0004::1]:11434"),
+    ("[0001:002:003:0004::1]:56789/", "http://[0001:002:003:0004::1]:56789"),
+    ("[0001:002:003:0004::1]/path", "http://[0001:002:003:0004::1]:11434/path"),
+    ("[0001:002:003:0004::1]:56789/path", "http://[0001:002:003:0004::1]:56789/path"),
+    ("https://[0001:002:003:0004::1]:56789/path", "https://[0001:002:003:0004::1]:56789/path"),
+    ("[0001:002:003:0004::1]:56789/path/", "http://[0001:002:003:0004::1]:56789/path"),
+    ("0.0.0.0", "http://0.0.0.0:11434"),
+    ("  HTTP://gpu-box:8080  ", "http://gpu-box:8080"),
+    ("https://me:s3cret@proxy.example/ollama/", "https://me:s3cret@proxy.example:443/ollama"),
+]
+
+
+@pytest.mark.parametrize(("raw", "url"), OLLAMA_HOST_CASES)
+def test_ollama_host_is_read_as_ollama_reads_it(raw: str, url: str) -> None:
     assert normalize_host(raw) == url
+
+
+@pytest.mark.parametrize(("raw", "url"), [case for case in OLLAMA_HOST_CASES if raw_is_plain(case[0])])
+def test_the_ollama_sdk_sends_to_the_same_url(raw: str, url: str) -> None:
+    import httpx
+    import ollama
+
+    sent: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url)
+        return httpx.Response(200, json={"models": []})
+
+    ollama.Client(host=raw or None, transport=httpx.MockTransport(answer)).list()
+    assert sent == [httpx.URL(url + "/api/tags")]
+
+
+@pytest.mark.parametrize("raw", ["ftp://gpu-box", "gpu box", "gpu-box:port", "gpu-box:70000", "[::1"])
+def test_hosts_ollama_cannot_reach_are_refused_without_credentials(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="OLLAMA_HOST"):
+        normalize_host(raw)
+    with pytest.raises(ConfigurationError) as refused:
+        normalize_host(raw.replace("//", "//me:hunter2@") if "//" in raw else "me:hunter2@" + raw)
+    assert "hunter2" not in str(refused.value)
 
 
 def test_credentials_in_host_are_redacted() -> None:
