@@ -1,8 +1,23 @@
-"""The exceptions alloy_nb raises. Each carries the call's trace when there is one."""
+"""The exceptions alloy_nb raises, and the user-facing messages for what goes wrong on the wire.
+
+    AlloyError                      every alloy_nb error; `.trace` holds the call up to the failure
+    ├── ConfigurationError          (ValueError) a setting or combination is invalid; nothing was sent
+    ├── CommandError                the reply could not become the requested output; `.raw_text`
+    │   └── ToolLoopLimitExceeded   the model kept asking for tools past `max_tool_turns`
+    ├── ToolError                   a tool could not run (goes back to the model inside the loop)
+    ├── OllamaUnavailable           (ConnectionError) nothing answers at the host
+    ├── ModelNotFound               (LookupError) the host does not have the model; `.available`
+    └── ServerError                 an HTTP error or a reply not in the API's shape; `.status_code`
+
+Each message says what happened, what was expected and what to do next. Hosts in messages are
+always shown redacted (no credentials).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -53,3 +68,85 @@ class ServerError(AlloyError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+
+
+def no_server(host: str) -> OllamaUnavailable:
+    """The one "nothing answers" error, wherever it is found."""
+    return OllamaUnavailable(
+        f"No Ollama server at {host}. Start `ollama serve`, or run `alloy-nb serve` "
+        "(in a notebook: `%alloy serve`) for the embedded model; set OLLAMA_HOST if it runs elsewhere."
+    )
+
+
+def unresolvable_host(host: str) -> OllamaUnavailable:
+    return OllamaUnavailable(
+        f"The host name in {host} does not resolve. Check OLLAMA_HOST (or host=...) for a typo; "
+        "for a server on this machine use http://127.0.0.1:11434."
+    )
+
+
+def lost_mid_reply(host: str) -> ServerError:
+    return ServerError(
+        f"The server at {host} closed the connection before the reply was complete. "
+        "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory)."
+    )
+
+
+def timed_out(host: str, seconds: float) -> ServerError:
+    return ServerError(
+        f"The server at {host} did not answer within {seconds:g}s. "
+        "The model may still be loading; retry, or raise the limit with configure(timeout=...)."
+    )
+
+
+def http_failure(host: str, status: int, detail: str) -> ServerError:
+    return ServerError(
+        f"The server at {host} answered HTTP {status}: {one_line(detail, 500).rstrip('.')}. {_status_hint(status)}",
+        status_code=status,
+        body=detail,
+    )
+
+
+def malformed_reply(host: str, problem: BaseException) -> ServerError:
+    return ServerError(
+        f"The server at {host} sent a reply that is not the API's shape "
+        f"({type(problem).__name__}: {one_line(problem, 300)}). Is OLLAMA_HOST pointing at an Ollama server?"
+    )
+
+
+def no_valid_chunks(host: str) -> ServerError:
+    return ServerError(
+        f"The server at {host} sent no valid chunks: the stream ended without text or a final "
+        "chunk. Is OLLAMA_HOST pointing at an Ollama server? Retry without streaming to see the raw reply."
+    )
+
+
+def model_missing(model: str, host: str, available: list[str]) -> ModelNotFound:
+    listing = ", ".join(available) if available else "none"
+    return ModelNotFound(
+        f"Model {model!r} is not available at {host}. Models there: {listing}. "
+        f"Pull it with `ollama pull {model}` or choose one of those with model='ollama:<name>'.",
+        available=available,
+    )
+
+
+def one_line(problem: object, limit: int) -> str:
+    """An error detail on one line (a validation error as its first problem), at most `limit` characters.
+
+    >>> one_line("a\\n  b", 10), one_line("x" * 20, 5)
+    ('a b', 'xxxx…')
+    """
+    if isinstance(problem, ValidationError) and problem.errors():
+        error = problem.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        problem = f"{where}: {error['msg']}"
+    text = " ".join(str(problem).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _status_hint(status: int) -> str:
+    if status == 503:
+        return "It is busy or still loading the model; retry in a moment."
+    if status >= 500:
+        return "It failed while answering; retry, and check the server's log if this repeats."
+    return "It refused the request; the call's trace has the request body exactly as sent."

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import configure, current
 from .errors import OllamaUnavailable
+from .host import Host
 
 
 @dataclass
@@ -85,12 +86,7 @@ def start_local_server(
 
 
 def _answers(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{url}/api/version", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return Host(url=url, timeout=1.0).answers()
 
 
 def _wait_until_ready(server: LocalServer, timeout: float) -> None:

@@ -18,10 +18,8 @@ from typing import Any
 from .config import Config, redact_host
 from .errors import AlloyError, CommandError, ToolError, ToolLoopLimitExceeded
 from .outputs import OutputSpec
-from .strategies import ChatStrategy, ToolCall, Turn, capturing, strategy_for
+from .strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
 from .tools import Tool, parse_arguments, result_content
-from pydantic_core import to_jsonable_python
-
 from .trace import RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
 
 
@@ -132,8 +130,8 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
         while True:
             effect = conversation.send(result)
             if isinstance(effect, Send):
-                with recording_request(trace, strategy, effect) as record:
-                    result = record(strategy.send(effect.request))
+                with recording_request(trace, strategy, effect) as (exchange, record):
+                    result = record(strategy.send(effect.request, exchange))
             else:
                 result = [tools.run(call, effect.turn) for call in effect.calls]
     except StopIteration as done:
@@ -157,8 +155,8 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
         while True:
             effect = conversation.send(result)
             if isinstance(effect, Send):
-                with recording_request(trace, strategy, effect) as record:
-                    result = record(await strategy.send_async(effect.request))
+                with recording_request(trace, strategy, effect) as (exchange, record):
+                    result = record(await strategy.send_async(effect.request, exchange))
             else:
                 result = await tools.run_all_async(effect.calls, effect.turn, limit)
     except StopIteration as done:
@@ -178,29 +176,28 @@ def record_failure(trace: Trace, exc: BaseException) -> None:
 
 
 @contextmanager
-def recording_request(trace: Trace, strategy: ChatStrategy, effect: Send) -> Iterator[Callable[[Turn], Turn]]:
-    """Record the request as it went on the wire (kept even when sending fails), then its response.
-
-    Wrap only code that sends and returns: the capture is scoped to the current context.
-    """
+def recording_request(
+    trace: Trace, strategy: ChatStrategy, effect: Send, exchange: Exchange | None = None
+) -> Iterator[tuple[Exchange, Callable[[Turn], Turn]]]:
+    """Trace one request from the exchange the strategy fills in: the request as it went on the
+    wire (kept even when sending fails), then the response with `record(turn)`."""
     event = RequestEvent(turn=effect.turn, endpoint=strategy.endpoint, url="", finalize=effect.finalize, at_s=trace.elapsed())
     trace.add(event, wire_size=0)
+    exchange = exchange or Exchange()
     started = time.perf_counter()
 
     def record(turn: Turn) -> Turn:
-        raw, size = wire.last_reply()
-        trace.add(response_event(turn, effect.turn, time.perf_counter() - started, raw=raw), wire_size=size)
+        trace.add(
+            response_event(turn, effect.turn, time.perf_counter() - started, raw=exchange.reply),
+            wire_size=exchange.reply_size,
+        )
         return turn
 
-    with capturing() as wire:
-        try:
-            yield record
-        finally:
-            if wire.requests:
-                sent = wire.requests[-1]
-                event.body, event.url = trace.cap(sent.body, sent.size), sent.url
-            else:
-                event.body = trace.cap(to_jsonable_python(effect.request, fallback=repr))
+    try:
+        yield exchange, record
+    finally:
+        if exchange.sent is not None:  # None only when the SDK refused the request before sending it
+            event.body, event.url = trace.cap(exchange.sent.body, exchange.sent.size), exchange.sent.url
 
 
 def response_event(

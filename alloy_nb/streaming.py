@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import ConfigurationError
+from .config import redact_host
+from .errors import ConfigurationError, no_valid_chunks
 from .loop import CallSpec, Send, record_failure, recording_request, response_event, start_trace
-from .strategies import ChatStrategy, StreamChunk, Turn, strategy_for
-from .strategies.transport import no_valid_chunks
+from .strategies import ChatStrategy, Exchange, StreamChunk, Turn, strategy_for
 from .trace import Trace
 
 
@@ -45,9 +45,9 @@ class _StreamRecorder:
         self.started = time.perf_counter()
 
     @contextmanager
-    def sending(self) -> Iterator[None]:
+    def sending(self, exchange: Exchange) -> Iterator[None]:
         """Scope around the first chunk: that is when the request goes on the wire."""
-        with recording_request(self.trace, self.strategy, Send(self.request, 0)):
+        with recording_request(self.trace, self.strategy, Send(self.request, 0), exchange):
             yield
 
     def take(self, chunk: StreamChunk) -> str:
@@ -63,7 +63,7 @@ class _StreamRecorder:
     def check_complete(self) -> None:
         """A stream that ended without one chunk of the API's shape (e.g. an HTML page) is an error."""
         if not self.received:
-            raise no_valid_chunks(self.config)
+            raise no_valid_chunks(redact_host(self.config.host))
 
     def close(self, error: BaseException | None) -> None:
         last = self.last or StreamChunk()
@@ -119,9 +119,10 @@ class TextStream(_Stream):
     def _generate(self) -> Iterator[str]:
         recorder = self._recorder
         error: BaseException | None = None
-        chunks = recorder.strategy.stream(recorder.request)
+        exchange = Exchange()
+        chunks = recorder.strategy.stream(recorder.request, exchange)
         try:
-            with recorder.sending():
+            with recorder.sending(exchange):
                 first = list(itertools.islice(chunks, 1))
             for chunk in itertools.chain(first, chunks):
                 if recorder.take(chunk):
@@ -159,9 +160,10 @@ class AsyncTextStream(_Stream):
     async def _generate(self) -> AsyncIterator[str]:
         recorder = self._recorder
         error: BaseException | None = None
-        chunks = recorder.strategy.stream_async(recorder.request)
+        exchange = Exchange()
+        chunks = recorder.strategy.stream_async(recorder.request, exchange)
         try:
-            with recorder.sending():
+            with recorder.sending(exchange):
                 first = await anext(chunks, None)
             if first is not None and recorder.take(first):
                 yield first.text

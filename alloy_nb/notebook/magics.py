@@ -210,7 +210,7 @@ class AlloyMagics(Magics):
         from .. import config as alloy_config
         from .models_table import ModelsTable
 
-        return ModelsTable.read(alloy_config.current().host)
+        return ModelsTable.read(alloy_config.current())
 
     def _cmd_picker(self, rest: str) -> Any:
         from .picker import model_picker
@@ -292,7 +292,7 @@ class AlloyMagics(Magics):
 
         if not rest:
             raise UsageError("%alloy pull needs a model name, e.g. %alloy pull qwen3:0.6b")
-        pull_with_progress(alloy_config.current().host, rest.removeprefix("ollama:"))
+        pull_with_progress(alloy_config.current(), rest.removeprefix("ollama:"))
 
     def _cmd_reset(self, rest: str) -> None:
         self.chat_history.clear()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from .host_info import HostInfo, human_size, read_host
+from ..config import Config
+from ..host import Host, HostInfo, human_size
 
 COLUMNS = ("name", "size", "family", "quantization", "modified")
 
@@ -17,8 +18,8 @@ class ModelsTable:
     info: HostInfo
 
     @classmethod
-    def read(cls, host: str) -> ModelsTable:
-        return cls(read_host(host))
+    def read(cls, config: Config) -> ModelsTable:
+        return cls(Host(config).info())
 
     def rows(self) -> list[tuple[str, ...]]:
         return [(m.name, human_size(m.size), m.family, m.quantization, m.modified) for m in self.info.models]

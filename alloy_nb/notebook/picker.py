@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .. import config as settings
 from ..config import Config, redact_host
 from ..errors import ConfigurationError
-from .host_info import HostInfo, read_host
+from ..host import Host, HostInfo
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -54,7 +54,7 @@ class ModelPicker:
     def refresh(self) -> None:
         """Re-read the host's version and models, then redraw the widgets from the current settings."""
         config = settings.current()
-        self._info = read_host(config.host)
+        self._info = Host(config).info()
         self._show(config)
 
     def summary(self) -> str:
@@ -91,7 +91,7 @@ class ModelPicker:
     def _on_config(self, config: Config) -> None:
         """Listener: settings changed (here or in code); re-read the host only if it moved."""
         if config.host != self._info.host:
-            self._info = read_host(config.host)
+            self._info = Host(config).info()
         self._show(config)
 
     def _show(self, config: Config) -> None:

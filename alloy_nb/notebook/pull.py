@@ -6,9 +6,9 @@ import html
 import time
 from typing import Any, Protocol
 
-from ..config import redact_host
-from ..errors import OllamaUnavailable, ServerError
-from .host_info import human_size
+from ..config import Config, redact_host
+from ..errors import ServerError
+from ..host import Host, human_size
 
 UPDATE_INTERVAL = 0.1
 
@@ -19,22 +19,17 @@ class _View(Protocol):
     def flush(self) -> None: ...
 
 
-def pull_with_progress(host: str, name: str) -> None:
-    """Pull model `name` on `host`, showing progress while it runs, then print `Pulled NAME.`."""
-    import httpx
+def pull_with_progress(config: Config, name: str) -> None:
+    """Pull model `name` on the configured host, showing progress while it runs, then print `Pulled NAME.`."""
     import ollama
 
     view = _progress_view(name)
     try:
-        for update in ollama.Client(host=host).pull(name, stream=True):
+        for update in Host(config).pull(name):
             view.update(update.status or "", update.completed or 0, update.total or 0)
     except ollama.ResponseError as exc:
-        message = f"Could not pull {name!r} from {redact_host(host)}: {exc.error}"
+        message = f"Could not pull {name!r} from {redact_host(config.host)}: {exc.error}"
         raise ServerError(message, exc.status_code if exc.status_code > 0 else None, exc.error) from None
-    except (ConnectionError, httpx.ConnectError):
-        raise OllamaUnavailable(
-            f"No Ollama server at {redact_host(host)}. Start `ollama serve`, or run `%alloy serve` for the embedded model."
-        ) from None
     finally:
         view.flush()
     print(f"Pulled {name}.")

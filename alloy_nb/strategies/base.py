@@ -1,4 +1,5 @@
-"""What every strategy provides to the loop: the protocol and the neutral turn it returns."""
+"""What every strategy provides to the loop: the protocol, the neutral turn, and the exchange
+(what went on the wire and what came back) that it fills in."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..config import Config, Strategy
+from ..config import Strategy
 from ..outputs import OutputSpec
 from ..tools import Tool
 
@@ -33,6 +34,28 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class SentRequest:
+    """What the HTTP client put on the wire: the redacted URL, the JSON body and its size in bytes (never headers)."""
+
+    url: str
+    body: Any
+    size: int
+
+
+@dataclass
+class Exchange:
+    """One request as it went on the wire and the reply as received.
+
+    The strategy fills it in as each happens, so a call that fails or is interrupted after sending
+    still shows exactly what was sent. `reply` is the response body parsed as JSON (not for streams).
+    """
+
+    sent: SentRequest | None = None
+    reply: Any = None
+    reply_size: int | None = None
+
+
+@dataclass(frozen=True)
 class StreamChunk:
     """A piece of streamed text; the last chunk has `done=True` and carries the counts."""
 
@@ -54,45 +77,18 @@ class ChatStrategy(Protocol):
     ) -> dict[str, Any]:
         """The SDK call's keyword arguments for this conversation state."""
 
-    def send(self, request: dict[str, Any]) -> Turn: ...
+    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        """Send one request and return the reply; `exchange` records the bytes both ways."""
 
-    async def send_async(self, request: dict[str, Any]) -> Turn: ...
+    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn: ...
 
-    def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]: ...
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Iterator[StreamChunk]:
+        """Stream one request's reply; `exchange.sent` is filled when the request goes out."""
 
-    def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]: ...
+    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncIterator[StreamChunk]: ...
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         """The assistant reply as it goes back into the conversation on this wire."""
 
     def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
         """A tool result in this wire's format (`tool_name` or `tool_call_id`)."""
-
-
-_made: dict[int, tuple[Config, ChatStrategy]] = {}
-_MADE_LIMIT = 64
-
-
-def strategy_for(config: Config) -> ChatStrategy:
-    """The strategy object that `config` routes to (SDKs are imported here, lazily).
-
-    Strategies hold nothing but their config, so one is kept per config object (configs are
-    immutable and `current()` hands out the same object for the same settings)."""
-    made = _made.get(id(config))
-    if made is not None and made[0] is config:
-        return made[1]
-    strategy = _make_strategy(config)
-    if len(_made) >= _MADE_LIMIT:
-        _made.clear()
-    _made[id(config)] = (config, strategy)  # the config is kept alive, so its id is not reused meanwhile
-    return strategy
-
-
-def _make_strategy(config: Config) -> ChatStrategy:
-    if config.strategy == "openai_chat":
-        from .openai_chat import OpenAIChatStrategy
-
-        return OpenAIChatStrategy(config)
-    from .native import NativeStrategy
-
-    return NativeStrategy(config)

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
 
 import httpx
 import ollama
-from pydantic import ValidationError
 
 from ..config import Config
 from ..errors import AlloyError
 from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import StreamChunk, ToolCall, Turn
-from .transport import (
-    ASYNC_WIRE_HOOKS,
-    WIRE_HOOKS,
-    client_key,
-    connection_failed,
-    http_error,
-    leased_client,
-    malformed_reply,
-    timed_out,
-)
+from .base import Exchange, StreamChunk, ToolCall, Turn
+from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
+from .failures import translated, translated_async
+from .pool import client_key, leased_client
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
 _MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")  # the SDK's Message order
@@ -49,47 +41,53 @@ class NativeStrategy:
             options.setdefault("temperature", self.config.temperature)
         if self.config.max_tokens is not None:
             options.setdefault("num_predict", self.config.max_tokens)
-        # Keys in the order, and empty fields left out as, the ollama SDK's ChatRequest sends them.
-        request: dict[str, Any] = {"model": self.config.model_name, "stream": stream}
+        request: dict[str, Any] = {
+            "model": self.config.model_name,
+            "messages": [{key: m[key] for key in _MESSAGE_KEYS if m.get(key)} for m in messages],
+            "tools": [_ollama_tool(t) for t in tools],
+            "stream": stream,
+            **top_level,
+        }
         if options:
             request["options"] = options
         if not tools and output.schema is not None:
             request["format"] = output.schema
-        if "keep_alive" in top_level:
-            request["keep_alive"] = top_level["keep_alive"]
-        request["messages"] = [{key: m[key] for key in _MESSAGE_KEYS if m.get(key)} for m in messages]
-        request["tools"] = [_ollama_tool(t) for t in tools]  # the SDK sends the list even when empty
-        if "think" in top_level:
-            request["think"] = top_level["think"]
         return request
 
-    def send(self, request: dict[str, Any]) -> Turn:
-        with self._errors():
-            return _turn(_post(self._client(), request))
+    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        with translated(self.config, _classify), recording(exchange):
+            return _turn(self._client().chat(**request))
 
-    async def send_async(self, request: dict[str, Any]) -> Turn:
-        with self._errors():
-            async with self._async_client() as client:
-                return _turn(await _post(client, request))
+    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        async with translated_async(self.config, _classify), self._async_client() as client:
+            with recording(exchange):
+                return _turn(await client.chat(**request))
 
-    def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
-        with self._errors():
-            replies = _post(self._client(), request)
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Iterator[StreamChunk]:
+        with translated(self.config, _classify):
+            replies = self._client().chat(**request)
             try:
-                for reply in replies:
-                    yield _chunk(reply)
+                with recording(exchange):  # the request goes out with the first chunk
+                    first = next(replies, None)
+                if first is not None:
+                    yield _chunk(first)
+                    for reply in replies:
+                        yield _chunk(reply)
             finally:
-                replies.close()
+                replies.close()  # hand the connection back now, not when collected
 
-    async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
-        with self._errors():
-            async with self._async_client() as client:
-                replies = await _post(client, request)
-                try:
+    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncIterator[StreamChunk]:
+        async with translated_async(self.config, _classify), self._async_client() as client:
+            replies = await client.chat(**request)
+            try:
+                with recording(exchange):  # the request goes out with the first chunk
+                    first = await anext(replies, None)
+                if first is not None:
+                    yield _chunk(first)
                     async for reply in replies:
                         yield _chunk(reply)
-                finally:
-                    await replies.aclose()  # hand the connection back now, not when collected
+            finally:
+                await replies.aclose()  # hand the connection back now, not when collected
 
     def _client(self) -> ollama.Client:
         return _client(*client_key(self.config))
@@ -110,31 +108,12 @@ class NativeStrategy:
     def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
         return {"role": "tool", "tool_name": call.name, "content": content}
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Translate the SDK's and httpx's exceptions into alloy_nb errors that say what to do."""
-        try:
-            yield
-        except AlloyError:
-            raise
-        except ollama.ResponseError as exc:
-            raise http_error(self.config, exc.status_code, exc.error) from None
-        except httpx.TimeoutException:
-            raise timed_out(self.config) from None
-        except (ConnectionError, httpx.TransportError) as exc:
-            raise connection_failed(self.config, exc) from None
-        except (httpx.HTTPError, ValueError, ValidationError) as exc:
-            raise malformed_reply(self.config, exc) from None
 
-
-def _post(client: ollama.Client | ollama.AsyncClient, request: dict[str, Any]) -> Any:
-    """POST the request body as built (already in wire form) with the SDK's own transport and reply types.
-
-    `Client.chat(**request)` would rebuild and re-validate the body as pydantic models first, which
-    costs about 13 % of a call against a fast server; `_request` is the method `chat` ends in (the
-    same in ollama 0.5 and 0.6), so errors, host handling and the parsed replies stay the SDK's.
-    """
-    return client._request(ollama.ChatResponse, "POST", "/api/chat", json=request, stream=request["stream"])
+def _classify(problem: BaseException) -> AlloyError | tuple[int, str] | None:
+    """The ollama SDK reports an HTTP error answer as ResponseError; the rest is httpx's."""
+    if isinstance(problem, ollama.ResponseError):
+        return problem.status_code, problem.error
+    return None
 
 
 @lru_cache(maxsize=8)

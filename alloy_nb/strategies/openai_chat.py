@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from pydantic import ValidationError
 
-from ..config import Config
+from .. import errors
+from ..config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
 from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import StreamChunk, ToolCall, Turn
-from .transport import (
-    ASYNC_WIRE_HOOKS,
-    WIRE_HOOKS,
-    client_key,
-    connection_failed,
-    http_error,
-    leased_client,
-    malformed_reply,
-    timed_out,
-)
+from .base import Exchange, StreamChunk, ToolCall, Turn
+from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
+from .failures import connection_failed, translated, translated_async
+from .pool import client_key, leased_client
 
-
-# The request body is built here in wire form, so it is POSTed as it is: `chat.completions.create`
-# would first run the SDK's parameter transform over it, which costs more than the rest of a call.
+# The request body is built here in wire form and POSTed with the client's public `post` (the SDK's
+# way to reach any endpoint): `chat.completions.create` would first run its parameter transform over
+# the body, which costs more than the rest of a call.
 PATH = "/chat/completions"
 
 
@@ -69,36 +62,37 @@ class OpenAIChatStrategy:
             request["stream_options"] = {"include_usage": True}
         return request
 
-    def send(self, request: dict[str, Any]) -> Turn:
-        with self._errors():
+    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        with self._translated(), recording(exchange):
             return _turn(self._client().post(PATH, body=request, cast_to=ChatCompletion))
 
-    async def send_async(self, request: dict[str, Any]) -> Turn:
-        with self._errors():
-            async with self._async_client() as client:
+    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        async with self._translated_async(), self._async_client() as client:
+            with recording(exchange):
                 return _turn(await client.post(PATH, body=request, cast_to=ChatCompletion))
 
-    def stream(self, request: dict[str, Any]) -> Iterator[StreamChunk]:
-        with self._errors():
-            chunks = self._client().post(
-                PATH, body=request, cast_to=ChatCompletion, stream=True, stream_cls=openai.Stream[ChatCompletionChunk]
-            )
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Iterator[StreamChunk]:
+        with self._translated():
+            with recording(exchange):
+                chunks = self._client().post(
+                    PATH, body=request, cast_to=ChatCompletion, stream=True, stream_cls=openai.Stream[ChatCompletionChunk]
+                )
             with chunks:
                 yield from _stream_chunks(chunks)
 
-    async def stream_async(self, request: dict[str, Any]) -> AsyncIterator[StreamChunk]:
-        with self._errors():
-            async with self._async_client() as client:
+    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncIterator[StreamChunk]:
+        async with self._translated_async(), self._async_client() as client:
+            with recording(exchange):
                 chunks = await client.post(
                     PATH, body=request, cast_to=ChatCompletion, stream=True,
                     stream_cls=openai.AsyncStream[ChatCompletionChunk],
                 )
-                async with chunks:
-                    finish: str | None = None
-                    async for chunk in chunks:
-                        piece, finish = _piece(chunk, finish)
-                        if piece is not None:
-                            yield piece
+            async with chunks:
+                finish: str | None = None
+                async for chunk in chunks:
+                    piece, finish = _piece(chunk, finish)
+                    if piece is not None:
+                        yield piece
 
     def _client(self) -> openai.OpenAI:
         return _client(*client_key(self.config))
@@ -125,21 +119,24 @@ class OpenAIChatStrategy:
     def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": call.id, "content": content}
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Translate the SDK's exceptions into alloy_nb errors that say what to do."""
-        try:
-            yield
-        except AlloyError:
-            raise
-        except openai.APITimeoutError:
-            raise timed_out(self.config) from None
-        except openai.APIConnectionError as exc:
-            raise connection_failed(self.config, exc) from None
-        except openai.APIStatusError as exc:
-            raise http_error(self.config, exc.status_code, _error_detail(exc)) from None
-        except (openai.APIError, ValueError, ValidationError) as exc:
-            raise malformed_reply(self.config, exc) from None
+    def _translated(self) -> Any:
+        return translated(self.config, self._classify)
+
+    def _translated_async(self) -> Any:
+        return translated_async(self.config, self._classify)
+
+    def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
+        """The openai SDK wraps transport failures and HTTP answers in its own exception types."""
+        host = redact_host(self.config.host)
+        if isinstance(problem, openai.APITimeoutError):
+            return errors.timed_out(host, self.config.timeout)
+        if isinstance(problem, openai.APIConnectionError):
+            return connection_failed(host, problem)
+        if isinstance(problem, openai.APIStatusError):
+            return problem.status_code, _error_detail(problem)
+        if isinstance(problem, openai.APIError):
+            return errors.malformed_reply(host, problem)
+        return None
 
 
 @lru_cache(maxsize=8)

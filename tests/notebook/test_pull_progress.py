@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from alloy_nb.config import current
+
 import socket
 import sys
 import time
@@ -28,7 +30,7 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def test_pull_shows_a_progress_bar_and_reports_success(server, shown: list[Any], capsys) -> None:
-    pull_with_progress(server.url, "newmodel:1b")
+    pull_with_progress(current(host=server.url), "newmodel:1b")
     assert capsys.readouterr().out.splitlines()[-1] == "Pulled newmodel:1b."
     assert "newmodel:1b" in _listed(server.url)
     [box] = shown
@@ -45,14 +47,14 @@ def test_widget_redraws_are_throttled(server, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr("IPython.display.display", display)
     started = time.monotonic()
-    pull_with_progress(server.url, "throttled:1b")
+    pull_with_progress(current(host=server.url), "throttled:1b")
     elapsed = time.monotonic() - started
     assert redraws[-1] == "throttled:1b: success"
     assert len(redraws) <= elapsed / 0.1 + 2  # at most 10 a second, plus the first and the last
 
 
 def test_the_status_label_is_escaped(server, shown: list[Any]) -> None:
-    pull_with_progress(server.url, "<b>x</b>:1b")
+    pull_with_progress(current(host=server.url), "<b>x</b>:1b")
     label, _ = shown[0].children
     assert label.value == "&lt;b&gt;x&lt;/b&gt;:1b: success"
 
@@ -61,7 +63,7 @@ def test_without_ipywidgets_status_lines_are_printed(
     server, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
-    pull_with_progress(server.url, "plain:1b")
+    pull_with_progress(current(host=server.url), "plain:1b")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "plain:1b: pulling manifest"
     assert lines[-3:] == ["plain:1b: writing manifest", "plain:1b: success", "Pulled plain:1b."]
@@ -72,12 +74,12 @@ def test_a_closed_port_is_ollama_unavailable(shown: list[Any]) -> None:
         sock.bind(("127.0.0.1", 0))
         host = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(OllamaUnavailable, match=rf"No Ollama server at {host}\. Start `ollama serve`"):
-        pull_with_progress(host, "qwen3:0.6b")
+        pull_with_progress(current(host=host), "qwen3:0.6b")
 
 
 def test_a_failed_pull_is_a_server_error_naming_the_model(server, shown: list[Any]) -> None:
     with pytest.raises(ServerError, match="'nonexistent:x'.*pull model manifest: file does not exist"):
-        pull_with_progress(server.url, "nonexistent:x")
+        pull_with_progress(current(host=server.url), "nonexistent:x")
 
 
 def test_the_pull_magic_displays_the_widget(server, shell, capsys) -> None:

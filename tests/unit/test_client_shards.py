@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from alloy_nb.strategies.transport import ClientShards, leased_client
+from alloy_nb.strategies.pool import ClientShards, leased_client
 
 
 async def test_sequential_calls_reuse_one_client() -> None:

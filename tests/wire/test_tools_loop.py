@@ -16,6 +16,7 @@ from alloy_nb.config import current
 from alloy_nb.outputs import output_spec
 from alloy_nb.server import ScriptedToolCall as Call
 from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.strategies import Exchange
 from alloy_nb.strategies.base import ToolCall, Turn
 from alloy_nb.strategies.native import NativeStrategy
 
@@ -208,8 +209,8 @@ def lookup(city: str, days: int = 1, unit: Literal["C", "F"] = "C", tags: Option
     return city
 
 
-def test_native_body_is_byte_for_byte_what_the_ollama_sdk_sends(server) -> None:
-    """alloy_nb POSTs its native body itself (skipping chat()'s re-validation): same keys, order and omissions."""
+def test_the_exchange_holds_what_the_server_received(server) -> None:
+    """Native goes through the SDK's public chat(); the exchange is what reached the server, key order included."""
     config = current(host=server.url, temperature=0.0, max_tokens=9,
                      extra={"ollama_options": {"num_ctx": 2048, "keep_alive": "1m", "think": False}})
     strategy = NativeStrategy(config)
@@ -219,7 +220,9 @@ def test_native_body_is_byte_for_byte_what_the_ollama_sdk_sends(server) -> None:
     for request in (strategy.request(messages, [lookup], output_spec(str), stream=False),
                     strategy.request(messages[:2], [], output_spec(dict[str, int]), stream=False)):
         server.engine.reset()
-        strategy.send(request)
+        exchange = Exchange()
+        strategy.send(request, exchange)
         ollama.Client(host=server.url).chat(**request)
         ours, sdk = (json.dumps(r.body) for r in server.requests)
-        assert ours == sdk
+        assert ours == sdk == json.dumps(exchange.sent.body)
+        assert exchange.sent.url == f"{server.url}/api/chat" and exchange.reply["done"] is True

@@ -1,0 +1,188 @@
+"""The Ollama calls besides chat: version, models (tags), show, ps, pull and whether a host answers.
+
+One client for the picker, `%alloy models` / `pull`, `start_local_server` and the error messages,
+built on the ollama SDK's public `Client` / `AsyncClient` with the configured headers, and async
+where the caller is. `GET /api/version` has no SDK method, so it goes through httpx with the same
+headers and timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, current, redact_host
+from .errors import no_server
+
+if TYPE_CHECKING:
+    import ollama
+
+QUICK_TIMEOUT = 5.0  # seconds for the small metadata calls; a chat call uses the configured timeout
+
+
+@dataclass(frozen=True)
+class HostModel:
+    """One model the host lists: name, size on disk in bytes, and what /api/tags says of it."""
+
+    name: str
+    size: int
+    family: str = ""
+    quantization: str = ""
+    modified: str = ""
+
+    @property
+    def label(self) -> str:
+        """`smollm2:135m · 81 MB`."""
+        return f"{self.name} · {human_size(self.size)}"
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """The host's version and models, or `error`: a readable sentence saying what went wrong."""
+
+    host: str
+    version: str | None = None
+    models: tuple[HostModel, ...] = ()
+    error: str | None = None
+
+
+class Host:
+    """An Ollama host as the configuration describes it (URL, headers); `shown` is safe to print."""
+
+    def __init__(self, config: Config | None = None, *, url: str | None = None, timeout: float = QUICK_TIMEOUT) -> None:
+        config = config or current()
+        self.url = url or config.host
+        self.headers = tuple(sorted(config.headers.items()))
+        self.timeout = timeout
+
+    @property
+    def shown(self) -> str:
+        return redact_host(self.url)
+
+    def client(self) -> ollama.Client:
+        return _client(self.url, self.timeout, self.headers)
+
+    def async_client(self) -> ollama.AsyncClient:
+        import httpx
+        import ollama
+
+        return ollama.AsyncClient(host=self.url, timeout=httpx.Timeout(self.timeout), headers=dict(self.headers))
+
+    def answers(self) -> bool:
+        """Whether an Ollama-shaped server answers `GET /api/version` now."""
+        try:
+            return self.version() is not None
+        except Exception:
+            return False
+
+    def version(self) -> str | None:
+        """The server's version string; raises httpx errors when it cannot be read."""
+        import httpx
+
+        reply = httpx.get(f"{self.url}/api/version", headers=dict(self.headers), timeout=self.timeout)
+        reply.raise_for_status()
+        version = reply.json().get("version")
+        return str(version) if version is not None else None
+
+    def models(self) -> tuple[HostModel, ...]:
+        return tuple(_host_model(m) for m in self.client().list().models)
+
+    def model_names(self) -> list[str]:
+        """Names from `/api/tags`, or [] when they cannot be read (for error messages)."""
+        try:
+            return sorted(model.name for model in self.models())
+        except Exception:
+            return []
+
+    async def model_names_async(self) -> list[str]:
+        """`model_names` without blocking the event loop."""
+        try:
+            async with _closing(self.async_client()) as client:
+                listed = await client.list()
+            return sorted(_host_model(m).name for m in listed.models)
+        except Exception:
+            return []
+
+    def show(self, model: str) -> ollama.ShowResponse:
+        return self.client().show(model)
+
+    def running(self) -> ollama.ProcessResponse:
+        return self.client().ps()
+
+    def pull(self, model: str) -> Iterator[ollama.ProgressResponse]:
+        """Stream `/api/pull` progress; raises OllamaUnavailable when nothing answers."""
+        import httpx
+
+        try:
+            yield from self.client().pull(model, stream=True)
+        except (ConnectionError, httpx.ConnectError):  # the SDK wraps only non-streamed connect errors
+            raise no_server(self.shown) from None
+
+    def info(self) -> HostInfo:
+        """Version and models, never raising: a failure comes back as `HostInfo.error`."""
+        import httpx
+        import ollama
+
+        try:
+            return HostInfo(self.url, version=self.version(), models=self.models())
+        except (httpx.ConnectError, ConnectionError) as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else str(exc) or type(exc).__name__
+            return HostInfo(self.url, error=f"No server at {self.shown}: {reason}. {START_HINT}")
+        except httpx.TimeoutException:
+            return HostInfo(self.url, error=f"The server at {self.shown} did not answer within {self.timeout:g}s. {START_HINT}")
+        except (httpx.HTTPStatusError, ollama.ResponseError) as exc:
+            status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else exc.status_code
+            return HostInfo(self.url, error=f"The server at {self.shown} answered HTTP {status}; is it an Ollama server?")
+        except Exception as exc:
+            return HostInfo(self.url, error=f"The server at {self.shown} did not answer like Ollama ({type(exc).__name__}: {exc}).")
+
+
+START_HINT = "Start ollama serve or run %alloy serve."
+
+
+def human_size(size: int) -> str:
+    """Bytes in decimal units, as Ollama shows them.
+
+    >>> human_size(81_000_000), human_size(4_800_000_000), human_size(512)
+    ('81 MB', '4.8 GB', '512 B')
+    """
+    amount = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if amount < 1000:
+            return f"{amount:.0f} {unit}" if amount >= 10 or unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    return f"{amount:.1f} TB"
+
+
+@lru_cache(maxsize=8)
+def _client(url: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
+    import httpx
+    import ollama
+
+    return ollama.Client(host=url, timeout=httpx.Timeout(timeout), headers=dict(headers))
+
+
+class _closing:
+    """`async with` for an ollama.AsyncClient (ollama 0.5's has no async context manager)."""
+
+    def __init__(self, client: ollama.AsyncClient) -> None:
+        self.client = client
+
+    async def __aenter__(self) -> ollama.AsyncClient:
+        return self.client
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.client.close()  # type: ignore[no-untyped-call]
+
+
+def _host_model(listed: Any) -> HostModel:
+    details = listed.details
+    return HostModel(
+        name=str(listed.model),
+        size=int(listed.size or 0),
+        family=str(getattr(details, "family", None) or ""),
+        quantization=str(getattr(details, "quantization_level", None) or ""),
+        modified=str(listed.modified_at or "")[:19].replace("T", " "),
+    )

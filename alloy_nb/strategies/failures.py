@@ -1,0 +1,93 @@
+"""SDK and transport exceptions turned into alloy_nb errors, shared by both strategies.
+
+A strategy names how its SDK reports an HTTP status; everything else (timeouts, lost connections,
+names that do not resolve, replies not in the API's shape, a missing model with the host's list)
+is decided here, once. The missing-model listing is read without blocking on async paths.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import httpx
+from pydantic import ValidationError
+
+from .. import errors
+from ..config import Config, redact_host
+from ..errors import AlloyError, ModelNotFound
+from ..host import Host
+
+# httpx and httpx2 (the openai SDK's fork) name these alike: the connection was made, then lost.
+_LOST_MID_REPLY = ("RemoteProtocolError", "ReadError")
+
+# A strategy's own reading of an exception: an alloy_nb error, a (status, detail) HTTP answer, or None.
+Classify = Callable[[BaseException], "AlloyError | tuple[int, str] | None"]
+
+
+@contextmanager
+def translated(config: Config, classify: Classify) -> Iterator[None]:
+    """Re-raise what the block raises as an alloy_nb error (synchronous callers)."""
+    try:
+        yield
+    except AlloyError:
+        raise
+    except Exception as exc:
+        error = _translate(config, classify, exc)
+        if isinstance(error, ModelNotFound):
+            error = errors.model_missing(config.model_name, redact_host(config.host), Host(config).model_names())
+        raise error from None
+
+
+@asynccontextmanager
+async def translated_async(config: Config, classify: Classify) -> AsyncIterator[None]:
+    """`translated` for coroutines: the missing-model listing is awaited, never a blocking GET."""
+    try:
+        yield
+    except AlloyError:
+        raise
+    except Exception as exc:
+        error = _translate(config, classify, exc)
+        if isinstance(error, ModelNotFound):
+            available = await Host(config).model_names_async()
+            error = errors.model_missing(config.model_name, redact_host(config.host), available)
+        raise error from None
+
+
+def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyError:
+    host = redact_host(config.host)
+    known = classify(problem)
+    if isinstance(known, AlloyError):
+        return known
+    if known is not None:
+        status, detail = known
+        if status == 404 and "not found" in detail.lower():
+            return ModelNotFound(detail)  # the caller adds what the host has
+        return errors.http_failure(host, status, detail)
+    if isinstance(problem, httpx.TimeoutException):
+        return errors.timed_out(host, config.timeout)
+    if isinstance(problem, (ConnectionError, httpx.TransportError)):
+        return connection_failed(host, problem)
+    if isinstance(problem, (httpx.HTTPError, ValueError, ValidationError)):
+        return errors.malformed_reply(host, problem)
+    raise problem
+
+
+def connection_failed(host: str, problem: BaseException) -> AlloyError:
+    """The server hung up mid-reply, the host name does not resolve, or nothing listens."""
+    causes = list(_causes(problem))
+    if any(type(cause).__name__ in _LOST_MID_REPLY for cause in causes):
+        return errors.lost_mid_reply(host)
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
+        return errors.unresolvable_host(host)
+    return errors.no_server(host)
+
+
+def _causes(problem: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = problem
+    for _ in range(10):  # bounded: a cycle in __context__ must not hang error reporting
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
