@@ -11,8 +11,9 @@ from typing_extensions import Unpack
 
 from .config import current
 from .errors import ConfigurationError
-from .loop import CallSpec, run, run_async
-from .streaming import AsyncTextStream, TextStream, stream, stream_async
+from .call.conversation import CallSpec
+from .call.drivers import run, run_async
+from .call.streaming import AsyncTextStream, TextStream, stream, stream_async
 from .outputs import output_spec
 from .tools import as_tools
 from .trace import Trace

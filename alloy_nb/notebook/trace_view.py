@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from IPython.display import HTML, display
 
 from ..trace import Trace
-from ..trace_html import comparison_html, trace_html
+from ..trace.html import comparison_html, trace_html
 
 
 def show_trace(trace: Trace) -> None:

@@ -10,7 +10,7 @@ import pytest
 from IPython.lib.pretty import pretty
 
 from alloy_nb.trace import ErrorInfo, RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage
-from alloy_nb.trace_html import MAX_SHOWN_CHARS, comparison_html, trace_html
+from alloy_nb.trace.html import MAX_SHOWN_CHARS, comparison_html, trace_html
 
 EVIL = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)", "\"quotes'"]
 EVIL_TEXT = " ".join(EVIL)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .trace import RequestEvent, ResponseEvent, ToolEvent, Trace
+if TYPE_CHECKING:
+    from .model import RequestEvent, ResponseEvent, ToolEvent, Trace
+
 
 MAX_SHOWN_CHARS = 20_000
 
@@ -61,11 +63,11 @@ def trace_html(trace: Trace) -> str:
     parts = [f'<div class="alloy-trace"><style>{_CSS}</style>', _header(trace)]
     previous: list[Any] = []
     for event in trace.events:
-        if isinstance(event, RequestEvent):
+        if event.kind == "request":
             messages = _messages(event)
             parts.append(_request(event, messages, previous))
             previous = messages
-        elif isinstance(event, ResponseEvent):
+        elif event.kind == "response":
             parts.append(_response(event))
         else:
             parts.append(_tool_run(event))

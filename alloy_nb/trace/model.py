@@ -172,7 +172,7 @@ class Trace(BaseModel):
 
     def _repr_html_(self) -> str:
         """Notebook view: the conversation as escaped, script-free HTML."""
-        from .trace_html import trace_html
+        from .html import trace_html
 
         return trace_html(self)
 

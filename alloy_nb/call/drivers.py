@@ -1,107 +1,19 @@
-"""The one conversation loop: model -> tool calls -> results -> model, then validation and finalize.
-(Text streaming, which has no loop, is in streaming.py.)
-
-The loop itself is a generator that yields *effects* (send this request, run these tool calls)
-and never does I/O; `run` and `run_async` carry the effects out. So sync and async share
-every rule, and the trace is written in one place.
-"""
+"""Drivers that carry out a conversation's effects: send with the strategy, run the tools, trace it all."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Config, redact_host
-from .errors import AlloyError, CommandError, ToolError, ToolLoopLimitExceeded
-from .outputs import OutputSpec
-from .strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
-from .tools import Tool, parse_arguments, result_content
-from .trace import RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
-
-
-@dataclass(frozen=True)
-class CallSpec:
-    """Everything one call needs: the prompt, what comes back, the tools and the settings."""
-
-    prompt: str
-    output: OutputSpec
-    tools: list[Tool] = field(default_factory=list)
-    config: Config = field(default_factory=Config)
-    history: list[dict[str, str]] = field(default_factory=list)
-
-    def first_messages(self) -> list[dict[str, Any]]:
-        """System prompt (with the output instruction), earlier exchanges, then the prompt."""
-        system = [self.config.system] if self.config.system else []
-        if not self.output.is_text:
-            system.append(self.output.instruction)
-        messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
-        return [*messages, *self.history, {"role": "user", "content": self.prompt}]
-
-
-@dataclass(frozen=True)
-class Send:
-    request: dict[str, Any]
-    turn: int
-    finalize: bool = False
-
-
-@dataclass(frozen=True)
-class RunTools:
-    calls: list[ToolCall]
-    turn: int
-
-
-Effect = Send | RunTools
-
-
-def _conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, Any, Any]:
-    """The rules of a call, as a sequence of effects; returns the validated value."""
-    messages = spec.first_messages()
-    turn_number = 0
-    while True:
-        request = strategy.request(list(messages), spec.tools, spec.output, stream=False)
-        turn: Turn = yield Send(request, turn_number)
-        messages.append(strategy.assistant_message(turn))
-        if not turn.tool_calls:
-            break
-        if turn_number >= spec.config.max_tool_turns:
-            names = ", ".join(call.name for call in turn.tool_calls)
-            raise ToolLoopLimitExceeded(
-                f"The model still asked for tools ({names}) after {spec.config.max_tool_turns} tool turns. "
-                "Raise max_tool_turns, or make the prompt say when to stop."
-            )
-        results: list[str] = yield RunTools(turn.tool_calls, turn_number)
-        messages.extend(strategy.tool_result_message(c, r) for c, r in zip(turn.tool_calls, results))
-        turn_number += 1
-    try:
-        return spec.output.parse(turn.text)
-    except CommandError as exc:
-        if not spec.config.auto_finalize_missing_output:
-            raise _unusable(exc, turn, spec.config, finalized=False) from None
-    messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction})
-    request = strategy.request(list(messages), [], spec.output, stream=False)
-    final: Turn = yield Send(request, turn_number + 1, finalize=True)
-    try:
-        return spec.output.parse(final.text)
-    except CommandError as exc:
-        raise _unusable(exc, final, spec.config, finalized=True) from None
-
-
-def _unusable(exc: CommandError, turn: Turn, config: Config, *, finalized: bool) -> CommandError:
-    """The validation error of the last reply, with what to change (a reply cut by the token limit says so)."""
-    if turn.done_reason == "length":
-        limit = f"max_tokens={config.max_tokens}" if config.max_tokens else "the server's default"
-        advice = f"The reply was cut off by the token limit ({limit}) before it was complete: raise max_tokens."
-    elif finalized:
-        advice = "A larger model or a simpler output type may follow the schema better."
-    else:
-        advice = "Turn auto_finalize_missing_output on to ask once more for the answer in the schema."
-    prefix = "Even after one finalize turn: " if finalized else ""
-    return CommandError(f"{prefix}{str(exc).rstrip('.')}. {advice}", raw_text=exc.raw_text)
+from ..config import redact_host
+from ..errors import AlloyError, ToolError
+from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
+from ..tools import Tool, parse_arguments, result_content
+from ..trace import RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
+from .conversation import CallSpec, Send, conversation
 
 
 def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> Trace:
@@ -124,11 +36,11 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
     tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
-    conversation = _conversation(spec, strategy)
+    steps = conversation(spec, strategy)
     result: Any = None
     try:
         while True:
-            effect = conversation.send(result)
+            effect = steps.send(result)
             if isinstance(effect, Send):
                 with recording_request(trace, strategy, effect) as (exchange, record):
                     result = record(strategy.send(effect.request, exchange))
@@ -138,7 +50,7 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
         trace.finish("ok", done.value)
         return done.value, trace
     except BaseException as exc:
-        conversation.close()
+        steps.close()
         record_failure(trace, exc)
         raise
 
@@ -149,11 +61,11 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
     trace = start_trace(spec, strategy)
     tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     limit = asyncio.Semaphore(spec.config.tool_concurrency)
-    conversation = _conversation(spec, strategy)
+    steps = conversation(spec, strategy)
     result: Any = None
     try:
         while True:
-            effect = conversation.send(result)
+            effect = steps.send(result)
             if isinstance(effect, Send):
                 with recording_request(trace, strategy, effect) as (exchange, record):
                     result = record(await strategy.send_async(effect.request, exchange))
@@ -163,7 +75,7 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
         trace.finish("ok", done.value)
         return done.value, trace
     except BaseException as exc:
-        conversation.close()
+        steps.close()
         record_failure(trace, exc)
         raise
 

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .config import redact_host
-from .errors import ConfigurationError, no_valid_chunks
-from .loop import CallSpec, Send, record_failure, recording_request, response_event, start_trace
-from .strategies import ChatStrategy, Exchange, StreamChunk, Turn, strategy_for
-from .trace import Trace
+from ..config import redact_host
+from ..errors import ConfigurationError, no_valid_chunks
+from ..strategies import ChatStrategy, Exchange, StreamChunk, Turn, strategy_for
+from ..trace import Trace
+from .conversation import CallSpec, Send
+from .drivers import record_failure, recording_request, response_event, start_trace
 
 
 def check_streamable(spec: CallSpec) -> None:

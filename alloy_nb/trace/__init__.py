@@ -1,0 +1,27 @@
+"""Traces: the plain-data record of each call (`model`) and its HTML views (`html`)."""
+
+from .model import (
+    ErrorInfo,
+    RequestEvent,
+    ResponseEvent,
+    ToolCallRecord,
+    ToolEvent,
+    Trace,
+    Usage,
+    last_trace,
+    recent_traces,
+    remember,
+)
+
+__all__ = [
+    "ErrorInfo",
+    "RequestEvent",
+    "ResponseEvent",
+    "ToolCallRecord",
+    "ToolEvent",
+    "Trace",
+    "Usage",
+    "last_trace",
+    "recent_traces",
+    "remember",
+]
