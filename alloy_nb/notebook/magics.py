@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import shlex
 import sys
 import traceback
@@ -15,6 +17,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from traitlets import Dict, Integer, Unicode
 
+from ..config import API_CHOICES
 from ..errors import AlloyError
 from .prompt_template import interpolate
 from .result_view import FORMATS, text_bundle, value_bundle
@@ -22,49 +25,28 @@ from .result_view import FORMATS, text_bundle, value_bundle
 if TYPE_CHECKING:
     from ..trace import Trace
 
-API_CHOICES = ("auto", "native", "openai_chat")
-
-HELP = """\
-%%alloy [options]          the cell is the prompt; {name}, {In[n]}, {Out[n]}, {Err[n]} are filled in
-  -m/--model MODEL         ollama:<model> or an alias      --api auto|native|openai_chat
-  -o/--output TYPE         a type from the notebook, e.g. Invoice or list[str]
-  -t/--tools f,g           functions from the notebook      -s/--system TEXT
-  --temperature T  --max-tokens N  --no-stream  --as NAME  --trace  --chat
-  -f/--format markdown|text|code|json|html
-%alloy help | config [key=value ...] | models | picker | trace [N] [--json] | history
-%alloy compare "prompt" | serve [--engine scripted] | stop | pull NAME | reset | alias [NAME ollama:<model>]
-The result is in _alloy (and --as NAME), the trace in _alloy_trace.
-Defaults: %config AlloyMagics.default_model = "ollama:qwen3:0.6b" (also default_api, default_format, max_history)."""
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+COMPARE_MAX_TOKENS = 256  # a compare runs two calls one after the other: cap each unless told otherwise
 
 
-@magic_arguments()
-@argument("-m", "--model", help="ollama:<model> or an alias")
-@argument("--api", choices=API_CHOICES, help="which wire API")
-@argument("-o", "--output", help="output type, evaluated in the notebook")
-@argument("-t", "--tools", help="comma-separated tool names from the notebook")
-@argument("-s", "--system", help="system prompt")
-@argument("--temperature", type=float)
-@argument("--max-tokens", type=int)
-@argument("--no-stream", action="store_true", help="wait for the whole reply")
-@argument("--as", dest="as_name", help="also store the result in this variable")
-@argument("--trace", action="store_true", help="show the trace below the answer")
-@argument("-f", "--format", choices=FORMATS, help="how to show a text reply")
-@argument("--chat", action="store_true", help="send earlier --chat exchanges as context")
-def _cell_arguments(line: str) -> None:
-    """%%alloy options."""
+def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags of one call, shared by `%%alloy` and `%alloy compare` (one definition per flag)."""
+    flags: list[Decorator] = [
+        argument("-m", "--model", help="ollama:<model> or an alias"),
+        argument("--api", choices=API_CHOICES, help="which wire API (auto: gpt-oss -> openai_chat, others native)"),
+        argument("-s", "--system", help="system prompt"),
+        argument("--temperature", type=float, help="sampling temperature"),
+        argument("--max-tokens", type=int, help="stop the reply after this many tokens"),
+    ]
+    for flag in reversed(flags):
+        func = flag(func)
+    return func
 
 
-@magic_arguments()
-@argument("index", nargs="?", type=int, default=-1, help="position in %%alloy history (default: the last)")
-@argument("--json", action="store_true", help="the trace as JSON")
-def _trace_arguments(line: str) -> None:
-    """%alloy trace options."""
-
-
-@magic_arguments()
-@argument("--engine", choices=("llama", "scripted"), help="llama (the embedded model, default when installed) or scripted (a demo model)")
-def _serve_arguments(line: str) -> None:
-    """%alloy serve options."""
+def strict(func: Callable[..., Any]) -> Callable[..., Any]:
+    """No silent prefix matching of flags (`--max-token` is not `--max-tokens`)."""
+    func.parser.allow_abbrev = False  # type: ignore[attr-defined]
+    return func
 
 
 @magics_class
@@ -86,12 +68,23 @@ class AlloyMagics(Magics):
 
     # --- %%alloy ---------------------------------------------------------------------------
 
+    @strict
+    @magic_arguments()
+    @call_options
+    @argument("-o", "--output", help="output type, evaluated in the notebook, e.g. Invoice or list[str]")
+    @argument("-t", "--tools", help="comma-separated tool functions from the notebook")
+    @argument("--no-stream", action="store_true", help="wait for the whole reply")
+    @argument("--as", dest="as_name", help="also store the result in this variable")
+    @argument("--trace", action="store_true", help="show the trace below the answer")
+    @argument("-f", "--format", choices=FORMATS, help="how to show a text reply (default: markdown)")
+    @argument("--chat", action="store_true", help="send earlier --chat exchanges as context")
     @line_cell_magic
     def alloy(self, line: str, cell: str | None = None) -> Any:
-        """%%alloy runs the cell as a prompt; %alloy SUBCOMMAND manages settings and traces."""
+        """%%alloy runs the cell as a prompt ({name}, {In[n]}, {Out[n]}, {Err[n]} are filled in);
+        %alloy SUBCOMMAND manages settings, models, traces and the embedded server (%alloy help)."""
         if cell is None:
-            return self._line(line)
-        args = _parse(_cell_arguments, line)
+            return self._subcommand(line)
+        args = _parse(self.alloy, line)
         prompt = interpolate(cell, self.shell.user_ns, self.errors).strip()
         if not prompt:
             raise UsageError("The cell is empty: write the prompt below %%alloy.")
@@ -116,7 +109,7 @@ class AlloyMagics(Magics):
             "temperature": args.temperature,
             "max_tokens": args.max_tokens,
         }
-        if args.chat:
+        if getattr(args, "chat", False):  # %alloy compare has no --chat
             options["history"] = self.chat_history[-2 * self.max_history :] if self.max_history else []
         return {key: value for key, value in options.items() if value is not None}
 
@@ -188,39 +181,63 @@ class AlloyMagics(Magics):
 
     # --- %alloy SUBCOMMAND -------------------------------------------------------------------
 
-    def _line(self, line: str) -> Any:
-        command, _, rest = line.strip().partition(" ")
-        handler = getattr(self, f"_cmd_{command or 'help'}", None)
+    def _subcommand(self, line: str) -> Any:
+        name, _, rest = line.strip().partition(" ")
+        handler = self.subcommands().get(name or "help")
         if handler is None:
-            raise UsageError(f"Unknown %alloy command {command!r}.\n\n{HELP}")
+            close = difflib.get_close_matches(name, self.subcommands(), n=1)
+            hint = f" Did you mean %alloy {close[0]}?" if close else ""
+            raise UsageError(f"Unknown %alloy command {name!r}.{hint} %alloy help lists them.")
         return handler(rest.strip())
 
-    def _cmd_help(self, rest: str) -> None:
-        print(HELP)
+    def subcommands(self) -> dict[str, Callable[[str], Any]]:
+        """`%alloy NAME` -> its method; each has its own parser (its docstring's first line is its summary)."""
+        return {name.removeprefix("_cmd_"): getattr(self, name) for name in dir(self) if name.startswith("_cmd_")}
 
+    @magic_arguments("alloy help")
+    def _cmd_help(self, rest: str) -> None:
+        """What each %alloy command does, and how to start."""
+        _parse(self._cmd_help, rest)
+        print(help_text(self.subcommands()))
+
+    @magic_arguments("alloy config")
+    @argument("changes", nargs="*", metavar="key=value", help="settings to change, e.g. temperature=0.2")
     def _cmd_config(self, rest: str) -> Any:
+        """Show the settings in effect, or change some (as configure() does)."""
         from .. import config as alloy_config
 
-        if rest:
-            changes = dict(_key_value(item) for item in shlex.split(rest))
+        args = _parse(self._cmd_config, rest)
+        if args.changes:
+            changes = dict(_key_value(item) for item in args.changes)
             alloy_config.configure(**changes)
         return alloy_config.current()
 
+    @magic_arguments("alloy models")
     def _cmd_models(self, rest: str) -> Any:
+        """The models the host has, as a table."""
         from .. import config as alloy_config
+
+        _parse(self._cmd_models, rest)
         from .models_table import ModelsTable
 
         return ModelsTable.read(alloy_config.current())
 
+    @magic_arguments("alloy picker")
     def _cmd_picker(self, rest: str) -> Any:
+        """Widgets to choose the model and the strategy (native / openai_chat)."""
         from .picker import model_picker
 
+        _parse(self._cmd_picker, rest)
         return model_picker()
 
+    @magic_arguments("alloy trace")
+    @argument("index", nargs="?", type=int, default=-1, help="position in %%alloy history (default: the last)")
+    @argument("--json", action="store_true", help="the trace as JSON")
     def _cmd_trace(self, rest: str) -> Any:
+        """A call's trace: every request as sent, every reply, every tool run."""
         from ..trace import recent_traces
 
-        args = _parse(_trace_arguments, rest)
+        args = _parse(self._cmd_trace, rest)
         traces = recent_traces()
         try:
             trace = traces[args.index]
@@ -231,9 +248,12 @@ class AlloyMagics(Magics):
             return None
         return trace
 
+    @magic_arguments("alloy history")
     def _cmd_history(self, rest: str) -> None:
+        """The recent calls, numbered for %alloy trace N."""
         from ..trace import recent_traces
 
+        _parse(self._cmd_history, rest)
         traces = recent_traces()
         if not traces:
             print("No calls yet.")
@@ -241,26 +261,42 @@ class AlloyMagics(Magics):
             prompt = _last_user_message(trace)
             print(f"[{index}] {trace.started_at[11:19]} {trace.model} via {trace.strategy} · {trace.status} · {prompt}")
 
+    @strict
+    @magic_arguments("alloy compare")
+    @call_options
+    @argument("prompt", nargs="*", help="the prompt (quote it, or write it after the flags)")
     def _cmd_compare(self, rest: str) -> Any:
+        """The same prompt through native and openai_chat, side by side."""
         from ..commands import ask
         from .trace_view import compare
 
-        prompt = " ".join(shlex.split(rest))
+        args = _parse(self._cmd_compare, rest)
+        prompt = " ".join(args.prompt)
         if not prompt:
-            raise UsageError('%alloy compare needs a prompt: %alloy compare "Why is the sky blue?"')
-        traces = []
+            raise UsageError('%alloy compare needs a prompt: %alloy compare --max-tokens 40 "Why is the sky blue?"')
+        options = {key: value for key, value in self._options(args).items() if key != "api"}
+        options.setdefault("max_tokens", COMPARE_MAX_TOKENS)
+        traces: list[Trace] = []
         for api in ("native", "openai_chat"):
+            print(f"{api}…", end=" ", flush=True)
             try:
-                traces.append(ask.traced(prompt, api=api).trace)
+                traces.append(ask.traced(prompt, api=api, **options).trace)
             except AlloyError as exc:
+                if exc.trace is None:
+                    raise
                 traces.append(exc.trace)
+        print()
         return compare(*traces)
 
+    @magic_arguments("alloy serve")
+    @argument("--engine", choices=("llama", "scripted"),
+              help="llama (the embedded model, default when installed) or scripted (a demo model)")
     def _cmd_serve(self, rest: str) -> None:
+        """Start the embedded Ollama-compatible server and use it (run this first without Ollama)."""
         from .. import config as alloy_config
         from ..local import start_local_server
 
-        args = _parse(_serve_arguments, rest)
+        args = _parse(self._cmd_serve, rest)
         if self.local_server is not None:
             if self.local_server.is_running():
                 print(f"The embedded server is already running at {self.local_server.url}.")
@@ -272,9 +308,12 @@ class AlloyMagics(Magics):
         self.local_server = start_local_server(reuse=False, engine=args.engine)
         print(f"Embedded server running at {self.local_server.url}; alloy_nb now uses it. %alloy stop stops it.")
 
+    @magic_arguments("alloy stop")
     def _cmd_stop(self, rest: str) -> None:
+        """Stop the server %alloy serve started and go back to the host used before."""
         from .. import config as alloy_config
 
+        _parse(self._cmd_stop, rest)
         if self.local_server is None:
             print("No embedded server was started with %alloy serve.")
             return
@@ -286,31 +325,42 @@ class AlloyMagics(Magics):
         else:
             alloy_config.configure(host=self._host_before_serve)
 
+    @magic_arguments("alloy pull")
+    @argument("name", nargs="?", help="the model, e.g. qwen3:0.6b")
     def _cmd_pull(self, rest: str) -> None:
+        """Download a model to the host, with a progress bar."""
         from .. import config as alloy_config
         from .pull import pull_with_progress
 
-        if not rest:
+        args = _parse(self._cmd_pull, rest)
+        if not args.name:
             raise UsageError("%alloy pull needs a model name, e.g. %alloy pull qwen3:0.6b")
-        pull_with_progress(alloy_config.current(), rest.removeprefix("ollama:"))
+        pull_with_progress(alloy_config.current(), args.name.removeprefix("ollama:"))
 
+    @magic_arguments("alloy reset")
     def _cmd_reset(self, rest: str) -> None:
+        """Forget the --chat history."""
+        _parse(self._cmd_reset, rest)
         self.chat_history.clear()
         print("Chat history cleared.")
 
+    @magic_arguments("alloy alias")
+    @argument("name", nargs="?", help="the short name")
+    @argument("model", nargs="?", help="ollama:<model>")
     def _cmd_alias(self, rest: str) -> None:
-        parts = rest.split()
-        if not parts:
+        """List the short model names, or add one: %alloy alias small ollama:qwen3:0.6b."""
+        args = _parse(self._cmd_alias, rest)
+        if args.name is None:
             for name, model in self.aliases.items():
                 print(f"{name} → {model}")
             return
-        if len(parts) != 2:
+        if args.model is None:
             raise UsageError("%alloy alias NAME ollama:<model>")
         from ..config import model_name
 
-        model_name(parts[1])  # rejects anything that is not ollama:<model>
-        self.aliases = {**self.aliases, parts[0]: parts[1]}
-        print(f"{parts[0]} → {parts[1]}")
+        model_name(args.model)  # rejects anything that is not ollama:<model>
+        self.aliases = {**self.aliases, args.name: args.model}
+        print(f"{args.name} → {args.model}")
 
     # --- errors ------------------------------------------------------------------------------
 
@@ -332,12 +382,44 @@ def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
     return lines
 
 
-def _parse(arguments: Any, line: str) -> Any:
-    """Parse magic flags with shell quoting (`-s "Be brief."`), errors as short UsageErrors."""
+def _parse(method: Any, line: str) -> Any:
+    """Parse a magic's flags with its own parser, split with shell quoting (`-s "Be brief."`, which
+    IPython's own splitting would keep in quotes); an unknown flag names the closest known one."""
     try:
-        return arguments.parser.parse_args(shlex.split(line))
-    except ValueError as exc:
+        return method.parser.parse_args(shlex.split(line))
+    except UsageError as exc:
+        raise UsageError(_with_suggestion(str(exc), method.parser)) from None
+    except ValueError as exc:  # unbalanced quotes
         raise UsageError(f"Cannot read the options {line!r}: {exc}") from None
+
+
+def _with_suggestion(message: str, parser: Any) -> str:
+    known = sorted(set(re.findall(r"(?<![\w-])--?[a-z][\w-]*", parser.format_help())))
+    unknown = [word for word in message.replace(",", " ").split() if word.startswith("-")]
+    for word in unknown:
+        close = difflib.get_close_matches(word.split("=")[0].replace("_", "-"), known, n=1, cutoff=0.6)
+        if close:
+            return f"{message}. Did you mean {close[0]}?"
+    return message
+
+
+def help_text(subcommands: dict[str, Callable[[str], Any]]) -> str:
+    """`%alloy help`: first steps, the %%alloy flags, then one line per subcommand (from the parsers)."""
+    lines = [
+        "First steps: %alloy serve (the embedded model, if no Ollama runs), then a cell:",
+        "    %%alloy -m ollama:smollm2:135m --max-tokens 60",
+        "    Name three colours.",
+        "",
+        AlloyMagics.alloy.parser.format_usage().strip(),  # type: ignore[attr-defined]
+        "  %alloy? shows every flag; the result is in _alloy (and --as NAME), the trace in _alloy_trace.",
+        "",
+        "Commands:",
+    ]
+    for name, method in sorted(subcommands.items()):
+        summary = (method.parser.description or "").strip().splitlines()[0]  # type: ignore[attr-defined]
+        lines.append(f"  %alloy {name:<8} {summary}")
+    lines.append('Defaults: %config AlloyMagics.default_model = "ollama:smollm2:135m" (also default_api, default_format).')
+    return "\n".join(lines)
 
 
 def _key_value(item: str) -> tuple[str, Any]:

@@ -152,7 +152,9 @@ def test_config_defaults_and_aliases(shell, server) -> None:
 
 def test_line_commands(shell, server, capsys) -> None:
     shell.run_line_magic("alloy", "")
-    assert "%%alloy [options]" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "First steps: %alloy serve" in shown and "%alloy compare" in shown and "--max-tokens" in shown
+    assert all(f"%alloy {name} " in shown for name in ("serve", "stop", "trace", "pull", "models", "picker"))
     config = shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
     assert config.temperature == 0.5 and config.system == "Be kind."
     server.script(Reply(text="hello"))
@@ -166,6 +168,28 @@ def test_line_commands(shell, server, capsys) -> None:
     table = shell.run_line_magic("alloy", "models")
     assert "llama3.1:8b" in repr(table) and "<td>gpt-oss:20b</td>" in table._repr_html_()
     assert not run(shell, "%alloy frobnicate").success
+
+
+def test_mistyped_flags_and_commands_get_the_close_match_and_no_prefix_matching(shell, server, capsys) -> None:
+    for line, advice in (("--max_tokens 5", "Did you mean --max-tokens?"), ("--max-token 5", "Did you mean --max-tokens?"),
+                         ("--temprature 0.1", "Did you mean --temperature?")):
+        assert not run(shell, f"%%alloy {line}\nhi").success
+        assert advice in capsys.readouterr().err
+    assert not run(shell, "%alloy histroy").success
+    assert "Did you mean %alloy history?" in capsys.readouterr().err
+    assert server.requests == []
+
+
+def test_compare_takes_the_cell_flags_and_caps_tokens(shell, server) -> None:
+    server.script(Reply(text="a"), Reply(text="b"), Reply(text="c"), Reply(text="d"))
+    shell.run_line_magic("alloy", 'compare --max-tokens 20 -s "Be brief." "Name a colour."')
+    native, openai_chat = (r.body for r in server.requests)
+    assert native["options"]["num_predict"] == 20 and openai_chat["max_tokens"] == 20
+    assert native["messages"][-1]["content"] == "Name a colour." == openai_chat["messages"][-1]["content"]
+    assert native["messages"][0] == {"role": "system", "content": "Be brief."}
+    server.engine.reset()
+    shell.run_line_magic("alloy", "compare Name a colour.")
+    assert [r.body.get("max_tokens") or r.body["options"]["num_predict"] for r in server.requests] == [256, 256]
 
 
 def test_compare_runs_both_strategies(shell, server) -> None:
