@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         help="scripted engine: wait this long before each reply, like a model thinking" + default,
     )
     serve.add_argument(
+        "--origins", action="append", default=[], metavar="ORIGIN",
+        help="also let web pages from ORIGIN call the server (e.g. https://*.example.com; "
+        "comma-separated, repeatable; adds to OLLAMA_ORIGINS)",
+    )
+    serve.add_argument(
         "--stop-when-stdin-closes", action="store_true",
         help="exit when standard input reaches its end (a parent that dies closes it)",
     )
@@ -119,7 +124,7 @@ def _serve(args: argparse.Namespace) -> int:
         "(Ctrl+C to stop)",
         file=sys.stderr,
     )
-    server = build_server(engine)
+    server = build_server(engine, allow_any_host=not _is_loopback(args.host), origins=args.origins)
     if args.stop_when_stdin_closes:
         threading.Thread(target=_stop_at_end_of_stdin, args=(server,), daemon=True).start()
     try:

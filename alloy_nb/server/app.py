@@ -1,21 +1,32 @@
-"""``create_app``: the Ollama-compatible HTTP app around one engine."""
+"""``create_app``: the Ollama-compatible HTTP app around one engine.
+
+Like Ollama, the app refuses browser-borne requests it should not serve: a foreign
+``Host`` while it listens on loopback (DNS rebinding) and an ``Origin`` outside the
+allowlist; allowed origins get CORS headers.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
+import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alloy_nb.server import ollama_api, openai_api
 from alloy_nb.server.engines import (
@@ -39,8 +50,13 @@ log = logging.getLogger("alloy_nb.server")
 KEEP_ALIVE = timedelta(minutes=5)
 
 
-def create_app(engine: Engine) -> Starlette:
-    """An app serving Ollama's native and OpenAI-compatible endpoints from ``engine``."""
+def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterable[str] = ()) -> Starlette:
+    """An app serving Ollama's native and OpenAI-compatible endpoints from ``engine``.
+
+    Set ``allow_any_host`` when listening on a non-loopback address; otherwise a
+    ``Host`` that is not a loopback name gets 403. Browser origins allowed besides
+    the local ones: ``OLLAMA_ORIGINS`` and ``origins`` (comma-separated, ``*`` wildcards).
+    """
     chat = _ChatHandler(engine)
     native, openai = OllamaDialect(), OpenAIDialect()
 
@@ -101,7 +117,110 @@ def create_app(engine: Engine) -> Starlette:
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
         Route("/v1/models", openai_models, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={Exception: _internal_error})
+    allowed = origin_pattern(origins)
+    middleware = [
+        Middleware(_Guard, allow_any_host=allow_any_host, origins=re.compile(allowed)),
+        Middleware(
+            CORSMiddleware, allow_origin_regex=allowed, allow_methods=CORS_METHODS, allow_headers=CORS_HEADERS
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: _internal_error})
+
+
+# --- Host and Origin guards ---------------------------------------------------------------
+
+_LOCAL_ORIGINS = r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::\d+)?"
+_APP_ORIGINS = r"(?:app|file|tauri|vscode-webview|vscode-file)://.*"
+
+CORS_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
+CORS_HEADERS = [
+    "Authorization", "Content-Type", "User-Agent", "Accept", "X-Requested-With",
+    # the openai SDKs' own headers (the ollama SDKs send only the ones above)
+    "OpenAI-Beta", "OpenAI-Organization", "OpenAI-Project",
+    "X-Stainless-Arch", "X-Stainless-Async", "X-Stainless-Custom-Poll-Interval", "X-Stainless-Helper-Method",
+    "X-Stainless-Lang", "X-Stainless-OS", "X-Stainless-Package-Version", "X-Stainless-Poll-Helper",
+    "X-Stainless-Read-Timeout", "X-Stainless-Retry-Count", "X-Stainless-Runtime",
+    "X-Stainless-Runtime-Version", "X-Stainless-Stream-Helper", "X-Stainless-Timeout",
+]
+
+
+def origin_pattern(extra: Iterable[str] = ()) -> str:
+    """A regex (for ``fullmatch``) of the origins allowed: local ones, ``OLLAMA_ORIGINS``, ``extra``."""
+    texts = [os.environ.get("OLLAMA_ORIGINS", ""), *extra]
+    entries = [entry.strip() for text in texts for entry in text.split(",")]
+    wildcards = [_wildcard(entry) for entry in entries if entry]
+    return "|".join(f"(?:{pattern})" for pattern in [_LOCAL_ORIGINS, _APP_ORIGINS, *wildcards])
+
+
+def _wildcard(origin: str) -> str:
+    """``https://*.example.com`` as a regex: ``*`` matches anything, the rest literally."""
+    return ".*".join(re.escape(part) for part in origin.split("*"))
+
+
+def _is_loopback_host(host: str) -> bool:
+    """Whether a ``Host`` header (port optional) names this machine: a loopback name or address.
+
+    Unspecified addresses (``0.0.0.0``) count too: clients reach loopback through them, and
+    an address literal cannot be rebound by DNS.
+    """
+    name = _host_name(host.strip().lower())
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header, without brackets or port."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.partition(":")[0] if host.count(":") == 1 else host
+
+
+class _Guard:
+    """Answers 403, before CORS and routing, to a foreign ``Host`` (unless allowed) or ``Origin``.
+
+    Web pages can make a browser call this server: the Host check stops DNS rebinding
+    (evil.example resolving to 127.0.0.1), the Origin check stops other sites' pages.
+    """
+
+    def __init__(self, app: ASGIApp, *, allow_any_host: bool, origins: re.Pattern[str]) -> None:
+        self._app = app
+        self._allow_any_host = allow_any_host
+        self._origins = origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = self._problem(scope) if scope["type"] == "http" else None
+        if problem is None:
+            await self._app(scope, receive, send)
+            return
+        # shaped as a 400: OpenAI has no error type for 403, and the request is what is at fault
+        body = _dialect_for(scope["path"]).error(400, problem)
+        await JSONResponse(body, status_code=403)(scope, receive, send)
+
+    def _problem(self, scope: Scope) -> str | None:
+        headers = Headers(scope=scope)
+        host, origin = headers.get("host"), headers.get("origin")
+        if host is not None and not self._allow_any_host and not _is_loopback_host(host):
+            return (
+                f"Host header {host!r} refused: the server listens on loopback; "
+                f"open it as {_loopback_url(scope)}, or start it with --host 0.0.0.0"
+            )
+        if origin is not None and not self._origins.fullmatch(origin):
+            return f"Origin {origin!r} is not allowed; add it with OLLAMA_ORIGINS or --origins"
+        return None
+
+
+def _loopback_url(scope: Scope) -> str:
+    """This server's own loopback URL, for the refusal message."""
+    host, port = scope.get("server") or ("127.0.0.1", None)
+    if not _is_loopback_host(host):
+        host = "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}" if port is None else f"http://{host}:{port}"
 
 
 class _ChatHandler:
@@ -280,8 +399,12 @@ def _describe(error: Exception) -> str:
 
 async def _internal_error(request: Request, error: Exception) -> Response:
     """Unexpected failures outside chat still answer in the route's error shape."""
-    dialect: Dialect = OpenAIDialect() if request.url.path.startswith("/v1/") else OllamaDialect()
-    return _error(dialect, 500, f"internal error: {type(error).__name__}: {error}")
+    return _error(_dialect_for(request.url.path), 500, f"internal error: {type(error).__name__}: {error}")
+
+
+def _dialect_for(path: str) -> Dialect:
+    """The error shape of a path: OpenAI's under ``/v1/``, else Ollama's."""
+    return OpenAIDialect() if path.startswith("/v1/") else OllamaDialect()
 
 
 def _package_version() -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 
 import uvicorn
@@ -29,11 +31,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_server(engine: Engine, log_level: str = "warning") -> uvicorn.Server:
-    """A uvicorn server for ``create_app(engine)``; run it with ``sockets=[bind(...)]``."""
-    config = uvicorn.Config(
-        create_app(engine), log_level=log_level, lifespan="off", timeout_graceful_shutdown=2
-    )
+def build_server(
+    engine: Engine, log_level: str = "warning", *, allow_any_host: bool = False, origins: Iterable[str] = ()
+) -> uvicorn.Server:
+    """A uvicorn server for ``create_app(engine, ...)``; run it with ``sockets=[bind(...)]``."""
+    app = create_app(engine, allow_any_host=allow_any_host, origins=origins)
+    config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
     error_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _HideDroppedConnections) for f in error_log.filters):
         error_log.addFilter(_HideDroppedConnections())
@@ -60,7 +63,9 @@ class ServerThread:
         self._socket = bind(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
-        self._server = build_server(engine)
+        # off loopback DNS rebinding is moot and clients use other names; the socket has resolved `host`
+        on_loopback = ipaddress.ip_address(self._socket.getsockname()[0]).is_loopback
+        self._server = build_server(engine, allow_any_host=not on_loopback)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},
