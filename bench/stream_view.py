@@ -27,7 +27,7 @@ from typing import Any
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
-from alloy_nb.server import ScriptedEngine, ScriptedTurn, ServerThread
+from alloy_nb.testing import ScriptedEngine, ScriptedTurn, ServerThread
 from bench.report import Row, ratio_row
 from bench.timing import Stats
 

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pytest
 
 import alloy_nb
-from alloy_nb.server import ChatRequest, ScriptedEngine, ScriptedTurn, ServerThread
-
-
-@dataclass(frozen=True)
-class ScriptedServer:
-    """A running server whose replies a test scripts as conversation turns."""
-
-    url: str
-    engine: ScriptedEngine
-
-    def script(self, *turns: ScriptedTurn) -> None:
-        self.engine.script(*turns)
-
-    @property
-    def requests(self) -> list[ChatRequest]:
-        return self.engine.requests
+from alloy_nb.testing import ScriptedEngine, ScriptedServer, ServerThread
 
 
 @pytest.fixture(scope="session")

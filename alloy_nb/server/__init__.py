@@ -3,38 +3,35 @@
 from alloy_nb.server.app import create_app
 from alloy_nb.server.engines import (
     ChatRequest,
-    DropConnection,
     Engine,
     EngineError,
     Event,
     Finish,
     ModelCard,
-    RawBody,
     TextDelta,
     ToolCallOut,
     ToolCalls,
     ToolSpec,
 )
-from alloy_nb.server.running import ServerThread
-from alloy_nb.server.scripted import ScriptedEngine
+from alloy_nb.server.demo import DemoEngine
+from alloy_nb.server.running import bind, build_server
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn
 
 __all__ = [
     "ChatRequest",
-    "DropConnection",
+    "DemoEngine",
     "Engine",
     "EngineError",
     "Event",
     "Finish",
     "ModelCard",
-    "RawBody",
-    "ScriptedEngine",
     "ScriptedToolCall",
     "ScriptedTurn",
-    "ServerThread",
     "TextDelta",
     "ToolCallOut",
     "ToolCalls",
     "ToolSpec",
+    "bind",
+    "build_server",
     "create_app",
 ]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import uvicorn
 
-from alloy_nb.server.demo import demo_turn
+from alloy_nb.server.app import create_app
+from alloy_nb.server.demo import DemoEngine, demo_turn
 from alloy_nb.server.engines import ChatRequest, Engine
 from alloy_nb.server.running import bind, build_server
-from alloy_nb.server.scripted import ScriptedEngine
 from alloy_nb.server.turns import ScriptedTurn
 
 EMBEDDED_MODEL = "smollm2:135m"
@@ -41,7 +41,7 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
     "llama": _llama_engine,
-    "scripted": lambda args: ScriptedEngine(responder=_thinking_demo(args.think_time)),
+    "scripted": lambda args: DemoEngine(responder=_thinking_demo(args.think_time)),
 }
 
 
@@ -124,7 +124,7 @@ def _serve(args: argparse.Namespace) -> int:
         "(Ctrl+C to stop)",
         file=sys.stderr,
     )
-    server = build_server(engine, allow_any_host=not _is_loopback(args.host), origins=args.origins)
+    server = build_server(create_app(engine, allow_any_host=not _is_loopback(args.host), origins=args.origins))
     if args.stop_when_stdin_closes:
         threading.Thread(target=_stop_at_end_of_stdin, args=(server,), daemon=True).start()
     try:

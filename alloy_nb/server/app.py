@@ -31,13 +31,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alloy_nb.server import ollama_api, openai_api
 from alloy_nb.server.engines import (
     ChatRequest,
-    DropConnection,
     Engine,
     EngineError,
     Event,
     Finish,
     ModelCard,
-    RawBody,
     TextDelta,
     ToolCalls,
 )
@@ -250,10 +248,6 @@ class _ChatHandler:
                 reply = await _collect(events)
         except EngineError as error:
             return _error(dialect, error.status, error.message)
-        except RawBody as raw:
-            return Response(raw.body, media_type=_media_type(dialect, chat))
-        except DropConnection:
-            return _ClosingStream(_dropped(), media_type=_media_type(dialect, chat))
         except Exception as error:
             log.exception("engine failed on %s", chat.path)
             return _error(dialect, 500, _describe(error))
@@ -287,10 +281,7 @@ class _ClosingStream(StreamingResponse):
 async def _stream(
     renderer: StreamRenderer, first: Event, events: AsyncGenerator[Event, None]
 ) -> AsyncGenerator[bytes, None]:
-    """Render events; engine errors after the first byte become an error line.
-
-    :class:`DropConnection` propagates, which makes the server cut the connection.
-    """
+    """Render events; engine errors after the first byte become an error line."""
     try:
         yield renderer.event(first)
         if isinstance(first, Finish):
@@ -300,8 +291,6 @@ async def _stream(
             if isinstance(event, Finish):
                 return
         yield renderer.event(Finish())
-    except DropConnection:
-        raise
     except EngineError as error:
         yield renderer.error(error.message)
     except Exception as error:
@@ -309,12 +298,6 @@ async def _stream(
         yield renderer.error(_describe(error))
     finally:
         await events.aclose()
-
-
-async def _dropped() -> AsyncGenerator[bytes, None]:
-    """An empty first piece (the headers go out), then a cut connection."""
-    yield b""
-    raise DropConnection()
 
 
 async def _progress_lines(

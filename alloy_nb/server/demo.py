@@ -1,13 +1,125 @@
-"""The deterministic demo model that answers when no turn is scripted."""
+"""The deterministic demo model: `alloy-nb serve --engine scripted` and the base of the test engine.
+
+It calls the first tool offered, else fills the `format` schema, else echoes the user; it lists a
+few plausible models and "pulls" new names with a short fake download.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import re
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
-from alloy_nb.server.engines import ChatRequest, EngineError
+from alloy_nb.server.engines import (
+    ChatRequest,
+    EngineError,
+    Event,
+    Finish,
+    ModelCard,
+    TextDelta,
+    ToolCallOut,
+    ToolCalls,
+)
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn
+
+DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b")
+PULL_CHUNKS = 4
+PULL_CHUNK_DELAY = 0.02
+
+Responder = Callable[[ChatRequest], ScriptedTurn]
+
+
+class DemoEngine:
+    """Answers every chat request with `responder(request)` (the demo model by default), played
+    with the turn's delays; thread-safe."""
+
+    def __init__(self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None) -> None:
+        self._served = tuple(model_names)
+        self._cards = [fake_card(name) for name in model_names]
+        self._responder = responder or demo_turn
+        self._lock = threading.Lock()
+        self._active = 0
+
+    @property
+    def active(self) -> int:
+        """How many generations are running right now."""
+        with self._lock:
+            return self._active
+
+    def models(self) -> list[ModelCard]:
+        return list(self._cards)
+
+    def forget_pulled(self) -> None:
+        """Serve only the models it started with."""
+        with self._lock:
+            self._cards = [fake_card(name) for name in self._served]
+
+    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        if request.model not in {card.name for card in self.models()}:
+            raise EngineError.model_not_found(request.model)
+        turn = self.turn_for(request)
+        self._change_active(+1)
+        try:
+            async for event in self.play(turn, request):
+                yield event
+        finally:
+            self._change_active(-1)
+
+    def turn_for(self, request: ChatRequest) -> ScriptedTurn:
+        """The reply to give (subclasses may answer from a script)."""
+        return self._responder(request)
+
+    async def play(self, turn: ScriptedTurn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        """The events of one turn, with its delays; `status` answers with that HTTP error."""
+        started = time.perf_counter_ns()
+        await asyncio.sleep(turn.delay)
+        if turn.status is not None:
+            raise EngineError(turn.status, turn.error)
+        for index, event in enumerate(turn_events(turn)):
+            if index:
+                await asyncio.sleep(turn.chunk_delay)
+            yield event
+        yield _finish(turn, request, time.perf_counter_ns() - started)
+
+    async def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
+        """A fake download for a new name (then served); ``nonexistent…`` names fail."""
+        if name not in {card.name for card in self.models()}:
+            yield {"status": "pulling manifest"}
+            if name.startswith("nonexistent"):
+                raise EngineError(500, "pull model manifest: file does not exist")
+            card = fake_card(name)
+            for step in range(PULL_CHUNKS + 1):
+                await asyncio.sleep(PULL_CHUNK_DELAY)
+                yield {
+                    "status": f"pulling {card.digest[:12]}",
+                    "digest": f"sha256:{card.digest}",
+                    "total": card.size,
+                    "completed": card.size * step // PULL_CHUNKS,
+                }
+            yield {"status": "verifying sha256 digest"}
+            yield {"status": "writing manifest"}
+            with self._lock:
+                if card.name not in {served.name for served in self._cards}:
+                    self._cards.append(card)
+        yield {"status": "success"}
+
+    def _change_active(self, step: int) -> None:
+        with self._lock:
+            self._active += step
+
+
+def turn_events(turn: ScriptedTurn) -> list[Event]:
+    """A turn's text pieces, then its tool calls (if any), as engine events."""
+    events: list[Event] = [TextDelta(chunk) for chunk in turn.chunks or []]
+    if turn.tool_calls:
+        events.append(ToolCalls([ToolCallOut(c.name, c.arguments, c.id) for c in turn.tool_calls]))
+    return events
 
 
 def demo_turn(request: ChatRequest) -> ScriptedTurn:
@@ -45,3 +157,40 @@ def _last_user_text(request: ChatRequest) -> str:
         if message.get("role") == "user":
             return str(message.get("content") or "")
     return ""
+
+
+def _finish(turn: ScriptedTurn, request: ChatRequest, elapsed_ns: int) -> Finish:
+    prompt = " ".join(str(message.get("content") or "") for message in request.messages)
+    completion = turn.text + "".join(f"{c.name} {c.arguments}" for c in turn.tool_calls)
+    return Finish(
+        done_reason=turn.done_reason,
+        prompt_tokens=_given(turn.prompt_tokens, rough_tokens(prompt)),
+        completion_tokens=_given(turn.completion_tokens, rough_tokens(completion)),
+        prompt_eval_ns=1_000_000,
+        eval_ns=max(elapsed_ns, 1),
+    )
+
+
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def rough_tokens(text: str) -> int:
+    """A rough token count: words and punctuation marks."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def fake_card(name: str) -> ModelCard:
+    """A plausible model card derived from the model name (e.g. ``llama3.1:8b``)."""
+    family, _, tag = name.partition(":")
+    match = re.search(r"(\d+(?:\.\d+)?)([mb])", tag.lower())
+    amount, unit = (float(match[1]), match[2]) if match else (1.0, "b")
+    parameters = amount * (1e6 if unit == "m" else 1e9)
+    return ModelCard(
+        name=name,
+        size=int(parameters * 0.6),
+        digest=hashlib.sha256(name.encode()).hexdigest(),
+        family=family,
+        parameter_size=f"{amount:g}{unit.upper()}",
+        quantization_level="Q4_K_M",
+    )

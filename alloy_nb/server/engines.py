@@ -100,18 +100,6 @@ class EngineError(Exception):
         return cls(404, f'model "{model}" not found, try pulling it first')
 
 
-class RawBody(Exception):
-    """Fault injection: answer 200 with exactly this (non-JSON) body."""
-
-    def __init__(self, body: str) -> None:
-        super().__init__(body)
-        self.body = body
-
-
-class DropConnection(Exception):
-    """Fault injection: close the connection abruptly, mid-response."""
-
-
 @dataclass(frozen=True)
 class ModelCard:
     """What the listing endpoints say about one model."""

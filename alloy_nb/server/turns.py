@@ -1,4 +1,4 @@
-"""Scripted turns: a reply described as data, including faults."""
+"""A reply described as data: what the demo model says, and what tests script (alloy_nb.testing)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,8 @@ class ScriptedTurn:
     ``chunks`` are the stream pieces (default: ``text`` split per word; given
     alone, their concatenation is the text). ``delay`` is waited before the
     first byte, ``chunk_delay`` between pieces. ``status`` answers with that
-    HTTP error and ``error`` as message; ``raw_body`` answers 200 with exactly
-    that body; ``close_after_chunks`` drops the connection after that many
-    streamed pieces. Token counts default to rough counts of the texts.
+    HTTP error and ``error`` as message. Token counts default to rough counts
+    of the texts.
     """
 
     text: str = ""
@@ -35,8 +34,6 @@ class ScriptedTurn:
     chunk_delay: float = 0.0
     status: int | None = None
     error: str = "scripted error"
-    raw_body: str | None = None
-    close_after_chunks: int | None = None
     done_reason: str = "stop"
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import alloy_nb
 from alloy_nb import AlloyError, ask, command
-from alloy_nb.server import ScriptedTurn
+from alloy_nb.testing import ScriptedTurn
 from alloy_nb.tools import Tool
 from alloy_nb.trace import Trace
 from fault_keeps import PROMPT, Keep

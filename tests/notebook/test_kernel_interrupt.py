@@ -6,7 +6,7 @@ import threading
 
 from jupyter_client.manager import start_new_kernel
 
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedTurn as Reply
 
 
 def _execute(client, code: str) -> tuple[str, str]:

@@ -7,8 +7,8 @@ import json
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from alloy_nb.server import ScriptedToolCall as Call
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call
+from alloy_nb.testing import ScriptedTurn as Reply
 from sample_types import Invoice
 
 

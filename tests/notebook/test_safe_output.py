@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from alloy_nb.notebook.safe_text import code_html, markdown_html
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedTurn as Reply
 
 PAYLOADS = [
     "<script>alert(1)</script>",

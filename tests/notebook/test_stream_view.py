@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedTurn as Reply
 
 
 def test_long_fast_stream_gives_bounded_updates_and_the_full_text(shell, server) -> None:

@@ -9,8 +9,8 @@ from nbclient import NotebookClient
 import alloy_nb
 from alloy_nb import Trace, ask, tool
 from alloy_nb.notebook.trace_view import Comparison, compare
-from alloy_nb.server import ScriptedToolCall as Call
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call
+from alloy_nb.testing import ScriptedTurn as Reply
 
 
 @tool

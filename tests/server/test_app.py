@@ -13,17 +13,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from alloy_nb.server import (
-    ChatRequest,
-    Event,
-    ModelCard,
-    ScriptedEngine,
-    ScriptedToolCall,
-    ScriptedTurn,
-    ServerThread,
-    TextDelta,
-    ToolSpec,
-)
+from alloy_nb.server import ChatRequest, Event, ModelCard, TextDelta, ToolSpec
+from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn, ServerThread
 
 MODEL = "llama3.1:8b"
 HI = [{"role": "user", "content": "Hi"}]

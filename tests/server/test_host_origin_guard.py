@@ -14,7 +14,7 @@ import ollama
 import openai
 import pytest
 
-from alloy_nb.server import ScriptedEngine, ServerThread
+from alloy_nb.testing import ScriptedEngine, ServerThread
 from alloy_nb.server.__main__ import _parser
 
 MODEL = "smollm2:135m"

@@ -17,7 +17,7 @@ from alloy_nb import (
     ask,
     command,
 )
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedTurn as Reply
 from sample_types import Color, Invoice, Person, Point
 
 

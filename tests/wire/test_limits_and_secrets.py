@@ -10,8 +10,8 @@ import pytest
 
 import alloy_nb
 from alloy_nb import ConfigurationError, OllamaUnavailable, ask, tool
-from alloy_nb.server import ScriptedToolCall as Call
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call
+from alloy_nb.testing import ScriptedTurn as Reply
 
 SECRET = "Bearer sk-very-secret-123"
 

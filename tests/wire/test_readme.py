@@ -19,3 +19,13 @@ def test_readme_example_runs(server, capsys) -> None:
     assert [e.name for e in namespace["trace"].tool_events] == ["add"]
     printed = capsys.readouterr().out
     assert "You said: Say hello." in printed and "⚙ add" in printed
+
+
+def test_readme_testing_example_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    [example] = [block for block in blocks if "alloy_nb.testing" in block]
+    alloy_nb.reset_configuration()
+    namespace: dict = {}
+    exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["server"].engine.pending == 2, "the two turns scripted last are still queued"
+    assert alloy_nb.config.configured() == {}, "the host is restored after the block"

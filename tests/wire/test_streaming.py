@@ -7,7 +7,7 @@ import time
 import pytest
 
 from alloy_nb import ConfigurationError, ask, command, tool
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedTurn as Reply
 
 
 @tool

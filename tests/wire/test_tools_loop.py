@@ -14,8 +14,8 @@ import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
 from alloy_nb.config import current
 from alloy_nb.outputs import output_spec
-from alloy_nb.server import ScriptedToolCall as Call
-from alloy_nb.server import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call
+from alloy_nb.testing import ScriptedTurn as Reply
 from alloy_nb.strategies import Exchange
 from alloy_nb.strategies.base import ToolCall, Turn
 from alloy_nb.strategies.native import NativeStrategy

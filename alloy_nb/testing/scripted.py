@@ -1,0 +1,90 @@
+"""ScriptedEngine: replays queued turns (faults included) so tests read as conversations."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+
+from alloy_nb.server import ChatRequest, DemoEngine, Event
+from alloy_nb.server import ScriptedTurn as Turn
+from alloy_nb.server.demo import DEFAULT_MODELS, Responder, turn_events
+
+from .faults import fault_slot
+
+
+@dataclass
+class ScriptedTurn(Turn):
+    """A scripted reply (see `alloy_nb.server.ScriptedTurn`) that may also be a fault:
+    `raw_body` answers 200 with exactly that body; `close_after_chunks` cuts the connection after
+    that many streamed pieces (0: right after the headers)."""
+
+    raw_body: str | None = None
+    close_after_chunks: int | None = None
+
+
+class ScriptedEngine(DemoEngine):
+    """Replays queued turns; with an empty queue, answers like the demo model.
+
+    Thread-safe: tests queue turns from their own thread while the server runs in another.
+    Every chat request is kept in `requests` until `reset()`.
+    """
+
+    def __init__(self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None) -> None:
+        super().__init__(model_names, responder)
+        self._script_lock = threading.Lock()
+        self._turns: deque[Turn] = deque()
+        self._requests: list[ChatRequest] = []
+
+    def script(self, *turns: Turn) -> None:
+        """Queue turns; each chat request to a known model consumes one."""
+        with self._script_lock:
+            self._turns.extend(turns)
+
+    def reset(self) -> None:
+        """Forget queued turns, recorded requests and pulled models."""
+        self.forget_pulled()
+        with self._script_lock:
+            self._turns.clear()
+            self._requests.clear()
+
+    @property
+    def requests(self) -> list[ChatRequest]:
+        """Chat requests received so far (unknown models included), oldest first."""
+        with self._script_lock:
+            return list(self._requests)
+
+    @property
+    def pending(self) -> int:
+        """How many scripted turns are still queued."""
+        with self._script_lock:
+            return len(self._turns)
+
+    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        with self._script_lock:
+            self._requests.append(request)
+        async for event in super().generate(request):
+            yield event
+
+    def turn_for(self, request: ChatRequest) -> Turn:
+        with self._script_lock:
+            scripted = self._turns.popleft() if self._turns else None
+        return super().turn_for(request) if scripted is None else scripted
+
+    async def play(self, turn: Turn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        if not isinstance(turn, ScriptedTurn) or (turn.raw_body is None and turn.close_after_chunks is None):
+            async for event in super().play(turn, request):
+                yield event
+            return
+        slot = fault_slot()
+        if slot is None:
+            raise RuntimeError("fault turns need the server from alloy_nb.testing (ServerThread)")
+        if turn.raw_body is not None:
+            slot.raw_body = turn.raw_body
+            return
+        events = super().play(turn, request)
+        for _ in turn_events(turn)[: turn.close_after_chunks]:
+            yield await anext(events)
+        await events.aclose()
+        slot.drop = True
