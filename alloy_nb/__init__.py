@@ -8,22 +8,42 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .commands import Command, Traced, ask, command
-    from .config import Config, configure, reset_configuration, settings
-    from .errors import (
-        AlloyError,
-        CommandError,
-        ConfigurationError,
-        ModelNotFound,
-        OllamaUnavailable,
-        ServerError,
-        ToolError,
-        ToolLoopLimitExceeded,
+if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at run time)
+    from .commands import (
+        Command as Command,
+        Traced as Traced,
+        ask as ask,
+        command as command,
     )
-    from .local import LocalServer, start_local_server
-    from .tools import Tool, tool
-    from .trace import Trace, last_trace, recent_traces
+    from .config import (
+        Config as Config,
+        configure as configure,
+        reset_configuration as reset_configuration,
+        settings as settings,
+    )
+    from .errors import (
+        AlloyError as AlloyError,
+        CommandError as CommandError,
+        ConfigurationError as ConfigurationError,
+        ModelNotFound as ModelNotFound,
+        OllamaUnavailable as OllamaUnavailable,
+        ServerError as ServerError,
+        ToolError as ToolError,
+        ToolLoopLimitExceeded as ToolLoopLimitExceeded,
+    )
+    from .local import (
+        LocalServer as LocalServer,
+        start_local_server as start_local_server,
+    )
+    from .tools import (
+        Tool as Tool,
+        tool as tool,
+    )
+    from .trace import (
+        Trace as Trace,
+        last_trace as last_trace,
+        recent_traces as recent_traces,
+    )
 
 _HOMES = {
     "commands": ("Command", "Traced", "ask", "command"),
@@ -44,7 +64,7 @@ _HOMES = {
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = sorted(_WHERE) + ["load_ipython_extension"]
+__all__ = [*sorted(_WHERE), "load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:

@@ -131,12 +131,18 @@ class Host:
             reason = "connection refused" if "refused" in str(exc).lower() else str(exc) or type(exc).__name__
             return HostInfo(self.url, error=f"No server at {self.shown}: {reason}. {START_HINT}")
         except httpx.TimeoutException:
-            return HostInfo(self.url, error=f"The server at {self.shown} did not answer within {self.timeout:g}s. {START_HINT}")
+            return HostInfo(
+                self.url, error=f"The server at {self.shown} did not answer within {self.timeout:g}s. {START_HINT}"
+            )
         except (httpx.HTTPStatusError, ollama.ResponseError) as exc:
             status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else exc.status_code
-            return HostInfo(self.url, error=f"The server at {self.shown} answered HTTP {status}; is it an Ollama server?")
+            return HostInfo(
+                self.url, error=f"The server at {self.shown} answered HTTP {status}; is it an Ollama server?"
+            )
         except Exception as exc:
-            return HostInfo(self.url, error=f"The server at {self.shown} did not answer like Ollama ({type(exc).__name__}: {exc}).")
+            return HostInfo(
+                self.url, error=f"The server at {self.shown} did not answer like Ollama ({type(exc).__name__}: {exc})."
+            )
 
 
 START_HINT = "Start ollama serve or run %alloy serve."

@@ -44,7 +44,8 @@ class Tool:
     @cached_property
     def parameters(self) -> dict[str, Any]:
         """JSON schema of the arguments object."""
-        return strip_titles(self.arguments_model.model_json_schema())
+        schema: dict[str, Any] = strip_titles(self.arguments_model.model_json_schema())
+        return schema
 
     def spec(self) -> dict[str, Any]:
         """The tool as both Ollama and OpenAI chat APIs describe it."""
@@ -142,7 +143,9 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ToolError(f"The arguments are not valid JSON ({exc.msg} at position {exc.pos}): {raw[:200]!r}") from None
+            raise ToolError(
+                f"The arguments are not valid JSON ({exc.msg} at position {exc.pos}): {raw[:200]!r}"
+            ) from None
         except RecursionError:
             raise ToolError(f"The arguments are nested too deeply to read as JSON: {raw[:200]!r}") from None
         if isinstance(value, dict):
@@ -155,7 +158,7 @@ def _make_tool(func: Callable[..., Any], name: str | None, description: str | No
         raise ConfigurationError(f"{func!r} is not a function, so it cannot be a tool.")
     doc = inspect.getdoc(func) or ""
     summary, param_docs = _parse_docstring(doc)
-    tool_name = name or getattr(func, "__name__", type(func).__name__)
+    tool_name = str(name or getattr(func, "__name__", None) or type(func).__name__)
     return Tool(
         func=func,
         name=tool_name,

@@ -92,6 +92,7 @@ def _commands(library: ModuleType) -> dict[str, Callable[[], object]]:
 def _configure(api: str) -> None:
     """The same model and strategy in both libraries (commands read the configuration at call time)."""
     import alloy
+
     import alloy_nb
 
     alloy_nb.configure(model=MODEL, api=api)
@@ -145,6 +146,7 @@ def _check(api: str, case: str, ours: Callable[[], object], theirs: Callable[[],
 
 def measure(rounds: int, loops: int, warmup: int) -> dict[str, Any]:
     import alloy
+
     import alloy_nb
 
     ours, theirs = _commands(alloy_nb), _commands(alloy)

@@ -67,7 +67,7 @@ def run(quick: bool = False) -> list[Row]:
         for api in ("native", "openai_chat"):
             timings = asyncio.run(_measure(api, server.url, fan_out, rounds))
             options = {"model": f"ollama:{EMBEDDED_MODEL}", "host": server.url, "api": api}
-            sequential = interleaved({"sequential": lambda: [ask("Hi", **options) for _ in range(fan_out)]},
+            sequential = interleaved({"sequential": lambda options=options: [ask("Hi", **options) for _ in range(fan_out)]},
                                      rounds=max(2, rounds // 3), loops=1, warmup=0)["sequential"]
             rows.append(ratio_row("fan-out", f"{api}: {fan_out} concurrent ask.async_ vs one call", "ms",
                                   timings["fan-out"], timings["one call"], "one call", scale=1e3,

@@ -18,6 +18,7 @@ from ..outputs import OutputSpec
 from ..strategies import ChatStrategy, ToolCall, Turn
 from ..tools import Tool
 
+
 @dataclass(frozen=True)
 class CallSpec:
     """Everything one call needs: the prompt, what comes back, the tools and the settings."""
@@ -70,7 +71,7 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
                 "Raise max_tool_turns, or make the prompt say when to stop."
             )
         results: list[str] = yield RunTools(turn.tool_calls, turn_number)
-        messages.extend(strategy.tool_result_message(c, r) for c, r in zip(turn.tool_calls, results))
+        messages.extend(strategy.tool_result_message(c, r) for c, r in zip(turn.tool_calls, results, strict=True))
         turn_number += 1
     try:
         return spec.output.parse(turn.text)

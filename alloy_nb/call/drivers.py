@@ -93,7 +93,9 @@ def recording_request(
 ) -> Iterator[tuple[Exchange, Callable[[Turn], Turn]]]:
     """Trace one request from the exchange the strategy fills in: the request as it went on the
     wire (kept even when sending fails), then the response with `record(turn)`."""
-    event = RequestEvent(turn=effect.turn, endpoint=strategy.endpoint, url="", finalize=effect.finalize, at_s=trace.elapsed())
+    event = RequestEvent(
+        turn=effect.turn, endpoint=strategy.endpoint, url="", finalize=effect.finalize, at_s=trace.elapsed()
+    )
     trace.add(event, wire_size=0)
     exchange = exchange or Exchange()
     started = time.perf_counter()

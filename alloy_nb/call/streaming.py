@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -117,7 +117,7 @@ class _Stream(ABC):
 class TextStream(_Stream):
     """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
 
-    def _generate(self) -> Iterator[str]:
+    def _generate(self) -> Generator[str, None, None]:
         recorder = self._recorder
         error: BaseException | None = None
         exchange = Exchange()
@@ -142,7 +142,7 @@ class TextStream(_Stream):
         return self
 
     def __next__(self) -> str:
-        return next(self._pieces)
+        return str(next(self._pieces))
 
     def close(self) -> None:
         """Stop early: the request is closed and the trace marked interrupted."""
@@ -158,7 +158,7 @@ class TextStream(_Stream):
 class AsyncTextStream(_Stream):
     """`async for` twin of TextStream."""
 
-    async def _generate(self) -> AsyncIterator[str]:
+    async def _generate(self) -> AsyncGenerator[str, None]:
         recorder = self._recorder
         error: BaseException | None = None
         exchange = Exchange()
@@ -183,7 +183,7 @@ class AsyncTextStream(_Stream):
         return self
 
     async def __anext__(self) -> str:
-        return await self._pieces.__anext__()
+        return str(await self._pieces.__anext__())
 
     async def aclose(self) -> None:
         await self._pieces.aclose()

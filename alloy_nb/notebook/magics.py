@@ -66,6 +66,14 @@ class AlloyMagics(Magics):
         self.local_server: Any = None
         self._host_before_serve: str | None = None
 
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The notebook's variables."""
+        if self.shell is None:
+            raise UsageError("The alloy_nb magics need an IPython shell: run %load_ext alloy_nb.")
+        user_ns: dict[str, Any] = self.shell.user_ns
+        return user_ns
+
     # --- %%alloy ---------------------------------------------------------------------------
 
     @strict
@@ -85,7 +93,7 @@ class AlloyMagics(Magics):
         if cell is None:
             return self._subcommand(line)
         args = _parse(self.alloy, line)
-        prompt = interpolate(cell, self.shell.user_ns, self.errors).strip()
+        prompt = interpolate(cell, self.namespace, self.errors).strip()
         if not prompt:
             raise UsageError("The cell is empty: write the prompt below %%alloy.")
         output = self._evaluate(args.output) if args.output else str
@@ -93,7 +101,9 @@ class AlloyMagics(Magics):
         options = self._options(args)
         fmt = args.format or self.default_format
         streaming = output is str and not tools and not args.no_stream
-        value, trace = (self._stream(prompt, options, fmt) if streaming else self._run(prompt, output, tools, options, fmt))
+        value, trace = (
+            self._stream(prompt, options, fmt) if streaming else self._run(prompt, output, tools, options, fmt)
+        )
         self._store(value, trace, args.as_name)
         if args.chat and trace.status == "ok":
             self._remember_exchange(prompt, trace)
@@ -116,20 +126,20 @@ class AlloyMagics(Magics):
     def _model(self, name: str | None) -> str | None:
         if name is None:
             return None
-        return self.aliases.get(name, name)
+        return str(self.aliases.get(name, name))
 
     def _evaluate(self, expression: str) -> Any:
         try:
-            return eval(expression, self.shell.user_ns)  # noqa: S307 - the user's own notebook expression
+            return eval(expression, self.namespace)
         except Exception as exc:
             raise UsageError(f"-o {expression!r} is not a type here: {type(exc).__name__}: {exc}") from None
 
     def _lookup_tools(self, names: str | None) -> list[Callable[..., Any]]:
         tools = []
         for name in filter(None, (part.strip() for part in (names or "").split(","))):
-            if not callable(self.shell.user_ns.get(name)):
+            if not callable(self.namespace.get(name)):
                 raise UsageError(f"-t {name}: no function named {name!r} in the notebook.")
-            tools.append(self.shell.user_ns[name])
+            tools.append(self.namespace[name])
         return tools
 
     def _stream(self, prompt: str, options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
@@ -158,21 +168,21 @@ class AlloyMagics(Magics):
         try:
             value, trace = ask.traced(prompt, output=output, tools=tools, **options)
         except KeyboardInterrupt as interrupt:
-            trace = getattr(interrupt, "trace", None)
-            if trace is None:  # interrupted before the call started: nothing to keep
+            kept: Trace | None = getattr(interrupt, "trace", None)
+            if kept is None:  # interrupted before the call started: nothing to keep
                 raise
             print("Interrupted: no reply; the trace, marked interrupted, is in _alloy_trace.", file=sys.stderr)
-            return None, trace
+            return None, kept
         display(text_bundle(value, fmt) if isinstance(value, str) else value_bundle(value), raw=True)
         return value, trace
 
     def _store(self, value: Any, trace: Trace, name: str | None) -> None:
-        self.shell.user_ns["_alloy"] = value
-        self.shell.user_ns["_alloy_trace"] = trace
+        self.namespace["_alloy"] = value
+        self.namespace["_alloy_trace"] = trace
         if name:
             if not name.isidentifier():
                 raise UsageError(f"--as {name!r} is not a valid variable name.")
-            self.shell.user_ns[name] = value
+            self.namespace[name] = value
 
     def _remember_exchange(self, prompt: str, trace: Trace) -> None:
         reply = trace.responses[-1].text if trace.responses else ""
@@ -286,11 +296,14 @@ class AlloyMagics(Magics):
                     raise
                 traces.append(exc.trace)
         print()
-        return compare(*traces)
+        return compare(traces[0], traces[1])
 
     @magic_arguments("alloy serve")
-    @argument("--engine", choices=("llama", "scripted"),
-              help="llama (the embedded model, default when installed) or scripted (a demo model)")
+    @argument(
+        "--engine",
+        choices=("llama", "scripted"),
+        help="llama (the embedded model, default when installed) or scripted (a demo model)",
+    )
     def _cmd_serve(self, rest: str) -> None:
         """Start the embedded Ollama-compatible server and use it (run this first without Ollama)."""
         from .. import config as alloy_config
@@ -418,7 +431,9 @@ def help_text(subcommands: dict[str, Callable[[str], Any]]) -> str:
     for name, method in sorted(subcommands.items()):
         summary = (method.parser.description or "").strip().splitlines()[0]  # type: ignore[attr-defined]
         lines.append(f"  %alloy {name:<8} {summary}")
-    lines.append('Defaults: %config AlloyMagics.default_model = "ollama:smollm2:135m" (also default_api, default_format).')
+    lines.append(
+        'Defaults: %config AlloyMagics.default_model = "ollama:smollm2:135m" (also default_api, default_format).'
+    )
     return "\n".join(lines)
 
 

@@ -29,7 +29,7 @@ class ModelsTable:
             return self.info.error
         rows = [COLUMNS, *self.rows()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
         return "\n".join(lines) if self.info.models else f"No models at {self.info.host}."
 
     def _repr_html_(self) -> str:

@@ -42,8 +42,15 @@ class ModelPicker:
         self.status: ipywidgets.HTML = widgets.HTML()
         rows = [widgets.HBox([self.model, self.strategy]), widgets.HBox([self.host, self.refresh_button])]
         self.box: ipywidgets.VBox = widgets.VBox([*rows, self.status])
-        self._widgets: list[ipywidgets.Widget] = [self.box, *rows, self.model, self.strategy, self.host,
-                                                  self.refresh_button, self.status]
+        self._widgets: list[ipywidgets.Widget] = [
+            self.box,
+            *rows,
+            self.model,
+            self.strategy,
+            self.host,
+            self.refresh_button,
+            self.status,
+        ]
         self.model.observe(lambda change: self._apply(model=change["new"]), names="value")
         self.strategy.observe(lambda change: self._apply(api=change["new"]), names="value")
         self.host.observe(self._on_host, names="value")
@@ -60,8 +67,10 @@ class ModelPicker:
     def summary(self) -> str:
         """One line saying what the next call uses, for front ends that cannot render widgets."""
         config = settings.current()
-        return (f"ModelPicker: model={config.model} strategy={config.strategy} host={redact_host(config.host)} "
-                "(widgets need Jupyter with ipywidgets)")
+        return (
+            f"ModelPicker: model={config.model} strategy={config.strategy} host={redact_host(config.host)} "
+            "(widgets need Jupyter with ipywidgets)"
+        )
 
     def close(self) -> None:
         """Stop following `configure()` and close every widget."""
@@ -132,8 +141,7 @@ def _status_html(info: HostInfo, strategy: str) -> str:
         return _error_html(info.error)
     count = len(info.models)
     version = info.version or "(version unknown)"
-    text = (f"Ollama {version} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} "
-            f"· next call: ")
+    text = f"Ollama {version} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} · next call: "
     return f"{html.escape(text)}<b>{html.escape(strategy)}</b>"
 
 

@@ -22,7 +22,9 @@ class _Namespace(dict):  # type: ignore[type-arg]
             return self.errors
         if key in self.user_ns:
             return self.user_ns[key]
-        raise UsageError(f"{{{key}}} in the prompt is not a name in the notebook. Write {{{{ and }}}} for literal braces.")
+        raise UsageError(
+            f"{{{key}}} in the prompt is not a name in the notebook. Write {{{{ and }}}} for literal braces."
+        )
 
 
 def interpolate(template: str, user_ns: Mapping[str, Any], errors: Mapping[int, str]) -> str:
@@ -33,6 +35,10 @@ def interpolate(template: str, user_ns: Mapping[str, Any], errors: Mapping[int, 
     except UsageError:
         raise
     except (KeyError, IndexError) as exc:
-        raise UsageError(f"The prompt refers to {exc} but there is no such cell or entry (In/Out/Err are by cell number).") from None
+        raise UsageError(
+            f"The prompt refers to {exc} but there is no such cell or entry (In/Out/Err are by cell number)."
+        ) from None
     except (ValueError, AttributeError) as exc:
-        raise UsageError(f"Cannot fill the prompt's {{...}} fields: {exc}. Write {{{{ and }}}} for literal braces.") from None
+        raise UsageError(
+            f"Cannot fill the prompt's {{...}} fields: {exc}. Write {{{{ and }}}} for literal braces."
+        ) from None

@@ -13,7 +13,9 @@ from .safe_text import code_html, markdown_html
 
 FORMATS = ("markdown", "text", "code", "json", "html")
 # The `html` view runs no script (sandbox) and loads nothing (CSP): a remote image could carry data out.
-_NOTHING_LOADS = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+_NOTHING_LOADS = (
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+)
 
 
 def text_bundle(text: str, fmt: str) -> dict[str, Any]:
@@ -40,4 +42,4 @@ def value_bundle(value: Any) -> dict[str, Any]:
     from IPython.core.formatters import format_display_data
 
     data, _ = format_display_data(value)
-    return data
+    return dict(data)

@@ -28,7 +28,7 @@ _OWN_FENCE = re.compile(r"\A\s*(`{3,}|~{3,})[^\n]*\n(?P<body>.*?)\n?[ \t]*\1[`~]
 
 def markdown_html(text: str) -> str:
     """The reply's Markdown rendered as HTML in which nothing from the reply is live."""
-    return _markdown().render(text)
+    return str(_markdown().render(text))
 
 
 def code_html(text: str) -> str:

@@ -24,7 +24,9 @@ Clock = Callable[[], float]
 class StreamView:
     """Shows a growing reply in one output area; `updates` counts the display updates sent."""
 
-    def __init__(self, *, as_markdown: bool = True, max_updates_per_second: float = 14.0, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, *, as_markdown: bool = True, max_updates_per_second: float = 14.0, clock: Clock = time.monotonic
+    ) -> None:
         from IPython.display import display
 
         self._as_markdown = as_markdown

@@ -28,7 +28,8 @@ class Comparison:
 
     def __repr__(self) -> str:
         return "\n\n".join(
-            f"── {title} ──\n{trace.summary()}" for title, trace in zip(self.titles, (self.left, self.right))
+            f"── {title} ──\n{trace.summary()}"
+            for title, trace in zip(self.titles, (self.left, self.right), strict=True)
         )
 
 

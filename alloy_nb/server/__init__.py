@@ -1,6 +1,7 @@
 """An Ollama-compatible HTTP server (native ``/api`` and OpenAI ``/v1``) with pluggable engines."""
 
 from alloy_nb.server.app import create_app
+from alloy_nb.server.demo import DemoEngine
 from alloy_nb.server.engines import (
     ChatRequest,
     Engine,
@@ -13,7 +14,6 @@ from alloy_nb.server.engines import (
     ToolCalls,
     ToolSpec,
 )
-from alloy_nb.server.demo import DemoEngine
 from alloy_nb.server.running import bind, build_server
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn
 

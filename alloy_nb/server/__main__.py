@@ -67,7 +67,8 @@ def _model_option(text: str) -> tuple[str, Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``alloy-nb`` command; returns the exit code."""
     args = _parser().parse_args(argv)
-    return args.run(args)
+    code: int = args.run(args)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,24 +83,37 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind" + default)
     serve.add_argument("--port", type=int, default=11434, help="port to listen on" + default)
     serve.add_argument(
-        "--engine", choices=sorted(ENGINES), default=_default_engine(),
+        "--engine",
+        choices=sorted(ENGINES),
+        default=_default_engine(),
         help="what answers: llama (GGUF models via llama.cpp) or scripted (a demo model)" + default,
     )
     serve.add_argument(
-        "--model", type=_model_option, action="append", default=[], metavar="NAME=PATH.gguf",
+        "--model",
+        type=_model_option,
+        action="append",
+        default=[],
+        metavar="NAME=PATH.gguf",
         help="serve another GGUF file under NAME (llama engine; repeatable)",
     )
     serve.add_argument(
-        "--think-time", type=float, default=0.0, metavar="SECONDS",
+        "--think-time",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
         help="scripted engine: wait this long before each reply, like a model thinking" + default,
     )
     serve.add_argument(
-        "--origins", action="append", default=[], metavar="ORIGIN",
+        "--origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
         help="also let web pages from ORIGIN call the server (e.g. https://*.example.com; "
         "comma-separated, repeatable; adds to OLLAMA_ORIGINS)",
     )
     serve.add_argument(
-        "--stop-when-stdin-closes", action="store_true",
+        "--stop-when-stdin-closes",
+        action="store_true",
         help="exit when standard input reaches its end (a parent that dies closes it)",
     )
     serve.set_defaults(run=_serve)
@@ -109,8 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(
-            f"alloy-nb: warning: listening on {args.host} exposes the server to the network; "
-            "it has no authentication.",
+            f"alloy-nb: warning: listening on {args.host} exposes the server to the network; it has no authentication.",
             file=sys.stderr,
         )
     engine = ENGINES[args.engine](args)
@@ -120,8 +133,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"alloy-nb: {_bind_problem(error, args.host, args.port)}", file=sys.stderr)
         return 2
     print(
-        f"alloy-nb: serving the {args.engine} engine at http://{args.host}:{args.port} "
-        "(Ctrl+C to stop)",
+        f"alloy-nb: serving the {args.engine} engine at http://{args.host}:{args.port} (Ctrl+C to stop)",
         file=sys.stderr,
     )
     server = build_server(create_app(engine, allow_any_host=not _is_loopback(args.host), origins=args.origins))

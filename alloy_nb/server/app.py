@@ -118,9 +118,7 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
     allowed = origin_pattern(origins)
     middleware = [
         Middleware(_Guard, allow_any_host=allow_any_host, origins=re.compile(allowed)),
-        Middleware(
-            CORSMiddleware, allow_origin_regex=allowed, allow_methods=CORS_METHODS, allow_headers=CORS_HEADERS
-        ),
+        Middleware(CORSMiddleware, allow_origin_regex=allowed, allow_methods=CORS_METHODS, allow_headers=CORS_HEADERS),
     ]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: _internal_error})
 
@@ -132,13 +130,29 @@ _APP_ORIGINS = r"(?:app|file|tauri|vscode-webview|vscode-file)://.*"
 
 CORS_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
 CORS_HEADERS = [
-    "Authorization", "Content-Type", "User-Agent", "Accept", "X-Requested-With",
+    "Authorization",
+    "Content-Type",
+    "User-Agent",
+    "Accept",
+    "X-Requested-With",
     # the openai SDKs' own headers (the ollama SDKs send only the ones above)
-    "OpenAI-Beta", "OpenAI-Organization", "OpenAI-Project",
-    "X-Stainless-Arch", "X-Stainless-Async", "X-Stainless-Custom-Poll-Interval", "X-Stainless-Helper-Method",
-    "X-Stainless-Lang", "X-Stainless-OS", "X-Stainless-Package-Version", "X-Stainless-Poll-Helper",
-    "X-Stainless-Read-Timeout", "X-Stainless-Retry-Count", "X-Stainless-Runtime",
-    "X-Stainless-Runtime-Version", "X-Stainless-Stream-Helper", "X-Stainless-Timeout",
+    "OpenAI-Beta",
+    "OpenAI-Organization",
+    "OpenAI-Project",
+    "X-Stainless-Arch",
+    "X-Stainless-Async",
+    "X-Stainless-Custom-Poll-Interval",
+    "X-Stainless-Helper-Method",
+    "X-Stainless-Lang",
+    "X-Stainless-OS",
+    "X-Stainless-Package-Version",
+    "X-Stainless-Poll-Helper",
+    "X-Stainless-Read-Timeout",
+    "X-Stainless-Retry-Count",
+    "X-Stainless-Runtime",
+    "X-Stainless-Runtime-Version",
+    "X-Stainless-Stream-Helper",
+    "X-Stainless-Timeout",
 ]
 
 
@@ -319,8 +333,8 @@ async def _progress_lines(
 
 async def _last(first: dict[str, Any], progress: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
     last = first
-    async for last in progress:
-        pass
+    async for update in progress:
+        last = update
     return last
 
 

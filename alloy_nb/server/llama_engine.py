@@ -36,9 +36,24 @@ from alloy_nb.server.tool_grammar import tool_reply_schema, tool_system_prompt, 
 
 DEFAULT_CONTEXT = 4096
 DEFAULTS = {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "repeat_penalty": 1.1}
-_FILE_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
-               11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
-               17: "Q5_K_M", 18: "Q6_K"}
+_FILE_TYPES = {
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
+}
 _DONE = object()
 
 
@@ -77,7 +92,9 @@ class GGUFModel:
             modified_at=datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc),
             template=meta.get("tokenizer.chat_template", ""),
             parameters="\n".join(f"{key} {value}" for key, value in DEFAULTS.items()),
-            context_length=int(meta.get(f"{meta.get('general.architecture', 'llama')}.context_length", DEFAULT_CONTEXT)),
+            context_length=int(
+                meta.get(f"{meta.get('general.architecture', 'llama')}.context_length", DEFAULT_CONTEXT)
+            ),
         )
 
 

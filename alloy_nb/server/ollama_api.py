@@ -202,8 +202,7 @@ def ps(loaded: list[tuple[ModelCard, datetime]]) -> dict[str, Any]:
     """``GET /api/ps``: loaded models with the time each will be unloaded."""
     return {
         "models": [
-            _listing(card)
-            | {"expires_at": iso(expires), "size_vram": 0, "context_length": card.context_length}
+            _listing(card) | {"expires_at": iso(expires), "size_vram": 0, "context_length": card.context_length}
             for card, expires in loaded
         ]
     }
@@ -216,4 +215,3 @@ def show_model_name(body: Any) -> str:
         if isinstance(name, str) and name:
             return name
     raise BadRequest('invalid request body: expected {"model": "<name>"}')
-

@@ -250,8 +250,7 @@ def _sse(data: dict[str, Any]) -> bytes:
 def models(cards: list[ModelCard]) -> dict[str, Any]:
     """``GET /v1/models``."""
     data = [
-        {"id": c.name, "object": "model", "created": int(c.modified_at.timestamp())}
-        | {"owned_by": "library"}
+        {"id": c.name, "object": "model", "created": int(c.modified_at.timestamp())} | {"owned_by": "library"}
         for c in cards
     ]
     return {"object": "list", "data": data}

@@ -58,10 +58,7 @@ class _Synthesizer:
     def _typed(self, schema: dict[str, Any], kind: str | None, depth: int) -> Any:
         if kind == "object":
             properties: dict[str, Any] = schema.get("properties", {})
-            return {
-                name: self.instance(properties.get(name, {}), depth + 1)
-                for name in schema.get("required", [])
-            }
+            return {name: self.instance(properties.get(name, {}), depth + 1) for name in schema.get("required", [])}
         if kind == "array":
             return self._array(schema, depth)
         if kind == "string":

@@ -39,9 +39,7 @@ class BadRequest(ValueError):
 
     @classmethod
     def from_validation(cls, error: ValidationError) -> BadRequest:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
         return cls(f"invalid request body: {problems}")
 
 
@@ -96,10 +94,7 @@ def validate(model: type[M], body: Any) -> M:
 
 
 def tool_specs(tools: list[ToolDef] | None) -> list[ToolSpec]:
-    return [
-        ToolSpec(t.function.name, t.function.description or "", t.function.parameters)
-        for t in tools or []
-    ]
+    return [ToolSpec(t.function.name, t.function.description or "", t.function.parameters) for t in tools or []]
 
 
 def stop_list(stop: Any) -> Any:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,10 +82,10 @@ class ChatStrategy(Protocol):
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn: ...
 
-    def stream(self, request: dict[str, Any], exchange: Exchange) -> Iterator[StreamChunk]:
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         """Stream one request's reply; `exchange.sent` is filled when the request goes out."""
 
-    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncIterator[StreamChunk]: ...
+    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]: ...
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         """The assistant reply as it goes back into the conversation on this wire."""

@@ -8,7 +8,7 @@ in the current thread or task. Only the strategies open one, around the SDK call
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -95,5 +95,6 @@ async def _keep_async(response: Any) -> None:
     _keep(response)
 
 
-WIRE_HOOKS = {"request": [_record], "response": [_keep]}
-ASYNC_WIRE_HOOKS = {"request": [_record_async], "response": [_keep_async]}
+Hooks = dict[str, list[Callable[..., Any]]]
+WIRE_HOOKS: Hooks = {"request": [_record], "response": [_keep]}
+ASYNC_WIRE_HOOKS: Hooks = {"request": [_record_async], "response": [_keep_async]}

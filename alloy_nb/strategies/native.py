@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import ollama
 
-from ..config import Config
+from ..config import Config, Strategy
 from ..errors import AlloyError
 from ..outputs import OutputSpec
 from ..tools import Tool
@@ -26,7 +26,7 @@ _MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_cal
 class NativeStrategy:
     """Ollama's own chat API: tool results carry `tool_name`; typed output uses `format=<schema>`."""
 
-    name = "native"
+    name: Strategy = "native"
     endpoint = "POST /api/chat"
 
     def __init__(self, config: Config) -> None:
@@ -63,7 +63,7 @@ class NativeStrategy:
             with recording(exchange):
                 return _turn(await client.chat(**request))
 
-    def stream(self, request: dict[str, Any], exchange: Exchange) -> Iterator[StreamChunk]:
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         with translated(self.config, _classify):
             replies = self._client().chat(**request)
             try:
@@ -76,7 +76,7 @@ class NativeStrategy:
             finally:
                 replies.close()  # hand the connection back now, not when collected
 
-    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncIterator[StreamChunk]:
+    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
         async with translated_async(self.config, _classify), self._async_client() as client:
             replies = await client.chat(**request)
             try:
@@ -100,9 +100,7 @@ class NativeStrategy:
         if turn.thinking:
             message["thinking"] = turn.thinking
         if turn.tool_calls:
-            message["tool_calls"] = [
-                {"function": {"name": c.name, "arguments": c.arguments}} for c in turn.tool_calls
-            ]
+            message["tool_calls"] = [{"function": {"name": c.name, "arguments": c.arguments}} for c in turn.tool_calls]
         return message
 
     def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
@@ -178,9 +176,14 @@ def _ollama_tool(tool: Tool) -> dict[str, Any]:
         parameters["required"] = schema["required"]
     parameters["properties"] = {
         name: {key: simple[key] for key in _PROPERTY_KEYS if key in simple}
-        for name, simple in ((name, _simple_property(prop, defs)) for name, prop in schema.get("properties", {}).items())
+        for name, simple in (
+            (name, _simple_property(prop, defs)) for name, prop in schema.get("properties", {}).items()
+        )
     }
-    return {"type": "function", "function": {"name": spec["name"], "description": spec["description"], "parameters": parameters}}
+    return {
+        "type": "function",
+        "function": {"name": spec["name"], "description": spec["description"], "parameters": parameters},
+    }
 
 
 def _simple_property(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:

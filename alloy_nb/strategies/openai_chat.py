@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
@@ -12,7 +12,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .. import errors
-from ..config import Config, redact_host
+from ..config import Config, Strategy, redact_host
 from ..errors import AlloyError, ConfigurationError
 from ..outputs import OutputSpec
 from ..tools import Tool
@@ -31,7 +31,7 @@ class OpenAIChatStrategy:
     """OpenAI-style chat: tool results carry `tool_call_id`; typed output is asked for in the prompt
     and, on requests without tools, also constrained with `response_format`."""
 
-    name = "openai_chat"
+    name: Strategy = "openai_chat"
     endpoint = "POST /v1/chat/completions"
 
     def __init__(self, config: Config) -> None:
@@ -71,20 +71,27 @@ class OpenAIChatStrategy:
             with recording(exchange):
                 return _turn(await client.post(PATH, body=request, cast_to=ChatCompletion))
 
-    def stream(self, request: dict[str, Any], exchange: Exchange) -> Iterator[StreamChunk]:
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         with self._translated():
             with recording(exchange):
                 chunks = self._client().post(
-                    PATH, body=request, cast_to=ChatCompletion, stream=True, stream_cls=openai.Stream[ChatCompletionChunk]
+                    PATH,
+                    body=request,
+                    cast_to=ChatCompletion,
+                    stream=True,
+                    stream_cls=openai.Stream[ChatCompletionChunk],
                 )
             with chunks:
                 yield from _stream_chunks(chunks)
 
-    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncIterator[StreamChunk]:
+    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
         async with self._translated_async(), self._async_client() as client:
             with recording(exchange):
                 chunks = await client.post(
-                    PATH, body=request, cast_to=ChatCompletion, stream=True,
+                    PATH,
+                    body=request,
+                    cast_to=ChatCompletion,
+                    stream=True,
                     stream_cls=openai.AsyncStream[ChatCompletionChunk],
                 )
             async with chunks:

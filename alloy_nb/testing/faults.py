@@ -56,7 +56,9 @@ class FaultInjector:
                 if message["type"] == "http.response.start":
                     body = slot.raw_body.encode()
                     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
-                    await send({**message, "status": 200, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+                    await send(
+                        {**message, "status": 200, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+                    )
                     await send({"type": "http.response.body", "body": body, "more_body": False})
                     replaced = True
                 return

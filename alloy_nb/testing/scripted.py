@@ -7,8 +7,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
-from alloy_nb.server import ChatRequest, DemoEngine, Event
-from alloy_nb.server import ScriptedTurn as Turn
+from alloy_nb.server import ChatRequest, DemoEngine, Event, ScriptedTurn as Turn
 from alloy_nb.server.demo import DEFAULT_MODELS, Responder, turn_events
 
 from .faults import fault_slot

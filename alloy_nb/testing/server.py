@@ -32,7 +32,10 @@ class ServerThread:
         if not any(isinstance(f, HideDroppedConnections) for f in error_log.filters):
             error_log.addFilter(HideDroppedConnections())
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"alloy-nb-server:{self.port}", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"alloy-nb-server:{self.port}",
+            daemon=True,
         )
 
     @property

@@ -149,7 +149,7 @@ def _request(event: RequestEvent, messages: list[Any], previous: list[Any]) -> s
 
 def _common_prefix(previous: list[Any], current: list[Any]) -> int:
     count = 0
-    for before, now in zip(previous, current):
+    for before, now in zip(previous, current, strict=False):
         if before != now:
             break
         count += 1
@@ -242,7 +242,7 @@ def _pretty_arguments(arguments: Any) -> str:
         try:
             arguments = json.loads(arguments)
         except ValueError:
-            return arguments
+            return str(arguments)
     return _json(arguments)
 
 

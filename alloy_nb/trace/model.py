@@ -99,7 +99,6 @@ class Trace(BaseModel):
     max_chars: int = Field(default=200_000, exclude=True, repr=False, description="Longer strings are cut.")
     clock_start: float = Field(default_factory=time.perf_counter, exclude=True, repr=False)
 
-
     def elapsed(self) -> float:
         """Seconds since the trace started (for event timestamps)."""
         return time.perf_counter() - self.clock_start
@@ -188,7 +187,9 @@ def capped(value: Any, limit: int) -> Any:
     if not _has_long_string(value, limit):
         return value
     if isinstance(value, str):
-        return value[:limit] + f"… [{len(value) - limit} more characters not kept in the trace; trace_max_chars={limit}]"
+        return (
+            value[:limit] + f"… [{len(value) - limit} more characters not kept in the trace; trace_max_chars={limit}]"
+        )
     if isinstance(value, dict):
         return {key: capped(item, limit) for key, item in value.items()}
     if isinstance(value, list):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from test_jupyterlab import PAGE_LOAD_MS, WIDGET_MS, Notebook, _CELLS
+from test_jupyterlab import _CELLS, PAGE_LOAD_MS, WIDGET_MS, Notebook
 
 PAYLOAD = (
     "<script>window.__alloyPwned = 'script'</script> "

@@ -130,7 +130,7 @@ def test_tool_using_command_makes_a_real_tool_call(api: str) -> None:
     assert calls, "the model never called the tool"
     assert trace.status == "ok" and isinstance(value, str)
     assert trace.tool_events[0].name == "add" and trace.tool_events[0].error is None
-    tool_message = [m for m in trace.requests[1].body["messages"] if m["role"] == "tool"][0]
+    tool_message = next(m for m in trace.requests[1].body["messages"] if m["role"] == "tool")
     assert ("tool_name" in tool_message) if api == "native" else ("tool_call_id" in tool_message)
 
 
@@ -149,7 +149,7 @@ def test_disconnect_mid_stream_frees_the_model(embedded) -> None:
 async def test_concurrent_requests_queue_and_all_finish() -> None:
     prompts = [f"Name a number bigger than {n}." for n in range(4)]
     results = await asyncio.gather(*(ask.async_(p, max_tokens=16, api=api)
-                                     for p, api in zip(prompts, ["native", "openai_chat"] * 2)))
+                                     for p, api in zip(prompts, ["native", "openai_chat"] * 2, strict=True)))
     assert len(results) == 4 and all(r.strip() for r in results)
 
 

@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from fault_keeps import PROMPT, Keep
+
 import alloy_nb
 from alloy_nb import AlloyError, ask, command
 from alloy_nb.testing import ScriptedTurn
 from alloy_nb.tools import Tool
 from alloy_nb.trace import Trace
-from fault_keeps import PROMPT, Keep
 
 Strategy = Literal["native", "openai_chat"]
 Entry = Literal["python", "%%alloy"]

@@ -50,8 +50,7 @@ from alloy_nb import (
     ToolLoopLimitExceeded,
     tool,
 )
-from alloy_nb.testing import ScriptedToolCall as Call
-from alloy_nb.testing import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
 def _closed_port() -> int:

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 import jsonschema
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 from pydantic import TypeAdapter, create_model
 
 from alloy_nb import CommandError

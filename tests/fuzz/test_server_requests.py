@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 NATIVE = ("/api/chat", "/api/show", "/api/pull")
 OPENAI = ("/v1/chat/completions",)

@@ -10,7 +10,6 @@ from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 
-
 class RecordingPublisher(DisplayPublisher):
     """IPython's display publisher, keeping what was published (and counting updates)."""
 

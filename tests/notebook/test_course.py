@@ -88,7 +88,7 @@ STRATEGY_CELLS = (  # a browser test drives these cells in this order: keep the 
 def check_native_vs_openai_chat(nb: nbformat.NotebookNode) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert len(code) == len(STRATEGY_CELLS)
-    for cell, start in zip(code, STRATEGY_CELLS):
+    for cell, start in zip(code, STRATEGY_CELLS, strict=False):
         assert start in cell.source, (start, cell.source)
     assert "def add(a: int, b: int) -> int:" in code[0].source
     assert _shown(code[1]).strip(), "the streamed reply is shown"

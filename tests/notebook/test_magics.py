@@ -6,11 +6,9 @@ import json
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-
-from alloy_nb.testing import ScriptedToolCall as Call
-from alloy_nb.testing import ScriptedTurn as Reply
 from sample_types import Invoice
 
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
 def published(shell: InteractiveShell, mime: str) -> list:

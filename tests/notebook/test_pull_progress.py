@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from alloy_nb.config import current
-
 import socket
 import sys
 import time
@@ -13,6 +11,7 @@ import ipywidgets
 import ollama
 import pytest
 
+from alloy_nb.config import current
 from alloy_nb.errors import OllamaUnavailable, ServerError
 from alloy_nb.notebook.pull import pull_with_progress
 
@@ -78,7 +77,7 @@ def test_a_closed_port_is_ollama_unavailable(shown: list[Any]) -> None:
 
 
 def test_a_failed_pull_is_a_server_error_naming_the_model(server, shown: list[Any]) -> None:
-    with pytest.raises(ServerError, match="'nonexistent:x'.*pull model manifest: file does not exist"):
+    with pytest.raises(ServerError, match=r"'nonexistent:x'.*pull model manifest: file does not exist"):
         pull_with_progress(current(host=server.url), "nonexistent:x")
 
 

@@ -6,11 +6,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import alloy_nb
 from alloy_nb import Trace, ask, tool
 from alloy_nb.notebook.trace_view import Comparison, compare
-from alloy_nb.testing import ScriptedToolCall as Call
-from alloy_nb.testing import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
 @tool

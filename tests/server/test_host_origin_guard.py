@@ -14,8 +14,8 @@ import ollama
 import openai
 import pytest
 
-from alloy_nb.testing import ScriptedEngine, ServerThread
 from alloy_nb.server.__main__ import _parser
+from alloy_nb.testing import ScriptedEngine, ServerThread
 
 MODEL = "smollm2:135m"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "stream": False}

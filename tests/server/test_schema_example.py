@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import date, datetime
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
 import pytest
 from pydantic import BaseModel, Field, TypeAdapter
@@ -28,7 +28,7 @@ class Invoice(BaseModel):
     number: str
     issued: date
     lines: list[Line] = Field(min_length=2)
-    note: Optional[str]
+    note: str | None
     color: Color
     kind: Literal["a", "b"]
     extra: dict[str, Line]
@@ -37,14 +37,14 @@ class Invoice(BaseModel):
 
 class Tree(BaseModel):
     name: str
-    parent: Optional[Tree]
+    parent: Tree | None
     children: list[Tree]
 
 
 @dataclasses.dataclass
 class Point:
     x: float
-    y: Union[int, str]
+    y: int | str
 
 
 class Person(TypedDict):

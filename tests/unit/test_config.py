@@ -95,7 +95,7 @@ def test_extra_merges_key_by_key() -> None:
 
 
 def test_unknown_setting_is_rejected_with_known_names() -> None:
-    with pytest.raises(ConfigurationError, match="Unknown setting.*modle.*Known settings: model"):
+    with pytest.raises(ConfigurationError, match=r"Unknown setting.*modle.*Known settings: model"):
         configure(modle="ollama:x")
 
 

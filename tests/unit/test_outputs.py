@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 import pytest
+from sample_types import Color, Invoice, Person, Point
 
 from alloy_nb import CommandError, ConfigurationError
 from alloy_nb.outputs import output_spec
-from sample_types import Color, Invoice, Person, Point
 
 
 def test_str_is_plain_text() -> None:

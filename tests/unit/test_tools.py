@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -12,7 +12,7 @@ from alloy_nb.tools import as_tools, parse_arguments, result_content
 
 
 @tool
-def convert(amount: float, currency: Literal["EUR", "USD"] = "EUR", note: Optional[str] = None) -> dict:
+def convert(amount: float, currency: Literal["EUR", "USD"] = "EUR", note: str | None = None) -> dict:
     """Convert an amount of money.
 
     Args:

@@ -6,6 +6,7 @@ import socket
 from typing import Literal, Optional
 
 import pytest
+from sample_types import Color, Invoice, Person, Point
 
 import alloy_nb
 from alloy_nb import (
@@ -18,7 +19,6 @@ from alloy_nb import (
     command,
 )
 from alloy_nb.testing import ScriptedTurn as Reply
-from sample_types import Color, Invoice, Person, Point
 
 
 def wire_path(api: str) -> str:
@@ -104,7 +104,7 @@ def test_native_only_options_pass_through_on_native(server) -> None:
 
 
 def test_native_only_options_are_refused_on_openai_chat(server) -> None:
-    with pytest.raises(ConfigurationError, match="num_ctx.*only exist on Ollama's native API.*api='native'"):
+    with pytest.raises(ConfigurationError, match=r"num_ctx.*only exist on Ollama's native API.*api='native'"):
         ask("Hi", api="openai_chat", extra={"ollama_options": {"num_ctx": 4096}})
     assert server.requests == []
 
@@ -120,7 +120,7 @@ def test_native_only_options_are_refused_on_openai_chat(server) -> None:
 )
 def test_gpt_oss_routing_and_override(server, model: str, api: str | None, path: str) -> None:
     server.script(Reply(text="routed"))
-    value, trace = ask.traced("Hi", model=model, api=api)
+    value, _ = ask.traced("Hi", model=model, api=api)
     assert value == "routed"
     assert server.requests[0].path == path
     assert server.requests[0].body["model"] == model.removeprefix("ollama:")
@@ -167,7 +167,7 @@ def test_missing_model_lists_available_models_and_the_pull_command(server, api: 
 
 def test_http_error_status_is_a_server_error(server, api: str) -> None:
     server.script(Reply(status=503, error="overloaded"))
-    with pytest.raises(ServerError, match="HTTP 503: .*overloaded") as info:
+    with pytest.raises(ServerError, match=r"HTTP 503: .*overloaded") as info:
         ask("Hi", api=api)
     assert info.value.status_code == 503
 

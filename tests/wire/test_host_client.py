@@ -7,6 +7,7 @@ headers; it answers like Ollama, with a `/api/tags` that takes its time.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -129,5 +130,5 @@ async def test_the_missing_model_listing_does_not_block_the_event_loop(host: Rec
         await ask.async_("hi", api=api)
     beating.cancel()
     assert time.perf_counter() - started >= TAGS_DELAY_S  # the slow /api/tags was read
-    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
     assert max(gaps) < TAGS_DELAY_S / 2, f"the event loop stalled for {max(gaps):.2f}s"

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import pytest
 
 import alloy_nb
 from alloy_nb import ConfigurationError, OllamaUnavailable, ask, tool
-from alloy_nb.testing import ScriptedToolCall as Call
-from alloy_nb.testing import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 SECRET = "Bearer sk-very-secret-123"
 
@@ -63,7 +61,7 @@ def test_huge_reply_and_tool_result_are_complete_for_the_caller_and_capped_in_th
     cut = "more characters not kept in the trace; trace_max_chars=1000"
     assert trace.responses[-1].text.startswith("x" * 1000) and cut in trace.responses[-1].text
     assert cut in trace.tool_events[0].result and len(trace.tool_events[0].result) < 1200
-    tool_message = [m for m in trace.requests[1].body["messages"] if m["role"] == "tool"][0]
+    tool_message = next(m for m in trace.requests[1].body["messages"] if m["role"] == "tool")
     assert cut in tool_message["content"]
     assert len(trace.to_json()) < 50_000
 

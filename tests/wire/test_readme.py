@@ -13,7 +13,7 @@ README = Path(__file__).parents[2] / "README.md"
 def test_readme_example_runs(server, capsys) -> None:
     [example] = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[:1]
     namespace: dict = {}
-    exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(example, str(README), "exec"), namespace)
     alloy_nb.reset_configuration()
     assert namespace["city"].name and namespace["value"] == 0  # demo model: schema-filled answers
     assert [e.name for e in namespace["trace"].tool_events] == ["add"]
@@ -26,6 +26,6 @@ def test_readme_testing_example_runs() -> None:
     [example] = [block for block in blocks if "alloy_nb.testing" in block]
     alloy_nb.reset_configuration()
     namespace: dict = {}
-    exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(example, str(README), "exec"), namespace)
     assert namespace["server"].engine.pending == 2, "the two turns scripted last are still queued"
     assert alloy_nb.config.configured() == {}, "the host is restored after the block"

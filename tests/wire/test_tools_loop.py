@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Literal, Optional
+from typing import Literal
 
 import ollama
 import pytest
@@ -14,11 +14,10 @@ import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
 from alloy_nb.config import current
 from alloy_nb.outputs import output_spec
-from alloy_nb.testing import ScriptedToolCall as Call
-from alloy_nb.testing import ScriptedTurn as Reply
 from alloy_nb.strategies import Exchange
 from alloy_nb.strategies.base import ToolCall, Turn
 from alloy_nb.strategies.native import NativeStrategy
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
 @tool
@@ -199,7 +198,7 @@ def test_plain_function_as_tool(server, api: str) -> None:
 
 
 @tool
-def lookup(city: str, days: int = 1, unit: Literal["C", "F"] = "C", tags: Optional[list[str]] = None) -> str:
+def lookup(city: str, days: int = 1, unit: Literal["C", "F"] = "C", tags: list[str] | None = None) -> str:
     """Look a city up.
 
     Args:
