@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..config import Config
 
-T = TypeVar("T")
+class AsyncClosable(Protocol):
+    async def close(self) -> None: ...
+
+
+T = TypeVar("T", bound=AsyncClosable)
 
 
 def client_key(config: Config) -> tuple[str, float, tuple[tuple[str, str], ...]]:
@@ -48,19 +51,57 @@ class ClientShards(Generic[T]):
         finally:
             self._busy[index] -= 1
 
+    async def aclose(self) -> None:
+        """Close every client (their connections with them)."""
+        clients, self._clients, self._busy = self._clients, [], []
+        for client in clients:
+            await client.close()
 
-_loop_shards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, ClientShards[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+
+class _LoopPools:
+    """The pools of one event loop, closed when the loop shuts its async generators down.
+
+    `asyncio.run` ends by finalizing every async generator still open (`shutdown_asyncgens`); a
+    parked generator per loop turns that into closing the loop's clients, so a script that calls
+    `asyncio.run(ask.async_(...))` again and again keeps no socket and no loop alive.
+    """
+
+    def __init__(self) -> None:
+        self.shards: dict[Hashable, ClientShards[Any]] = {}
+        self.closer = self._close_at_shutdown()
+
+    async def start(self) -> None:
+        await anext(self.closer)
+
+    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            _pools.pop(asyncio.get_running_loop(), None)
+            for shards in self.shards.values():
+                await shards.aclose()
+
+
+_pools: dict[asyncio.AbstractEventLoop, _LoopPools] = {}
 
 
 def leased_client(key: Hashable, create: Callable[[], T]) -> AbstractAsyncContextManager[T]:
     """`async with leased_client(key, create) as client:` an async client for `key` on the running
     event loop. Clients are made once and reused across calls; a pool never crosses event loops."""
+    return _lease(key, create)
+
+
+@asynccontextmanager
+async def _lease(key: Hashable, create: Callable[[], T]) -> AsyncIterator[T]:
     loop = asyncio.get_running_loop()
-    shards = _loop_shards.get(loop)  # (MutableMapping.setdefault is slow on a WeakKeyDictionary)
+    pools = _pools.get(loop)
+    if pools is None:
+        for closed in [other for other in _pools if other.is_closed()]:  # closed without shutdown_asyncgens
+            del _pools[closed]
+        pools = _pools[loop] = _LoopPools()
+        await pools.start()
+    shards = pools.shards.get(key)
     if shards is None:
-        shards = _loop_shards[loop] = {}
-    if key not in shards:
-        shards[key] = ClientShards(create)
-    return shards[key].lease()
+        shards = pools.shards[key] = ClientShards(create)
+    async with shards.lease() as client:
+        yield client

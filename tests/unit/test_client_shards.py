@@ -7,8 +7,17 @@ import asyncio
 from alloy_nb.strategies.pool import ClientShards, leased_client
 
 
+class Client:
+    """Stands for an SDK's async client: only `close` matters to the pool."""
+
+    closed = False
+
+    async def close(self) -> None:
+        self.closed = True
+
+
 async def test_sequential_calls_reuse_one_client() -> None:
-    shards = ClientShards(object)
+    shards = ClientShards(Client)
     seen = []
     for _ in range(5):
         async with shards.lease() as client:
@@ -17,7 +26,7 @@ async def test_sequential_calls_reuse_one_client() -> None:
 
 
 async def test_concurrent_calls_spread_over_clients_of_bounded_load() -> None:
-    shards = ClientShards(object)
+    shards = ClientShards(Client)
     in_use: dict[int, int] = {}
     peak: dict[int, int] = {}
     release = asyncio.Event()
@@ -38,10 +47,20 @@ async def test_concurrent_calls_spread_over_clients_of_bounded_load() -> None:
 
 async def test_each_event_loop_gets_its_own_clients() -> None:
     async def lease() -> object:
-        async with leased_client("test-key", object) as client:
+        async with leased_client("test-key", Client) as client:
             return client
 
     here = await lease()
     assert await lease() is here
     elsewhere = await asyncio.to_thread(asyncio.run, lease())
     assert elsewhere is not here
+
+
+def test_a_loop_that_asyncio_run_ends_closes_its_clients() -> None:
+    async def lease() -> Client:
+        async with leased_client("test-key", Client) as client:
+            return client
+
+    first = asyncio.run(lease())
+    assert first.closed, "asyncio.run's shutdown closed the loop's clients"
+    assert asyncio.run(lease()) is not first
