@@ -144,10 +144,11 @@ class AlloyMagics(Magics):
 
     def _stream(self, prompt: str, options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
         from ..commands import ask
+        from .call_status import opening_line
         from .stream_view import StreamView
 
         stream = ask.stream(prompt, **options)
-        view = StreamView(as_markdown=fmt == "markdown")
+        view = StreamView(as_markdown=fmt == "markdown", status=opening_line(_config(options)))
         try:
             for piece in stream:
                 view.add(piece)
@@ -164,16 +165,25 @@ class AlloyMagics(Magics):
 
     def _run(self, prompt: str, output: Any, tools: list[Any], options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
         from ..commands import ask
+        from ..trace import observing
+        from .call_status import CallStatus
 
+        status = CallStatus(_config(options))
         try:
-            value, trace = ask.traced(prompt, output=output, tools=tools, **options)
+            with observing(status.observe):
+                value, trace = ask.traced(prompt, output=output, tools=tools, **options)
         except KeyboardInterrupt as interrupt:
             kept: Trace | None = getattr(interrupt, "trace", None)
             if kept is None:  # interrupted before the call started: nothing to keep
                 raise
+            status.finish({"text/plain": "(interrupted: no reply)"}, kept)
             print("Interrupted: no reply; the trace, marked interrupted, is in _alloy_trace.", file=sys.stderr)
             return None, kept
-        display(text_bundle(value, fmt) if isinstance(value, str) else value_bundle(value), raw=True)
+        except AlloyError as error:
+            if error.trace is not None:
+                status.finish({"text/plain": f"(failed: {type(error).__name__}, below)"}, error.trace)
+            raise
+        status.finish(text_bundle(value, fmt) if isinstance(value, str) else value_bundle(value), trace)
         return value, trace
 
     def _store(self, value: Any, trace: Trace, name: str | None) -> None:
@@ -435,6 +445,13 @@ def help_text(subcommands: dict[str, Callable[[str], Any]]) -> str:
         'Defaults: %config AlloyMagics.default_model = "ollama:smollm2:135m" (also default_api, default_format).'
     )
     return "\n".join(lines)
+
+
+def _config(options: dict[str, Any]) -> Any:
+    """The settings a cell's call will use (its options without the chat history)."""
+    from ..config import current
+
+    return current(**{key: value for key, value in options.items() if key != "history"})
 
 
 def _key_value(item: str) -> tuple[str, Any]:

@@ -9,6 +9,7 @@ from .model import (
     Trace,
     Usage,
     last_trace,
+    observing,
     recent_traces,
     remember,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Trace",
     "Usage",
     "last_trace",
+    "observing",
     "recent_traces",
     "remember",
 ]

@@ -6,6 +6,9 @@ import itertools
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -138,6 +141,11 @@ class Trace(BaseModel):
         if wire_size is None or wire_size > self.max_chars:
             _cap_fields(event, self.max_chars)
         self.events.append(event)
+        for observer in _observers.get():
+            try:
+                observer(self, event)
+            except Exception:  # a broken status display must not break the call
+                pass
 
     def cap(self, value: Any, wire_size: int | None = None) -> Any:
         """`value` with strings longer than this trace's limit cut (unchecked when `wire_size` fits)."""
@@ -178,6 +186,21 @@ class Trace(BaseModel):
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         """IPython plain-text view: the summary."""
         p.text(self.summary())
+
+
+Observer = Callable[[Trace, "RequestEvent | ResponseEvent | ToolEvent"], None]
+_observers: ContextVar[tuple[Observer, ...]] = ContextVar("alloy_nb_trace_observers", default=())
+
+
+@contextmanager
+def observing(observer: Observer) -> Iterator[None]:
+    """Call `observer(trace, event)` for every event of the calls made inside the block (in this
+    thread or task): a request about to be sent, a reply, a tool about to run."""
+    token = _observers.set((*_observers.get(), observer))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
 
 
 def capped(value: Any, limit: int) -> Any:
