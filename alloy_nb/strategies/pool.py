@@ -9,6 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from ..config import Config
 
+
 class AsyncClosable(Protocol):
     async def close(self) -> None: ...
 
