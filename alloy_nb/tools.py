@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
 from .errors import ConfigurationError, ToolError
 from .outputs import strip_titles
@@ -127,10 +127,29 @@ def _plain_function_tool(func: Callable[..., Any]) -> Tool:
 
 
 def result_content(result: Any) -> str:
-    """A tool's return value as message content: strings as they are, anything else as JSON."""
+    """A tool's return value as message content: strings as they are, anything else as JSON.
+
+    Lone surrogates (`os.listdir` on names that are not UTF-8) become U+FFFD, as Ollama does,
+    since no JSON encoder can send them.
+
+    >>> result_content("caf\\udce9"), result_content({"n": 1}), result_content(["caf\\udce9"])
+    ('caf\ufffd', '{"n":1}', '["caf\ufffd"]')
+    """
     if isinstance(result, str):
-        return result
-    return to_json(result, fallback=repr).decode()
+        return valid_text(result)
+    try:
+        return to_json(result, fallback=repr).decode()
+    except PydanticSerializationError:  # a lone surrogate somewhere inside
+        return valid_text(json.dumps(to_jsonable_python(result, fallback=repr), ensure_ascii=False))
+
+
+def valid_text(text: str) -> str:
+    """`text` with any lone surrogate replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def parse_arguments(raw: Any) -> dict[str, Any]:

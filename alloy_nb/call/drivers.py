@@ -144,7 +144,7 @@ class _ToolRunner:
         try:
             tool, arguments = self._resolve(call)
             return self._succeed(event, started, tool.run(arguments, timeout=tool.timeout or self.default_timeout))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a tool calling sys.exit() is a failed tool, not the end
             return self._failed(event, started, call, exc)
         except BaseException:
             self._interrupted(event, started)
@@ -157,7 +157,7 @@ class _ToolRunner:
             async with limit:
                 value = await tool.run_async(arguments, timeout=tool.timeout or self.default_timeout)
                 return self._succeed(event, started, value)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a tool calling sys.exit() is a failed tool, not the end
             return self._failed(event, started, call, exc)
         except BaseException:
             self._interrupted(event, started)
@@ -187,7 +187,7 @@ class _ToolRunner:
         event.duration_s = round(time.perf_counter() - started, 6)
         return content
 
-    def _failed(self, event: ToolEvent, started: float, call: ToolCall, exc: Exception) -> str:
+    def _failed(self, event: ToolEvent, started: float, call: ToolCall, exc: BaseException) -> str:
         message = str(exc) if isinstance(exc, ToolError) else f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
         event.error = self.trace.cap(message)
         event.duration_s = round(time.perf_counter() - started, 6)

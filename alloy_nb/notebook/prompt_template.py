@@ -38,6 +38,10 @@ def interpolate(template: str, user_ns: Mapping[str, Any], errors: Mapping[int, 
         raise UsageError(
             f"The prompt refers to {exc} but there is no such cell or entry (In/Out/Err are by cell number)."
         ) from None
+    except TypeError:
+        raise UsageError(
+            "In, Out and Err in a prompt take a cell number, like {In[3]} (not a negative position such as {In[-1]})."
+        ) from None
     except (ValueError, AttributeError) as exc:
         raise UsageError(
             f"Cannot fill the prompt's {{...}} fields: {exc}. Write {{{{ and }}}} for literal braces."

@@ -134,6 +134,7 @@ class Trace(BaseModel):
             self.error = ErrorInfo(type=type(error).__name__, message=self.cap(str(error) or type(error).__name__))
         elif status == "ok":
             self.result = self.cap(to_jsonable_python(result, fallback=repr))
+        _keep_latest(self)
 
     def add(self, event: Event, *, wire_size: int | None = None) -> None:
         """Append an event with its long strings cut; none is looked for when the event came from
@@ -269,8 +270,19 @@ def remember(trace: Trace, keep: int = 100) -> None:
     _history.append(trace)
 
 
+def _keep_latest(trace: Trace) -> None:
+    """A call that finishes becomes the latest, after any call it made itself (a tool calling ask)."""
+    if not _history or _history[-1] is trace:
+        return
+    for index, kept in enumerate(_history):
+        if kept is trace:
+            del _history[index]
+            _history.append(trace)
+            return
+
+
 def last_trace() -> Trace | None:
-    """The trace of the most recent call in this process, finished or not (None with `trace_history=0`)."""
+    """The trace of the call finished last in this process, or of the one running (None with `trace_history=0`)."""
     return _history[-1] if _history else None
 
 

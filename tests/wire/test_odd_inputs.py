@@ -1,0 +1,56 @@
+"""Inputs that used to give a wrong message or a lost trace: each now gives the one a user expects."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from IPython.core.error import UsageError
+
+import alloy_nb
+from alloy_nb import ask, last_trace, tool
+from alloy_nb.notebook.prompt_template import interpolate
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
+
+
+def test_a_tool_returning_a_lone_surrogate_sends_a_replacement_character(server) -> None:
+    @tool
+    def listing() -> list[str]:
+        """Names in a folder."""
+        return ["caf\udce9.txt"]
+
+    server.script(Reply(tool_calls=[Call("listing", {})]), Reply(text="done"))
+    value, trace = ask.traced("List.", tools=[listing])
+    assert value == "done"
+    sent = [m for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    assert sent[0]["content"] == '["caf\ufffd.txt"]'
+    assert "caf\ufffd" in trace.to_json()
+
+
+def test_sys_exit_in_a_tool_is_a_failed_tool_not_the_end_of_the_program(server) -> None:
+    @tool
+    def quit_now() -> str:
+        """Exit."""
+        sys.exit(3)
+
+    server.script(Reply(tool_calls=[Call("quit_now", {})]), Reply(text="recovered"))
+    value, trace = ask.traced("Go.", tools=[quit_now])
+    assert value == "recovered"
+    assert trace.tool_events[0].error == "Tool 'quit_now' raised SystemExit: 3"
+
+
+def test_after_a_tool_that_calls_ask_the_last_trace_is_the_outer_call(server) -> None:
+    @tool
+    def inner() -> str:
+        """Ask another model."""
+        return ask("inner question")
+
+    server.script(Reply(tool_calls=[Call("inner", {})]), Reply(text="inner answer"), Reply(text="outer answer"))
+    assert ask("outer question", tools=[inner]) == "outer answer"
+    assert last_trace().result == "outer answer"
+    assert [t.result for t in alloy_nb.recent_traces()[-2:]] == ["inner answer", "outer answer"]
+
+
+def test_a_negative_cell_number_in_a_prompt_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"take a cell number, like \{In\[3\]\}"):
+        interpolate("Explain {In[-1]}", {"In": ["", "1 + 1"]}, {})
