@@ -9,11 +9,11 @@ from typing import Any, NamedTuple, TypedDict
 
 from typing_extensions import Unpack
 
-from .config import current
-from .errors import ConfigurationError
 from .call.conversation import CallSpec
 from .call.drivers import run, run_async
 from .call.streaming import AsyncTextStream, TextStream, stream, stream_async
+from .config import current
+from .errors import ConfigurationError
 from .outputs import output_spec
 from .tools import as_tools
 from .trace import Trace
@@ -21,19 +21,26 @@ from .trace import Trace
 
 class CallOptions(TypedDict, total=False):
     """Per-call settings; each overrides `settings()`, `configure()` and the environment.
-    `history` is earlier exchanges (`{"role", "content"}` dicts) sent before the prompt."""
+
+    Every `Config` field plus the call-only `api` and `history` (earlier exchanges,
+    `{"role", "content"}` dicts, sent before the prompt). Written out for type checkers;
+    tests/unit/test_settings_agree.py fails when it and `Config` disagree."""
 
     model: str
-    api: str
-    system: str
     temperature: float
     max_tokens: int
+    system: str
     max_tool_turns: int
     auto_finalize_missing_output: bool
     extra: dict[str, Any]
     host: str
     timeout: float
     tool_concurrency: int
+    tool_timeout: float
+    trace_max_chars: int
+    trace_history: int
+    headers: dict[str, str]
+    api: str
     history: Sequence[Mapping[str, str]]
 
 
@@ -47,7 +54,7 @@ class Traced(NamedTuple):
 def _spec(prompt: str, output: Any, tools: Iterable[Callable[..., Any]] | None, options: CallOptions) -> CallSpec:
     if not isinstance(prompt, str):
         raise ConfigurationError(f"The prompt must be a string, got {type(prompt).__name__}.")
-    settings = dict(options)
+    settings: dict[str, Any] = dict(options)
     history = [_history_message(m) for m in settings.pop("history", None) or []]
     return CallSpec(
         prompt=prompt, output=output_spec(output), tools=as_tools(tools), config=current(**settings), history=history
@@ -67,23 +74,43 @@ class Ask:
     """`ask(prompt, output=..., tools=..., model=..., api=...)` and its async and streaming twins."""
 
     def __call__(
-        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+        self,
+        prompt: str,
+        *,
+        output: Any = str,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Any:
         return run(_spec(prompt, output, tools, options))[0]
 
     def traced(
-        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+        self,
+        prompt: str,
+        *,
+        output: Any = str,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Traced:
         """Like calling `ask`, returning `(value, trace)`."""
         return Traced(*run(_spec(prompt, output, tools, options)))
 
     async def async_(
-        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+        self,
+        prompt: str,
+        *,
+        output: Any = str,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Any:
         return (await run_async(_spec(prompt, output, tools, options)))[0]
 
     async def traced_async(
-        self, prompt: str, *, output: Any = str, tools: Iterable[Callable[..., Any]] | None = None, **options: Unpack[CallOptions]
+        self,
+        prompt: str,
+        *,
+        output: Any = str,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Traced:
         return Traced(*await run_async(_spec(prompt, output, tools, options)))
 
@@ -120,17 +147,23 @@ class Command:
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.func)
 
+    @property
+    def name(self) -> str:
+        return str(getattr(self.func, "__name__", "command"))
+
     def _spec(self, prompt: str) -> CallSpec:
         return _spec(prompt, self.output, self.tools, self.options)
 
     def _prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         if self.is_async:
-            raise ConfigurationError(f"{self.__name__} is an async command; use `await {self.__name__}(...)`.")
-        return self.func(*args, **kwargs)
+            raise ConfigurationError(f"{self.name} is an async command; use `await {self.name}(...)`.")
+        prompt: str = self.func(*args, **kwargs)
+        return prompt
 
     async def _prompt_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         prompt = self.func(*args, **kwargs)
-        return await prompt if inspect.isawaitable(prompt) else prompt
+        text: str = await prompt if inspect.isawaitable(prompt) else prompt
+        return text
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.is_async:
@@ -158,7 +191,7 @@ class Command:
         return Command(self.func, self.output, self.tools, {**self.options, **options})
 
     def __repr__(self) -> str:
-        return f"<alloy_nb command {self.__name__} -> {output_spec(self.output).type_name}>"
+        return f"<alloy_nb command {self.name} -> {output_spec(self.output).type_name}>"
 
 
 def command(

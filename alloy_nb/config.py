@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 from .errors import ConfigurationError
 
@@ -25,26 +27,63 @@ DEFAULT_PORT = 11434
 MODEL_PREFIX = "ollama:"
 
 
+def setting(
+    default: Any = PydanticUndefined, *, help: str, env: str | None = None, alias: str | None = None, **field: Any
+) -> Any:
+    """A `Config` field with its one-line description and the environment variable that sets it.
+
+    `env` is the documented variable (alloy-ai's name where alloy-ai has one); `alias` is an older
+    name that still works when `env` is unset. Other keywords go to `pydantic.Field`."""
+    names: list[JsonValue] = [name for name in (env, alias) if name]
+    return Field(default, description=help, json_schema_extra={"env": names} if names else None, **field)
+
+
 class Config(BaseModel):
-    """The effective settings of one call. Immutable; build a changed copy with `merged`."""
+    """The effective settings of one call. Immutable; `current(**changes)` builds a changed one.
+
+    The one list of settings: the environment variables and the README's table derive from it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model: str = "ollama:smollm2:135m"
-    temperature: float | None = None
-    max_tokens: int | None = Field(default=None, gt=0)
-    system: str | None = None
-    max_tool_turns: int = Field(default=10, ge=0)
-    auto_finalize_missing_output: bool = True
-    extra: dict[str, Any] = Field(default_factory=dict)
-    host: str = DEFAULT_HOST
-    timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the server to answer.")
-    tool_concurrency: int = Field(default=4, ge=1, description="Tools run at once per turn (async).")
-    tool_timeout: float | None = Field(default=None, gt=0, description="Seconds a tool may run (None: no limit).")
-    trace_max_chars: int = Field(default=200_000, ge=100, description="Longer strings are cut in traces, saying so.")
-    trace_history: int = Field(default=100, ge=0, description="Traces kept for last_trace() and recent_traces().")
-    headers: dict[str, str] = Field(
-        default_factory=dict, repr=False, description="HTTP headers for every request (e.g. a proxy's Authorization); never traced."
+    model: str = setting("ollama:smollm2:135m", env="ALLOY_MODEL", help="The model, as `ollama:<name>`.")
+    temperature: float | None = setting(
+        None, env="ALLOY_TEMPERATURE", help="Sampling temperature (none: the model's own)."
+    )
+    max_tokens: int | None = setting(None, gt=0, env="ALLOY_MAX_TOKENS", help="Most tokens per reply (none: no limit).")
+    system: str | None = setting(
+        None, env="ALLOY_DEFAULT_SYSTEM", alias="ALLOY_SYSTEM", help="System prompt sent before every conversation."
+    )
+    max_tool_turns: int = setting(
+        10, ge=0, env="ALLOY_MAX_TOOL_TURNS", help="Tool-calling rounds before `ToolLoopLimitExceeded`."
+    )
+    auto_finalize_missing_output: bool = setting(
+        True,
+        env="ALLOY_AUTO_FINALIZE_MISSING_OUTPUT",
+        alias="ALLOY_AUTO_FINALIZE",
+        help="When the final reply misses the output schema, ask once more without tools.",
+    )
+    extra: dict[str, Any] = setting(
+        default_factory=dict,
+        env="ALLOY_EXTRA_JSON",
+        help="`ollama_api` (the strategy) and `ollama_options`; a JSON object in the environment.",
+    )
+    host: str = setting(DEFAULT_HOST, env="OLLAMA_HOST", help="The Ollama server, read as Ollama reads `OLLAMA_HOST`.")
+    timeout: float = setting(120.0, gt=0, env="ALLOY_TIMEOUT", help="Seconds to wait for the server to answer.")
+    tool_concurrency: int = setting(4, ge=1, env="ALLOY_PARALLEL_TOOLS_MAX", help="Tools run at once per turn (async).")
+    tool_timeout: float | None = setting(
+        None, gt=0, env="ALLOY_TOOL_TIMEOUT", help="Seconds a tool may run (none: no limit)."
+    )
+    trace_max_chars: int = setting(
+        200_000, ge=100, env="ALLOY_TRACE_MAX_CHARS", help="Longer strings are cut in traces, saying so."
+    )
+    trace_history: int = setting(
+        100, ge=0, env="ALLOY_TRACE_HISTORY", help="Traces kept for `last_trace()` and `recent_traces()`."
+    )
+    # Never from the environment: headers carry secrets (a proxy's Authorization).
+    headers: dict[str, str] = setting(
+        default_factory=dict,
+        repr=False,
+        help="HTTP headers for every request (e.g. a proxy's Authorization); never traced.",
     )
 
     @field_validator("model")
@@ -68,7 +107,9 @@ class Config(BaseModel):
             )
         options = value.get("ollama_options", {})
         if not isinstance(options, Mapping):
-            raise ConfigurationError("extra['ollama_options'] must be a dict of Ollama options, e.g. {'num_ctx': 4096}.")
+            raise ConfigurationError(
+                "extra['ollama_options'] must be a dict of Ollama options, e.g. {'num_ctx': 4096}."
+            )
         return value
 
     @property
@@ -168,31 +209,47 @@ def redact_host(url: str) -> str:
     return f"{scheme}://{shown}" if has_scheme else shown
 
 
-_ENV_FIELDS: dict[str, str] = {
-    "ALLOY_MODEL": "model",
-    "ALLOY_TEMPERATURE": "temperature",
-    "ALLOY_MAX_TOKENS": "max_tokens",
-    "ALLOY_SYSTEM": "system",
-    "ALLOY_MAX_TOOL_TURNS": "max_tool_turns",
-    "ALLOY_AUTO_FINALIZE": "auto_finalize_missing_output",
-    "ALLOY_TIMEOUT": "timeout",
-    "OLLAMA_HOST": "host",
+def _env_names(field: FieldInfo) -> tuple[str, ...]:
+    extra = field.json_schema_extra
+    return tuple(cast("list[str]", extra.get("env", []))) if isinstance(extra, dict) else ()
+
+
+ENV_VARS: dict[str, tuple[str, ...]] = {
+    name: names for name, field in Config.model_fields.items() if (names := _env_names(field))
 }
+"""Each setting the environment may set -> its variables: the documented one, then an alias."""
+
+_ENV_NAMES = tuple(name for names in ENV_VARS.values() for name in names)
+_JSON_FIELDS = frozenset(name for name in ENV_VARS if get_origin(Config.model_fields[name].annotation) is dict)
+
+
+def _raw_environment() -> dict[str, tuple[str, str]]:
+    """setting -> (variable, raw value) for each setting the environment sets; the documented name wins."""
+    found: dict[str, tuple[str, str]] = {}
+    for field, names in ENV_VARS.items():
+        for var in names:
+            raw = os.environ.get(var, "")
+            if raw.strip():
+                found[field] = (var, raw)
+                break
+    return found
 
 
 def _from_environment() -> dict[str, Any]:
-    values: dict[str, Any] = {
-        field: os.environ[var] for var, field in _ENV_FIELDS.items() if os.environ.get(var, "").strip()
+    return {
+        field: _parse_json(var, raw) if field in _JSON_FIELDS else raw
+        for field, (var, raw) in _raw_environment().items()
     }
-    raw_extra = os.environ.get("ALLOY_EXTRA_JSON", "").strip()
-    if raw_extra:
-        try:
-            values["extra"] = json.loads(raw_extra)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(f"ALLOY_EXTRA_JSON is not valid JSON ({exc.msg}); set it to an object.") from None
-        if not isinstance(values["extra"], dict):
-            raise ConfigurationError('ALLOY_EXTRA_JSON must be a JSON object, e.g. {"ollama_api": "native"}.')
-    return values
+
+
+def _parse_json(var: str, raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{var} is not valid JSON ({exc.msg}); set it to an object.") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f'{var} must be a JSON object, e.g. {{"ollama_api": "native"}}.')
+    return value
 
 
 def _merge_extra(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,7 +268,9 @@ def _build(values: Mapping[str, Any], source: str = "settings") -> Config:
             if isinstance(cause, ConfigurationError):
                 raise cause from None
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"Invalid {source}: {problems}. Known settings: {', '.join(Config.model_fields)}.") from None
+        raise ConfigurationError(
+            f"Invalid {source}: {problems}. Known settings: {', '.join(Config.model_fields)}."
+        ) from None
 
 
 class _Scope(NamedTuple):
@@ -318,7 +377,9 @@ def current(**call_overrides: Any) -> Config:
     key = (_environment_snapshot(), layer_keys) if None not in layer_keys else None
     config = _built.get(key) if key is not None else None
     if config is None:
-        config = _layered([_from_environment(), _configured, *(scope.values for scope in scopes), _clean(call_overrides)])
+        config = _layered(
+            [_from_environment(), _configured, *(scope.values for scope in scopes), _clean(call_overrides)]
+        )
         if key is not None:
             if len(_built) >= _BUILT_LIMIT:
                 _built.clear()
@@ -326,11 +387,9 @@ def current(**call_overrides: Any) -> Config:
     return config
 
 
-_ENV_NAMES = (*_ENV_FIELDS, "ALLOY_EXTRA_JSON")
-
-
 def _environment_snapshot() -> tuple[str | None, ...]:
-    """The raw values of the environment variables alloy_nb reads."""
+    """The raw values of the environment variables alloy_nb reads (through os.environ's public API:
+    about 0.5 µs a variable, most of it the KeyError an unset one raises inside)."""
     return tuple(map(os.environ.get, _ENV_NAMES))
 
 
@@ -372,10 +431,25 @@ def _layered(layers: list[Mapping[str, Any]]) -> Config:
 def _check_environment() -> None:
     """Raise naming the environment variable when that is where a bad value came from."""
     environment = _from_environment()
-    for var, field in {**_ENV_FIELDS, "ALLOY_EXTRA_JSON": "extra"}.items():
-        if field in environment:
-            try:
-                _build({field: environment[field]})
-            except ConfigurationError as exc:
-                shown = os.environ[var].strip()
-                raise ConfigurationError(f"Environment variable {var}={shown!r} is invalid: {exc}") from None
+    for field, (var, raw) in _raw_environment().items():
+        try:
+            _build({field: environment[field]})
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"Environment variable {var}={raw.strip()!r} is invalid: {exc}") from None
+
+
+def settings_table_markdown() -> str:
+    """The README's table of settings: name, environment variable, default and what each does."""
+    rows = ["| setting | environment variable | default | what it does |", "|---|---|---|---|"]
+    for name, field in Config.model_fields.items():
+        env = " or ".join(f"`{var}`" for var in ENV_VARS.get(name, ())) or "—"
+        rows.append(
+            f"| `{name}` | {env} | {_shown(field.get_default(call_default_factory=True))} | {field.description} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import alloy_nb
+import alloy_nb.config
 from alloy_nb.testing import ScriptedEngine, ScriptedServer, ServerThread
 
 
@@ -28,8 +29,9 @@ def server(session_server: ScriptedServer) -> ScriptedServer:
 @pytest.fixture
 def alloy_at_server(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
     """Point alloy_nb at the scripted server, with a clean configuration around the test."""
-    for var in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_MAX_TOOL_TURNS", "ALLOY_SYSTEM"):
-        monkeypatch.delenv(var, raising=False)
+    for names in alloy_nb.config.ENV_VARS.values():
+        for var in names:
+            monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", server.url)
     alloy_nb.reset_configuration()
     yield server

@@ -16,8 +16,11 @@ from .faults import FaultInjector, HideDroppedConnections
 class ServerThread:
     """Serve an engine on ``127.0.0.1`` and a free port from a daemon thread.
 
-    >>> with ServerThread(ScriptedEngine()) as server:
-    ...     ollama.Client(host=server.url).list()
+    >>> import ollama
+    >>> from alloy_nb.testing import ScriptedEngine
+    >>> with ServerThread(ScriptedEngine(["tiny:1b"])) as server:
+    ...     [model.model for model in ollama.Client(host=server.url).list().models]
+    ['tiny:1b']
     """
 
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 0) -> None:

@@ -7,15 +7,16 @@ import asyncio
 import pytest
 
 import alloy_nb
+import alloy_nb.config
 from alloy_nb import ConfigurationError, configure, settings
 from alloy_nb.config import current, forget, model_name, normalize_host, redact_host
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("ALLOY_MODEL", "ALLOY_TEMPERATURE", "ALLOY_MAX_TOKENS", "ALLOY_SYSTEM", "ALLOY_MAX_TOOL_TURNS",
-                "ALLOY_EXTRA_JSON", "ALLOY_AUTO_FINALIZE", "ALLOY_TIMEOUT", "OLLAMA_HOST"):
-        monkeypatch.delenv(var, raising=False)
+    for names in alloy_nb.config.ENV_VARS.values():
+        for var in names:
+            monkeypatch.delenv(var, raising=False)
     alloy_nb.reset_configuration()
     yield
     alloy_nb.reset_configuration()

@@ -1,0 +1,120 @@
+"""Config is the one list of settings: CallOptions, the environment and the README agree with it."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import alloy_nb
+from alloy_nb import ConfigurationError, config
+from alloy_nb.commands import CallOptions
+
+README = Path(__file__).parents[2] / "README.md"
+CALL_ONLY = {"api", "history"}
+
+# variable -> (setting, raw value, value it gives): the documented variables, aliases included.
+SAMPLES: dict[str, tuple[str, str, Any]] = {
+    "ALLOY_MODEL": ("model", "ollama:qwen3:0.6b", "ollama:qwen3:0.6b"),
+    "ALLOY_TEMPERATURE": ("temperature", "0.5", 0.5),
+    "ALLOY_MAX_TOKENS": ("max_tokens", "64", 64),
+    "ALLOY_DEFAULT_SYSTEM": ("system", "Be brief.", "Be brief."),
+    "ALLOY_SYSTEM": ("system", "Be terse.", "Be terse."),
+    "ALLOY_MAX_TOOL_TURNS": ("max_tool_turns", "3", 3),
+    "ALLOY_AUTO_FINALIZE_MISSING_OUTPUT": ("auto_finalize_missing_output", "false", False),
+    "ALLOY_AUTO_FINALIZE": ("auto_finalize_missing_output", "0", False),
+    "ALLOY_EXTRA_JSON": ("extra", '{"ollama_api": "openai_chat"}', {"ollama_api": "openai_chat"}),
+    "OLLAMA_HOST": ("host", "gpu-box", "http://gpu-box:11434"),
+    "ALLOY_TIMEOUT": ("timeout", "30", 30.0),
+    "ALLOY_PARALLEL_TOOLS_MAX": ("tool_concurrency", "2", 2),
+    "ALLOY_TOOL_TIMEOUT": ("tool_timeout", "1.5", 1.5),
+    "ALLOY_TRACE_MAX_CHARS": ("trace_max_chars", "500", 500),
+    "ALLOY_TRACE_HISTORY": ("trace_history", "5", 5),
+}
+# alloy-ai's name -> the name alloy_nb read before, which stays an alias
+ALIASES = {"ALLOY_DEFAULT_SYSTEM": "ALLOY_SYSTEM", "ALLOY_AUTO_FINALIZE_MISSING_OUTPUT": "ALLOY_AUTO_FINALIZE"}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for var in {*SAMPLES, *config._ENV_NAMES}:
+        monkeypatch.delenv(var, raising=False)
+    alloy_nb.reset_configuration()
+    yield
+    alloy_nb.reset_configuration()
+
+
+def _loose(hint: Any) -> Any:
+    """The type without `None`: CallOptions leaves a setting out rather than passing None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.Union[tuple(arg for arg in typing.get_args(hint) if arg is not type(None))]
+    return hint
+
+
+def test_call_options_are_the_config_fields_plus_call_only_keys() -> None:
+    assert CallOptions.__annotations__.keys() - CALL_ONLY == config.Config.model_fields.keys()
+    assert CallOptions.__annotations__.keys() >= CALL_ONLY
+
+
+def test_call_option_types_match_the_config_fields() -> None:
+    hints = typing.get_type_hints(CallOptions)
+    fields = {name: _loose(field.annotation) for name, field in config.Config.model_fields.items()}
+    assert {name: _loose(hints[name]) for name in fields} == fields
+
+
+def test_environment_variables_are_exactly_the_documented_ones() -> None:
+    derived = {var: field for field, names in config.ENV_VARS.items() for var in names}
+    assert derived == {var: field for var, (field, _, _) in SAMPLES.items()}
+    assert "headers" not in config.ENV_VARS
+
+
+def test_alloy_ai_names_are_primary_and_old_names_aliases() -> None:
+    for primary, alias in ALIASES.items():
+        assert config.ENV_VARS[SAMPLES[primary][0]] == (primary, alias)
+
+
+def test_readme_table_is_up_to_date() -> None:
+    found = re.search(r"<!-- settings:start -->\n(.*?)<!-- settings:end -->", README.read_text(), re.S)
+    assert found, "README.md lost its <!-- settings:start --> / <!-- settings:end --> markers"
+    assert found[1] == config.settings_table_markdown(), (
+        "README.md's settings table is out of date; run `.venv/bin/python scripts/settings_table.py`"
+    )
+
+
+@pytest.mark.parametrize("var", SAMPLES)
+def test_each_variable_sets_its_setting(monkeypatch: pytest.MonkeyPatch, var: str) -> None:
+    field, raw, value = SAMPLES[var]
+    assert getattr(config.current(), field) != value
+    monkeypatch.setenv(var, raw)
+    assert getattr(config.current(), field) == value
+
+
+@pytest.mark.parametrize(("primary", "alias"), ALIASES.items())
+def test_alloy_ai_name_wins_over_the_alias(monkeypatch: pytest.MonkeyPatch, primary: str, alias: str) -> None:
+    field, raw, value = SAMPLES[primary]
+    monkeypatch.setenv(alias, SAMPLES[alias][1])
+    assert getattr(config.current(), field) == SAMPLES[alias][2]
+    monkeypatch.setenv(primary, raw)
+    assert getattr(config.current(), field) == value
+
+
+@pytest.mark.parametrize(
+    ("var", "bad"),
+    [
+        ("ALLOY_AUTO_FINALIZE_MISSING_OUTPUT", "maybe"),
+        ("ALLOY_AUTO_FINALIZE", "maybe"),
+        ("ALLOY_PARALLEL_TOOLS_MAX", "0"),
+        ("ALLOY_TOOL_TIMEOUT", "0"),
+        ("ALLOY_TRACE_MAX_CHARS", "many"),
+        ("ALLOY_TRACE_HISTORY", "-1"),
+    ],
+)
+def test_bad_values_name_the_variable_that_was_read(monkeypatch: pytest.MonkeyPatch, var: str, bad: str) -> None:
+    monkeypatch.setenv(var, bad)
+    with pytest.raises(ConfigurationError, match=f"Environment variable {var}='{bad}' is invalid"):
+        config.current()
