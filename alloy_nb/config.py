@@ -6,6 +6,7 @@ Precedence, highest first: per-call arguments > `settings(...)` scopes > `config
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple, cast, get_origin
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -97,6 +99,17 @@ class Config(BaseModel):
     def _check_host(cls, value: str) -> str:
         return normalize_host(value)
 
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not name.strip() or any(mark in name for mark in ":\r\n\0 ") or any(c in text for c in "\r\n\0"):
+                raise ConfigurationError(  # the value is never shown: it may be a secret
+                    f"Header {name!r} cannot be sent: header names are single words without ':', and "
+                    "neither names nor values may contain a line break or NUL."
+                )
+        return value
+
     @field_validator("extra")
     @classmethod
     def _check_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +124,21 @@ class Config(BaseModel):
                 "extra['ollama_options'] must be a dict of Ollama options, e.g. {'num_ctx': 4096}."
             )
         return value
+
+    @property
+    def base_url(self) -> str:
+        """The host URL without credentials: what the SDKs are given, so no log line shows a password."""
+        return connection(self.host, self.headers)[0]
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        """The headers every request carries: the configured ones, plus `Authorization: Basic …` from
+        `user:password@` in the host unless an Authorization header is configured (that one wins)."""
+        return dict(connection(self.host, self.headers)[1])
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, redact_host(value) if name == "host" else value
 
     @property
     def model_name(self) -> str:
@@ -192,6 +220,33 @@ def _valid_host_name(name: str) -> bool:
     if name.startswith("["):
         return len(name) > 2 and all(c in "0123456789abcdefABCDEF:.%" or c.isalnum() for c in name[1:-1])
     return all(c.isalnum() or c in "-._" for c in name)
+
+
+def connection(host: str, headers: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The one authentication rule of both strategies and the host client: credentials in the URL
+    become a Basic Authorization header, unless one is configured; the URL goes on without them.
+
+    >>> connection("https://me:pw@proxy.example:443", {})
+    ('https://proxy.example:443', (('Authorization', 'Basic bWU6cHc='),))
+    >>> connection("https://me:pw@proxy.example:443", {"authorization": "Bearer t"})
+    ('https://proxy.example:443', (('authorization', 'Bearer t'),))
+    """
+    return _connection(host, tuple(sorted(headers.items())))
+
+
+@lru_cache(maxsize=64)
+def _connection(host: str, headers: tuple[tuple[str, str], ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    scheme, _, rest = host.partition("://")
+    netloc, slash, path = rest.partition("/")
+    credentials, at, address = netloc.rpartition("@")
+    if not at:
+        return host, headers
+    url = f"{scheme}://{address}{slash}{path}"
+    if any(name.lower() == "authorization" for name, _ in headers):
+        return url, headers
+    user, _, password = credentials.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return url, tuple(sorted((*headers, ("Authorization", f"Basic {token}"))))
 
 
 @lru_cache(maxsize=64)

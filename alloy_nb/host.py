@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, current, redact_host
+from .config import Config, connection, current, redact_host
 from .errors import no_server
 
 if TYPE_CHECKING:
@@ -53,8 +53,7 @@ class Host:
 
     def __init__(self, config: Config | None = None, *, url: str | None = None, timeout: float = QUICK_TIMEOUT) -> None:
         config = config or current()
-        self.url = url or config.host
-        self.headers = tuple(sorted(config.headers.items()))
+        self.url, self.headers = connection(url or config.host, config.headers)
         self.timeout = timeout
 
     @property

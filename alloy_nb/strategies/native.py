@@ -128,9 +128,9 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
 def _async_client(config: Config) -> ollama.AsyncClient:
     """A pooled async client that records every request body it sends (one per event loop)."""
     return ollama.AsyncClient(
-        host=config.host,
+        host=config.base_url,
         timeout=httpx.Timeout(config.timeout, connect=10.0),
-        headers=dict(config.headers),
+        headers=config.request_headers,
         event_hooks=ASYNC_WIRE_HOOKS,
     )
 

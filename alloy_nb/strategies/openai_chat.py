@@ -162,11 +162,11 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
 def _async_client(config: Config) -> openai.AsyncOpenAI:
     """A pooled async client without silent retries that records every request body (one per event loop)."""
     return openai.AsyncOpenAI(
-        base_url=f"{config.host}/v1",
+        base_url=f"{config.base_url}/v1",
         api_key="ollama",
         timeout=config.timeout,
         max_retries=0,
-        default_headers=dict(config.headers),
+        default_headers=config.request_headers,
         http_client=openai.DefaultAsyncHttpxClient(event_hooks=ASYNC_WIRE_HOOKS),
     )
 

@@ -19,7 +19,7 @@ T = TypeVar("T", bound=AsyncClosable)
 
 def client_key(config: Config) -> tuple[str, float, tuple[tuple[str, str], ...]]:
     """What makes two calls' HTTP clients interchangeable: host, timeout and headers."""
-    return config.host, config.timeout, tuple(sorted(config.headers.items()))
+    return config.base_url, config.timeout, tuple(sorted(config.request_headers.items()))
 
 
 class ClientShards(Generic[T]):

@@ -1,0 +1,65 @@
+"""Credentials in the host: never shown, sent the same way by both strategies and the host client."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+
+import alloy_nb
+from alloy_nb import ConfigurationError, ask
+from alloy_nb.config import current
+from alloy_nb.host import Host
+
+SECRET = "s3cr3t-pw"
+
+
+def with_credentials(url: str) -> str:
+    return url.replace("http://", f"http://alice:{SECRET}@")
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_url_credentials_become_one_basic_authorization_header(server, api: str) -> None:
+    alloy_nb.configure(host=with_credentials(server.url))
+    try:
+        assert ask("hi", api=api) == "You said: hi"
+    finally:
+        alloy_nb.reset_configuration()
+    expected = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert server.requests[0].headers["authorization"] == expected
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_a_configured_authorization_header_wins(server, api: str) -> None:
+    alloy_nb.configure(host=with_credentials(server.url), headers={"Authorization": "Bearer proxy"})
+    try:
+        ask("hi", api=api)
+    finally:
+        alloy_nb.reset_configuration()
+    assert server.requests[0].headers["authorization"] == "Bearer proxy"
+
+
+def test_the_password_is_nowhere_to_be_seen(server, capsys, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    alloy_nb.configure(host=with_credentials(server.url))
+    try:
+        config = current()
+        assert ask.traced("hi", api="openai_chat").trace.host.startswith("http://***@")
+        shown = [repr(config), str(config), repr(Host(config).info()), Host(config).shown]
+        assert "***@127.0.0.1" in repr(config)  # what %alloy config shows
+        with pytest.raises(ConfigurationError) as refused:
+            alloy_nb.configure(host=f"http://alice:{SECRET}@gpu box")
+        shown.append(str(refused.value))
+    finally:
+        alloy_nb.reset_configuration()
+    printed = capsys.readouterr()
+    everything = "\n".join([*shown, printed.out, printed.err, caplog.text])
+    assert SECRET not in everything
+
+
+def test_a_header_with_a_line_break_is_refused_before_any_request(server) -> None:
+    with pytest.raises(ConfigurationError, match="line break") as refused:
+        ask("hi", headers={"X-Token": "abc\r\nInjected: yes"})
+    assert "abc" not in str(refused.value)
+    assert server.requests == []
