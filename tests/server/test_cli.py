@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from alloy_nb.server.__main__ import main
+from alloy_nb.cli import main
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import ollama
 import openai
 import pytest
 
-from alloy_nb.server.__main__ import _parser
+from alloy_nb.cli import parser as _parser
 from alloy_nb.testing import ScriptedEngine, ServerThread
 
 MODEL = "smollm2:135m"
