@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from alloy_nb.host import Host
+
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "01_quickstart.ipynb"
 
 
@@ -30,7 +32,7 @@ def test_quickstart_notebook_runs_on_the_embedded_model(monkeypatch) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "commit notebooks stripped"
-    assert code[0].source.startswith("%load_ext alloy_nb") and code[-1].source == "server.stop()"
+    assert code[0].source.startswith("%load_ext alloy_nb") and "still running" in code[-1].source
 
     started = time.perf_counter()
     NotebookClient(notebook, timeout=300, kernel_name="python3",
@@ -49,3 +51,10 @@ def test_quickstart_notebook_runs_on_the_embedded_model(monkeypatch) -> None:
     assert _shown(_cell(notebook, "output=City")).startswith("City(name=")
     summary = _shown(_cell(notebook, "ask.traced("))
     assert "⚙ add →" in summary and "via native · ok" in summary
+    left_running = _shown(code[-1])
+    assert "is still running: try your own %%alloy cell below." in left_running, "the reader's next cell works"
+    url = left_running.split()[3]
+    deadline = time.monotonic() + 15
+    while Host(url=url, timeout=0.5).answers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Host(url=url, timeout=0.5).answers(), "the server the notebook started ends with its kernel"
