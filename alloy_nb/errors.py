@@ -121,11 +121,19 @@ def no_valid_chunks(host: str) -> ServerError:
     )
 
 
-def model_missing(model: str, host: str, available: list[str]) -> ModelNotFound:
+def model_missing(model: str, host: str, available: list[str], *, embedded: bool = False) -> ModelNotFound:
+    """The host lacks the model: what it has, and how to get this one (Ollama pulls; the embedded
+    server serves GGUF files it is started with)."""
     listing = ", ".join(available) if available else "none"
+    how = (
+        f"The embedded server serves only these; serve a GGUF file as well with "
+        f"`alloy-nb serve --model {model}=PATH.gguf`"
+        if embedded
+        else f"Pull it with `ollama pull {model}`"
+    )
     return ModelNotFound(
         f"Model {model!r} is not available at {host}. Models there: {listing}. "
-        f"Pull it with `ollama pull {model}` or choose one of those with model='ollama:<name>'.",
+        f"{how}, or choose one of those with model='ollama:<name>'.",
         available=available,
     )
 

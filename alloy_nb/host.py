@@ -46,6 +46,12 @@ class HostInfo:
     version: str | None = None
     models: tuple[HostModel, ...] = ()
     error: str | None = None
+    server: str = "Ollama"
+
+    @property
+    def embedded(self) -> bool:
+        """Whether this is alloy_nb's own server (its /api/version says so)."""
+        return self.server == "alloy-nb"
 
 
 class Host:
@@ -78,12 +84,20 @@ class Host:
 
     def version(self) -> str | None:
         """The server's version string; raises httpx errors when it cannot be read."""
+        version = self._version_reply().get("version")
+        return str(version) if version is not None else None
+
+    def server_name(self) -> str:
+        """`alloy-nb` for the embedded server, else `Ollama`; raises httpx errors when it cannot be read."""
+        return str(self._version_reply().get("server") or "Ollama")
+
+    def _version_reply(self) -> dict[str, Any]:
         import httpx
 
         reply = httpx.get(f"{self.url}/api/version", headers=dict(self.headers), timeout=self.timeout)
         reply.raise_for_status()
-        version = reply.json().get("version")
-        return str(version) if version is not None else None
+        body = reply.json()
+        return body if isinstance(body, dict) else {}
 
     def models(self) -> tuple[HostModel, ...]:
         return tuple(_host_model(m) for m in self.client().list().models)
@@ -125,7 +139,11 @@ class Host:
         import ollama
 
         try:
-            return HostInfo(self.url, version=self.version(), models=self.models())
+            about = self._version_reply()
+            version, server = about.get("version"), str(about.get("server") or "Ollama")
+            return HostInfo(
+                self.url, version=None if version is None else str(version), models=self.models(), server=server
+            )
         except (httpx.ConnectError, ConnectionError) as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else str(exc) or type(exc).__name__
             return HostInfo(self.url, error=f"No server at {self.shown}: {reason}. {START_HINT}")

@@ -18,7 +18,7 @@ from IPython.display import display
 from traitlets import Dict, Integer, Unicode
 
 from ..config import API_CHOICES
-from ..errors import AlloyError
+from ..errors import AlloyError, ModelNotFound
 from .prompt_template import interpolate
 from .result_view import FORMATS, text_bundle, value_bundle
 
@@ -396,7 +396,10 @@ class AlloyMagics(Magics):
 
 def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
     """Show alloy_nb errors as one readable message instead of a traceback through SDK internals."""
-    lines = [f"{etype.__name__}: {value}"]
+    message = str(value)
+    if isinstance(value, ModelNotFound):  # inside a cell the option is -m, not model=
+        message = message.replace("with model='ollama:<name>'", "with -m ollama:<name> (%alloy models lists them)")
+    lines = [f"{etype.__name__}: {message}"]
     trace = getattr(value, "trace", None)
     if trace is not None:
         shell.user_ns["_alloy_trace"] = trace

@@ -141,7 +141,8 @@ def _status_html(info: HostInfo, strategy: str) -> str:
         return _error_html(info.error)
     count = len(info.models)
     version = info.version or "(version unknown)"
-    text = f"Ollama {version} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} · next call: "
+    name = f"{info.server} {version} (the embedded server)" if info.embedded else f"Ollama {version}"
+    text = f"{name} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} · next call: "
     return f"{html.escape(text)}<b>{html.escape(strategy)}</b>"
 
 

@@ -96,7 +96,8 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
         return JSONResponse(ollama_api.ps(chat.loaded(engine.models())))
 
     async def server_version(request: Request) -> Response:
-        return JSONResponse({"version": _package_version()})
+        # Ollama answers {"version"} only; "server" lets clients tell the embedded server apart
+        return JSONResponse({"version": _package_version(), "server": "alloy-nb"})
 
     async def openai_models(request: Request) -> Response:
         return JSONResponse(openai_api.models(engine.models()))

@@ -7,6 +7,7 @@ is decided here, once. The missing-model listing is read without blocking on asy
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -36,7 +37,10 @@ def translated(config: Config, classify: Classify) -> Iterator[None]:
     except Exception as exc:
         error = _translate(config, classify, exc)
         if isinstance(error, ModelNotFound):
-            error = errors.model_missing(config.model_name, redact_host(config.host), Host(config).model_names())
+            host = Host(config)
+            info = host.info()
+            available = sorted(model.name for model in info.models)
+            error = errors.model_missing(config.model_name, host.shown, available, embedded=info.embedded)
         raise error from None
 
 
@@ -50,8 +54,10 @@ async def translated_async(config: Config, classify: Classify) -> AsyncIterator[
     except Exception as exc:
         error = _translate(config, classify, exc)
         if isinstance(error, ModelNotFound):
-            available = await Host(config).model_names_async()
-            error = errors.model_missing(config.model_name, redact_host(config.host), available)
+            host = Host(config)
+            available = await host.model_names_async()
+            embedded = await asyncio.to_thread(host.server_name) == "alloy-nb" if available else False
+            error = errors.model_missing(config.model_name, host.shown, available, embedded=embedded)
         raise error from None
 
 

@@ -153,7 +153,9 @@ FAULTS: tuple[Fault, ...] = (
           strategies=("openai_chat",)),
     Fault("model not on the host (404)", ModelNotFound,
           rf"Model 'no-such-model:7b' is not available at {LOOPBACK}\. Models there: .*smollm2:135m.*"
-          r"Pull it with `ollama pull no-such-model:7b` or choose one of those with model='ollama:<name>'\.",
+          r"The embedded server serves only these; serve a GGUF file as well with "
+          r"`alloy-nb serve --model no-such-model:7b=PATH\.gguf`, or choose one of those with "
+          r"(model='ollama:<name>'|-m ollama:<name> \(%alloy models lists them\))\.",
           (REQUEST, NO_REPLY), model="ollama:no-such-model:7b"),
     Fault("unknown ollama_api", ConfigurationError,
           r"Environment variable ALLOY_EXTRA_JSON='\{\"ollama_api\": \"responses\"\}' is invalid: "

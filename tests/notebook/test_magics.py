@@ -224,3 +224,15 @@ def test_serve_and_stop_the_embedded_model(shell, server, capsys) -> None:
     assert magics.local_server is None
     assert alloy_nb.config.current().host == server_url  # back to what it was before %alloy serve
     assert "Stopped the embedded server" in capsys.readouterr().out
+
+
+def test_advice_in_a_cell_fits_the_cell_and_the_server(shell, server, capsys) -> None:
+    assert not run(shell, "%%alloy -m ollama:nosuch:1b --no-stream\nhi").success
+    shown = capsys.readouterr().err
+    assert "with -m ollama:<name> (%alloy models lists them)" in shown and "model='ollama" not in shown
+    assert "alloy-nb serve --model nosuch:1b=PATH.gguf" in shown
+    picker = shell.run_line_magic("alloy", "picker")
+    try:
+        assert "(the embedded server) at" in picker.status.value
+    finally:
+        picker.close()

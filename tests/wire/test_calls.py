@@ -158,8 +158,8 @@ def test_no_server_says_what_to_do_and_trace_keeps_the_request(api: str) -> None
     assert trace.responses == []
 
 
-def test_missing_model_lists_available_models_and_the_pull_command(server, api: str) -> None:
-    with pytest.raises(ModelNotFound, match=r"'nope:1b' is not available.*llama3\.1:8b.*ollama pull nope:1b") as info:
+def test_missing_model_lists_available_models_and_how_to_serve_it(server, api: str) -> None:
+    with pytest.raises(ModelNotFound, match=r"'nope:1b' is not available.*llama3\.1:8b.*alloy-nb serve --model nope:1b=") as info:
         ask("Hi", api=api, model="ollama:nope:1b")
     assert "smollm2:135m" in info.value.available
     assert info.value.trace.status == "error"

@@ -105,7 +105,7 @@ def test_configured_headers_reach_every_host_call(host: RecordingHost, capsys) -
     assert Host(config).show("tiny:1b").details.family == "tiny"
     assert ModelsTable.read(config).rows()[0][0] == "tiny:1b"
     pull_with_progress(config, "tiny:1b")
-    with pytest.raises(ModelNotFound, match="Models there: tiny:1b"):
+    with pytest.raises(ModelNotFound, match=r"Models there: tiny:1b\. Pull it with `ollama pull nosuch`"):
         ask("hi", api="native")
     with pytest.raises(ModelNotFound, match="Models there: tiny:1b"):
         ask("hi", api="openai_chat")

@@ -54,3 +54,17 @@ def test_after_a_tool_that_calls_ask_the_last_trace_is_the_outer_call(server) ->
 def test_a_negative_cell_number_in_a_prompt_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"take a cell number, like \{In\[3\]\}"):
         interpolate("Explain {In[-1]}", {"In": ["", "1 + 1"]}, {})
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_a_missing_model_on_the_embedded_server_gets_the_embedded_advice(server, api: str) -> None:
+    with pytest.raises(alloy_nb.ModelNotFound) as missing:
+        ask("hi", model="ollama:nosuch:1b", api=api)
+    message = str(missing.value)
+    assert "Models there: gpt-oss:20b, llama3.1:8b, qwen3:0.6b, smollm2:135m." in message
+    assert "alloy-nb serve --model nosuch:1b=PATH.gguf" in message and "ollama pull" not in message
+
+
+async def test_the_async_path_gives_the_same_advice(server) -> None:
+    with pytest.raises(alloy_nb.ModelNotFound, match=r"alloy-nb serve --model nosuch:1b=PATH\.gguf"):
+        await ask.async_("hi", model="ollama:nosuch:1b")
