@@ -62,6 +62,7 @@ class AlloyMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.chat_history: list[dict[str, str]] = []
+        self.chat_calls: set[str] = set()  # ids of the traces of --chat cells, marked in %alloy history
         self.errors: dict[int, str] = {}
         self.local_server: Any = None
         self._host_before_serve: str | None = None
@@ -105,8 +106,10 @@ class AlloyMagics(Magics):
             self._stream(prompt, options, fmt) if streaming else self._run(prompt, output, tools, options, fmt)
         )
         self._store(value, trace, args.as_name)
-        if args.chat and trace.status == "ok":
-            self._remember_exchange(prompt, trace)
+        if args.chat:
+            self.chat_calls.add(trace.id)
+            if trace.status == "ok":
+                self._remember_exchange(prompt, trace)
         if args.trace:
             display(trace)
         return None
@@ -279,7 +282,10 @@ class AlloyMagics(Magics):
             print("No calls yet.")
         for index, trace in enumerate(traces):
             prompt = _last_user_message(trace)
-            print(f"[{index}] {trace.started_at[11:19]} {trace.model} via {trace.strategy} · {trace.status} · {prompt}")
+            chat = " · --chat" if trace.id in self.chat_calls else ""
+            print(
+                f"[{index}] {trace.started_at[11:19]} {trace.model} via {trace.strategy} · {trace.status}{chat} · {prompt}"
+            )
 
     @strict
     @magic_arguments("alloy compare")

@@ -18,6 +18,8 @@ class _View(Protocol):
 
     def flush(self) -> None: ...
 
+    def discard(self) -> None: ...
+
 
 def pull_with_progress(config: Config, name: str) -> None:
     """Pull model `name` on the configured host, showing progress while it runs, then print `Pulled NAME.`."""
@@ -28,10 +30,13 @@ def pull_with_progress(config: Config, name: str) -> None:
         for update in Host(config).pull(name):
             view.update(update.status or "", update.completed or 0, update.total or 0)
     except ollama.ResponseError as exc:
+        view.discard()  # the error says it all: no half-drawn bar above it
         message = f"Could not pull {name!r} from {redact_host(config.host)}: {exc.error}"
         raise ServerError(message, exc.status_code if exc.status_code > 0 else None, exc.error) from None
-    finally:
-        view.flush()
+    except BaseException:
+        view.discard()
+        raise
+    view.flush()
     print(f"Pulled {name}.")
 
 
@@ -54,7 +59,8 @@ class _WidgetView:
         self.label = widgets.HTML(value=html.escape(f"{name}: starting"))
         self._latest = ("starting", 0, 0)
         self._drawn = float("-inf")
-        display(widgets.VBox([self.label, self.bar]))
+        self.box = widgets.VBox([self.label, self.bar])
+        display(self.box)
 
     def update(self, status: str, completed: int, total: int) -> None:
         self._latest = (status, completed, total)
@@ -72,6 +78,10 @@ class _WidgetView:
         self.label.value = html.escape(f"{self._name}: {status}")
         self._drawn = time.monotonic()
 
+    def discard(self) -> None:
+        """Take the bar off the page."""
+        self.box.close()
+
 
 class _TextView:
     """Without ipywidgets: one printed line per new status."""
@@ -87,3 +97,6 @@ class _TextView:
 
     def flush(self) -> None:
         """Nothing is held back: every new status is printed at once."""
+
+    def discard(self) -> None:
+        """Printed lines stay: they are the record of what happened."""

@@ -80,7 +80,7 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
     async def pull(request: Request) -> Response:
         try:
             body = await _json_body(request)
-            name, stream = ollama_api.show_model_name(body), _stream_flag(body)
+            name, stream = ollama_api.pull_model_name(body), _stream_flag(body)
         except BadRequest as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
         progress = engine.pull(name)
@@ -375,12 +375,32 @@ async def _json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         if size > limit:
             raise BodyTooLarge(f"request body too large: over {limit} bytes")
         chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        return json.loads(b"".join(chunks))
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as error:
         raise BadRequest(f"invalid JSON body: {error}") from None
     except RecursionError:
         raise BadRequest("invalid JSON body: nested too deeply") from None
+    # A lone surrogate (`"\ud800"`) is valid JSON but no valid text: replace it, as Ollama does.
+    return _without_lone_surrogates(body) if _SURROGATE_ESCAPE.search(raw) else body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (send numbers only)")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def _media_type(dialect: Dialect, chat: ChatRequest) -> str:

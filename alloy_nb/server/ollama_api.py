@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from time import perf_counter_ns
 from typing import Any, Literal
@@ -206,6 +207,18 @@ def ps(loaded: list[tuple[ModelCard, datetime]]) -> dict[str, Any]:
             for card, expires in loaded
         ]
     }
+
+
+# Ollama's model names: [namespace/]name[:tag], letters, digits, `_`, `-`, `.`; a host part is not pulled here.
+_MODEL_NAME = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,79}/){0,2}[A-Za-z0-9][\w.-]{0,79}(?::[A-Za-z0-9_][\w.-]{0,127})?")
+
+
+def pull_model_name(body: Any) -> str:
+    """The model a ``/api/pull`` body names, if it is a valid Ollama model name (400 otherwise)."""
+    name = show_model_name(body)
+    if not _MODEL_NAME.fullmatch(name):
+        raise BadRequest(f"invalid model name {name[:80]!r}: use [namespace/]name[:tag] with letters, digits, _ - .")
+    return name
 
 
 def show_model_name(body: Any) -> str:

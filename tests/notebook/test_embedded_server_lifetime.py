@@ -9,23 +9,7 @@ import threading
 import time
 
 from jupyter_client.manager import start_new_kernel
-
-
-def _execute(client, code: str, timeout: float = 60) -> tuple[str, str]:
-    """Run code in the kernel; (status, what it printed or displayed as text)."""
-    shown: list[str] = []
-
-    def collect(message: dict) -> None:
-        content = message["content"]
-        if message["msg_type"] == "stream":
-            shown.append(content["text"])
-        elif message["msg_type"] in ("display_data", "update_display_data", "execute_result"):
-            shown.append(content["data"].get("text/plain", ""))
-        elif message["msg_type"] == "error":
-            shown.append("\n".join(content["traceback"]))
-
-    reply = client.execute_interactive(code, timeout=timeout, output_hook=collect)
-    return reply["content"]["status"], "".join(shown)
+from kernels import execute
 
 
 def _alive(pid: int) -> bool:
@@ -41,7 +25,7 @@ def _alive(pid: int) -> bool:
 
 
 def _server_pid(client) -> int:
-    status, shown = _execute(client, "print(get_ipython().magics_manager.registry['AlloyMagics'].local_server.process.pid)")
+    status, shown = execute(client, "print(get_ipython().magics_manager.registry['AlloyMagics'].local_server.process.pid)")
     assert status == "ok", shown
     return int(shown.strip())
 
@@ -59,30 +43,30 @@ def test_interrupts_restart_and_kernel_shutdown(monkeypatch) -> None:
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     manager, client = start_new_kernel(kernel_name="python3")
     try:
-        assert _execute(client, "%load_ext alloy_nb")[0] == "ok"
-        status, shown = _execute(client, "%alloy serve --engine scripted")
+        assert execute(client, "%load_ext alloy_nb")[0] == "ok"
+        status, shown = execute(client, "%alloy serve --engine scripted")
         assert status == "ok" and "Embedded server running at" in shown, shown
         first = _server_pid(client)
 
         timer = threading.Timer(1.0, manager.interrupt_kernel)
         timer.start()
-        status, shown = _execute(client, "import time; time.sleep(30)")
+        status, shown = execute(client, "import time; time.sleep(30)")
         timer.join()
         assert status == "error" and "KeyboardInterrupt" in shown
         time.sleep(0.5)
         assert _alive(first), "a kernel interrupt must not reach the embedded server"
-        status, shown = _execute(client, "%%alloy --no-stream -f text\nStill there?")
+        status, shown = execute(client, "%%alloy --no-stream -f text\nStill there?")
         assert status == "ok" and "You said: Still there?" in shown, shown
 
         os.kill(first, signal.SIGKILL)  # the server dies behind the notebook's back
         assert _wait_gone(first, 5)
-        status, shown = _execute(client, "%alloy serve --engine scripted")
+        status, shown = execute(client, "%alloy serve --engine scripted")
         assert status == "ok" and "has stopped; starting a new one" in shown, shown
         second = _server_pid(client)
         assert second != first
-        status, shown = _execute(client, "%%alloy --no-stream -f text\nBack?")
+        status, shown = execute(client, "%%alloy --no-stream -f text\nBack?")
         assert status == "ok" and "You said: Back?" in shown, shown
-        status, shown = _execute(client, "%alloy serve --engine scripted")
+        status, shown = execute(client, "%alloy serve --engine scripted")
         assert "already running" in shown
     finally:
         client.stop_channels()

@@ -5,25 +5,9 @@ from __future__ import annotations
 import threading
 
 from jupyter_client.manager import start_new_kernel
+from kernels import execute
 
 from alloy_nb.testing import ScriptedTurn as Reply
-
-
-def _execute(client, code: str) -> tuple[str, str]:
-    """Run code in the kernel; returns (status, everything it printed or displayed as text)."""
-    shown: list[str] = []
-
-    def collect(message: dict) -> None:
-        content = message["content"]
-        if message["msg_type"] == "stream":
-            shown.append(content["text"])
-        elif message["msg_type"] in ("display_data", "update_display_data", "execute_result"):
-            shown.append(content["data"].get("text/plain", ""))
-        elif message["msg_type"] == "error":
-            shown.append("\n".join(content["traceback"]))
-
-    reply = client.execute_interactive(code, timeout=60, output_hook=collect)
-    return reply["content"]["status"], "".join(shown)
 
 
 def test_interrupt_mid_stream(server, monkeypatch) -> None:
@@ -31,17 +15,17 @@ def test_interrupt_mid_stream(server, monkeypatch) -> None:
     server.script(Reply(chunks=[f"w{i} " for i in range(200)], chunk_delay=0.05), Reply(text="still alive"))
     manager, client = start_new_kernel(kernel_name="python3")
     try:
-        assert _execute(client, "%load_ext alloy_nb")[0] == "ok"
+        assert execute(client, "%load_ext alloy_nb")[0] == "ok"
         timer = threading.Timer(1.5, manager.interrupt_kernel)
         timer.start()
-        status, shown = _execute(client, "%%alloy -f text\nTell a long story.")
+        status, shown = execute(client, "%%alloy -f text\nTell a long story.")
         timer.join()
         assert status == "ok", shown
         assert "Interrupted: the partial reply is kept in _alloy" in shown
-        status, shown = _execute(client, "print(_alloy_trace.status, len(_alloy.split()))")
+        status, shown = execute(client, "print(_alloy_trace.status, len(_alloy.split()))")
         state, words = shown.split()
         assert state == "interrupted" and 0 < int(words) < 200
-        status, shown = _execute(client, "%%alloy --no-stream -f text\nAre you there?\n")
+        status, shown = execute(client, "%%alloy --no-stream -f text\nAre you there?\n")
         assert status == "ok" and "still alive" in shown
     finally:
         client.stop_channels()

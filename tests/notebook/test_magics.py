@@ -136,6 +136,16 @@ def test_chat_history_is_bounded_and_reset(shell, server) -> None:
     assert [m["content"] for m in server.requests[-1].body["messages"]] == ["question 5"]
 
 
+def test_history_marks_chat_cells(shell, server, capsys) -> None:
+    server.script(Reply(text="a"), Reply(text="b"))
+    run(shell, "%%alloy --chat --no-stream\nchatty")
+    run(shell, "%%alloy --no-stream\nplain")
+    capsys.readouterr()
+    shell.run_line_magic("alloy", "history")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].endswith("· ok · --chat · chatty") and lines[-1].endswith("· ok · plain")
+
+
 def test_config_defaults_and_aliases(shell, server) -> None:
     shell.run_line_magic("config", 'AlloyMagics.default_model = "ollama:qwen3:0.6b"')
     server.script(Reply(text="a"))

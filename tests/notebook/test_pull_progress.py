@@ -13,7 +13,7 @@ import pytest
 
 from alloy_nb.config import current
 from alloy_nb.errors import OllamaUnavailable, ServerError
-from alloy_nb.notebook.pull import pull_with_progress
+from alloy_nb.notebook.pull import _WidgetView, pull_with_progress
 
 
 def _listed(url: str) -> set[str]:
@@ -36,6 +36,7 @@ def test_pull_shows_a_progress_bar_and_reports_success(server, shown: list[Any],
     label, bar = box.children
     assert isinstance(bar, ipywidgets.IntProgress) and bar.value == bar.max > 1
     assert label.value == "newmodel:1b: success"
+    assert box.comm is not None, "a finished pull keeps its bar"
 
 
 def test_widget_redraws_are_throttled(server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,9 +54,12 @@ def test_widget_redraws_are_throttled(server, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_status_label_is_escaped(server, shown: list[Any]) -> None:
-    pull_with_progress(current(host=server.url), "<b>x</b>:1b")
-    label, _ = shown[0].children
-    assert label.value == "&lt;b&gt;x&lt;/b&gt;:1b: success"
+    with pytest.raises(ServerError, match="invalid model name"):  # the embedded server refuses such names
+        pull_with_progress(current(host=server.url), "<b>x</b>:1b")
+    view = _WidgetView(ipywidgets, "<b>x</b>:1b")  # another server may still send markup in a status
+    view.update("<img src=x onerror=alert(1)>", 0, 0)
+    view.flush()
+    assert view.label.value == "&lt;b&gt;x&lt;/b&gt;:1b: &lt;img src=x onerror=alert(1)&gt;"
 
 
 def test_without_ipywidgets_status_lines_are_printed(
@@ -79,6 +83,8 @@ def test_a_closed_port_is_ollama_unavailable(shown: list[Any]) -> None:
 def test_a_failed_pull_is_a_server_error_naming_the_model(server, shown: list[Any]) -> None:
     with pytest.raises(ServerError, match=r"'nonexistent:x'.*pull model manifest: file does not exist"):
         pull_with_progress(current(host=server.url), "nonexistent:x")
+    [box] = shown
+    assert box.comm is None, "the bar is taken off the page: the error says what happened"
 
 
 def test_the_pull_magic_displays_the_widget(server, shell, capsys) -> None:
