@@ -490,7 +490,8 @@ def _check_environment() -> None:
         try:
             _build({field: environment[field]})
         except ConfigurationError as exc:
-            raise ConfigurationError(f"Environment variable {var}={raw.strip()!r} is invalid: {exc}") from None
+            shown = redact_host(raw.strip()) if field == "host" else raw.strip()
+            raise ConfigurationError(f"Environment variable {var}={shown!r} is invalid: {exc}") from None
 
 
 def settings_table_markdown() -> str:

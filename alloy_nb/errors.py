@@ -92,6 +92,14 @@ def lost_mid_reply(host: str) -> ServerError:
     )
 
 
+def failed_mid_reply(host: str, detail: str) -> ServerError:
+    return ServerError(
+        f"The server at {host} failed in the middle of the reply: {one_line(detail, 300).rstrip('.')}. "
+        "Retry; the call's trace keeps what arrived before the failure.",
+        body=detail,
+    )
+
+
 def timed_out(host: str, seconds: float) -> ServerError:
     return ServerError(
         f"The server at {host} did not answer within {seconds:g}s. "

@@ -129,7 +129,8 @@ class Host:
         import httpx
 
         try:
-            yield from self.client().pull(model, stream=True)
+            # no read timeout: Ollama is silent while it verifies a multi-GB download
+            yield from _client(self.url, None, self.headers).pull(model, stream=True)
         except (ConnectionError, httpx.ConnectError):  # the SDK wraps only non-streamed connect errors
             raise no_server(self.shown) from None
 
@@ -180,11 +181,13 @@ def human_size(size: int) -> str:
 
 
 @lru_cache(maxsize=8)
-def _client(url: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
+def _client(url: str, timeout: float | None, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
+    """A pooled client; `timeout=None` waits as long as a read takes (connecting still gives up)."""
     import httpx
     import ollama
 
-    return ollama.Client(host=url, timeout=httpx.Timeout(timeout), headers=dict(headers))
+    limits = httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(QUICK_TIMEOUT, read=None)
+    return ollama.Client(host=url, timeout=limits, headers=dict(headers))
 
 
 class _closing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import socket
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import configure, current
+from .config import configure, current, redact_host
 from .errors import OllamaUnavailable
 from .host import Host
 
@@ -66,10 +67,12 @@ def start_local_server(
     """
     host = current().host
     if reuse and _answers(host):
-        return LocalServer(url=host)
+        return LocalServer(url=redact_host(host))  # only shown: the configured host stays as it is
     chosen = port or _free_port()
     url = f"http://127.0.0.1:{chosen}"
-    log = Path(tempfile.mkstemp(prefix="alloy-nb-server-", suffix=".log")[1])
+    descriptor, name = tempfile.mkstemp(prefix="alloy-nb-server-", suffix=".log")
+    os.close(descriptor)
+    log = Path(name)
     command = [sys.executable, "-m", "alloy_nb.server", "serve", "--host", "127.0.0.1", "--port", str(chosen)]
     command += ["--stop-when-stdin-closes"]
     if engine:
@@ -80,7 +83,11 @@ def start_local_server(
         )
     server = LocalServer(url=url, process=process, log=log)
     atexit.register(server.stop)
-    _wait_until_ready(server, timeout)
+    try:
+        _wait_until_ready(server, timeout)
+    except BaseException:  # Ctrl-C while the model loads: no server left behind in its own session
+        server.stop()
+        raise
     configure(host=url)
     return server
 

@@ -65,6 +65,7 @@ class AlloyMagics(Magics):
         self.chat_calls: set[str] = set()  # ids of the traces of --chat cells, marked in %alloy history
         self.errors: dict[int, str] = {}
         self.local_server: Any = None
+        self.picker: Any = None
         self._host_before_serve: str | None = None
 
     @property
@@ -251,7 +252,10 @@ class AlloyMagics(Magics):
         from .picker import model_picker
 
         _parse(self._cmd_picker, rest)
-        return model_picker()
+        if self.picker is not None:  # one live picker: an old one would keep re-reading the host
+            self.picker.close()
+        self.picker = model_picker()
+        return self.picker
 
     @magic_arguments("alloy trace")
     @argument("index", nargs="?", type=int, default=-1, help="position in %%alloy history (default: the last)")

@@ -30,7 +30,7 @@ class ModelPicker:
         import ipywidgets as widgets
 
         config = settings.current()
-        self._info = HostInfo(config.host)
+        self._info = HostInfo(Host(config).url)
         self._syncing = False
         self._closed = False
         self.model: ipywidgets.Dropdown = widgets.Dropdown(description="Model", options=((config.model, config.model),))
@@ -94,12 +94,13 @@ class ModelPicker:
             self.status.value = _error_html(str(exc))
 
     def _on_host(self, change: dict[str, Any]) -> None:
-        if change["new"] != redact_host(settings.current().host):
-            self._apply(host=change["new"])
+        configured = settings.current().host
+        if change["new"] != redact_host(configured):
+            self._apply(host=_with_credentials_kept(change["new"], configured))
 
     def _on_config(self, config: Config) -> None:
         """Listener: settings changed (here or in code); re-read the host only if it moved."""
-        if config.host != self._info.host:
+        if Host(config).url != self._info.host:  # (info.host is the URL as sent: without credentials)
             self._info = Host(config).info()
         self._show(config)
 
@@ -126,6 +127,18 @@ class ModelPicker:
 def model_picker() -> ModelPicker:
     """A picker for the model, strategy and host of the next call; display it as a cell's last expression."""
     return ModelPicker()
+
+
+def _with_credentials_kept(shown: str, configured: str) -> str:
+    """The host typed into the field, with the configured `user:password@` where the field shows `***@`.
+
+    >>> _with_credentials_kept("https://***@proxy:8443", "https://me:pw@proxy:443")
+    'https://me:pw@proxy:8443'
+    """
+    if "***@" not in shown or "@" not in configured:
+        return shown
+    credentials = configured.partition("://")[2].rpartition("@")[0]
+    return shown.replace("***@", f"{credentials}@", 1)
 
 
 def _model_options(info: HostInfo, model: str) -> tuple[tuple[str, str], ...]:

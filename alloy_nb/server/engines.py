@@ -45,7 +45,7 @@ class ChatRequest:
     api: Api = "ollama"
     path: str = ""
     body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold an Authorization secret
 
 
 @dataclass(frozen=True)

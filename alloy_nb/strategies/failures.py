@@ -56,9 +56,16 @@ async def translated_async(config: Config, classify: Classify) -> AsyncIterator[
         if isinstance(error, ModelNotFound):
             host = Host(config)
             available = await host.model_names_async()
-            embedded = await asyncio.to_thread(host.server_name) == "alloy-nb" if available else False
+            embedded = await asyncio.to_thread(_is_embedded, host) if available else False
             error = errors.model_missing(config.model_name, host.shown, available, embedded=embedded)
         raise error from None
+
+
+def _is_embedded(host: Host) -> bool:
+    try:
+        return host.server_name() == "alloy-nb"
+    except Exception:  # a proxy without /api/version: give the Ollama advice
+        return False
 
 
 def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyError:
@@ -68,8 +75,10 @@ def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyE
         return known
     if known is not None:
         status, detail = known
-        if status == 404 and "not found" in detail.lower():
+        if status == 404 and "model" in detail.lower() and "not found" in detail.lower():
             return ModelNotFound(detail)  # the caller adds what the host has
+        if status < 0:  # the ollama SDK's reading of an error line in the middle of a streamed reply
+            return errors.failed_mid_reply(host, detail)
         return errors.http_failure(host, status, detail)
     if isinstance(problem, httpx.TimeoutException):
         return errors.timed_out(host, config.timeout)

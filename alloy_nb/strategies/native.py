@@ -37,10 +37,11 @@ class NativeStrategy:
     ) -> dict[str, Any]:
         options = dict(self.config.extra.get("ollama_options", {}))
         top_level = {key: options.pop(key) for key in TOP_LEVEL_FIELDS if key in options}
+        # the named settings win over the same raw option, whichever layer set each
         if self.config.temperature is not None:
-            options.setdefault("temperature", self.config.temperature)
+            options["temperature"] = self.config.temperature
         if self.config.max_tokens is not None:
-            options.setdefault("num_predict", self.config.max_tokens)
+            options["num_predict"] = self.config.max_tokens
         request: dict[str, Any] = {
             "model": self.config.model_name,
             "messages": [{key: m[key] for key in _MESSAGE_KEYS if m.get(key)} for m in messages],

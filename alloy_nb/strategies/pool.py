@@ -47,10 +47,12 @@ class ClientShards(Generic[T]):
             self._busy.append(0)
             index = len(self._clients) - 1
         self._busy[index] += 1
+        client = self._clients[index]
         try:
-            yield self._clients[index]
+            yield client
         finally:
-            self._busy[index] -= 1
+            if index < len(self._busy) and self._clients[index] is client:  # not closed meanwhile
+                self._busy[index] -= 1
 
     async def aclose(self) -> None:
         """Close every client (their connections with them)."""

@@ -63,3 +63,11 @@ def test_a_header_with_a_line_break_is_refused_before_any_request(server) -> Non
         ask("hi", headers={"X-Token": "abc\r\nInjected: yes"})
     assert "abc" not in str(refused.value)
     assert server.requests == []
+
+
+def test_a_bad_ollama_host_with_credentials_is_reported_without_them(monkeypatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", f"https://me:{SECRET}@proxy:99999")
+    alloy_nb.reset_configuration()
+    with pytest.raises(ConfigurationError, match="OLLAMA_HOST") as refused:
+        current()
+    assert SECRET not in str(refused.value) and "***@proxy" in str(refused.value)

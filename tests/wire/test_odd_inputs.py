@@ -68,3 +68,14 @@ def test_a_missing_model_on_the_embedded_server_gets_the_embedded_advice(server,
 async def test_the_async_path_gives_the_same_advice(server) -> None:
     with pytest.raises(alloy_nb.ModelNotFound, match=r"alloy-nb serve --model nosuch:1b=PATH\.gguf"):
         await ask.async_("hi", model="ollama:nosuch:1b")
+
+
+def test_a_404_that_is_not_about_the_model_is_not_called_a_missing_model(server) -> None:
+    server.script(Reply(status=404, error="404 page not found"))
+    with pytest.raises(alloy_nb.ServerError, match="answered HTTP 404: 404 page not found"):
+        ask("hi")
+
+
+def test_the_named_settings_win_over_the_same_raw_option(server) -> None:
+    ask("hi", temperature=0.0, max_tokens=5, extra={"ollama_options": {"temperature": 0.8, "num_predict": 99}})
+    assert server.requests[0].body["options"] == {"temperature": 0.0, "num_predict": 5}
