@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import CommandError, ConfigurationError
+from .nesting import MAX_NESTING, text_too_deep
 
 _MAX_JSON_STARTS = 8  # places tried when prose surrounds the JSON; bounds work on huge replies
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
@@ -52,6 +53,13 @@ class OutputSpec:
         """Turn the model's final text into a validated value, or raise `CommandError` carrying the text."""
         if self.is_text:
             return text
+        depth = text_too_deep(text)
+        if depth is not None:
+            raise CommandError(
+                f"The reply is nested {depth} levels deep; alloy_nb reads at most {MAX_NESTING} levels "
+                f"(is {self.type_name} recursive without an end?). Raw reply: {_preview(text)}",
+                raw_text=text,
+            )
         if not self.wrapped:
             try:  # the common case, a bare JSON record, parsed and validated in one step
                 return self.adapter.validate_json(text)

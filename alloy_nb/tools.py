@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
 from .errors import ConfigurationError, ToolError
+from .nesting import MAX_NESTING, text_too_deep, value_depth
 from .outputs import strip_titles
 
 _GOOGLE_ARG = re.compile(r"^\s+(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
@@ -154,6 +155,9 @@ def valid_text(text: str) -> str:
 
 def parse_arguments(raw: Any) -> dict[str, Any]:
     """Arguments arrive as an object (native) or a JSON string (openai_chat); raises `ToolError`."""
+    depth = value_depth(raw) if isinstance(raw, dict) else text_too_deep(raw) if isinstance(raw, str) else None
+    if depth is not None and depth > MAX_NESTING:
+        raise ToolError(f"The arguments are nested {depth} levels deep; tools take at most {MAX_NESTING} levels.")
     if isinstance(raw, dict):
         return raw
     if raw is None or (isinstance(raw, str) and not raw.strip()):

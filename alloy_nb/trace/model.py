@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import time
 from collections import deque
@@ -14,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
+
+from ..nesting import MAX_NESTING, cut_deeper_than, value_depth
 
 Status = Literal["running", "ok", "error", "interrupted"]
 
@@ -155,7 +158,11 @@ class Trace(BaseModel):
         return capped(value, self.max_chars)
 
     def to_json(self, indent: int | None = 2) -> str:
-        return self.model_dump_json(indent=indent)
+        """The trace as JSON; data nested deeper than MAX_NESTING is cut (with a note) to stay serialisable."""
+        try:
+            return self.model_dump_json(indent=indent)
+        except (ValueError, RecursionError):  # pydantic's serialization depth limit, or Python's
+            return json.dumps(cut_deeper_than(_plain(self)), indent=indent, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Trace:
@@ -182,7 +189,10 @@ class Trace(BaseModel):
         """Notebook view: the conversation as escaped, script-free HTML."""
         from .html import trace_html
 
-        return trace_html(self)
+        try:
+            return trace_html(self)
+        except (ValueError, RecursionError):  # deeply nested data: show the trace as it is kept in JSON
+            return trace_html(Trace.from_json(self.to_json()))
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         """IPython plain-text view: the summary."""
@@ -204,12 +214,35 @@ def observing(observer: Observer) -> Iterator[None]:
         _observers.reset(token)
 
 
+def _plain(model: BaseModel) -> Any:
+    """A model's fields as plain data, without recursion (for data too deep for pydantic to dump)."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(model, root, 0)]
+    while stack:
+        item, parent, key = stack.pop()
+        if isinstance(item, BaseModel):
+            fields = [name for name, info in type(item).model_fields.items() if not info.exclude]
+            parent[key] = record = dict[str, Any]()
+            stack.extend((getattr(item, name), record, name) for name in fields)
+        elif isinstance(item, dict):
+            parent[key] = mapping = dict[Any, Any]()
+            stack.extend((child, mapping, name) for name, child in item.items())
+        elif isinstance(item, (list, tuple)):
+            parent[key] = items = [None] * len(item)
+            stack.extend((child, items, index) for index, child in enumerate(item))
+        else:
+            parent[key] = item
+    return root[0]
+
+
 def capped(value: Any, limit: int) -> Any:
     """`value` with every string longer than `limit` cut, saying how much was cut.
 
     Nothing is copied when nothing is too long; models inside are cut in place."""
     if not _has_long_string(value, limit):
         return value
+    if isinstance(value, (dict, list)) and value_depth(value) > MAX_NESTING:  # cutting recurses per level
+        value = cut_deeper_than(value)
     if isinstance(value, str):
         return (
             value[:limit] + f"… [{len(value) - limit} more characters not kept in the trace; trace_max_chars={limit}]"
@@ -229,14 +262,19 @@ def _cap_fields(model: BaseModel, limit: int) -> None:
 
 
 def _has_long_string(value: Any, limit: int) -> bool:
-    if isinstance(value, str):
-        return len(value) > limit
-    if isinstance(value, dict):
-        return any(_has_long_string(item, limit) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_long_string(item, limit) for item in value)
-    if isinstance(value, BaseModel):
-        return any(_has_long_string(item, limit) for item in value.__dict__.values())
+    """Whether a string longer than `limit` is anywhere in `value` (found without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > limit:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, BaseModel):
+            stack.extend(item.__dict__.values())
     return False
 
 
