@@ -31,6 +31,7 @@ class CallOptions(TypedDict, total=False):
     max_tokens: int
     system: str
     max_tool_turns: int
+    max_tool_calls: int
     auto_finalize_missing_output: bool
     extra: dict[str, Any]
     host: str

@@ -58,6 +58,9 @@ class Config(BaseModel):
     max_tool_turns: int = setting(
         10, ge=0, env="ALLOY_MAX_TOOL_TURNS", help="Tool-calling rounds before `ToolLoopLimitExceeded`."
     )
+    max_tool_calls: int = setting(
+        16, ge=1, env="ALLOY_MAX_TOOL_CALLS", help="Tool calls run per turn; the model is told about the rest."
+    )
     auto_finalize_missing_output: bool = setting(
         True,
         env="ALLOY_AUTO_FINALIZE_MISSING_OUTPUT",

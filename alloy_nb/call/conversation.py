@@ -70,7 +70,10 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
                 f"The model still asked for tools ({names}) after {spec.config.max_tool_turns} tool turns. "
                 "Raise max_tool_turns, or make the prompt say when to stop."
             )
-        results: list[str] = yield RunTools(turn.tool_calls, turn_number)
+        limit = spec.config.max_tool_calls
+        ran: list[str] = yield RunTools(turn.tool_calls[:limit], turn_number)
+        skipped = len(turn.tool_calls) - len(ran)  # every call still gets a result: the APIs expect one each
+        results = [*ran, *[_not_run(limit)] * skipped]
         messages.extend(strategy.tool_result_message(c, r) for c, r in zip(turn.tool_calls, results, strict=True))
         turn_number += 1
     try:
@@ -85,6 +88,10 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
         return spec.output.parse(final.text)
     except CommandError as exc:
         raise _unusable(exc, final, spec.config, finalized=True) from None
+
+
+def _not_run(limit: int) -> str:
+    return f"Error: not run; at most {limit} tool calls run per turn. Ask again for what is still needed."
 
 
 def _unusable(exc: CommandError, turn: Turn, config: Config, *, finalized: bool) -> CommandError:

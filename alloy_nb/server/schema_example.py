@@ -17,6 +17,7 @@ _SHALLOW = 3  # deeper than this, arrays stay empty and unions pick null if they
 _MAX_DEPTH = 32  # unsatisfiable recursive schemas stop here
 _MAX_VALUES = 10_000  # an instance needing more values (minItems nested or recursive) is refused
 _MAX_LENGTH = 100_000  # likewise a string longer than this
+_MAX_CHARACTERS = 1_000_000  # and an instance whose strings add up to more (a 187-byte schema could ask 100 MB)
 
 
 def example(schema: dict[str, Any]) -> Any:
@@ -34,6 +35,7 @@ class _Synthesizer:
     def __init__(self, root: dict[str, Any]) -> None:
         self._root = root
         self._values_left = _MAX_VALUES
+        self._characters_left = _MAX_CHARACTERS
 
     def instance(self, schema: dict[str, Any], depth: int) -> Any:
         self._values_left -= 1
@@ -55,6 +57,12 @@ class _Synthesizer:
             return self.instance(self._merge(schema), depth)
         return self._typed(schema, _type_of(schema), depth)
 
+    def _counted(self, text: str) -> str:
+        self._characters_left -= len(text)
+        if self._characters_left < 0:
+            raise ValueError(f"the schema's smallest instance has more than {_MAX_CHARACTERS} characters of strings")
+        return text
+
     def _typed(self, schema: dict[str, Any], kind: str | None, depth: int) -> Any:
         if kind == "object":
             properties: dict[str, Any] = schema.get("properties", {})
@@ -62,7 +70,7 @@ class _Synthesizer:
         if kind == "array":
             return self._array(schema, depth)
         if kind == "string":
-            return _string(schema)
+            return self._counted(_string(schema))
         if kind in ("integer", "number"):
             return _number(schema, kind)
         return True if kind == "boolean" else None

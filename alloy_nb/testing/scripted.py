@@ -27,14 +27,16 @@ class ScriptedEngine(DemoEngine):
     """Replays queued turns; with an empty queue, answers like the demo model.
 
     Thread-safe: tests queue turns from their own thread while the server runs in another.
-    Every chat request is kept in `requests` until `reset()`.
+    The last `KEEP_REQUESTS` chat requests are kept in `requests` until `reset()`.
     """
+
+    KEEP_REQUESTS = 1000  # a long-running test server stays bounded
 
     def __init__(self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None) -> None:
         super().__init__(model_names, responder)
         self._script_lock = threading.Lock()
         self._turns: deque[Turn] = deque()
-        self._requests: list[ChatRequest] = []
+        self._requests: deque[ChatRequest] = deque(maxlen=self.KEEP_REQUESTS)
 
     def script(self, *turns: Turn) -> None:
         """Queue turns; each chat request to a known model consumes one."""
@@ -50,7 +52,7 @@ class ScriptedEngine(DemoEngine):
 
     @property
     def requests(self) -> list[ChatRequest]:
-        """Chat requests received so far (unknown models included), oldest first."""
+        """Recent chat requests (unknown models included), oldest first."""
         with self._script_lock:
             return list(self._requests)
 

@@ -166,6 +166,15 @@ def test_num_predict_truncation_and_num_ctx_reload(embedded) -> None:
     assert again.load_duration == 0
 
 
+@pytest.mark.parametrize("asked", [10**9, "abc", -5])
+def test_num_ctx_is_clamped_to_what_the_model_supports(embedded, asked) -> None:
+    body = {"model": "smollm2:135m", "stream": False, "messages": [{"role": "user", "content": "Hi"}],
+            "options": {"num_predict": 2, "num_ctx": asked}}
+    reply = httpx.post(f"{embedded.url}/api/chat", json=body, timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["done"] is True
+
+
 def test_format_json_gives_a_json_object(embedded) -> None:
     reply = ollama.Client(host=embedded.url).chat(
         model="smollm2:135m", messages=[{"role": "user", "content": "Reply with a JSON object with one key, name, for a dog."}],

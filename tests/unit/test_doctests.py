@@ -10,10 +10,7 @@ import pytest
 
 import alloy_nb
 
-MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(alloy_nb.__path__, "alloy_nb.")
-    if not info.name.startswith("alloy_nb.server.llama")  # imports llama_cpp, tested in tests/e2e
-)
+MODULES = sorted(info.name for info in pkgutil.walk_packages(alloy_nb.__path__, "alloy_nb."))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -225,3 +225,20 @@ def test_the_exchange_holds_what_the_server_received(server) -> None:
         ours, sdk = (json.dumps(r.body) for r in server.requests)
         assert ours == sdk == json.dumps(exchange.sent.body)
         assert exchange.sent.url == f"{server.url}/api/chat" and exchange.reply["done"] is True
+
+
+def test_tool_calls_past_the_per_turn_cap_are_not_run_and_the_model_is_told(server) -> None:
+    runs: list[int] = []
+
+    @tool
+    def count(n: int) -> int:
+        """Count."""
+        runs.append(n)
+        return n
+
+    server.script(Reply(tool_calls=[Call("count", {"n": n}) for n in range(5000)]), Reply(text="done"))
+    value, trace = ask.traced("Count a lot.", tools=[count], max_tool_calls=3, max_tool_turns=1)
+    assert value == "done" and runs == [0, 1, 2] and len(trace.tool_events) == 3
+    results = [m["content"] for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    assert len(results) == 5000 and results[:3] == ["0", "1", "2"]
+    assert results[3] == "Error: not run; at most 3 tool calls run per turn. Ask again for what is still needed."
