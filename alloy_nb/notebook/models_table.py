@@ -39,4 +39,6 @@ class ModelsTable:
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows()
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        # narrow windows scroll the table instead of cutting its last columns off
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return f'<div class="alloy-models" style="max-width:100%;overflow-x:auto">{table}</div>'

@@ -33,14 +33,25 @@ class ModelPicker:
         self._info = HostInfo(Host(config).url)
         self._syncing = False
         self._closed = False
-        self.model: ipywidgets.Dropdown = widgets.Dropdown(description="Model", options=((config.model, config.model),))
-        self.strategy: ipywidgets.Dropdown = widgets.Dropdown(description="Strategy", options=STRATEGY_OPTIONS)
-        self.host: ipywidgets.Text = widgets.Text(description="Host", continuous_update=False)
+        # flexible widths that wrap onto a new row when the notebook is narrow (no label cut off)
+        field = {
+            "layout": widgets.Layout(flex="1 1 24em", width="auto", min_width="14em"),
+            "style": {"description_width": "initial"},
+        }
+        self.model: ipywidgets.Dropdown = widgets.Dropdown(
+            description="Model", options=((config.model, config.model),), **field
+        )
+        self.strategy: ipywidgets.Dropdown = widgets.Dropdown(description="Strategy", options=STRATEGY_OPTIONS, **field)
+        self.host: ipywidgets.Text = widgets.Text(description="Host", continuous_update=False, **field)
         self.refresh_button: ipywidgets.Button = widgets.Button(
             description="Refresh", icon="refresh", tooltip="Re-read /api/tags and /api/version"
         )
         self.status: ipywidgets.HTML = widgets.HTML()
-        rows = [widgets.HBox([self.model, self.strategy]), widgets.HBox([self.host, self.refresh_button])]
+        wrap = widgets.Layout(flex_flow="row wrap", width="100%")
+        rows = [
+            widgets.HBox([self.model, self.strategy], layout=wrap),
+            widgets.HBox([self.host, self.refresh_button], layout=wrap),
+        ]
         self.box: ipywidgets.VBox = widgets.VBox([*rows, self.status])
         self._widgets: list[ipywidgets.Widget] = [
             self.box,

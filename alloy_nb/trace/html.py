@@ -25,7 +25,7 @@ _SHOWN_MESSAGE_FIELDS = {"role", "content", "tool_calls", *_LINK_FIELDS}
 _CSS = """
 .alloy-trace{font:13px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;border:1px solid #8884;
  border-radius:6px;padding:8px 10px;margin:4px 0;min-width:0}
-.alloy-trace pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:2px 0;padding:4px 6px;
+.alloy-trace pre{white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;margin:2px 0;padding:4px 6px;
  background:#8881;border-radius:4px;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}
 .alloy-trace .at-head{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:baseline;margin-bottom:6px}
 .alloy-trace .at-model{font-weight:600;font-size:14px}
@@ -52,7 +52,7 @@ _CSS = """
 """
 
 _COMPARE_CSS = """
-.alloy-compare{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:10px}
+.alloy-compare{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,26em),1fr));gap:10px}
 .alloy-compare .alloy-compare-col{min-width:0}
 .alloy-compare .alloy-compare-title{margin:2px 0;font:600 14px system-ui,sans-serif}
 """

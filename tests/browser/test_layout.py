@@ -1,0 +1,85 @@
+"""The picker, models table, compare view and trace in real JupyterLab at 800 and 1280 px, light and
+dark: nothing runs off the edge of its output area. Screenshots go to test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from test_jupyterlab import _CELLS, PAGE_LOAD_MS, WIDGET_MS, Notebook
+
+CELLS = [
+    "%load_ext alloy_nb\n%alloy serve --engine scripted",
+    "%alloy picker",
+    "%alloy models",
+    '%alloy compare --max-tokens 20 "Name a colour and explain, at length, why that colour is the one you chose."',
+    "%%alloy --trace --no-stream\nSay something long enough to wrap: " + "words and more words " * 12,
+]
+# Every element in an output area whose right edge passes the area's (1 px slack), and every
+# dropdown narrower than its selected label needs.
+_OVERFLOW_JS = """(selector) => {
+  const found = [];
+  const measure = document.createElement('canvas').getContext('2d');
+  for (const area of document.querySelectorAll(selector + ' .jp-OutputArea-output')) {
+    const right = area.getBoundingClientRect().right + 1;
+    for (const el of area.querySelectorAll('select, input, button, table, .alloy-compare-col, .alloy-trace')) {
+      if (el.closest('.alloy-models')) continue;  // the table scrolls inside its own box
+      const box = el.getBoundingClientRect();
+      if (box.width && box.right > right) found.push(`${el.tagName}.${el.className} ends at ${box.right} > ${right}`);
+    }
+    for (const select of area.querySelectorAll('select')) {
+      const style = getComputedStyle(select);
+      measure.font = `${style.fontSize} ${style.fontFamily}`;
+      const label = select.options[select.selectedIndex]?.text || '';
+      const needed = measure.measureText(label).width + 24;
+      if (select.clientWidth < needed) found.push(`select cuts '${label}' (${select.clientWidth} < ${needed})`);
+    }
+    for (const pre of area.querySelectorAll('.alloy-trace pre')) {  // prose wraps between words
+      if (getComputedStyle(pre).wordBreak === 'break-all') found.push('trace text breaks inside words');
+    }
+    const models = area.querySelector('.alloy-models');
+    if (models && models.getBoundingClientRect().right > right) found.push('the models table box overflows');
+  }
+  return found;
+}"""
+
+
+def _pick_theme(page: Any, name: str) -> None:
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
+    page.locator(".lm-Menu-item", has_text=re.compile(rf"^{name}$")).click()
+    page.wait_for_function(f"() => document.body.dataset.jpThemeName === '{name}'", timeout=WIDGET_MS)
+
+
+def test_views_fit_at_800_and_1280_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
+    notebook_file = lab.root / "layout.ipynb"
+    document = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    document.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(document, notebook_file)
+
+    page.set_default_timeout(WIDGET_MS)  # run at 1280 px: narrower, the toolbar hides the kernel status
+    page.goto(f"{lab.url}/lab/tree/{notebook_file.name}?token={lab.token}", timeout=PAGE_LOAD_MS)
+    notebook = Notebook(page, on_poll=lab.remember_descendants)
+    page.locator(_CELLS).first.wait_for(timeout=PAGE_LOAD_MS)
+    notebook.wait_idle(PAGE_LOAD_MS)
+    notebook.run_all()
+    notebook.wait_until_done(300_000)
+    assert "Error" not in notebook.errors(), notebook.errors()
+    page.locator(f"{_CELLS} select").nth(1).wait_for(timeout=WIDGET_MS)
+    page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser: more width
+
+    problems: dict[str, list[str]] = {}
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        if theme != "JupyterLab Light":
+            _pick_theme(page, theme)
+        for width in (800, 1280):
+            page.set_viewport_size({"width": width, "height": 1600})
+            page.wait_for_timeout(500)
+            shade = theme.split()[-1].lower()
+            page.screenshot(path=str(artifacts_dir / f"layout-{width}px-{shade}.png"), full_page=True)
+            found = page.evaluate(_OVERFLOW_JS, _CELLS)
+            if found:
+                problems[f"{theme} at {width}px"] = found
+    assert problems == {}, problems
