@@ -126,8 +126,32 @@ def render(module: Any, outcomes: dict[str, str], figures: dict[str, str]) -> st
         "",
         *load_rows(figures, outcomes),
         "",
+        "## Beside the matrix",
+        "",
+        "Faults that need more than a scripted turn are tested next to it, each with real servers, SDKs and kernels:",
+        "",
+        *(f"- {what}: `{where}`" for what, where in BESIDE_THE_MATRIX),
+        "",
     ]
     return "\n".join(lines)
+
+
+BESIDE_THE_MATRIX = (
+    ("hostile replies (script, event handlers, javascript: links, remote images, fence breakouts) in every "
+     "%%alloy format, streamed and not", "tests/notebook/test_safe_output.py"),
+    ("the same replies in real JupyterLab: nothing runs, loads or links out", "tests/browser/test_model_output_is_inert.py"),
+    ("credentials in the host: one Authorization rule for both strategies, never shown in reprs, errors or logs",
+     "tests/wire/test_credentials.py"),
+    ("500 × asyncio.run(ask.async_()) under a 128-file limit", "tests/wire/test_async_resources.py"),
+    ("replies and tool arguments nested past the bound; traces that stay serialisable", "tests/wire/test_nesting.py"),
+    ("lone surrogates from tools, SystemExit in a tool, nested ask() in a tool, {In[-1]}, 404s that are not about "
+     "the model, tool calls past the per-turn cap", "tests/wire/test_odd_inputs.py, tests/wire/test_tools_loop.py"),
+    ("server inputs: lone surrogates, NaN/Infinity, 2,000-level arguments, invalid pull names",
+     "tests/server/test_hostile_inputs.py"),
+    ("foreign Host and Origin headers (DNS rebinding, other sites' pages)", "tests/server/test_host_origin_guard.py"),
+    ("a kernel interrupt, a server killed behind the notebook's back, kernel shutdown",
+     "tests/notebook/test_embedded_server_lifetime.py"),
+)
 
 
 def main() -> int:
