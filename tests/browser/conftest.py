@@ -102,8 +102,9 @@ def _write_settings(settings_dir: Path) -> None:
 
 
 @contextmanager
-def running_lab(root: Path, scratch: Path, env_overrides: dict[str, str]) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1:<free port> with a random token; kernels, lab and their children end in `finally`."""
+def running_lab(root: Path, scratch: Path, env_overrides: dict[str, str], app: str = "jupyterlab") -> Iterator[Lab]:
+    """JupyterLab (or Notebook 7: `app="notebook"`) on 127.0.0.1:<free port> with a random token; kernels,
+    the server and their children end in `finally`."""
     port, token = _free_port(), secrets.token_hex(24)
     settings_dir = scratch / "lab-user-settings"
     _write_settings(settings_dir)
@@ -117,7 +118,7 @@ def running_lab(root: Path, scratch: Path, env_overrides: dict[str, str]) -> Ite
     for name in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_SYSTEM", "JUPYTER_TOKEN"):
         env.pop(name, None)
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable, "-m", app,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -264,6 +265,15 @@ def lab(lab_root: Path, tmp_path: Path) -> Iterator[Lab]:
           f"embedded server port(s) {_ports_in(children)} closed")
     assert not leftovers, f"processes outlived JupyterLab (killed now): {leftovers}"
     assert not still_listening, f"still listening after teardown: {still_listening}"
+
+
+@pytest.fixture
+def notebook7(lab_root: Path, tmp_path: Path) -> Iterator[Lab]:
+    """Notebook 7 over `lab_root`, with the same teardown checks as the `lab` fixture."""
+    with running_lab(lab_root, tmp_path / "scratch", {"OLLAMA_HOST": "http://127.0.0.1:9"}, app="notebook") as running:
+        yield running
+    leftovers = getattr(running, "leftovers", {})
+    assert not leftovers, f"processes outlived Notebook 7 (killed now): {leftovers}"
 
 
 @pytest.fixture
