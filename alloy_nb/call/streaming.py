@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import contextmanager
@@ -85,7 +86,22 @@ class _StreamRecorder:
 def stream(spec: CallSpec) -> TextStream:
     """Start a synchronous text stream (validated now; the request goes out on first iteration)."""
     check_streamable(spec)
-    return TextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+    text_stream = TextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+    _open_streams.add(text_stream)
+    return text_stream
+
+
+# Streams not finished yet: a Ctrl-C in the body of `for piece in stream` never reaches the stream,
+# so a front end that sees the interrupt closes them (their traces then say "interrupted").
+_open_streams: weakref.WeakSet[TextStream] = weakref.WeakSet()
+
+
+def close_open_streams() -> int:
+    """Close every synchronous stream still open in this process; returns how many were."""
+    streams = list(_open_streams)
+    for text_stream in streams:
+        text_stream.close()
+    return len(streams)
 
 
 def stream_async(spec: CallSpec) -> AsyncTextStream:
@@ -137,6 +153,7 @@ class TextStream(_Stream):
             # while the same thread holds the connection pool's lock, and deadlock.
             chunks.close()
             recorder.close(error)
+            _open_streams.discard(self)
 
     def __iter__(self) -> TextStream:
         return self
@@ -146,6 +163,9 @@ class TextStream(_Stream):
 
     def close(self) -> None:
         """Stop early: the request is closed and the trace marked interrupted."""
+        _open_streams.discard(self)
+        if self.trace.status == "running" and self._recorder.pieces == [] and not self._recorder.received:
+            self._recorder.close(KeyboardInterrupt())  # never iterated: nothing was sent
         self._pieces.close()
 
     def __enter__(self) -> TextStream:

@@ -400,6 +400,10 @@ class AlloyMagics(Magics):
     def record_error(self, result: Any) -> None:
         """post_run_cell hook: remember each failed cell's error for {Err[n]}."""
         error = result.error_in_exec or result.error_before_exec
+        if isinstance(error, KeyboardInterrupt):  # a Ctrl-C in `for piece in ask.stream(...)`'s body
+            from ..call.streaming import close_open_streams
+
+            close_open_streams()
         if error is not None and result.execution_count is not None:
             self.errors[result.execution_count] = "".join(traceback.format_exception_only(type(error), error)).strip()
 

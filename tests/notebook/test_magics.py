@@ -246,3 +246,12 @@ def test_advice_in_a_cell_fits_the_cell_and_the_server(shell, server, capsys) ->
         assert "(the embedded server) at" in picker.status.value
     finally:
         picker.close()
+
+
+def test_ctrl_c_in_the_body_of_a_stream_loop_marks_its_trace_interrupted(shell, server) -> None:
+    server.script(Reply(chunks=["a ", "b ", "c "]), Reply(text="unused"))
+    result = run(shell, "from alloy_nb import ask\ns = ask.stream('Count.')\nfor piece in s:\n    raise KeyboardInterrupt")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert shell.user_ns["s"].trace.status == "interrupted"
+    result = run(shell, "never = ask.stream('Not iterated.')\nraise KeyboardInterrupt")
+    assert shell.user_ns["never"].trace.status == "interrupted" and len(server.requests) == 1
