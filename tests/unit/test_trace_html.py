@@ -192,9 +192,9 @@ def test_long_strings_are_cut_with_a_note() -> None:
     assert made.responses[0].text == reply  # the data keeps everything
 
 
-def test_comparison_has_both_strategies_in_two_columns() -> None:
+def test_comparison_has_both_strategies_in_columns_that_stack_when_narrow() -> None:
     html = comparison_html(native_tool_trace(), openai_tool_trace())
-    assert "grid-template-columns:repeat(2,minmax(0,1fr))" in html
+    assert "grid-template-columns:repeat(auto-fit,minmax(min(100%,26em),1fr))" in html
     assert html.count('<div class="alloy-compare-col">') == 2
     assert '<div class="alloy-compare-title">native</div>' in html
     assert '<div class="alloy-compare-title">openai_chat</div>' in html
