@@ -213,6 +213,21 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     print("screenshots:\n  " + "\n  ".join(str(path) for path in shots))
 
 
+def run_new_notebook(lab: Any, page: Any, name: str, cells: list[str], timeout_ms: int = 300_000) -> Notebook:
+    """Write a notebook of `cells` into the lab's root, open it in JupyterLab and Run All until done."""
+    document = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    document.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(document, lab.root / name)
+    page.set_default_timeout(WIDGET_MS)
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}", timeout=PAGE_LOAD_MS)
+    notebook = Notebook(page, on_poll=lab.remember_descendants)
+    page.locator(_CELLS).first.wait_for(timeout=PAGE_LOAD_MS)
+    notebook.wait_idle(PAGE_LOAD_MS)
+    notebook.run_all()
+    notebook.wait_until_done(timeout_ms)
+    return notebook
+
+
 def _number(prompt: str) -> int | None:
     match = re.search(r"\[(\d+)\]", prompt)
     return int(match.group(1)) if match else None

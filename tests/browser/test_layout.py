@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from test_jupyterlab import _CELLS, PAGE_LOAD_MS, WIDGET_MS, Notebook
+from test_jupyterlab import _CELLS, WIDGET_MS, run_new_notebook
 
 CELLS = [
     "%load_ext alloy_nb\n%alloy serve --engine scripted",
@@ -54,18 +53,7 @@ def _pick_theme(page: Any, name: str) -> None:
 
 
 def test_views_fit_at_800_and_1280_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
-    notebook_file = lab.root / "layout.ipynb"
-    document = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
-    document.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(document, notebook_file)
-
-    page.set_default_timeout(WIDGET_MS)  # run at 1280 px: narrower, the toolbar hides the kernel status
-    page.goto(f"{lab.url}/lab/tree/{notebook_file.name}?token={lab.token}", timeout=PAGE_LOAD_MS)
-    notebook = Notebook(page, on_poll=lab.remember_descendants)
-    page.locator(_CELLS).first.wait_for(timeout=PAGE_LOAD_MS)
-    notebook.wait_idle(PAGE_LOAD_MS)
-    notebook.run_all()
-    notebook.wait_until_done(300_000)
+    notebook = run_new_notebook(lab, page, "layout.ipynb", CELLS)  # at 1280 px: narrower hides the kernel status
     assert "Error" not in notebook.errors(), notebook.errors()
     page.locator(f"{_CELLS} select").nth(1).wait_for(timeout=WIDGET_MS)
     page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser: more width

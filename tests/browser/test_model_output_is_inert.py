@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from test_jupyterlab import _CELLS, PAGE_LOAD_MS, WIDGET_MS, Notebook
+from test_jupyterlab import _CELLS, run_new_notebook
 
 PAYLOAD = (
     "<script>window.__alloyPwned = 'script'</script> "
@@ -54,18 +53,7 @@ _LIVE_JS = """(selector) => {
 
 
 def test_a_hostile_reply_stays_text_in_every_format(lab: Any, page: Any, artifacts_dir: Path) -> None:
-    notebook_file = lab.root / "hostile.ipynb"
-    document = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
-    document.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(document, notebook_file)
-
-    page.set_default_timeout(WIDGET_MS)
-    page.goto(f"{lab.url}/lab/tree/{notebook_file.name}?token={lab.token}", timeout=PAGE_LOAD_MS)
-    notebook = Notebook(page, on_poll=lab.remember_descendants)
-    page.locator(_CELLS).first.wait_for(timeout=PAGE_LOAD_MS)
-    notebook.wait_idle(PAGE_LOAD_MS)
-    notebook.run_all()
-    notebook.wait_until_done(300_000)
+    notebook = run_new_notebook(lab, page, "hostile.ipynb", CELLS)
     time.sleep(1.0)  # time for anything that would load or run to do so
 
     assert "Error" not in notebook.errors(), notebook.errors()
