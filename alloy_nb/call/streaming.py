@@ -41,6 +41,7 @@ class _StreamRecorder:
         self.trace = start_trace(spec, strategy, stream=True)
         self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
         self.pieces: list[str] = []
+        self.thoughts: list[str] = []  # the model's reasoning, never part of the text
         self.received = False
         self.last: StreamChunk | None = None
         self.ttft: float | None = None
@@ -58,6 +59,8 @@ class _StreamRecorder:
             if self.ttft is None:
                 self.ttft = round(time.perf_counter() - self.started, 6)
             self.pieces.append(chunk.text)
+        if chunk.thinking:
+            self.thoughts.append(chunk.thinking)
         if chunk.done:
             self.last = chunk
         return chunk.text
@@ -71,6 +74,7 @@ class _StreamRecorder:
         last = self.last or StreamChunk()
         turn = Turn(
             text="".join(self.pieces),
+            thinking="".join(self.thoughts) or None,
             prompt_tokens=last.prompt_tokens,
             completion_tokens=last.completion_tokens,
             done_reason=last.done_reason,
@@ -128,6 +132,11 @@ class _Stream(ABC):
     @property
     def text(self) -> str:
         return "".join(self._recorder.pieces)
+
+    @property
+    def thinking(self) -> str:
+        """The model's thinking so far (thinking models stream it before the answer)."""
+        return "".join(self._recorder.thoughts)
 
 
 class TextStream(_Stream):

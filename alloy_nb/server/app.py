@@ -37,6 +37,7 @@ from alloy_nb.server.engines import (
     Finish,
     ModelCard,
     TextDelta,
+    ThinkingDelta,
     ToolCalls,
 )
 from alloy_nb.server.ollama_api import OllamaDialect
@@ -349,14 +350,18 @@ def _stream_flag(body: dict[str, Any]) -> bool:
 async def _collect(events: AsyncIterator[Event]) -> Reply:
     reply = Reply()
     pieces: list[str] = []  # joined once: appending to a str attribute is quadratic
+    thoughts: list[str] = []
     async for event in events:
         if isinstance(event, TextDelta):
             pieces.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            thoughts.append(event.text)
         elif isinstance(event, ToolCalls):
             reply.tool_calls.extend(event.calls)
         else:
             reply.finish = event
     reply.text = "".join(pieces)
+    reply.thinking = "".join(thoughts)
     return reply
 
 

@@ -22,11 +22,12 @@ from alloy_nb.server.engines import (
     Finish,
     ModelCard,
     TextDelta,
+    ThinkingDelta,
     ToolCallOut,
     ToolCalls,
 )
 from alloy_nb.server.schema_example import example
-from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn
+from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn, split_words
 
 DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b")
 PULL_CHUNKS = 4
@@ -116,7 +117,8 @@ class DemoEngine:
 
 def turn_events(turn: ScriptedTurn) -> list[Event]:
     """A turn's text pieces, then its tool calls (if any), as engine events."""
-    events: list[Event] = [TextDelta(chunk) for chunk in turn.chunks or []]
+    events: list[Event] = [ThinkingDelta(piece) for piece in split_words(turn.thinking)]
+    events += [TextDelta(chunk) for chunk in turn.chunks or []]
     if turn.tool_calls:
         events.append(ToolCalls([ToolCallOut(c.name, c.arguments, c.id) for c in turn.tool_calls]))
     return events

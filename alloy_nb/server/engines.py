@@ -56,6 +56,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ThinkingDelta:
+    """A piece of the model's reasoning, sent apart from the reply's text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolCallOut:
     """A tool call; ``arguments`` as a str is the raw (possibly malformed) JSON text."""
 
@@ -83,7 +90,7 @@ class Finish:
     eval_ns: int = 0
 
 
-Event = TextDelta | ToolCalls | Finish
+Event = TextDelta | ThinkingDelta | ToolCalls | Finish
 
 
 class EngineError(Exception):

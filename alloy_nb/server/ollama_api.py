@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ToolCallOut
+from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ThinkingDelta, ToolCallOut
 from alloy_nb.server.wire import (
     BadRequest,
     Reply,
@@ -82,7 +82,7 @@ class OllamaDialect:
         return {"error": message}
 
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
-        message = _assistant(reply.text, reply.tool_calls)
+        message = _assistant(reply.text, reply.tool_calls, reply.thinking)
         return _chunk(request.model, message) | _done(reply.finish, total_ns)
 
     def renderer(self, request: ChatRequest, started_ns: int) -> OllamaStream:
@@ -99,6 +99,8 @@ class OllamaStream:
     def event(self, event: Event) -> bytes:
         if isinstance(event, TextDelta):
             return json_line(_chunk(self._model, _assistant(event.text, [])))
+        if isinstance(event, ThinkingDelta):
+            return json_line(_chunk(self._model, _assistant("", [], event.text)))
         if isinstance(event, Finish):
             total = perf_counter_ns() - self._started_ns
             return json_line(_chunk(self._model, _assistant("", [])) | _done(event, total))
@@ -119,8 +121,10 @@ def _neutral_message(message: _Message) -> dict[str, Any]:
     return neutral
 
 
-def _assistant(text: str, calls: list[ToolCallOut]) -> dict[str, Any]:
+def _assistant(text: str, calls: list[ToolCallOut], thinking: str = "") -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text}
+    if thinking:
+        message["thinking"] = thinking
     if calls:
         message["tool_calls"] = [
             {

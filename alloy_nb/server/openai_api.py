@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ToolCallOut
+from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ThinkingDelta, ToolCallOut
 from alloy_nb.server.wire import (
     Reply,
     ToolDef,
@@ -107,6 +107,8 @@ class OpenAIDialect:
 
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.thinking:
+            message["reasoning"] = reply.thinking  # the field Ollama's /v1 uses
         if reply.tool_calls:
             message["tool_calls"] = [_wire_call(call) for call in reply.tool_calls]
         reason = "tool_calls" if reply.tool_calls else reply.finish.done_reason
@@ -133,6 +135,8 @@ class OpenAIStream:
     def event(self, event: Event) -> bytes:
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text})
+        if isinstance(event, ThinkingDelta):
+            return self._chunk({"reasoning": event.text})
         if isinstance(event, Finish):
             return self._finish(event)
         self._called_tools = True

@@ -18,7 +18,7 @@ class ScriptedToolCall:
 
 @dataclass
 class ScriptedTurn:
-    """One scripted reply.
+    """One scripted reply (``thinking``, if any, streams first, a word at a time).
 
     ``chunks`` are the stream pieces (default: ``text`` split per word; given
     alone, their concatenation is the text). ``delay`` is waited before the
@@ -29,6 +29,7 @@ class ScriptedTurn:
 
     text: str = ""
     tool_calls: list[ScriptedToolCall] = field(default_factory=list)
+    thinking: str = ""
     chunks: list[str] | None = None
     delay: float = 0.0
     chunk_delay: float = 0.0

@@ -56,6 +56,7 @@ class Reply:
     text: str = ""
     tool_calls: list[ToolCallOut] = field(default_factory=list)
     finish: Finish = field(default_factory=Finish)
+    thinking: str = ""
 
 
 class StreamRenderer(Protocol):

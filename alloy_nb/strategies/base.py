@@ -57,9 +57,10 @@ class Exchange:
 
 @dataclass(frozen=True)
 class StreamChunk:
-    """A piece of streamed text; the last chunk has `done=True` and carries the counts."""
+    """A piece of streamed text (or of thinking); the last chunk has `done=True` and carries the counts."""
 
     text: str = ""
+    thinking: str = ""
     done: bool = False
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

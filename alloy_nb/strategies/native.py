@@ -155,6 +155,7 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
 def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
     return StreamChunk(
         text=reply.message.content or "",
+        thinking=reply.message.thinking or "",
         done=bool(reply.done),
         prompt_tokens=reply.prompt_eval_count,
         completion_tokens=reply.eval_count,

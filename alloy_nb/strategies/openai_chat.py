@@ -214,7 +214,8 @@ def _piece(chunk: Any, finish: str | None) -> tuple[StreamChunk | None, str | No
     if not chunk.choices:
         return None, finish
     choice = chunk.choices[0]
-    return StreamChunk(text=choice.delta.content or ""), choice.finish_reason or finish
+    thinking = getattr(choice.delta, "reasoning", None) or ""  # Ollama's /v1 field (not in the SDK's types)
+    return StreamChunk(text=choice.delta.content or "", thinking=str(thinking)), choice.finish_reason or finish
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:
