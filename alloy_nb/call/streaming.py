@@ -21,6 +21,8 @@ from ..trace import Trace
 from .conversation import CallSpec, Send
 from .drivers import record_failure, recording_request, response_event, start_trace
 
+Piece = tuple[str, str]  # ("thinking" | "text", the piece)
+
 
 def check_streamable(spec: CallSpec) -> None:
     """Streaming is text only: refuse tools or typed output before any request is sent."""
@@ -52,6 +54,16 @@ class _StreamRecorder:
         """Scope around the first chunk: that is when the request goes on the wire."""
         with recording_request(self.trace, self.strategy, Send(self.request, 0), exchange):
             yield
+
+    def pieces_of(self, chunk: StreamChunk) -> list[Piece]:
+        """Take a chunk; what it adds, thinking first (a chunk rarely carries both)."""
+        self.take(chunk)
+        found: list[Piece] = []
+        if chunk.thinking:
+            found.append(("thinking", chunk.thinking))
+        if chunk.text:
+            found.append(("text", chunk.text))
+        return found
 
     def take(self, chunk: StreamChunk) -> str:
         self.received = True
@@ -142,7 +154,7 @@ class _Stream(ABC):
 class TextStream(_Stream):
     """Iterate to get text pieces as they arrive; `.trace` records the call; `.text` is all so far."""
 
-    def _generate(self) -> Generator[str, None, None]:
+    def _generate(self) -> Generator[Piece, None, None]:
         recorder = self._recorder
         error: BaseException | None = None
         exchange = Exchange()
@@ -151,8 +163,7 @@ class TextStream(_Stream):
             with recorder.sending(exchange):
                 first = list(itertools.islice(chunks, 1))
             for chunk in itertools.chain(first, chunks):
-                if recorder.take(chunk):
-                    yield chunk.text
+                yield from recorder.pieces_of(chunk)
             recorder.check_complete()
         except BaseException as exc:
             error = exc
@@ -168,7 +179,15 @@ class TextStream(_Stream):
         return self
 
     def __next__(self) -> str:
-        return str(next(self._pieces))
+        while True:
+            kind, piece = next(self._pieces)
+            if kind == "text":
+                return str(piece)
+
+    def events(self) -> Generator[Piece, None, None]:
+        """`("thinking", piece)` and `("text", piece)` as they arrive, instead of the text alone."""
+        pieces: Generator[Piece, None, None] = self._pieces
+        return pieces
 
     def close(self) -> None:
         """Stop early: the request is closed and the trace marked interrupted."""
@@ -187,7 +206,7 @@ class TextStream(_Stream):
 class AsyncTextStream(_Stream):
     """`async for` twin of TextStream."""
 
-    async def _generate(self) -> AsyncGenerator[str, None]:
+    async def _generate(self) -> AsyncGenerator[Piece, None]:
         recorder = self._recorder
         error: BaseException | None = None
         exchange = Exchange()
@@ -195,11 +214,11 @@ class AsyncTextStream(_Stream):
         try:
             with recorder.sending(exchange):
                 first = await anext(chunks, None)
-            if first is not None and recorder.take(first):
-                yield first.text
+            for piece in recorder.pieces_of(first) if first is not None else ():
+                yield piece
             async for chunk in chunks:
-                if recorder.take(chunk):
-                    yield chunk.text
+                for piece in recorder.pieces_of(chunk):
+                    yield piece
             recorder.check_complete()
         except BaseException as exc:
             error = exc
@@ -212,7 +231,15 @@ class AsyncTextStream(_Stream):
         return self
 
     async def __anext__(self) -> str:
-        return str(await self._pieces.__anext__())
+        while True:
+            kind, piece = await self._pieces.__anext__()
+            if kind == "text":
+                return str(piece)
+
+    def events(self) -> AsyncGenerator[Piece, None]:
+        """`async for kind, piece in stream.events()`: thinking and text as they arrive."""
+        pieces: AsyncGenerator[Piece, None] = self._pieces
+        return pieces
 
     async def aclose(self) -> None:
         await self._pieces.aclose()

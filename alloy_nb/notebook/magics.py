@@ -154,8 +154,11 @@ class AlloyMagics(Magics):
         stream = ask.stream(prompt, **options)
         view = StreamView(as_markdown=fmt == "markdown", status=opening_line(_config(options)))
         try:
-            for piece in stream:
-                view.add(piece)
+            for kind, piece in stream.events():
+                if kind == "text":
+                    view.add(piece)
+                else:
+                    view.add_thinking(piece)
         except KeyboardInterrupt:
             stream.close()
             view.finish(text_bundle(view.text, fmt), stream.trace)

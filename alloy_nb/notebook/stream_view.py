@@ -10,6 +10,7 @@ footer every `%%alloy` cell ends with (`call_status.call_footer`).
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,7 @@ class StreamView:
         self._wait = self._interval
         self._clock = clock
         self._pieces: list[str] = []
+        self._thoughts: list[str] = []
         self._last_render = -self._interval  # the first piece shows at once
         self.updates = 0
         self._handle = display({"text/plain": status}, raw=True, display_id=True)
@@ -48,22 +50,43 @@ class StreamView:
         return "".join(self._pieces)
 
     def add(self, piece: str) -> None:
-        """Take one streamed piece; render only if the last render is old enough."""
+        """Take one streamed piece of the answer; render only if the last render is old enough."""
         self._pieces.append(piece)
-        now = self._clock()
-        if now - self._last_render >= self._wait:
-            self._last_render = now
-            text = self.text
-            if self._as_markdown:
-                started = time.perf_counter()
-                self._render({"text/html": markdown_html(text), "text/plain": text})
-                self._wait = max(self._interval, 4 * (time.perf_counter() - started))
-            else:
-                self._render({"text/plain": text})
+        self._maybe_render()
+
+    def add_thinking(self, piece: str) -> None:
+        """Take one piece of the model's thinking: shown muted above the answer, folded once it starts."""
+        self._thoughts.append(piece)
+        self._maybe_render()
 
     def finish(self, bundle: dict[str, Any], trace: Trace | None) -> None:
-        """The final render: `bundle` (the reply in its format) followed by the footer."""
+        """The final render: the thinking (folded), `bundle` (the reply in its format), the footer."""
+        if self._thoughts and "text/html" in bundle:
+            bundle = {**bundle, "text/html": self._thinking_html(folded=True) + bundle["text/html"]}
         self._render(with_footer(bundle, call_footer(trace)) if trace is not None else bundle)
+
+    def _maybe_render(self) -> None:
+        now = self._clock()
+        if now - self._last_render < self._wait:
+            return
+        self._last_render = now
+        text = self.text
+        plain = text or "(thinking…)"
+        if self._as_markdown:
+            started = time.perf_counter()
+            thinking = self._thinking_html(folded=bool(text)) if self._thoughts else ""
+            self._render({"text/html": thinking + markdown_html(text), "text/plain": plain})
+            self._wait = max(self._interval, 4 * (time.perf_counter() - started))
+        else:
+            self._render({"text/plain": plain})
+
+    def _thinking_html(self, *, folded: bool) -> str:
+        shown = html.escape("".join(self._thoughts))
+        state = "" if folded else " open"
+        return (
+            f'<details class="alloy-thinking"{state}><summary style="opacity:.7">Thinking</summary>'
+            f'<div style="white-space:pre-wrap;opacity:.65;font-size:90%">{shown}</div></details>'
+        )
 
     def _render(self, bundle: dict[str, Any]) -> None:
         self.updates += 1

@@ -36,7 +36,7 @@ PAYLOADS = [
 ]
 ALLOWED_TAGS = {
     "p", "em", "strong", "code", "pre", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-    "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "s", "div", "sub", "iframe", "i",
+    "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "s", "div", "sub", "iframe", "i", "details", "summary",
 }
 ALLOWED_ATTRIBUTES = {"href", "target", "rel", "class", "style", "start", "sandbox", "srcdoc"}
 

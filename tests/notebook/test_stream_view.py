@@ -27,3 +27,16 @@ def test_slow_stream_shows_each_piece(shell, server) -> None:
     texts = [o["text/plain"] for o in shell.display_pub.outputs if "text/plain" in o]
     assert "one " in texts and "one two " in texts  # each piece rendered as it came
     assert texts[-1].startswith("one two three\n\n— smollm2:135m · native")
+
+
+def test_thinking_shows_live_then_folds_above_the_answer(shell, server) -> None:
+    server.script(Reply(thinking="<b>hmm</b> let me see", chunks=["The ", "answer."], chunk_delay=0.1))
+    assert shell.run_cell("%%alloy\nThink, then answer.").success
+    html_bundles = [o["text/html"] for o in shell.display_pub.outputs if "text/html" in o]
+    assert any("<details class=\"alloy-thinking\" open>" in b and "answer." not in b for b in html_bundles), \
+        "the thinking shows, open, before the answer starts"
+    final = html_bundles[-1]
+    assert final.startswith('<details class="alloy-thinking"><summary')  # folded once the answer is there
+    assert "&lt;b&gt;hmm&lt;/b&gt; let me see" in final and "<b>hmm</b>" not in final
+    assert "<p>The answer.</p>" in final
+    assert shell.user_ns["_alloy"] == "The answer."
