@@ -29,6 +29,7 @@ class CallOptions(TypedDict, total=False):
     model: str
     temperature: float
     max_tokens: int
+    think: bool | str
     system: str
     max_tool_turns: int
     max_tool_calls: int

@@ -52,6 +52,9 @@ class Config(BaseModel):
         None, env="ALLOY_TEMPERATURE", help="Sampling temperature (none: the model's own)."
     )
     max_tokens: int | None = setting(None, gt=0, env="ALLOY_MAX_TOKENS", help="Most tokens per reply (none: no limit).")
+    think: bool | str | None = setting(
+        None, env="ALLOY_THINK", help="Thinking: true, false or a level (low, medium, high); none: the model's default."
+    )
     system: str | None = setting(
         None, env="ALLOY_DEFAULT_SYSTEM", alias="ALLOY_SYSTEM", help="System prompt sent before every conversation."
     )
@@ -101,6 +104,11 @@ class Config(BaseModel):
     @classmethod
     def _check_host(cls, value: str) -> str:
         return normalize_host(value)
+
+    @field_validator("think", mode="before")
+    @classmethod
+    def _check_think(cls, value: Any) -> bool | str | None:
+        return think_setting(value)
 
     @field_validator("headers")
     @classmethod
@@ -155,6 +163,28 @@ class Config(BaseModel):
         if api != "auto":
             return api  # type: ignore[no-any-return]
         return "openai_chat" if "gpt-oss" in self.model_name else "native"
+
+
+THINK_LEVELS = ("low", "medium", "high")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def think_setting(value: Any) -> bool | str | None:
+    """`think` as given in code or in ALLOY_THINK: True, False, a level, or None.
+
+    >>> think_setting("TRUE"), think_setting("0"), think_setting("High"), think_setting(None)
+    (True, False, 'high', None)
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    if text in THINK_LEVELS:
+        return text
+    raise ConfigurationError(
+        f"think={value!r} is not a thinking setting; use True, False or one of {', '.join(THINK_LEVELS)}."
+    )
 
 
 def model_name(model: str) -> str:

@@ -37,6 +37,13 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
         argument("-s", "--system", help="system prompt"),
         argument("--temperature", type=float, help="sampling temperature"),
         argument("--max-tokens", type=int, help="stop the reply after this many tokens"),
+        argument(
+            "--think",
+            nargs="?",
+            const="true",
+            metavar="LEVEL",
+            help="let a thinking model think (alone: on; or off, low, medium, high)",
+        ),
     ]
     for flag in reversed(flags):
         func = flag(func)
@@ -122,6 +129,7 @@ class AlloyMagics(Magics):
             "system": args.system,
             "temperature": args.temperature,
             "max_tokens": args.max_tokens,
+            "think": args.think,
         }
         if getattr(args, "chat", False):  # %alloy compare has no --chat
             options["history"] = self.chat_history[-2 * self.max_history :] if self.max_history else []

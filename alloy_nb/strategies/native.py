@@ -42,6 +42,8 @@ class NativeStrategy:
             options["temperature"] = self.config.temperature
         if self.config.max_tokens is not None:
             options["num_predict"] = self.config.max_tokens
+        if self.config.think is not None:  # the named setting wins over a raw option, as above
+            top_level["think"] = self.config.think
         request: dict[str, Any] = {
             "model": self.config.model_name,
             "messages": [{key: m[key] for key in _MESSAGE_KEYS if m.get(key)} for m in messages],

@@ -58,6 +58,9 @@ class OpenAIChatStrategy:
             request["temperature"] = self.config.temperature
         if self.config.max_tokens is not None:
             request["max_tokens"] = self.config.max_tokens
+        if self.config.think is not None:  # Ollama's /v1 reads thinking from reasoning_effort
+            think = self.config.think
+            request["reasoning_effort"] = think if isinstance(think, str) else ("medium" if think else "none")
         if stream:
             request["stream_options"] = {"include_usage": True}
         return request

@@ -255,3 +255,10 @@ def test_ctrl_c_in_the_body_of_a_stream_loop_marks_its_trace_interrupted(shell, 
     assert shell.user_ns["s"].trace.status == "interrupted"
     result = run(shell, "never = ask.stream('Not iterated.')\nraise KeyboardInterrupt")
     assert shell.user_ns["never"].trace.status == "interrupted" and len(server.requests) == 1
+
+
+def test_the_think_flag(shell, server) -> None:
+    for flags, expected in (("--think", True), ("--think high", "high"), ("--think off", False)):
+        server.script(Reply(text="ok"))
+        assert run(shell, f"%%alloy --no-stream {flags}\nhi").success
+        assert server.requests[-1].body["think"] == expected

@@ -26,3 +26,30 @@ def test_typed_output_never_parses_the_thinking(server, api: str) -> None:
     value, trace = ask.traced("Invoice.", output=Invoice, api=api)
     assert value == Invoice(number="A-1", total=3.0)
     assert trace.responses[0].thinking == '{"number": "WRONG", "total": 0}'
+
+
+@pytest.mark.parametrize(("think", "native", "openai"), [(True, True, "medium"), (False, False, "none"),
+                                                          ("high", "high", "high"), ("Low", "low", "low")])
+def test_think_reaches_each_wire_in_its_own_words(server, think, native, openai) -> None:
+    ask("hi", think=think, api="native")
+    ask("hi", think=think, api="openai_chat")
+    native_body, openai_body = (request.body for request in server.requests)
+    assert native_body["think"] == native and openai_body["reasoning_effort"] == openai
+
+
+def test_think_from_the_environment_and_a_clear_error_for_nonsense(server, monkeypatch) -> None:
+    import alloy_nb
+    from alloy_nb import ConfigurationError
+
+    monkeypatch.setenv("ALLOY_THINK", "off")
+    alloy_nb.reset_configuration()
+    ask("hi")
+    assert server.requests[0].body["think"] is False
+    with pytest.raises(ConfigurationError, match="think='deep' is not a thinking setting; use True, False or one of low, medium, high"):
+        ask("hi", think="deep")
+
+
+def test_unset_think_sends_nothing(server) -> None:
+    ask("hi", api="native")
+    ask("hi", api="openai_chat")
+    assert "think" not in server.requests[0].body and "reasoning_effort" not in server.requests[1].body
