@@ -47,6 +47,7 @@ class _StreamRecorder:
         self.received = False
         self.last: StreamChunk | None = None
         self.ttft: float | None = None
+        self.first_thought: float | None = None  # perf_counter() of the first thinking piece
         self.started = time.perf_counter()
 
     @contextmanager
@@ -72,6 +73,8 @@ class _StreamRecorder:
                 self.ttft = round(time.perf_counter() - self.started, 6)
             self.pieces.append(chunk.text)
         if chunk.thinking:
+            if self.first_thought is None:
+                self.first_thought = time.perf_counter()
             self.thoughts.append(chunk.thinking)
         if chunk.done:
             self.last = chunk
@@ -92,7 +95,11 @@ class _StreamRecorder:
             done_reason=last.done_reason,
         )
         if self.received:  # a failure before the first chunk has no reply to record
-            self.trace.add(response_event(turn, 0, time.perf_counter() - self.started, self.ttft))
+            event = response_event(turn, 0, time.perf_counter() - self.started, self.ttft)
+            if self.first_thought is not None:  # thinking lasts until the answer starts (or the stream ends)
+                answer_started = self.started + self.ttft if self.ttft is not None else time.perf_counter()
+                event.thinking_s = round(answer_started - self.first_thought, 6)
+            self.trace.add(event)
         if error is None:
             self.trace.finish("ok", turn.text)
         else:

@@ -78,6 +78,8 @@ def call_footer(trace: Trace) -> str:
                 parts.append(f"{(tokens - 1) / decode_time:.1f} tok/s")
         if response.ttft_s is not None:
             parts.append(f"first token {response.ttft_s * 1000:.0f} ms")
+        if response.thinking_s is not None:
+            parts.append(f"thought {response.thinking_s:.1f} s")
     if trace.duration_s is not None and (response is None or response.ttft_s is None):
         parts.append(f"{trace.duration_s:.2f} s")
     if trace.tool_events:

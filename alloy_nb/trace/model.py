@@ -61,6 +61,7 @@ class ResponseEvent(BaseModel):
     done_reason: str | None = None
     duration_s: float = 0.0
     ttft_s: float | None = None
+    thinking_s: float | None = None  # streamed: from the first thinking piece to the first piece of the answer
     raw: Any = None
 
 
