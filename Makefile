@@ -32,7 +32,7 @@ test: $(STAMP) $(CHROMIUM) lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check alloy_nb tests bench scripts
+	$(BIN)/ruff check alloy_nb tests bench scripts notebooks
 	$(BIN)/ruff format --check alloy_nb
 	$(BIN)/mypy
 
