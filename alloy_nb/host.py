@@ -1,9 +1,9 @@
 """The Ollama calls besides chat: version, models (tags), show, ps, pull and whether a host answers.
 
 One client for the picker, `%alloy models` / `pull`, `start_local_server` and the error messages,
-built on the ollama SDK's public `Client` / `AsyncClient` with the configured headers, and async
-where the caller is. `GET /api/version` has no SDK method, so it goes through httpx with the same
-headers and timeout.
+built on the ollama SDK's public `Client` with the configured headers; async callers run it in a
+worker thread (`asyncio.to_thread`), so one implementation serves both and never blocks a loop.
+`GET /api/version` has no SDK method, so it goes through httpx with the same headers and timeout.
 """
 
 from __future__ import annotations
@@ -69,12 +69,6 @@ class Host:
     def client(self) -> ollama.Client:
         return _client(self.url, self.timeout, self.headers)
 
-    def async_client(self) -> ollama.AsyncClient:
-        import httpx
-        import ollama
-
-        return ollama.AsyncClient(host=self.url, timeout=httpx.Timeout(self.timeout), headers=dict(self.headers))
-
     def answers(self) -> bool:
         """Whether an Ollama-shaped server answers `GET /api/version` now."""
         try:
@@ -87,10 +81,6 @@ class Host:
         version = self._version_reply().get("version")
         return str(version) if version is not None else None
 
-    def server_name(self) -> str:
-        """`alloy-nb` for the embedded server, else `Ollama`; raises httpx errors when it cannot be read."""
-        return str(self._version_reply().get("server") or "Ollama")
-
     def _version_reply(self) -> dict[str, Any]:
         import httpx
 
@@ -101,22 +91,6 @@ class Host:
 
     def models(self) -> tuple[HostModel, ...]:
         return tuple(_host_model(m) for m in self.client().list().models)
-
-    def model_names(self) -> list[str]:
-        """Names from `/api/tags`, or [] when they cannot be read (for error messages)."""
-        try:
-            return sorted(model.name for model in self.models())
-        except Exception:
-            return []
-
-    async def model_names_async(self) -> list[str]:
-        """`model_names` without blocking the event loop."""
-        try:
-            async with _closing(self.async_client()) as client:
-                listed = await client.list()
-            return sorted(_host_model(m).name for m in listed.models)
-        except Exception:
-            return []
 
     def show(self, model: str) -> ollama.ShowResponse:
         return self.client().show(model)
@@ -188,19 +162,6 @@ def _client(url: str, timeout: float | None, headers: tuple[tuple[str, str], ...
 
     limits = httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(QUICK_TIMEOUT, read=None)
     return ollama.Client(host=url, timeout=limits, headers=dict(headers))
-
-
-class _closing:
-    """`async with` for an ollama.AsyncClient (ollama 0.5's has no async context manager)."""
-
-    def __init__(self, client: ollama.AsyncClient) -> None:
-        self.client = client
-
-    async def __aenter__(self) -> ollama.AsyncClient:
-        return self.client
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.client.close()  # type: ignore[no-untyped-call]
 
 
 def _host_model(listed: Any) -> HostModel:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from .. import errors
 from ..config import Config, redact_host
 from ..errors import AlloyError, ModelNotFound
-from ..host import Host
+from ..host import Host, HostInfo
 
 # httpx and httpx2 (the openai SDK's fork) name these alike: the connection was made, then lost.
 _LOST_MID_REPLY = ("RemoteProtocolError", "ReadError")
@@ -37,16 +37,13 @@ def translated(config: Config, classify: Classify) -> Iterator[None]:
     except Exception as exc:
         error = _translate(config, classify, exc)
         if isinstance(error, ModelNotFound):
-            host = Host(config)
-            info = host.info()
-            available = sorted(model.name for model in info.models)
-            error = errors.model_missing(config.model_name, host.shown, available, embedded=info.embedded)
+            error = _missing_model(config, Host(config).info())
         raise error from None
 
 
 @asynccontextmanager
 async def translated_async(config: Config, classify: Classify) -> AsyncIterator[None]:
-    """`translated` for coroutines: the missing-model listing is awaited, never a blocking GET."""
+    """`translated` for coroutines: the missing-model listing is read in a thread, never blocking the loop."""
     try:
         yield
     except AlloyError:
@@ -54,18 +51,14 @@ async def translated_async(config: Config, classify: Classify) -> AsyncIterator[
     except Exception as exc:
         error = _translate(config, classify, exc)
         if isinstance(error, ModelNotFound):
-            host = Host(config)
-            available = await host.model_names_async()
-            embedded = await asyncio.to_thread(_is_embedded, host) if available else False
-            error = errors.model_missing(config.model_name, host.shown, available, embedded=embedded)
+            error = _missing_model(config, await asyncio.to_thread(Host(config).info))
         raise error from None
 
 
-def _is_embedded(host: Host) -> bool:
-    try:
-        return host.server_name() == "alloy-nb"
-    except Exception:  # a proxy without /api/version: give the Ollama advice
-        return False
+def _missing_model(config: Config, info: HostInfo) -> ModelNotFound:
+    """The model is missing: say what the host has (from `info`, which never raises) and how to get it."""
+    available = sorted(model.name for model in info.models)
+    return errors.model_missing(config.model_name, redact_host(info.host), available, embedded=info.embedded)
 
 
 def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyError:

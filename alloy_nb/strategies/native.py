@@ -20,7 +20,7 @@ from .failures import translated, translated_async
 from .pool import client_key, leased_client
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
-_MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")  # the SDK's Message order
+_MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")  # what the SDK's Message holds
 
 
 class NativeStrategy:
@@ -170,7 +170,7 @@ _PROPERTY_KEYS = ("type", "items", "description", "enum")  # what Ollama's tool 
 
 @lru_cache(maxsize=256)
 def _ollama_tool(tool: Tool) -> dict[str, Any]:
-    """The tool spec in the form and key order the ollama SDK's Tool model sends: `$ref`s inlined,
+    """The tool spec in the shape the ollama SDK's Tool model takes: `$ref`s inlined,
     `Optional` as a type list, only the keys Ollama describes (no `additionalProperties`, `default`)."""
     spec = tool.spec()["function"]
     schema = spec["parameters"]
