@@ -199,7 +199,7 @@ class TextStream(_Stream):
     def close(self) -> None:
         """Stop early: the request is closed and the trace marked interrupted."""
         _open_streams.discard(self)
-        if self.trace.status == "running" and self._recorder.pieces == [] and not self._recorder.received:
+        if self.trace.status == "running" and not self._recorder.received:
             self._recorder.close(KeyboardInterrupt())  # never iterated: nothing was sent
         self._pieces.close()
 

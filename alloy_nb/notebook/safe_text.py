@@ -38,11 +38,6 @@ def code_html(text: str) -> str:
     return f"<pre><code>{html.escape(body)}</code></pre>"
 
 
-def plain_html(text: str) -> str:
-    """Text shown as it is, whitespace kept."""
-    return f'<pre style="white-space:pre-wrap;overflow-wrap:anywhere">{html.escape(text)}</pre>'
-
-
 def is_safe_link(url: str) -> bool:
     """`http(s)://…` and `mailto:` links are kept; every other scheme (and relative URLs) is not.
 

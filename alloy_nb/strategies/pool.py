@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..config import Config
+from ..config import Config, connection
 
 
 class AsyncClosable(Protocol):
@@ -19,7 +19,8 @@ T = TypeVar("T", bound=AsyncClosable)
 
 def client_key(config: Config) -> tuple[str, float, tuple[tuple[str, str], ...]]:
     """What makes two calls' HTTP clients interchangeable: host, timeout and headers."""
-    return config.base_url, config.timeout, tuple(sorted(config.request_headers.items()))
+    url, headers = connection(config.host, config.headers)
+    return url, config.timeout, headers
 
 
 class ClientShards(Generic[T]):
