@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
         AlloyError as AlloyError,
         CommandError as CommandError,
         ConfigurationError as ConfigurationError,
+        ContractFailed as ContractFailed,
         ModelNotFound as ModelNotFound,
         OllamaUnavailable as OllamaUnavailable,
         ServerError as ServerError,
@@ -37,6 +38,8 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
     )
     from .tools import (
         Tool as Tool,
+        ensure as ensure,
+        require as require,
         tool as tool,
     )
     from .trace import (
@@ -52,6 +55,7 @@ _HOMES = {
         "AlloyError",
         "CommandError",
         "ConfigurationError",
+        "ContractFailed",
         "ModelNotFound",
         "OllamaUnavailable",
         "ServerError",
@@ -59,7 +63,7 @@ _HOMES = {
         "ToolLoopLimitExceeded",
     ),
     "local": ("LocalServer", "start_local_server"),
-    "tools": ("Tool", "tool"),
+    "tools": ("Tool", "ensure", "require", "tool"),
     "trace": ("Trace", "last_trace", "recent_traces"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}

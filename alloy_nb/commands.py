@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypedDict
 
@@ -11,7 +12,14 @@ from typing_extensions import Unpack
 
 from .call.conversation import CallSpec
 from .call.drivers import run, run_async
-from .call.streaming import AsyncTextStream, TextStream, stream, stream_async
+from .call.streaming import (
+    AsyncTextStream,
+    PendingAsyncTextStream,
+    TextStream,
+    check_streamable,
+    stream,
+    stream_async,
+)
 from .config import current
 from .errors import ConfigurationError
 from .outputs import output_spec
@@ -22,9 +30,10 @@ from .trace import Trace
 class CallOptions(TypedDict, total=False):
     """Per-call settings; each overrides `settings()`, `configure()` and the environment.
 
-    Every `Config` field plus the call-only `api` and `history` (earlier exchanges,
-    `{"role", "content"}` dicts, sent before the prompt). Written out for type checkers;
-    tests/unit/test_settings_agree.py fails when it and `Config` disagree."""
+    Every `Config` field, alloy-ai's names for two of them (`default_system`, `parallel_tools_max`),
+    plus the call-only `api` and `history` (earlier exchanges, `{"role", "content"}` dicts, sent
+    before the prompt). Written out for type checkers; tests/unit/test_settings_agree.py fails when
+    it and `Config` disagree."""
 
     model: str
     temperature: float
@@ -34,6 +43,11 @@ class CallOptions(TypedDict, total=False):
     max_tool_turns: int
     max_tool_calls: int
     auto_finalize_missing_output: bool
+    retry: int
+    retry_on: type[BaseException]
+    retry_backoff: float
+    retry_backoff_max: float
+    transient_retries: int
     extra: dict[str, Any]
     host: str
     timeout: float
@@ -42,6 +56,8 @@ class CallOptions(TypedDict, total=False):
     trace_max_chars: int
     trace_history: int
     headers: dict[str, str]
+    default_system: str
+    parallel_tools_max: int
     api: str
     history: Sequence[Mapping[str, str]]
 
@@ -53,14 +69,35 @@ class Traced(NamedTuple):
     trace: Trace
 
 
-def _spec(prompt: str, output: Any, tools: Iterable[Callable[..., Any]] | None, options: CallOptions) -> CallSpec:
+def _spec(
+    prompt: str,
+    output: Any,
+    tools: Iterable[Callable[..., Any]] | None,
+    options: CallOptions,
+    context: Mapping[str, Any] | None = None,
+) -> CallSpec:
     if not isinstance(prompt, str):
         raise ConfigurationError(f"The prompt must be a string, got {type(prompt).__name__}.")
+    if context:
+        prompt = with_context(prompt, context)
     settings: dict[str, Any] = dict(options)
     history = [_history_message(m) for m in settings.pop("history", None) or []]
     return CallSpec(
         prompt=prompt, output=output_spec(output), tools=as_tools(tools), config=current(**settings), history=history
     )
+
+
+def with_context(prompt: str, context: Mapping[str, Any]) -> str:
+    """The prompt with `context=` rendered before it, as alloy-ai renders it.
+
+    >>> print(with_context("Summarise.", {"topic": "tides"}))
+    Context: {'topic': 'tides'}
+    <BLANKLINE>
+    Task: Summarise.
+    """
+    if not isinstance(context, Mapping):
+        raise ConfigurationError(f"context= takes a mapping (e.g. a dict), got {type(context).__name__}.")
+    return f"Context: {dict(context)}\n\nTask: {prompt}"
 
 
 def _history_message(message: Mapping[str, str]) -> dict[str, str]:
@@ -81,9 +118,10 @@ class Ask:
         *,
         output: Any = str,
         tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> Any:
-        return run(_spec(prompt, output, tools, options))[0]
+        return run(_spec(prompt, output, tools, options, context))[0]
 
     def traced(
         self,
@@ -91,10 +129,11 @@ class Ask:
         *,
         output: Any = str,
         tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> Traced:
         """Like calling `ask`, returning `(value, trace)`."""
-        return Traced(*run(_spec(prompt, output, tools, options)))
+        return Traced(*run(_spec(prompt, output, tools, options, context)))
 
     async def async_(
         self,
@@ -102,9 +141,10 @@ class Ask:
         *,
         output: Any = str,
         tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> Any:
-        return (await run_async(_spec(prompt, output, tools, options)))[0]
+        return (await run_async(_spec(prompt, output, tools, options, context)))[0]
 
     async def traced_async(
         self,
@@ -112,17 +152,33 @@ class Ask:
         *,
         output: Any = str,
         tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> Traced:
-        return Traced(*await run_async(_spec(prompt, output, tools, options)))
+        return Traced(*await run_async(_spec(prompt, output, tools, options, context)))
 
-    def stream(self, prompt: str, **options: Unpack[CallOptions]) -> TextStream:
-        """Iterate over text pieces as they arrive; the stream's `.trace` records the call."""
-        return stream(_spec(prompt, str, None, options))
+    def stream(
+        self,
+        prompt: str,
+        *,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> TextStream:
+        """Iterate over text pieces as they arrive; the stream's `.trace` records the call.
+        (`tools=` is accepted as in alloy-ai, and refused: streaming is text only.)"""
+        return stream(_spec(prompt, str, tools, options, context))
 
-    def stream_async(self, prompt: str, **options: Unpack[CallOptions]) -> AsyncTextStream:
+    def stream_async(
+        self,
+        prompt: str,
+        *,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> AsyncTextStream:
         """`async for piece in ask.stream_async(...)`."""
-        return stream_async(_spec(prompt, str, None, options))
+        return stream_async(_spec(prompt, str, tools, options, context))
 
 
 ask = Ask()
@@ -138,6 +194,7 @@ class Command:
         tools: Iterable[Callable[..., Any]] | None,
         options: CallOptions,
     ) -> None:
+        _check_prompt_annotation(func)
         functools.update_wrapper(self, func)
         self.func = func
         self.output = output
@@ -181,7 +238,12 @@ class Command:
     async def traced_async(self, *args: Any, **kwargs: Any) -> Traced:
         return Traced(*await run_async(self._spec(await self._prompt_async(args, kwargs))))
 
-    def stream(self, *args: Any, **kwargs: Any) -> TextStream:
+    def stream(self, *args: Any, **kwargs: Any) -> TextStream | PendingAsyncTextStream:
+        """Text pieces as they arrive: `for piece in cmd.stream(...)`, or for an async command (as in
+        alloy-ai) `async for piece in cmd.stream(...)`."""
+        if self.is_async:
+            check_streamable(self._spec(""))  # refuse tools or typed output now, as the sync form does
+            return PendingAsyncTextStream(lambda: self.stream_async(*args, **kwargs))
         return stream(self._spec(self._prompt(args, kwargs)))
 
     async def stream_async(self, *args: Any, **kwargs: Any) -> AsyncTextStream:
@@ -194,6 +256,20 @@ class Command:
 
     def __repr__(self) -> str:
         return f"<alloy_nb command {self.name} -> {output_spec(self.output).type_name}>"
+
+
+def _check_prompt_annotation(func: Callable[..., Any]) -> None:
+    """A command function returns its prompt: a return annotation other than `str` is a mistake."""
+    try:
+        returned = typing.get_type_hints(func).get("return")
+    except Exception:  # unresolvable annotations: nothing to check
+        return
+    if returned is not None and returned is not str:
+        shown = getattr(returned, "__name__", repr(returned))
+        raise ConfigurationError(
+            f"@command functions return the prompt, so they are annotated `-> str` (this one: -> {shown}); "
+            f"say what the call returns with @command(output={shown})."
+        )
 
 
 def command(

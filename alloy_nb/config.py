@@ -70,6 +70,24 @@ class Config(BaseModel):
         alias="ALLOY_AUTO_FINALIZE",
         help="When the final reply misses the output schema, ask once more without tools.",
     )
+    retry: int = setting(
+        1, ge=1, env="ALLOY_RETRY", help="Attempts per call in all (alloy-ai's `retry`): a failed call runs again."
+    )
+    retry_on: type[BaseException] | None = setting(
+        None, help="Retry only this exception type; none: any failure but a bad setting, a 4xx or a missing model."
+    )
+    retry_backoff: float = setting(
+        0.5, ge=0, env="ALLOY_RETRY_BACKOFF", help="Seconds before the first retry, doubling each time, with jitter."
+    )
+    retry_backoff_max: float = setting(
+        30.0, ge=0, env="ALLOY_RETRY_BACKOFF_MAX", help="The longest wait between two attempts, in seconds."
+    )
+    transient_retries: int = setting(
+        2,
+        ge=0,
+        env="ALLOY_TRANSIENT_RETRIES",
+        help="Extra tries of one request after a dropped connection, a 502/503/504 or a timeout.",
+    )
     extra: dict[str, Any] = setting(
         default_factory=dict,
         env="ALLOY_EXTRA_JSON",
@@ -372,18 +390,22 @@ _scopes: ContextVar[tuple[_Scope, ...]] = ContextVar("alloy_nb_settings_scopes",
 
 
 _SETTING_NAMES = frozenset(Config.model_fields)
+KEYWORD_ALIASES = {"default_system": "system", "parallel_tools_max": "tool_concurrency"}
+"""alloy-ai's keyword -> the setting it sets here; accepted wherever settings are."""
 
 
 def _clean(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop `None` (not given), translate `api=` into `extra['ollama_api']`, reject unknown keys."""
-    result = {key: value for key, value in changes.items() if value is not None}
+    """Drop `None` (not given), read alloy-ai's names, translate `api=` into `extra['ollama_api']`,
+    reject unknown keys."""
+    result = {KEYWORD_ALIASES.get(key, key): value for key, value in changes.items() if value is not None}
     api = result.pop("api", None)
     if api is not None:
         result["extra"] = {**result.get("extra", {}), "ollama_api": api}
     unknown = result.keys() - _SETTING_NAMES
     if unknown:
         raise ConfigurationError(
-            f"Unknown setting(s) {', '.join(sorted(unknown))}. Known settings: {', '.join(Config.model_fields)}, api."
+            f"Unknown setting(s) {', '.join(sorted(unknown))}. Known settings: {', '.join(Config.model_fields)}, api "
+            f"(and alloy-ai's {', '.join(KEYWORD_ALIASES)})."
         )
     return result
 
@@ -541,4 +563,6 @@ def settings_table_markdown() -> str:
 def _shown(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, type):
+        return f"`{value.__name__}`"
     return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"

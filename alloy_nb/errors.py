@@ -2,20 +2,23 @@
 
     AlloyError                      every alloy_nb error; `.trace` holds the call up to the failure
     ├── ConfigurationError          (ValueError) a setting or combination is invalid; nothing was sent
-    ├── CommandError                the reply could not become the requested output; `.raw_text`
-    │   └── ToolLoopLimitExceeded   the model kept asking for tools past `max_tool_turns`
-    ├── ToolError                   a tool could not run (goes back to the model inside the loop)
-    ├── OllamaUnavailable           (ConnectionError) nothing answers at the host
-    ├── ModelNotFound               (LookupError) the host does not have the model; `.available`
-    └── ServerError                 an HTTP error or a reply not in the API's shape; `.status_code`
+    ├── CommandError                the call produced no value (alloy-ai's name); `.raw_text`
+    │   ├── ToolLoopLimitExceeded   the model kept asking for tools past `max_tool_turns`
+    │   ├── OllamaUnavailable       (ConnectionError) nothing answers at the host
+    │   ├── ModelNotFound           (LookupError) the host does not have the model; `.available`
+    │   └── ServerError             an HTTP error or a reply not in the API's shape; `.status_code`
+    └── ToolError                   a tool could not run (goes back to the model inside the loop)
+        └── ContractFailed          a `@require` / `@ensure` predicate did not hold; `.kind`
 
-Each message says what happened, what was expected and what to do next. Hosts in messages are
+As in alloy-ai, `except CommandError` catches every way a call can fail once it is sent.
+`.transient` is true for faults worth retrying as they are (a dropped connection, 502/503/504,
+a timeout). Each message says what happened, what was expected and what to do next. Hosts in messages are
 always shown redacted (no credentials).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -27,6 +30,7 @@ class AlloyError(Exception):
     """Base class of every alloy_nb error; `trace` holds what happened up to the failure."""
 
     trace: Trace | None = None
+    transient: bool = False
 
 
 class ConfigurationError(AlloyError, ValueError):
@@ -34,7 +38,7 @@ class ConfigurationError(AlloyError, ValueError):
 
 
 class CommandError(AlloyError):
-    """The model's reply could not be turned into the requested output."""
+    """The call did not produce a value: the reply could not become the output, or the server failed."""
 
     def __init__(self, message: str, raw_text: str | None = None) -> None:
         super().__init__(message)
@@ -45,15 +49,36 @@ class ToolError(AlloyError):
     """A tool could not run; raise it inside a tool to send a clean message back to the model."""
 
 
+class ContractFailed(ToolError):
+    """A tool's `@require` (`kind="require"`) or `@ensure` contract did not hold; the message is the contract's."""
+
+    def __init__(self, message: str, kind: Literal["require", "ensure"]) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class ToolLoopLimitExceeded(CommandError):
-    """The model kept asking for tools past `max_tool_turns`."""
+    """The model kept asking for tools past `max_tool_turns` (alloy-ai's attributes included)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        max_turns: int | None = None,
+        turns_taken: int | None = None,
+        partial_text: str | None = None,
+    ) -> None:
+        super().__init__(message, raw_text=partial_text)
+        self.max_turns = max_turns
+        self.turns_taken = turns_taken
+        self.partial_text = partial_text
 
 
-class OllamaUnavailable(AlloyError, ConnectionError):
+class OllamaUnavailable(CommandError, ConnectionError):
     """No server answered at the configured host."""
 
 
-class ModelNotFound(AlloyError, LookupError):
+class ModelNotFound(CommandError, LookupError):
     """The host answered 404 for the model."""
 
     def __init__(self, message: str, available: list[str] | None = None) -> None:
@@ -61,13 +86,19 @@ class ModelNotFound(AlloyError, LookupError):
         self.available = available or []
 
 
-class ServerError(AlloyError):
+class ServerError(CommandError):
     """The host answered with an HTTP error or a body that is not the API's shape."""
 
-    def __init__(self, message: str, status_code: int | None = None, body: Any = None) -> None:
+    def __init__(
+        self, message: str, status_code: int | None = None, body: Any = None, *, transient: bool = False
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+        self.transient = transient
+
+
+TRANSIENT_STATUSES = frozenset({502, 503, 504})  # a proxy or a server between restarts: worth another try
 
 
 def no_server(host: str) -> OllamaUnavailable:
@@ -88,7 +119,8 @@ def unresolvable_host(host: str) -> OllamaUnavailable:
 def lost_mid_reply(host: str) -> ServerError:
     return ServerError(
         f"The server at {host} closed the connection before the reply was complete. "
-        "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory)."
+        "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory).",
+        transient=True,
     )
 
 
@@ -103,7 +135,8 @@ def failed_mid_reply(host: str, detail: str) -> ServerError:
 def timed_out(host: str, seconds: float) -> ServerError:
     return ServerError(
         f"The server at {host} did not answer within {seconds:g}s. "
-        "The model may still be loading; retry, or raise the limit with configure(timeout=...)."
+        "The model may still be loading; retry, or raise the limit with configure(timeout=...).",
+        transient=True,
     )
 
 
@@ -112,6 +145,7 @@ def http_failure(host: str, status: int, detail: str) -> ServerError:
         f"The server at {host} answered HTTP {status}: {one_line(detail, 500).rstrip('.')}. {_status_hint(status)}",
         status_code=status,
         body=detail,
+        transient=status in TRANSIENT_STATUSES,
     )
 
 

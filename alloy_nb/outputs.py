@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
+import types
+import typing
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
+import typing_extensions
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import CommandError, ConfigurationError
@@ -75,7 +79,8 @@ class OutputSpec:
             return self.adapter.validate_python(data)
         except ValidationError as exc:
             raise CommandError(
-                f"The reply does not validate as {self.type_name}: {_first_problem(exc)}. Raw reply: {_preview(text)}",
+                f"Failed to parse the model's output as {self.type_name}: {_first_problem(exc)}. "
+                f"Raw reply: {_preview(text)}",
                 raw_text=text,
             ) from None
 
@@ -84,7 +89,8 @@ class OutputSpec:
             return self.adapter.validate_python(text.strip())
         except ValidationError:
             raise CommandError(
-                f"The reply is not JSON, so it cannot be read as {self.type_name}. Raw reply: {_preview(text)}",
+                f"Failed to parse the model's output as {self.type_name}: the reply is not JSON. "
+                f"Raw reply: {_preview(text)}",
                 raw_text=text,
             ) from None
 
@@ -104,7 +110,7 @@ def _cached_spec(output_type: Any) -> OutputSpec:
 
 def _build_spec(output_type: Any) -> OutputSpec:
     try:
-        adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+        adapter: TypeAdapter[Any] = TypeAdapter(portable_type(output_type))
     except Exception as exc:
         raise ConfigurationError(f"Output type {output_type!r} cannot be described by pydantic: {exc}") from None
     if output_type is str:
@@ -117,6 +123,56 @@ def _build_spec(output_type: Any) -> OutputSpec:
     if defs:
         wrapped["$defs"] = defs
     return OutputSpec(output_type, adapter, wrapped, True)
+
+
+def portable_type(annotation: Any) -> Any:
+    """`annotation` with every `typing.TypedDict` in it rebuilt as a `typing_extensions.TypedDict`
+    (same name, keys and required keys), which pydantic needs before Python 3.12.
+
+    >>> class Point(typing.TypedDict):
+    ...     x: int
+    >>> TypeAdapter(portable_type(list[Point])).validate_python([{"x": "3"}])
+    [{'x': 3}]
+    """
+    if sys.version_info >= (3, 12):
+        return annotation
+    return _portable(annotation, ())
+
+
+def _portable(annotation: Any, building: tuple[Any, ...]) -> Any:
+    if typing_extensions.is_typeddict(annotation) and type(annotation).__module__ == "typing":
+        return _rebuilt_typeddict(annotation, building)
+    arguments = get_args(annotation)
+    if not arguments:
+        return annotation
+    portable = tuple(_portable(argument, building) for argument in arguments)
+    if all(new is old for new, old in zip(portable, arguments, strict=True)):
+        return annotation
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        parameters = (portable[0], *annotation.__metadata__)
+        return Annotated[parameters]
+    if origin in (Union, types.UnionType):
+        return Union[portable]  # noqa: UP007 (the arguments are a runtime tuple)
+    return origin[portable if len(portable) > 1 else portable[0]]
+
+
+def _rebuilt_typeddict(cls: Any, building: tuple[Any, ...]) -> Any:
+    if cls in building:
+        raise ConfigurationError(
+            f"{cls.__name__} refers to itself; on Python before 3.12 write it with typing_extensions.TypedDict."
+        )
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {}
+    for name, hint in hints.items():
+        if get_origin(hint) in (typing_extensions.Required, typing_extensions.NotRequired):
+            hint = get_args(hint)[0]
+        hint = _portable(hint, (*building, cls))
+        marker = typing_extensions.Required if name in cls.__required_keys__ else typing_extensions.NotRequired
+        fields[name] = marker[hint]
+    rebuilt = typing_extensions.TypedDict(cls.__name__, fields)  # type: ignore[misc]
+    rebuilt.__doc__, rebuilt.__module__, rebuilt.__qualname__ = cls.__doc__, cls.__module__, cls.__qualname__
+    return rebuilt
 
 
 def strip_titles(schema: Any) -> Any:

@@ -1,8 +1,10 @@
-"""`@tool`: a Python function the model may call, with a parameter schema from its signature."""
+"""`@tool`: a Python function the model may call, with a parameter schema from its signature,
+and alloy-ai's `@require` / `@ensure` contracts checked around every run."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import json
 import re
@@ -12,17 +14,36 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
 
-from .errors import ConfigurationError, ToolError
+from .errors import ConfigurationError, ContractFailed, ToolError
 from .nesting import MAX_NESTING, text_too_deep, value_depth
-from .outputs import strip_titles
+from .outputs import portable_type, strip_titles
 
 _GOOGLE_ARG = re.compile(r"^\s+(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 _SPHINX_ARG = re.compile(r"^\s*:param\s+(?:[\w\[\], ]+\s+)?(\w+)\s*:\s*(.+)$")
+_CONTRACTS = "__alloy_nb_contracts__"  # where @require / @ensure put theirs on a function not yet a tool
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A check around a tool: `require` sees the bound arguments before it runs, `ensure` its result."""
+
+    kind: Literal["require", "ensure"]
+    predicate: Callable[[Any], Any]
+    message: str
+
+    def check(self, value: Any) -> None:
+        """Raise `ContractFailed(message)` when the predicate is false or raises."""
+        try:
+            held = bool(self.predicate(value))
+        except Exception:
+            held = False
+        if not held:
+            raise ContractFailed(self.message, kind=self.kind)
 
 
 @dataclass(frozen=True)
@@ -34,9 +55,34 @@ class Tool:
     description: str
     arguments_model: type[BaseModel] = field(repr=False)
     timeout: float | None = None
+    contracts: tuple[Contract, ...] = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs)
+        """Call the function, contracts included (a failed one raises `ToolError` with its message)."""
+        if not self.contracts:
+            return self.func(*args, **kwargs)
+        bound = self.signature.bind_partial(*args, **kwargs)
+        bound.apply_defaults()
+        self._check("require", bound)
+        if self.is_async:
+            return self._ensured_async(self.func(*args, **kwargs))
+        return self._ensured(self.func(*args, **kwargs))
+
+    @cached_property
+    def signature(self) -> inspect.Signature:
+        return inspect.signature(self.func)
+
+    def _check(self, kind: str, value: Any) -> None:
+        for contract in self.contracts:
+            if contract.kind == kind:
+                contract.check(value)
+
+    def _ensured(self, result: Any) -> Any:
+        self._check("ensure", result)
+        return result
+
+    async def _ensured_async(self, pending: Any) -> Any:
+        return self._ensured(await pending)
 
     @cached_property
     def is_async(self) -> bool:
@@ -73,15 +119,15 @@ class Tool:
         """
         kwargs = self.validate(arguments)
         if self.is_async:
-            return _in_thread(lambda: asyncio.run(self.func(**kwargs)), timeout, self.name)
+            return _in_thread(lambda: asyncio.run(self(**kwargs)), timeout, self.name)
         if timeout is None:
-            return self.func(**kwargs)
-        return _in_thread(lambda: self.func(**kwargs), timeout, self.name)
+            return self(**kwargs)
+        return _in_thread(lambda: self(**kwargs), timeout, self.name)
 
     async def run_async(self, arguments: dict[str, Any], timeout: float | None = None) -> Any:
         """Validate and call without blocking the event loop (a sync tool runs in a worker thread)."""
         kwargs = self.validate(arguments)
-        call = self.func(**kwargs) if self.is_async else asyncio.to_thread(self.func, **kwargs)
+        call = self(**kwargs) if self.is_async else asyncio.to_thread(self, **kwargs)
         try:
             return await asyncio.wait_for(call, timeout)
         except asyncio.TimeoutError:
@@ -101,6 +147,32 @@ def tool(
         return _make_tool(target, name, description, timeout)
 
     return wrap(func) if func is not None else wrap
+
+
+def require(predicate: Callable[[inspect.BoundArguments], Any], message: str) -> Callable[[Any], Any]:
+    """A precondition: `predicate(bound_arguments)` (defaults applied) must hold before the tool runs;
+    otherwise the model gets `message` as the tool's result (and Python callers a `ToolError`)."""
+    return _contract(Contract("require", predicate, message))
+
+
+def ensure(predicate: Callable[[Any], Any], message: str) -> Callable[[Any], Any]:
+    """A postcondition: `predicate(result)` must hold after the tool runs; otherwise as `require`."""
+    return _contract(Contract("ensure", predicate, message))
+
+
+def _contract(contract: Contract) -> Callable[[Any], Any]:
+    if not callable(contract.predicate):
+        raise ConfigurationError(f"@{contract.kind} needs a function as its predicate, got {contract.predicate!r}.")
+
+    def add(target: Any) -> Any:
+        if isinstance(target, Tool):  # written above @tool: the tool gains the contract
+            return dataclasses.replace(target, contracts=(*target.contracts, contract))
+        if not callable(target):
+            raise ConfigurationError(f"@{contract.kind} decorates a function, not {target!r}.")
+        setattr(target, _CONTRACTS, (*getattr(target, _CONTRACTS, ()), contract))
+        return target
+
+    return add
 
 
 def as_tools(items: Iterable[Callable[..., Any]] | None) -> list[Tool]:
@@ -188,6 +260,7 @@ def _make_tool(func: Callable[..., Any], name: str | None, description: str | No
         description=description or summary or tool_name.replace("_", " "),
         arguments_model=_arguments_model(func, tool_name, param_docs),
         timeout=timeout,
+        contracts=tuple(getattr(func, _CONTRACTS, ())),
     )
 
 
@@ -200,7 +273,7 @@ def _arguments_model(func: Callable[..., Any], name: str, docs: dict[str, str]) 
     for param in inspect.signature(func).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ConfigurationError(f"Tool {name!r} uses *{param.name}; tools need named parameters only.")
-        annotation = hints.get(param.name, Any)
+        annotation = portable_type(hints.get(param.name, Any))
         default = ... if param.default is param.empty else param.default
         fields[param.name] = (annotation, Field(default, description=docs.get(param.name)))
     try:

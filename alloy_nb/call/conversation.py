@@ -65,11 +65,7 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
         if not turn.tool_calls:
             break
         if turn_number >= spec.config.max_tool_turns:
-            names = ", ".join(call.name for call in turn.tool_calls)
-            raise ToolLoopLimitExceeded(
-                f"The model still asked for tools ({names}) after {spec.config.max_tool_turns} tool turns. "
-                "Raise max_tool_turns, or make the prompt say when to stop."
-            )
+            raise _loop_limit(turn, spec.config.max_tool_turns)
         limit = spec.config.max_tool_calls
         ran: list[str] = yield RunTools(turn.tool_calls[:limit], turn_number)
         skipped = len(turn.tool_calls) - len(ran)  # every call still gets a result: the APIs expect one each
@@ -88,6 +84,17 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
         return spec.output.parse(final.text)
     except CommandError as exc:
         raise _unusable(exc, final, spec.config, finalized=True) from None
+
+
+def _loop_limit(turn: Turn, limit: int) -> ToolLoopLimitExceeded:
+    names = ", ".join(call.name for call in turn.tool_calls)
+    return ToolLoopLimitExceeded(
+        f"Exceeded the tool-call turn limit (max_tool_turns={limit}): the model still asked for tools ({names}) "
+        f"after {limit} tool turns. Raise max_tool_turns, or make the prompt say when to stop.",
+        max_turns=limit,
+        turns_taken=limit + 1,
+        partial_text=turn.text,
+    )
 
 
 def _not_run(limit: int) -> str:

@@ -1,4 +1,5 @@
-"""Drivers that carry out a conversation's effects: send with the strategy, run the tools, trace it all."""
+"""Drivers that carry out a conversation's effects: send with the strategy (again, as the retry
+policy allows), run the tools, trace it all."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from ..config import redact_host
-from ..errors import AlloyError, ToolError
+from ..errors import AlloyError, ContractFailed, ToolError
 from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
 from ..tools import Tool, parse_arguments, result_content
-from ..trace import RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
+from ..trace import RequestEvent, ResponseEvent, RetryEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
 from .conversation import CallSpec, Send, conversation
+from .retries import RetryPolicy
 
 
 def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> Trace:
@@ -32,9 +34,31 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
 
 
 def run(spec: CallSpec) -> tuple[Any, Trace]:
-    """Run a call synchronously; returns the value and its trace."""
+    """Run a call synchronously, with its retries; returns the value and its trace."""
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
+    policy = RetryPolicy.of(spec.config)
+    attempt = 1
+    try:
+        while True:
+            try:
+                value = _attempt(spec, strategy, trace, policy, attempt)
+                break
+            except Exception as exc:
+                wait = policy.call_wait(exc, attempt)
+                if wait is None:
+                    raise
+                note_retry(trace, "call", attempt, exc, wait)
+            time.sleep(wait)
+            attempt += 1
+    except BaseException as exc:
+        record_failure(trace, exc)
+        raise
+    trace.finish("ok", value)
+    return value, trace
+
+
+def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int) -> Any:
     tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     steps = conversation(spec, strategy)
     result: Any = None
@@ -42,23 +66,59 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
         while True:
             effect = steps.send(result)
             if isinstance(effect, Send):
-                with recording_request(trace, strategy, effect) as (exchange, record):
-                    result = record(strategy.send(effect.request, exchange))
+                result = _send(trace, strategy, effect, policy, attempt)
             else:
                 result = [tools.run(call, effect.turn) for call in effect.calls]
     except StopIteration as done:
-        trace.finish("ok", done.value)
-        return done.value, trace
-    except BaseException as exc:
+        return done.value
+    finally:
         steps.close()
-        record_failure(trace, exc)
-        raise
+
+
+def _send(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
+    """One request, sent again after a transient fault as the policy allows."""
+    retried = 0
+    while True:
+        try:
+            with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
+                return record(strategy.send(effect.request, exchange))
+        except AlloyError as exc:
+            wait = policy.request_wait(exc, retried)
+            if wait is None:
+                raise
+            retried += 1
+            note_retry(trace, "request", retried, exc, wait, effect.turn)
+        time.sleep(wait)
 
 
 async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
-    """Run a call on the event loop; tool calls of one turn run concurrently (bounded)."""
+    """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded)."""
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
+    policy = RetryPolicy.of(spec.config)
+    attempt = 1
+    try:
+        while True:
+            try:
+                value = await _attempt_async(spec, strategy, trace, policy, attempt)
+                break
+            except Exception as exc:
+                wait = policy.call_wait(exc, attempt)
+                if wait is None:
+                    raise
+                note_retry(trace, "call", attempt, exc, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+    except BaseException as exc:
+        record_failure(trace, exc)
+        raise
+    trace.finish("ok", value)
+    return value, trace
+
+
+async def _attempt_async(
+    spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int
+) -> Any:
     tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     limit = asyncio.Semaphore(spec.config.tool_concurrency)
     steps = conversation(spec, strategy)
@@ -67,17 +127,44 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
         while True:
             effect = steps.send(result)
             if isinstance(effect, Send):
-                with recording_request(trace, strategy, effect) as (exchange, record):
-                    result = record(await strategy.send_async(effect.request, exchange))
+                result = await _send_async(trace, strategy, effect, policy, attempt)
             else:
                 result = await tools.run_all_async(effect.calls, effect.turn, limit)
     except StopIteration as done:
-        trace.finish("ok", done.value)
-        return done.value, trace
-    except BaseException as exc:
+        return done.value
+    finally:
         steps.close()
-        record_failure(trace, exc)
-        raise
+
+
+async def _send_async(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
+    retried = 0
+    while True:
+        try:
+            with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
+                return record(await strategy.send_async(effect.request, exchange))
+        except AlloyError as exc:
+            wait = policy.request_wait(exc, retried)
+            if wait is None:
+                raise
+            retried += 1
+            note_retry(trace, "request", retried, exc, wait, effect.turn)
+        await asyncio.sleep(wait)
+
+
+def note_retry(
+    trace: Trace,
+    scope: Literal["request", "call"],
+    attempt: int,
+    error: BaseException,
+    wait: float,
+    turn: int | None = None,
+) -> None:
+    """Record that a failed request or call is tried again after `wait` seconds."""
+    trace.add(
+        RetryEvent(
+            scope=scope, attempt=attempt, turn=turn, error=trace.error_info(error), wait_s=wait, at_s=trace.elapsed()
+        )
+    )
 
 
 def record_failure(trace: Trace, exc: BaseException) -> None:
@@ -89,12 +176,17 @@ def record_failure(trace: Trace, exc: BaseException) -> None:
 
 @contextmanager
 def recording_request(
-    trace: Trace, strategy: ChatStrategy, effect: Send, exchange: Exchange | None = None
+    trace: Trace, strategy: ChatStrategy, effect: Send, exchange: Exchange | None = None, *, attempt: int = 1
 ) -> Iterator[tuple[Exchange, Callable[[Turn], Turn]]]:
     """Trace one request from the exchange the strategy fills in: the request as it went on the
     wire (kept even when sending fails), then the response with `record(turn)`."""
     event = RequestEvent(
-        turn=effect.turn, endpoint=strategy.endpoint, url="", finalize=effect.finalize, at_s=trace.elapsed()
+        turn=effect.turn,
+        endpoint=strategy.endpoint,
+        url="",
+        finalize=effect.finalize,
+        attempt=attempt,
+        at_s=trace.elapsed(),
     )
     trace.add(event, wire_size=0)
     exchange = exchange or Exchange()
@@ -190,6 +282,8 @@ class _ToolRunner:
     def _failed(self, event: ToolEvent, started: float, call: ToolCall, exc: BaseException) -> str:
         message = str(exc) if isinstance(exc, ToolError) else f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
         event.error = self.trace.cap(message)
+        if isinstance(exc, ContractFailed):
+            event.contract = exc.kind
         event.duration_s = round(time.perf_counter() - started, 6)
         return f"Error: {message}"
 

@@ -6,11 +6,12 @@ trace is written once, when the stream ends, is closed early, or fails.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,7 +20,8 @@ from ..errors import ConfigurationError, no_valid_chunks
 from ..strategies import ChatStrategy, Exchange, StreamChunk, Turn, strategy_for
 from ..trace import Trace
 from .conversation import CallSpec, Send
-from .drivers import record_failure, recording_request, response_event, start_trace
+from .drivers import note_retry, record_failure, recording_request, response_event, start_trace
+from .retries import RetryPolicy
 
 Piece = tuple[str, str]  # ("thinking" | "text", the piece)
 
@@ -42,6 +44,7 @@ class _StreamRecorder:
         self.strategy = strategy
         self.trace = start_trace(spec, strategy, stream=True)
         self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
+        self.policy = RetryPolicy.of(spec.config)
         self.pieces: list[str] = []
         self.thoughts: list[str] = []  # the model's reasoning, never part of the text
         self.received = False
@@ -50,9 +53,45 @@ class _StreamRecorder:
         self.first_thought: float | None = None  # perf_counter() of the first thinking piece
         self.started = time.perf_counter()
 
+    def opened(self) -> tuple[Generator[StreamChunk, None, None], list[StreamChunk]]:
+        """The chunk iterator and its first chunk (none for an empty stream). The request goes on
+        the wire with the first chunk, so a transient fault before it is retried as the policy allows."""
+        retried = 0
+        while True:
+            exchange = Exchange()
+            chunks = self.strategy.stream(self.request, exchange)
+            try:
+                with self._sending(exchange):
+                    return chunks, list(itertools.islice(chunks, 1))
+            except BaseException as exc:
+                chunks.close()
+                wait = self.policy.request_wait(exc, retried)
+                if wait is None:
+                    raise
+                retried += 1
+                note_retry(self.trace, "request", retried, exc, wait, 0)
+            time.sleep(wait)
+
+    async def opened_async(self) -> tuple[AsyncGenerator[StreamChunk, None], StreamChunk | None]:
+        """`opened` for async streams."""
+        retried = 0
+        while True:
+            exchange = Exchange()
+            chunks = self.strategy.stream_async(self.request, exchange)
+            try:
+                with self._sending(exchange):
+                    return chunks, await anext(chunks, None)
+            except BaseException as exc:
+                await chunks.aclose()
+                wait = self.policy.request_wait(exc, retried)
+                if wait is None:
+                    raise
+                retried += 1
+                note_retry(self.trace, "request", retried, exc, wait, 0)
+            await asyncio.sleep(wait)
+
     @contextmanager
-    def sending(self, exchange: Exchange) -> Iterator[None]:
-        """Scope around the first chunk: that is when the request goes on the wire."""
+    def _sending(self, exchange: Exchange) -> Iterator[None]:
         with recording_request(self.trace, self.strategy, Send(self.request, 0), exchange):
             yield
 
@@ -164,11 +203,9 @@ class TextStream(_Stream):
     def _generate(self) -> Generator[Piece, None, None]:
         recorder = self._recorder
         error: BaseException | None = None
-        exchange = Exchange()
-        chunks = recorder.strategy.stream(recorder.request, exchange)
+        chunks: Generator[StreamChunk, None, None] | None = None
         try:
-            with recorder.sending(exchange):
-                first = list(itertools.islice(chunks, 1))
+            chunks, first = recorder.opened()
             for chunk in itertools.chain(first, chunks):
                 yield from recorder.pieces_of(chunk)
             recorder.check_complete()
@@ -178,7 +215,8 @@ class TextStream(_Stream):
         finally:
             # Release the HTTP response now: left to the garbage collector, its cleanup can run
             # while the same thread holds the connection pool's lock, and deadlock.
-            chunks.close()
+            if chunks is not None:
+                chunks.close()
             recorder.close(error)
             _open_streams.discard(self)
 
@@ -216,11 +254,9 @@ class AsyncTextStream(_Stream):
     async def _generate(self) -> AsyncGenerator[Piece, None]:
         recorder = self._recorder
         error: BaseException | None = None
-        exchange = Exchange()
-        chunks = recorder.strategy.stream_async(recorder.request, exchange)
+        chunks: AsyncGenerator[StreamChunk, None] | None = None
         try:
-            with recorder.sending(exchange):
-                first = await anext(chunks, None)
+            chunks, first = await recorder.opened_async()
             for piece in recorder.pieces_of(first) if first is not None else ():
                 yield piece
             async for chunk in chunks:
@@ -231,7 +267,8 @@ class AsyncTextStream(_Stream):
             error = exc
             raise
         finally:
-            await chunks.aclose()
+            if chunks is not None:
+                await chunks.aclose()
             recorder.close(error)
 
     def __aiter__(self) -> AsyncTextStream:
@@ -252,6 +289,49 @@ class AsyncTextStream(_Stream):
         await self._pieces.aclose()
 
     async def __aenter__(self) -> AsyncTextStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class PendingAsyncTextStream:
+    """`async for piece in cmd.stream(...)` for an async command: its prompt is awaited on the
+    first iteration, then this is that call's `AsyncTextStream` (`.trace` is None until then)."""
+
+    def __init__(self, start: Callable[[], Awaitable[AsyncTextStream]]) -> None:
+        self._start = start
+        self._stream: AsyncTextStream | None = None
+
+    async def _started(self) -> AsyncTextStream:
+        if self._stream is None:
+            self._stream = await self._start()
+        return self._stream
+
+    @property
+    def trace(self) -> Trace | None:
+        return self._stream.trace if self._stream is not None else None
+
+    @property
+    def text(self) -> str:
+        return self._stream.text if self._stream is not None else ""
+
+    def __aiter__(self) -> PendingAsyncTextStream:
+        return self
+
+    async def __anext__(self) -> str:
+        return await (await self._started()).__anext__()
+
+    async def events(self) -> AsyncGenerator[Piece, None]:
+        """`async for kind, piece in stream.events()`: thinking and text as they arrive."""
+        async for event in (await self._started()).events():
+            yield event
+
+    async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
+
+    async def __aenter__(self) -> PendingAsyncTextStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import Config
 from ..trace import Trace
-from ..trace.model import RequestEvent, ResponseEvent, ToolEvent
+from ..trace.model import AnyEvent, RequestEvent, RetryEvent, ToolEvent
 
 
 def opening_line(config: Config) -> str:
@@ -23,8 +23,11 @@ def opening_line(config: Config) -> str:
     return f"calling {model} via {config.strategy}…"
 
 
-def event_line(event: RequestEvent | ResponseEvent | ToolEvent, model: str) -> str | None:
+def event_line(event: AnyEvent, model: str) -> str | None:
     """The status after a trace event, or None when the line should stay as it is."""
+    if isinstance(event, RetryEvent):
+        what = "the request" if event.scope == "request" else f"the call (attempt {event.attempt + 1})"
+        return f"{event.error.type}: trying {what} again in {event.wait_s:.1f} s…"
     if isinstance(event, ToolEvent):
         return f"tool {event.name} running…"
     if isinstance(event, RequestEvent):
@@ -52,7 +55,7 @@ class CallStatus:
         self.lines = [opening_line(config)]
         self._handle = display({"text/plain": self.lines[0]}, raw=True, display_id=True)
 
-    def observe(self, trace: Trace, event: RequestEvent | ResponseEvent | ToolEvent) -> None:
+    def observe(self, trace: Trace, event: AnyEvent) -> None:
         """A trace observer (`alloy_nb.trace.observing`)."""
         line = event_line(event, self._model)
         if line is not None and line != self.lines[-1]:
@@ -86,6 +89,8 @@ def call_footer(trace: Trace) -> str:
         parts.append(f"{len(trace.tool_events)} tool run{'s' if len(trace.tool_events) > 1 else ''}")
     if any(request.finalize for request in trace.requests):
         parts.append("after a finalize turn")
+    if trace.retries:
+        parts.append(f"{len(trace.retries)} retr{'ies' if len(trace.retries) > 1 else 'y'}")
     if response is not None and response.done_reason == "length":
         parts.append("cut at the token limit: raise --max-tokens (max_tokens=) for the rest")
     if trace.status != "ok":

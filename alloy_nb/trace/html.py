@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import RequestEvent, ResponseEvent, ToolEvent, Trace
+    from .model import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace
 
 
 MAX_SHOWN_CHARS = 20_000
@@ -43,6 +43,7 @@ _CSS = """
 .alloy-trace .at-role-assistant{border-color:#2e7d32}.alloy-trace .at-role-tool{border-color:#ef6c00}
 .alloy-trace .at-response{border-color:#00897b;background:#00897b0d}
 .alloy-trace .at-tool{border-color:#ef6c00;background:#ef6c000d}
+.alloy-trace .at-retry{margin:4px 0 4px 4px;padding-left:8px;border-left:3px dashed #c62828}
 .alloy-trace .at-field{opacity:.65;font-family:ui-monospace,Menlo,Consolas,monospace;margin-right:4px}
 .alloy-trace .at-meta,.alloy-trace .at-omitted{opacity:.7;font-size:12px}
 .alloy-trace .at-error{color:#c62828;font-weight:600}
@@ -69,8 +70,10 @@ def trace_html(trace: Trace) -> str:
             previous = messages
         elif event.kind == "response":
             parts.append(_response(event))
-        else:
+        elif event.kind == "tool":
             parts.append(_tool_run(event))
+        else:
+            parts.append(_retry(event))
     parts.append(_outcome(trace))
     parts.append("</div>")
     return "".join(parts)
@@ -134,6 +137,7 @@ def _messages(event: RequestEvent) -> list[Any]:
 def _request(event: RequestEvent, messages: list[Any], previous: list[Any]) -> str:
     kept = _common_prefix(previous, messages)
     finalize = '<span class="at-finalize">finalize turn, no tools</span>' if event.finalize else ""
+    attempt = f" · attempt {event.attempt}" if event.attempt > 1 else ""
     omitted = (
         f'<div class="at-omitted">{kept} earlier message{"" if kept == 1 else "s"} omitted '
         "(same as in the previous request)</div>"
@@ -142,7 +146,7 @@ def _request(event: RequestEvent, messages: list[Any], previous: list[Any]) -> s
     )
     shown = "".join(_message(m) for m in messages[kept:])
     return (
-        f'<div class="at-turn"><div class="at-turn-title">Turn {event.turn} · {_text(event.endpoint)}{finalize}</div>'
+        f'<div class="at-turn"><div class="at-turn-title">Turn {event.turn} · {_text(event.endpoint)}{attempt}{finalize}</div>'
         f"{omitted}{shown}{_raw('request body (JSON)', event.body)}</div>"
     )
 
@@ -214,13 +218,23 @@ def _response(event: ResponseEvent) -> str:
 
 def _tool_run(event: ToolEvent) -> str:
     if event.error is not None:
-        outcome = f'<div><span class="at-error">error</span> <pre>{_text(event.error)}</pre></div>'
+        label = f"@{event.contract} failed" if event.contract else "error"
+        outcome = f'<div><span class="at-error">{label}</span> <pre>{_text(event.error)}</pre></div>'
     else:
         outcome = f"<div>→ result<pre>{_text(event.result or '')}</pre></div>"
     return (
         f'<div class="at-tool"><span class="at-badge">⚙ tool run</span> <b>{_text(event.name)}</b>'
         f'{_field("call id", event.call_id)}<span class="at-meta"> · {_duration(event.duration_s)}</span>'
         f"<pre>{_text(_pretty_arguments(event.arguments))}</pre>{outcome}</div>"
+    )
+
+
+def _retry(event: RetryEvent) -> str:
+    what = "request" if event.scope == "request" else "call"
+    return (
+        f'<div class="at-retry"><span class="at-badge">↻ retry</span> {what} attempt {event.attempt} failed: '
+        f'<span class="at-error">{_text(event.error.type)}</span> {_text(event.error.message)}'
+        f'<span class="at-meta"> · again after {_duration(event.wait_s)}</span></div>'
     )
 
 

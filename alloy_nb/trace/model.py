@@ -46,6 +46,7 @@ class RequestEvent(BaseModel):
     url: str
     body: Any = None
     finalize: bool = False
+    attempt: int = 1  # which attempt of the call (see `retry`) this request belongs to
     at_s: float = 0.0
 
 
@@ -75,6 +76,7 @@ class ToolEvent(BaseModel):
     arguments: Any = None
     result: str | None = None
     error: str | None = None
+    contract: Literal["require", "ensure"] | None = None  # set when a tool contract failed
     duration_s: float = 0.0
 
 
@@ -83,7 +85,21 @@ class ErrorInfo(BaseModel):
     message: str
 
 
-Event = Annotated[RequestEvent | ResponseEvent | ToolEvent, Field(discriminator="kind")]
+class RetryEvent(BaseModel):
+    """A failure that is tried again: one request (`scope="request"`, a transient fault) or the whole
+    call (`scope="call"`, the `retry` setting), after waiting `wait_s`."""
+
+    kind: Literal["retry"] = "retry"
+    scope: Literal["request", "call"]
+    attempt: int  # the attempt that failed, from 1
+    turn: int | None = None
+    error: ErrorInfo
+    wait_s: float
+    at_s: float = 0.0
+
+
+Event = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
+AnyEvent = RequestEvent | ResponseEvent | ToolEvent | RetryEvent
 
 
 class Trace(BaseModel):
@@ -123,6 +139,10 @@ class Trace(BaseModel):
         return [e for e in self.events if isinstance(e, ToolEvent)]
 
     @property
+    def retries(self) -> list[RetryEvent]:
+        return [e for e in self.events if isinstance(e, RetryEvent)]
+
+    @property
     def usage(self) -> Usage:
         """Token counts summed over every response."""
         return Usage(
@@ -135,12 +155,15 @@ class Trace(BaseModel):
         self.status = status
         self.duration_s = round(self.elapsed(), 6)
         if error is not None:
-            self.error = ErrorInfo(type=type(error).__name__, message=self.cap(str(error) or type(error).__name__))
+            self.error = self.error_info(error)
         elif status == "ok":
             self.result = self.cap(to_jsonable_python(result, fallback=repr))
         _keep_latest(self)
 
-    def add(self, event: Event, *, wire_size: int | None = None) -> None:
+    def error_info(self, error: BaseException) -> ErrorInfo:
+        return ErrorInfo(type=type(error).__name__, message=self.cap(str(error) or type(error).__name__))
+
+    def add(self, event: AnyEvent, *, wire_size: int | None = None) -> None:
         """Append an event with its long strings cut; none is looked for when the event came from
         `wire_size` bytes on the wire and those fit the limit (no string inside can be longer)."""
         if wire_size is None or wire_size > self.max_chars:
@@ -200,7 +223,7 @@ class Trace(BaseModel):
         p.text(self.summary())
 
 
-Observer = Callable[[Trace, "RequestEvent | ResponseEvent | ToolEvent"], None]
+Observer = Callable[[Trace, AnyEvent], None]
 _observers: ContextVar[tuple[Observer, ...]] = ContextVar("alloy_nb_trace_observers", default=())
 
 
@@ -279,7 +302,10 @@ def _has_long_string(value: Any, limit: int) -> bool:
     return False
 
 
-def _event_line(event: RequestEvent | ResponseEvent | ToolEvent) -> str:
+def _event_line(event: AnyEvent) -> str:
+    if isinstance(event, RetryEvent):
+        what = "request" if event.scope == "request" else "call"
+        return f"↻ {what} attempt {event.attempt} failed ({event.error.type}); again in {event.wait_s:.2f}s"
     if isinstance(event, RequestEvent):
         kind = "finalize request" if event.finalize else "request"
         messages = len(event.body.get("messages", [])) if isinstance(event.body, dict) else 0

@@ -82,3 +82,17 @@ def counts(requests: int, responses: int, tools: int) -> Keep:
 
 FINALIZE = Keep("the one finalize request", lambda o: [r.finalize for r in _trace(o).requests] == [False, True])
 CUT_OFF = Keep("done_reason 'length' on the reply", lambda o: _trace(o).responses[-1].done_reason == "length")
+
+
+def retried(times: int) -> Keep:
+    """The request sent `times` more times after a transient fault, each retry recorded with its wait."""
+
+    def check(outcome: Outcome) -> bool:
+        retries = _trace(outcome).retries
+        return (
+            len(retries) == times
+            and all(r.scope == "request" and r.wait_s > 0 for r in retries)
+            and len(_trace(outcome).requests) == times + 1
+        )
+
+    return Keep("no retry" if times == 0 else f"{times} retr{'ies' if times > 1 else 'y'} of the request", check)

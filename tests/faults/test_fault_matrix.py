@@ -36,6 +36,7 @@ from fault_keeps import (
     error_mentions,
     partial_text,
     reply_text,
+    retried,
     tool_event,
 )
 from sample_types import Invoice
@@ -108,6 +109,7 @@ CLOSED = "before the reply was complete. Retry; if it keeps happening, check the
 NOT_OLLAMA = r"Is OLLAMA_HOST pointing at an Ollama server\?"
 INTERRUPTED = r"Interrupted: .*trace.* interrupted.*"
 LOOPBACK = r"http://127\.0\.0\.1:\d+"
+QUICK = {"retry_backoff": 0.02}  # transient faults are retried: keep the waits short
 
 FAULTS: tuple[Fault, ...] = (
     Fault("connection refused", OllamaUnavailable,
@@ -120,26 +122,41 @@ FAULTS: tuple[Fault, ...] = (
           (REQUEST, NO_REPLY), settings={"host": NO_SUCH_HOST}),
     Fault("server hangs (read timeout)", ServerError,
           rf"The server at {LOOPBACK} did not answer within 0\.5s\. .*retry, or raise the limit with configure\(timeout=\.\.\.\)\.",
-          (REQUEST, NO_REPLY), turns=(Reply(text="late", delay=3),), settings={"timeout": 0.5}, max_seconds=2.5),
+          (REQUEST, NO_REPLY, retried(2)), turns=(Reply(text="late", delay=3),) * 3, settings={"timeout": 0.5, **QUICK},
+          max_seconds=3),
     Fault("server hangs (read timeout), streamed", ServerError, rf"The server at {LOOPBACK} did not answer within 0\.5s\. .*",
-          (REQUEST, NO_REPLY), turns=(Reply(text="late", delay=3),), settings={"timeout": 0.5}, stream=True,
-          max_seconds=2.5),
+          (REQUEST, NO_REPLY, retried(2)), turns=(Reply(text="late", delay=3),) * 3, settings={"timeout": 0.5, **QUICK},
+          stream=True, max_seconds=3),
     Fault("server closes mid-stream", ServerError, rf"The server at {LOOPBACK} closed the connection {CLOSED}.*",
-          (REQUEST, partial_text(STORY), error_mentions("closed the connection")),
+          (REQUEST, partial_text(STORY), error_mentions("closed the connection"), retried(0)),
           turns=(Reply(text=STORY, close_after_chunks=3),), stream=True),
     Fault("server closes mid-reply", ServerError, rf"The server at {LOOPBACK} closed the connection {CLOSED}.*",
-          (REQUEST, NO_REPLY), turns=(Reply(text=STORY, close_after_chunks=3),)),
+          (REQUEST, NO_REPLY, retried(2)), turns=(Reply(text=STORY, close_after_chunks=3),) * 3, settings=QUICK),
+    Fault("server closes mid-reply, then answers", None, "", (reply_text(RECOVERED), retried(1)),
+          turns=(Reply(text=STORY, close_after_chunks=3), Reply(text=RECOVERED)), settings=QUICK, value=RECOVERED),
     Fault("HTTP 500", ServerError,
           rf"The server at {LOOPBACK} answered HTTP 500: engine exploded\. It failed while answering; retry.*",
-          (REQUEST, NO_REPLY, error_mentions("HTTP 500")), turns=(Reply(status=500, error="engine exploded"),)),
+          (REQUEST, NO_REPLY, error_mentions("HTTP 500"), retried(0)), turns=(Reply(status=500, error="engine exploded"),)),
     Fault("HTTP 500, streamed", ServerError, rf"The server at {LOOPBACK} answered HTTP 500: engine exploded\. .*retry.*",
           (REQUEST, NO_REPLY, error_mentions("HTTP 500")), turns=(Reply(status=500, error="engine exploded"),),
           stream=True),
+    Fault("HTTP 400", ServerError, rf"The server at {LOOPBACK} answered HTTP 400: bad request\. It refused the request.*",
+          (REQUEST, NO_REPLY, retried(0)), turns=(Reply(status=400, error="bad request"),), settings={"retry": 3, **QUICK}),
     Fault("HTTP 503", ServerError,
           rf"The server at {LOOPBACK} answered HTTP 503: overloaded\. It is busy or still loading the model; retry in a moment\.",
-          (REQUEST, NO_REPLY, error_mentions("HTTP 503")), turns=(Reply(status=503, error="overloaded"),)),
+          (REQUEST, NO_REPLY, error_mentions("HTTP 503"), retried(2)), turns=(Reply(status=503, error="overloaded"),) * 3,
+          settings=QUICK),
     Fault("HTTP 503, streamed", ServerError, rf"The server at {LOOPBACK} answered HTTP 503: overloaded\. .*retry in a moment\.",
-          (REQUEST, NO_REPLY, error_mentions("HTTP 503")), turns=(Reply(status=503, error="overloaded"),), stream=True),
+          (REQUEST, NO_REPLY, error_mentions("HTTP 503"), retried(2)), turns=(Reply(status=503, error="overloaded"),) * 3,
+          settings=QUICK, stream=True),
+    Fault("HTTP 503, retries off", ServerError, rf"The server at {LOOPBACK} answered HTTP 503: overloaded\. .*",
+          (REQUEST, NO_REPLY, retried(0)), turns=(Reply(status=503, error="overloaded"),),
+          settings={"transient_retries": 0}),
+    Fault("HTTP 503, then answers", None, "", (reply_text(RECOVERED), retried(1)),
+          turns=(Reply(status=503, error="overloaded"), Reply(text=RECOVERED)), settings=QUICK, value=RECOVERED),
+    Fault("HTTP 502 twice, then answers, streamed", None, "", (reply_text(RECOVERED), retried(2)),
+          turns=(Reply(status=502, error="bad gateway"),) * 2 + (Reply(text=RECOVERED),), settings=QUICK,
+          stream=True, value=RECOVERED),
     Fault("200 with a non-JSON body", ServerError,
           rf"The server at {LOOPBACK} sent a reply that is not the API's shape \(JSONDecodeError: .*\)\. {NOT_OLLAMA}",
           (REQUEST, NO_REPLY), turns=(Reply(raw_body="<html>proxy error</html>"),)),
@@ -169,27 +186,27 @@ FAULTS: tuple[Fault, ...] = (
           r"\(model 'ollama:smollm2:135m'\)\. Remove them, or pass api='native'\.",
           (NOTHING_SENT,), settings={"extra": {"ollama_options": {"num_ctx": 8192}}}, strategies=("openai_chat",)),
     Fault("reply not JSON, finalize fails too", CommandError,
-          r"Even after one finalize turn: The reply is not JSON, so it cannot be read as int\. Raw reply: 'still prose'\. "
+          r"Even after one finalize turn: Failed to parse the model's output as int: the reply is not JSON\. Raw reply: 'still prose'\. "
           r"A larger model or a simpler output type may follow the schema better\.",
           (REQUEST, FINALIZE, reply_text("still prose")),
           turns=(Reply(text="I think forty-two"), Reply(text="still prose")), output=int),
     Fault("reply not JSON, no finalize", CommandError,
-          r"The reply is not JSON, so it cannot be read as int\. Raw reply: 'I think forty-two'\. "
+          r"Failed to parse the model's output as int: the reply is not JSON\. Raw reply: 'I think forty-two'\. "
           r"Turn auto_finalize_missing_output on to ask once more for the answer in the schema\.",
           (REQUEST, counts(1, 1, 0), reply_text("I think forty-two")),
           turns=(Reply(text="I think forty-two"),), output=int, settings={"auto_finalize_missing_output": False}),
     Fault("reply does not validate, finalize fails too", CommandError,
-          r"Even after one finalize turn: The reply does not validate as Invoice: total: Field required\. "
+          r"Even after one finalize turn: Failed to parse the model's output as Invoice: total: Field required\. "
           r"Raw reply: '\{\"number\": \"A2\"\}'\. A larger model.*",
           (REQUEST, FINALIZE, reply_text('{"number": "A2"}')),
           turns=(Reply(text='{"number": "A1"}'), Reply(text='{"number": "A2"}')), output=Invoice),
     Fault("reply does not validate, no finalize", CommandError,
-          r"The reply does not validate as Invoice: total: Field required\. Raw reply: '\{\"number\": \"A1\"\}'\. "
+          r"Failed to parse the model's output as Invoice: total: Field required\. Raw reply: '\{\"number\": \"A1\"\}'\. "
           r"Turn auto_finalize_missing_output on.*",
           (REQUEST, counts(1, 1, 0)), turns=(Reply(text='{"number": "A1"}'),), output=Invoice,
           settings={"auto_finalize_missing_output": False}),
     Fault("reply cut by the token limit", CommandError,
-          r"The reply is not JSON, so it cannot be read as int\. Raw reply: '\{\"value\": 4'\. "
+          r"Failed to parse the model's output as int: the reply is not JSON\. Raw reply: '\{\"value\": 4'\. "
           r"The reply was cut off by the token limit \(max_tokens=8\) before it was complete: raise max_tokens\.",
           (REQUEST, CUT_OFF, Keep("the limit as sent (max_tokens / num_predict)", lambda o: 8 in (
               o.trace.requests[0].body.get("max_tokens"), o.trace.requests[0].body.get("options", {}).get("num_predict")))),
@@ -232,7 +249,7 @@ FAULTS: tuple[Fault, ...] = (
           turns=(Reply(tool_calls=[Call("nap", {"seconds": 3})]), Reply(text=RECOVERED)), tools=(nap,),
           settings={"tool_timeout": 0.3}, value=RECOVERED, max_seconds=2),
     Fault("tool loop limit", ToolLoopLimitExceeded,
-          r"The model still asked for tools \(add\) after 1 tool turns\. Raise max_tool_turns, or make the prompt say when to stop\.",
+          r"Exceeded the tool-call turn limit \(max_tool_turns=1\): the model still asked for tools \(add\) after 1 tool turns\. Raise max_tool_turns, or make the prompt say when to stop\.",
           (REQUEST, counts(2, 2, 1)), turns=(Reply(tool_calls=[Call("add", {"a": 1, "b": 2})]),
                                             Reply(tool_calls=[Call("add", {"a": 3, "b": 4})])),
           tools=(add,), settings={"max_tool_turns": 1}),

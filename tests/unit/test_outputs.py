@@ -56,9 +56,9 @@ def test_wrapped_schema_keeps_defs_at_top_level() -> None:
 @pytest.mark.parametrize(
     ("output", "reply", "message"),
     [
-        (Invoice, '{"number": "A1"}', "does not validate as Invoice: total: Field required"),
+        (Invoice, '{"number": "A1"}', "Failed to parse the model's output as Invoice: total: Field required"),
         (int, "forty-two", "is not JSON"),
-        (Literal["a"], '{"value": "b"}', "does not validate"),
+        (Literal["a"], '{"value": "b"}', "Failed to parse the model's output as Literal: Input should be 'a'"),
     ],
 )
 def test_invalid_replies_raise_command_error_with_raw_text(output: object, reply: str, message: str) -> None:

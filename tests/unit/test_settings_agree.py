@@ -17,6 +17,7 @@ from alloy_nb.commands import CallOptions
 
 README = Path(__file__).parents[2] / "README.md"
 CALL_ONLY = {"api", "history"}
+KEYWORD_ALIASES = {"default_system": "system", "parallel_tools_max": "tool_concurrency"}  # alloy-ai's names
 
 # variable -> (setting, raw value, value it gives): the documented variables, aliases included.
 SAMPLES: dict[str, tuple[str, str, Any]] = {
@@ -37,6 +38,10 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "ALLOY_TOOL_TIMEOUT": ("tool_timeout", "1.5", 1.5),
     "ALLOY_TRACE_MAX_CHARS": ("trace_max_chars", "500", 500),
     "ALLOY_TRACE_HISTORY": ("trace_history", "5", 5),
+    "ALLOY_RETRY": ("retry", "3", 3),
+    "ALLOY_RETRY_BACKOFF": ("retry_backoff", "0.1", 0.1),
+    "ALLOY_RETRY_BACKOFF_MAX": ("retry_backoff_max", "2", 2.0),
+    "ALLOY_TRANSIENT_RETRIES": ("transient_retries", "0", 0),
 }
 # alloy-ai's name -> the name alloy_nb read before, which stays an alias
 ALIASES = {"ALLOY_DEFAULT_SYSTEM": "ALLOY_SYSTEM", "ALLOY_AUTO_FINALIZE_MISSING_OUTPUT": "ALLOY_AUTO_FINALIZE"}
@@ -58,15 +63,30 @@ def _loose(hint: Any) -> Any:
     return hint
 
 
-def test_call_options_are_the_config_fields_plus_call_only_keys() -> None:
-    assert CallOptions.__annotations__.keys() - CALL_ONLY == config.Config.model_fields.keys()
-    assert CallOptions.__annotations__.keys() >= CALL_ONLY
+def test_call_options_are_the_config_fields_plus_call_only_keys_and_alloy_names() -> None:
+    extra = CALL_ONLY | KEYWORD_ALIASES.keys()
+    assert CallOptions.__annotations__.keys() - extra == config.Config.model_fields.keys()
+    assert CallOptions.__annotations__.keys() >= extra
+    assert config.KEYWORD_ALIASES == KEYWORD_ALIASES
 
 
 def test_call_option_types_match_the_config_fields() -> None:
     hints = typing.get_type_hints(CallOptions)
     fields = {name: _loose(field.annotation) for name, field in config.Config.model_fields.items()}
     assert {name: _loose(hints[name]) for name in fields} == fields
+    assert {alias: _loose(hints[alias]) for alias in KEYWORD_ALIASES} == {
+        alias: fields[name] for alias, name in KEYWORD_ALIASES.items()
+    }
+
+
+@pytest.mark.parametrize(("alias", "name"), KEYWORD_ALIASES.items())
+def test_alloy_ai_keyword_names_set_the_same_setting(alias: str, name: str) -> None:
+    value = "Be brief." if name == "system" else 3
+    assert getattr(config.current(**{alias: value}), name) == value
+    alloy_nb.configure(**{alias: value})
+    assert getattr(config.current(), name) == value
+    with alloy_nb.settings(**{alias: value}) as scoped:
+        assert getattr(scoped, name) == value
 
 
 def test_environment_variables_are_exactly_the_documented_ones() -> None:
@@ -114,6 +134,8 @@ def test_alloy_ai_name_wins_over_the_alias(monkeypatch: pytest.MonkeyPatch, prim
         ("ALLOY_TOOL_TIMEOUT", "0"),
         ("ALLOY_TRACE_MAX_CHARS", "many"),
         ("ALLOY_TRACE_HISTORY", "-1"),
+        ("ALLOY_RETRY", "0"),
+        ("ALLOY_TRANSIENT_RETRIES", "-1"),
     ],
 )
 def test_bad_values_name_the_variable_that_was_read(monkeypatch: pytest.MonkeyPatch, var: str, bad: str) -> None:
