@@ -165,11 +165,12 @@ def _rebuilt_typeddict(cls: Any, building: tuple[Any, ...]) -> Any:
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = {}
     for name, hint in hints.items():
-        if get_origin(hint) in (typing_extensions.Required, typing_extensions.NotRequired):
+        marker = get_origin(hint)  # written on the key; under postponed annotations `__required_keys__` misses it
+        if marker in (typing_extensions.Required, typing_extensions.NotRequired):
             hint = get_args(hint)[0]
-        hint = _portable(hint, (*building, cls))
-        marker = typing_extensions.Required if name in cls.__required_keys__ else typing_extensions.NotRequired
-        fields[name] = marker[hint]
+        else:
+            marker = typing_extensions.Required if name in cls.__required_keys__ else typing_extensions.NotRequired
+        fields[name] = marker[_portable(hint, (*building, cls))]
     rebuilt = typing_extensions.TypedDict(cls.__name__, fields)  # type: ignore[misc]
     rebuilt.__doc__, rebuilt.__module__, rebuilt.__qualname__ = cls.__doc__, cls.__module__, cls.__qualname__
     return rebuilt
