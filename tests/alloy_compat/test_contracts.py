@@ -54,20 +54,20 @@ def test_require_gets_bound_arguments_with_defaults() -> None:
 
 
 def test_failed_require_raises_tool_error_in_python() -> None:
-    with pytest.raises(ToolError, match="^Pineapple does not go on pizza") as info:
+    with pytest.raises(ToolError, match=r"^Pineapple does not go on pizza") as info:
         order_pizza("pineapple")
     assert isinstance(info.value, ContractFailed) and info.value.kind == "require"
     assert order_pizza("olives") == "pizza medium with olives"
 
 
 def test_failed_ensure_raises_tool_error_in_python() -> None:
-    with pytest.raises(ContractFailed, match="^the order must name a pizza$") as info:
+    with pytest.raises(ContractFailed, match=r"^the order must name a pizza$") as info:
         order_pizza("nothing")
     assert info.value.kind == "ensure"
 
 
 def test_a_predicate_that_raises_counts_as_failed() -> None:
-    with pytest.raises(ToolError, match="^the check itself broke$"):
+    with pytest.raises(ToolError, match=r"^the check itself broke$"):
         broken_check()
 
 

@@ -202,7 +202,7 @@ def test_tool_loop_limit_carries_alloy_ai_attributes(server, api: str) -> None:
 
 def test_unparseable_output_says_failed_to_parse(server) -> None:
     server.script(Reply(text="forty-two"))
-    with pytest.raises(CommandError, match="(?i)failed to parse") as info:
+    with pytest.raises(CommandError, match=r"(?i)failed to parse") as info:
         ask("Answer.", output=int, auto_finalize_missing_output=False)
     assert info.value.raw_text == "forty-two"
     json.dumps(info.value.trace.to_json())
