@@ -8,6 +8,7 @@ import enum
 import hashlib
 import json
 import time
+import typing
 from typing import Literal, Optional
 
 import httpx
@@ -16,7 +17,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from alloy_nb import ask, command, tool
+from alloy_nb import ask, command, ensure, tool
 from alloy_nb.server.llama_engine import bundled_smollm2
 
 
@@ -210,3 +211,52 @@ def test_serve_lists_and_answers_with_an_added_gguf(tmp_path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# alloy-ai's own Ollama scenarios, on the embedded model (written as its docs use them: typing.TypedDict, @ensure)
+
+
+class Product(typing.TypedDict):
+    name: str
+    price: float
+
+
+def test_tool_with_an_optional_parameter_runs_with_its_default(api: str) -> None:
+    @tool
+    def add(a: int, b: int = 1) -> int:
+        """Add two integers; b defaults to 1."""
+        return a + b
+
+    @command(output=int, tools=[add], api=api, max_tokens=96, max_tool_turns=3)
+    def use_add() -> str:
+        return "Use add(a=2) to compute 2+1. Return only the number."
+
+    value, trace = use_add.traced()
+    assert isinstance(value, int) and trace.tool_events
+    for event in trace.tool_events:
+        arguments = json.loads(event.arguments) if isinstance(event.arguments, str) else event.arguments
+        assert event.error is None and event.result == str(arguments["a"] + arguments.get("b", 1))
+
+
+def test_typing_typeddict_product(api: str) -> None:
+    product = ask("Return a Product JSON with name='Test' and price=9.99.", output=Product, api=api, max_tokens=96)
+    assert isinstance(product, dict) and isinstance(product["name"], str) and product["name"]
+    assert isinstance(product["price"], (int, float))
+
+
+def test_the_model_repeats_a_contract_message(api: str) -> None:
+    @tool
+    @ensure(lambda result: False, "pineapple")
+    def secret_word() -> str:
+        """Returns the secret word."""
+        return "banana"
+
+    @command(tools=[secret_word], api=api, max_tokens=96, max_tool_turns=2)
+    def check() -> str:
+        return "Call secret_word, then reply with only the word it returned."
+
+    value, trace = check.traced()
+    assert trace.tool_events and all(e.contract == "ensure" for e in trace.tool_events)
+    tool_messages = [m["content"] for m in trace.requests[-1].body["messages"] if m["role"] == "tool"]
+    assert tool_messages and all(content == "Error: pineapple" for content in tool_messages)
+    assert "pineapple" in value.lower()
