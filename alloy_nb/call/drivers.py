@@ -282,9 +282,10 @@ class _ToolRunner:
     def _failed(self, event: ToolEvent, started: float, call: ToolCall, exc: BaseException) -> str:
         message = str(exc) if isinstance(exc, ToolError) else f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
         event.error = self.trace.cap(message)
-        if isinstance(exc, ContractFailed):
-            event.contract = exc.kind
         event.duration_s = round(time.perf_counter() - started, 6)
+        if isinstance(exc, ContractFailed):  # the contract's own words, as alloy-ai sends them
+            event.contract = exc.kind
+            return message
         return f"Error: {message}"
 
     @staticmethod

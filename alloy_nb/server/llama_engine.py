@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import threading
 import time
@@ -32,7 +31,13 @@ from alloy_nb.server.engines import (
     ToolCalls,
     ToolSpec,
 )
-from alloy_nb.server.tool_grammar import tool_reply_schema, tool_system_prompt, tool_turn_text, uncalled_tools
+from alloy_nb.server.tool_grammar import (
+    parse_tool_reply,
+    tool_reply_schema,
+    tool_system_prompt,
+    tool_turn_text,
+    uncalled_tools,
+)
 
 DEFAULT_CONTEXT = 4096
 DEFAULTS = {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "repeat_penalty": 1.1}
@@ -281,16 +286,9 @@ def _chat_messages(request: ChatRequest, tools: Sequence[ToolSpec]) -> list[dict
 
 
 def _tool_reply(text: str) -> Iterator[Event]:
-    """The grammar-constrained reply -> tool calls, or text content."""
-    try:
-        reply = json.loads(text)
-    except json.JSONDecodeError:  # cut short by num_predict: hand back what there is
-        try:
-            reply = json.loads(text + '"}')
-        except json.JSONDecodeError:
-            yield TextDelta(text)
-            return
-    if reply.get("tool_calls"):
-        yield ToolCalls([ToolCallOut(name=c["name"], arguments=c.get("arguments", {})) for c in reply["tool_calls"]])
-    else:
-        yield TextDelta(str(reply.get("content", "")))
+    """The grammar-constrained reply -> tool calls, or text content (never the envelope itself)."""
+    calls, content = parse_tool_reply(text)
+    if calls:
+        yield ToolCalls([ToolCallOut(name=str(c.get("name", "")), arguments=c.get("arguments", {})) for c in calls])
+    elif content:
+        yield TextDelta(content)

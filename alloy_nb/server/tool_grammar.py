@@ -6,7 +6,11 @@ or `{"content": "<text>"}`. Earlier tool calls are rendered back in the same sha
 
 Tiny models tend to call the same tool again and again, so a tool that was already called
 in the conversation is not offered again; once every tool has been called, the reply
-must be text. Chains of different tools still work; parallel calls in one turn too.
+must be text. A reply holds at most one call per offered tool, and an identical repeat is
+dropped. Chains of different tools still work; parallel calls in one turn too.
+
+A reply cut by the token limit is read as far as it is complete: the whole calls before the
+cut, or the text so far; the envelope itself never reaches the client.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ def tool_reply_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
         "anyOf": [
             {
                 "type": "object",
-                "properties": {"tool_calls": {"type": "array", "items": {"anyOf": calls}, "minItems": 1}},
+                "properties": {
+                    "tool_calls": {"type": "array", "items": {"anyOf": calls}, "minItems": 1, "maxItems": len(calls)}
+                },
                 "required": ["tool_calls"],
             },
             text_reply,
@@ -59,7 +65,7 @@ def tool_reply_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
 def tool_system_prompt(tools: Sequence[ToolSpec]) -> str:
     """The system-message text that tells the model its tools and the reply shape."""
     if not tools:
-        return 'Answer the question using the tool results above. Reply {"content": "<your answer>"}.'
+        return 'Answer the question using the tool results above, as {"content": "..."} with your answer in it.'
     listing = "\n".join(
         f"- {t.name}: {t.description or 'no description'} Arguments schema: {json.dumps(t.parameters)}" for t in tools
     )
@@ -83,3 +89,74 @@ def tool_turn_text(tool_calls: Sequence[dict[str, Any]]) -> str:
                 pass
         calls.append({"name": call.get("name", ""), "arguments": arguments})
     return json.dumps({"tool_calls": calls})
+
+
+_DECODER = json.JSONDecoder()
+_LONGEST_ESCAPE = len("\\u0000")
+
+
+def parse_tool_reply(text: str) -> tuple[list[dict[str, Any]], str]:
+    """A grammar-constrained reply -> (tool calls, text); a reply cut short gives what is complete.
+
+    >>> parse_tool_reply('{"tool_calls": [{"name": "a", "arguments": {}}, {"name": "a", "arguments": {}}]}')
+    ([{'name': 'a', 'arguments': {}}], '')
+    >>> parse_tool_reply('{"tool_calls": [{"name": "a", "arguments": {"x": 1}}, {"name": "b", "argu')
+    ([{'name': 'a', 'arguments': {'x': 1}}], '')
+    >>> parse_tool_reply('{"content": "Hello, wor')
+    ([], 'Hello, wor')
+    """
+    try:
+        reply = json.loads(text)
+    except json.JSONDecodeError:
+        return _complete_calls(text), _partial_content(text)
+    if not isinstance(reply, dict):
+        return [], ""
+    calls = reply.get("tool_calls")
+    if isinstance(calls, list):
+        return _unique([c for c in calls if isinstance(c, dict)]), ""
+    return [], str(reply.get("content", ""))
+
+
+def _unique(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    kept = []
+    for call in calls:
+        key = json.dumps(call, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            kept.append(call)
+    return kept
+
+
+def _complete_calls(text: str) -> list[dict[str, Any]]:
+    """The calls that closed before the cut, in `{"tool_calls": [{...}, {...}, {...`."""
+    start = text.find("[", text.find('"tool_calls"'))
+    if '"tool_calls"' not in text or start < 0:
+        return []
+    calls: list[dict[str, Any]] = []
+    position = start + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        try:
+            call, position = _DECODER.raw_decode(text, position)
+        except json.JSONDecodeError:
+            return _unique(calls)
+        if isinstance(call, dict):
+            calls.append(call)
+
+
+def _partial_content(text: str) -> str:
+    """The text so far of a cut `{"content": "...`: decoded, dropping an escape cut in half."""
+    key = text.find('"content"')
+    opening = text.find('"', text.find(":", key) + 1) if key >= 0 else -1
+    if key < 0 or opening < 0:
+        return ""
+    rest = text[opening + 1 :]
+    for cut in range(min(_LONGEST_ESCAPE, len(rest)) + 1):
+        try:
+            decoded = json.loads(f'"{rest[: len(rest) - cut]}"')
+        except json.JSONDecodeError:
+            continue
+        return str(decoded)
+    return ""

@@ -258,5 +258,57 @@ def test_the_model_repeats_a_contract_message(api: str) -> None:
     value, trace = check.traced()
     assert trace.tool_events and all(e.contract == "ensure" for e in trace.tool_events)
     tool_messages = [m["content"] for m in trace.requests[-1].body["messages"] if m["role"] == "tool"]
-    assert tool_messages and all(content == "Error: pineapple" for content in tool_messages)
+    assert tool_messages and all(content == "pineapple" for content in tool_messages)
     assert "pineapple" in value.lower()
+
+
+# Tool calls that end and never leak the reply envelope (requests written as third-party clients send them)
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+ASK_WEATHER = [{"role": "user", "content": "Call get_weather for Paris."}]
+
+
+@pytest.mark.parametrize("limit", [6, 20])  # the whole call takes 27 tokens
+def test_a_cut_tool_reply_carries_complete_calls_or_none_never_the_envelope(embedded, limit: int) -> None:
+    native = httpx.post(
+        f"{embedded.url}/api/chat",
+        json={"model": "smollm2:135m", "messages": ASK_WEATHER, "tools": [WEATHER_TOOL], "stream": False,
+              "options": {"num_predict": limit, "temperature": 0}},
+        timeout=60,
+    ).json()
+    assert native["done_reason"] == "length" and native["eval_count"] == limit
+    assert native["message"]["content"] == "" and "tool_calls" not in native["message"]
+    compat = httpx.post(
+        f"{embedded.url}/v1/chat/completions",
+        json={"model": "smollm2:135m", "messages": ASK_WEATHER, "tools": [WEATHER_TOOL], "max_tokens": limit,
+              "temperature": 0},
+        timeout=60,
+    ).json()
+    choice = compat["choices"][0]
+    assert choice["finish_reason"] == "length" and not choice["message"].get("content")
+    assert not choice["message"].get("tool_calls")
+
+
+def test_a_tool_reply_without_a_token_limit_ends_with_one_call_per_tool(embedded) -> None:
+    for api in ("native", "openai_chat"):
+        started = time.perf_counter()
+        if api == "native":
+            reply = ollama.Client(host=embedded.url).chat(
+                model="smollm2:135m", messages=ASK_WEATHER, tools=[WEATHER_TOOL], options={"temperature": 0}
+            )
+            calls = [(c.function.name, dict(c.function.arguments)) for c in reply.message.tool_calls or []]
+        else:
+            client = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama")
+            answer = client.chat.completions.create(
+                model="smollm2:135m", messages=ASK_WEATHER, tools=[WEATHER_TOOL], temperature=0  # type: ignore[arg-type,list-item]
+            )
+            calls = [(c.function.name, json.loads(c.function.arguments)) for c in answer.choices[0].message.tool_calls or []]
+        assert time.perf_counter() - started < 10
+        assert calls == [("get_weather", {"city": "Paris"})], api
