@@ -9,6 +9,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at run time)
+    from .capabilities import (
+        ModelInfo as ModelInfo,
+        model_info as model_info,
+    )
     from .commands import (
         Command as Command,
         Traced as Traced,
@@ -49,6 +53,7 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
     )
 
 _HOMES = {
+    "capabilities": ("ModelInfo", "model_info"),
     "commands": ("Command", "Traced", "ask", "command"),
     "config": ("Config", "configure", "reset_configuration", "settings"),
     "errors": (

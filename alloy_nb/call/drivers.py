@@ -4,11 +4,13 @@ policy allows), run the tools, trace it all."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from ..capabilities import fit_to_model, is_known
 from ..config import redact_host
 from ..errors import AlloyError, ContractFailed, ToolError
 from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
@@ -33,8 +35,26 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
     return trace
 
 
+def fitted(spec: CallSpec) -> CallSpec:
+    """The call as the model can serve it (see `capabilities.fit_to_model`); only calls with tools,
+    images or thinking look the model up, once per host and model."""
+    config = spec.config
+    if not (spec.tools or config.think not in (None, False)):
+        return spec
+    fit = fit_to_model(config, tools=bool(spec.tools), images=False)
+    return spec if fit is config else dataclasses.replace(spec, config=fit)
+
+
+async def fitted_async(spec: CallSpec) -> CallSpec:
+    """`fitted` without blocking the event loop on the first lookup of a model."""
+    if not (spec.tools or spec.config.think not in (None, False)) or is_known(spec.config):
+        return fitted(spec)
+    return await asyncio.to_thread(fitted, spec)
+
+
 def run(spec: CallSpec) -> tuple[Any, Trace]:
     """Run a call synchronously, with its retries; returns the value and its trace."""
+    spec = fitted(spec)
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
     policy = RetryPolicy.of(spec.config)
@@ -93,6 +113,7 @@ def _send(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolic
 
 async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
     """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded)."""
+    spec = await fitted_async(spec)
     strategy = strategy_for(spec.config)
     trace = start_trace(spec, strategy)
     policy = RetryPolicy.of(spec.config)

@@ -17,10 +17,10 @@ from typing import Any
 
 from ..config import redact_host
 from ..errors import ConfigurationError, no_valid_chunks
-from ..strategies import ChatStrategy, Exchange, StreamChunk, Turn, strategy_for
+from ..strategies import Exchange, StreamChunk, Turn, strategy_for
 from ..trace import Trace
 from .conversation import CallSpec, Send
-from .drivers import note_retry, record_failure, recording_request, response_event, start_trace
+from .drivers import fitted, fitted_async, note_retry, record_failure, recording_request, response_event, start_trace
 from .retries import RetryPolicy
 
 Piece = tuple[str, str]  # ("thinking" | "text", the piece)
@@ -39,11 +39,9 @@ def check_streamable(spec: CallSpec) -> None:
 class _StreamRecorder:
     """Collects a stream's pieces in O(1) per piece and writes the trace when it ends."""
 
-    def __init__(self, spec: CallSpec, strategy: ChatStrategy) -> None:
-        self.config = spec.config
-        self.strategy = strategy
-        self.trace = start_trace(spec, strategy, stream=True)
-        self.request = strategy.request(spec.first_messages(), [], spec.output, stream=True)
+    def __init__(self, spec: CallSpec) -> None:
+        self.trace = start_trace(spec, strategy_for(spec.config), stream=True)
+        self.use(spec)
         self.policy = RetryPolicy.of(spec.config)
         self.pieces: list[str] = []
         self.thoughts: list[str] = []  # the model's reasoning, never part of the text
@@ -52,6 +50,13 @@ class _StreamRecorder:
         self.ttft: float | None = None
         self.first_thought: float | None = None  # perf_counter() of the first thinking piece
         self.started = time.perf_counter()
+
+    def use(self, spec: CallSpec) -> None:
+        """Send `spec` (set again once an async stream has fitted it to the model)."""
+        self.spec = spec
+        self.config = spec.config
+        self.strategy = strategy_for(spec.config)
+        self.request = self.strategy.request(spec.first_messages(), [], spec.output, stream=True)
 
     def opened(self) -> tuple[Generator[StreamChunk, None, None], list[StreamChunk]]:
         """The chunk iterator and its first chunk (none for an empty stream). The request goes on
@@ -148,7 +153,7 @@ class _StreamRecorder:
 def stream(spec: CallSpec) -> TextStream:
     """Start a synchronous text stream (validated now; the request goes out on first iteration)."""
     check_streamable(spec)
-    text_stream = TextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+    text_stream = TextStream(_StreamRecorder(fitted(spec)))
     _open_streams.add(text_stream)
     return text_stream
 
@@ -167,9 +172,9 @@ def close_open_streams() -> int:
 
 
 def stream_async(spec: CallSpec) -> AsyncTextStream:
-    """Start an async text stream (validated now; the request goes out on first iteration)."""
+    """Start an async text stream (validated now, fitted to the model and sent on first iteration)."""
     check_streamable(spec)
-    return AsyncTextStream(_StreamRecorder(spec, strategy_for(spec.config)))
+    return AsyncTextStream(_StreamRecorder(spec))
 
 
 class _Stream(ABC):
@@ -256,6 +261,9 @@ class AsyncTextStream(_Stream):
         error: BaseException | None = None
         chunks: AsyncGenerator[StreamChunk, None] | None = None
         try:
+            spec = await fitted_async(recorder.spec)
+            if spec is not recorder.spec:
+                recorder.use(spec)
             chunks, first = await recorder.opened_async()
             for piece in recorder.pieces_of(first) if first is not None else ():
                 yield piece

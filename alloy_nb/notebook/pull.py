@@ -6,6 +6,7 @@ import html
 import time
 from typing import Any, Protocol
 
+from ..capabilities import forget
 from ..config import Config, redact_host
 from ..errors import ServerError
 from ..host import Host, human_size
@@ -37,6 +38,7 @@ def pull_with_progress(config: Config, name: str) -> None:
         view.discard()
         raise
     view.flush()
+    forget(config.host)  # a pulled model may be a new version: read what it can do again
     print(f"Pulled {name}.")
 
 

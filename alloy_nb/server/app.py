@@ -39,6 +39,7 @@ from alloy_nb.server.engines import (
     TextDelta,
     ThinkingDelta,
     ToolCalls,
+    refusal,
 )
 from alloy_nb.server.ollama_api import OllamaDialect
 from alloy_nb.server.openai_api import OpenAIDialect
@@ -256,6 +257,10 @@ class _ChatHandler:
             chat.headers = dict(request.headers)
         except BadRequest as error:
             return _error(dialect, error.status, str(error))
+        card = find_card(self._engine.models(), chat.model)
+        refused = refusal(card, chat) if card is not None else None
+        if refused is not None:
+            return _error(dialect, 400, refused)
         events = self._engine.generate(chat)
         try:
             if chat.stream:

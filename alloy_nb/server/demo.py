@@ -29,7 +29,12 @@ from alloy_nb.server.engines import (
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn, split_words
 
-DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b")
+DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b", "gemma3:4b")
+# What real Ollama reports for these families: which think, which see, which take tools.
+_THINKING = ("qwen3", "deepseek-r1", "gpt-oss", "magistral")
+_VISION = ("gemma3", "llava", "vision", "qwen2.5vl", "minicpm-v", "llama4")
+_NO_TOOLS = ("gemma3", "llava", "deepseek-r1")
+_LEVELS = ("gpt-oss",)  # takes low / medium / high, not on / off
 PULL_CHUNKS = 4
 PULL_CHUNK_DELAY = 0.02
 
@@ -188,6 +193,11 @@ def fake_card(name: str) -> ModelCard:
     match = re.search(r"(\d+(?:\.\d+)?)([mb])", tag.lower())
     amount, unit = (float(match[1]), match[2]) if match else (1.0, "b")
     parameters = amount * (1e6 if unit == "m" else 1e9)
+    capabilities = ["completion"]
+    capabilities += [] if family.startswith(_NO_TOOLS) else ["tools"]
+    capabilities += ["vision"] if any(mark in name for mark in _VISION) else []
+    thinks = family.startswith(_THINKING)
+    levels = family.startswith(_LEVELS)
     return ModelCard(
         name=name,
         size=int(parameters * 0.6),
@@ -195,4 +205,7 @@ def fake_card(name: str) -> ModelCard:
         family=family,
         parameter_size=f"{amount:g}{unit.upper()}",
         quantization_level="Q4_K_M",
+        capabilities=(*capabilities, *(["thinking"] if thinks else [])),
+        think_values=("low", "medium", "high") if levels else (False, True) if thinks else (),
+        think_default="medium" if levels else True if thinks else None,
     )

@@ -31,8 +31,9 @@ class ChatRequest:
     ``messages`` are dicts with ``role`` (system/user/assistant/tool),
     ``content`` and, when present, ``tool_calls`` (``[{"id", "name",
     "arguments"}]``, arguments a dict or the raw text), ``tool_name`` and
-    ``tool_call_id``. ``options`` use Ollama's option names (temperature,
-    top_p, top_k, seed, num_predict, stop, num_ctx, ...). ``path``,
+    ``tool_call_id``, and ``images`` (base64 strings, from either API). ``options``
+    use Ollama's option names (temperature, top_p, top_k, seed, num_predict, stop,
+    num_ctx, ...); ``think`` is the thinking setting (``reasoning_effort`` on /v1). ``path``,
     ``body`` and ``headers`` record the endpoint, JSON body and HTTP headers as received.
     """
 
@@ -42,6 +43,7 @@ class ChatRequest:
     format: dict[str, Any] | Literal["json"] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
+    think: bool | str | None = None
     api: Api = "ollama"
     path: str = ""
     body: Any = None
@@ -123,6 +125,26 @@ class ModelCard:
     parameters: str = ""
     context_length: int = 8192
     capabilities: tuple[str, ...] = ("completion", "tools")
+    think_values: tuple[bool | str, ...] = ()  # what `think` takes, as /api/show's "thinking" reports it
+    think_default: bool | str | None = None
+
+    @property
+    def images(self) -> bool:
+        return "vision" in self.capabilities
+
+
+def refusal(card: ModelCard, request: ChatRequest) -> str | None:
+    """Ollama's error text for a request the model cannot serve (HTTP 400), or None (also when
+    the card declares no capabilities, as an older Ollama reports none)."""
+    if not card.capabilities:
+        return None
+    if request.tools and "tools" not in card.capabilities:
+        return f"registry.ollama.ai/library/{card.name} does not support tools"
+    if request.think not in (None, False) and "thinking" not in card.capabilities:
+        return f'"{card.name}" does not support thinking'
+    if not card.images and any(message.get("images") for message in request.messages):
+        return "this model is missing data required for image input"
+    return None
 
 
 class Engine(Protocol):

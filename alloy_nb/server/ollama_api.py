@@ -73,6 +73,7 @@ class OllamaDialect:
             format=chat.format or None,
             options=options,
             stream=chat.stream,
+            think=chat.think,
             api="ollama",
             path=path,
             body=body,
@@ -200,7 +201,7 @@ def show(card: ModelCard) -> dict[str, Any]:
         },
         "capabilities": list(card.capabilities),
         "modified_at": iso(card.modified_at),
-    }
+    } | ({"thinking": {"values": list(card.think_values), "default": card.think_default}} if card.think_values else {})
 
 
 def ps(loaded: list[tuple[ModelCard, datetime]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ThinkingDelta, ToolCallOut
 from alloy_nb.server.wire import (
+    BadRequest,
     Reply,
     ToolDef,
     WireModel,
@@ -37,9 +38,14 @@ class _ToolCall(WireModel):
     function: _FunctionCall
 
 
+class _ImageUrl(WireModel):
+    url: str
+
+
 class _Part(WireModel):
     type: str
     text: str = ""
+    image_url: _ImageUrl | None = None
 
 
 class _Message(WireModel):
@@ -78,6 +84,7 @@ class _ChatBody(WireModel):
     seed: int | None = None
     stop: str | list[str] | None = None
     response_format: _ResponseFormat | None = None
+    reasoning_effort: str | None = None
 
 
 class OpenAIDialect:
@@ -97,6 +104,7 @@ class OpenAIDialect:
             format=_format(chat.response_format),
             options=_options(chat),
             stream=chat.stream,
+            think=_think(chat.reasoning_effort),
             api="openai",
             path=path,
             body=body,
@@ -185,12 +193,32 @@ def _neutral_messages(messages: list[_Message]) -> list[dict[str, Any]]:
                     "arguments": parse_arguments(call.function.arguments),
                 }
             )
+        images = _images(message.content)
+        if images:
+            entry["images"] = images
         if message.tool_call_id is not None:
             entry["tool_call_id"] = message.tool_call_id
             if message.tool_call_id in names:
                 entry["tool_name"] = names[message.tool_call_id]
         neutral.append(entry)
     return neutral
+
+
+def _images(content: str | list[_Part] | None) -> list[str]:
+    """The base64 data of `image_url` parts given as data URLs (Ollama's /v1 takes no other)."""
+    if not isinstance(content, list):
+        return []
+    urls = [part.image_url.url for part in content if part.type == "image_url" and part.image_url is not None]
+    if any(not url.startswith("data:") or ";base64," not in url for url in urls):
+        raise BadRequest("invalid image input: only base64 data URLs (data:image/...;base64,...) are supported")
+    return [url.split(";base64,", 1)[1] for url in urls]
+
+
+def _think(effort: str | None) -> bool | str | None:
+    """`reasoning_effort` as a thinking setting: "none" is off, a level stays a level."""
+    if effort is None:
+        return None
+    return False if effort == "none" else effort
 
 
 def _text(content: str | list[_Part] | None) -> str:

@@ -224,7 +224,7 @@ def test_native_options_pass_through_with_stop_as_a_list(server, native: ollama.
 
 
 def test_model_listings_agree_on_both_apis(native: ollama.Client, oai: openai.OpenAI) -> None:
-    names = ["smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b"]
+    names = ["smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b", "gemma3:4b"]
     tags = native.list().models
     assert [m.model for m in tags] == names
     assert tags[0].details.parameter_size == "135M" and tags[0].size > 0 and len(tags[0].digest) == 64

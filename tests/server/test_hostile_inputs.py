@@ -59,7 +59,7 @@ def test_invalid_names_are_never_pulled_or_listed(served, name: str) -> None:
     reply = post(url, "/api/pull", '{"model": "' + name + '", "stream": false}')
     assert reply.status_code == 400, reply.text
     listed = [m["name"] for m in httpx.get(url + "/api/tags").json()["models"]]
-    assert all(m.startswith(("smollm2", "llama3.1", "gpt-oss", "qwen3")) for m in listed)
+    assert all(m.startswith(("smollm2", "llama3.1", "gpt-oss", "qwen3", "gemma3")) for m in listed)
 
 
 def test_a_valid_new_name_is_pulled(served) -> None:

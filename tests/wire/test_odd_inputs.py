@@ -61,7 +61,7 @@ def test_a_missing_model_on_the_embedded_server_gets_the_embedded_advice(server,
     with pytest.raises(alloy_nb.ModelNotFound) as missing:
         ask("hi", model="ollama:nosuch:1b", api=api)
     message = str(missing.value)
-    assert "Models there: gpt-oss:20b, llama3.1:8b, qwen3:0.6b, smollm2:135m." in message
+    assert "Models there: gemma3:4b, gpt-oss:20b, llama3.1:8b, qwen3:0.6b, smollm2:135m." in message
     assert "alloy-nb serve --model nosuch:1b=PATH.gguf" in message and "ollama pull" not in message
 
 

@@ -28,11 +28,20 @@ def test_typed_output_never_parses_the_thinking(server, api: str) -> None:
     assert trace.responses[0].thinking == '{"number": "WRONG", "total": 0}'
 
 
-@pytest.mark.parametrize(("think", "native", "openai"), [(True, True, "medium"), (False, False, "none"),
-                                                          ("high", "high", "high"), ("Low", "low", "low")])
-def test_think_reaches_each_wire_in_its_own_words(server, think, native, openai) -> None:
-    ask("hi", think=think, api="native")
-    ask("hi", think=think, api="openai_chat")
+@pytest.mark.parametrize(
+    ("model", "think", "native", "openai"),
+    [
+        ("qwen3:0.6b", True, True, "medium"),
+        ("qwen3:0.6b", False, False, "none"),
+        ("gpt-oss:20b", "high", "high", "high"),
+        ("gpt-oss:20b", "Low", "low", "low"),
+        ("gpt-oss:20b", True, "medium", "medium"),  # levels only: True is its default level
+        ("smollm2:135m", False, False, "none"),  # off is never refused
+    ],
+)
+def test_think_reaches_each_wire_in_its_own_words(server, model, think, native, openai) -> None:
+    ask("hi", think=think, api="native", model=f"ollama:{model}")
+    ask("hi", think=think, api="openai_chat", model=f"ollama:{model}")
     native_body, openai_body = (request.body for request in server.requests)
     assert native_body["think"] == native and openai_body["reasoning_effort"] == openai
 

@@ -1,0 +1,139 @@
+"""Capabilities from `/api/show`: `model_info`, and requests a model cannot serve refused before sending."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import alloy_nb
+from alloy_nb import ConfigurationError, ModelNotFound, ask, model_info, tool
+from alloy_nb.capabilities import forget, is_known
+from alloy_nb.config import current
+from alloy_nb.server import ModelCard
+from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    forget()
+    yield
+    forget()
+
+
+def test_model_info_reads_what_the_host_says(server) -> None:
+    info = model_info("ollama:gpt-oss:20b")
+    assert info.capabilities == ("completion", "tools", "thinking")
+    assert (info.think_levels, info.think_default, info.context_length) == (("low", "medium", "high"), "medium", 8192)
+    assert info.parameter_size == "20B" and info.family == "gpt-oss"
+    assert model_info("ollama:gemma3:4b").capabilities == ("completion", "vision")
+    assert model_info("ollama:qwen3:0.6b").think_values == (False, True)
+    assert "thinking levels low, medium, high (default medium)" in str(info)
+    assert "<b>gpt-oss:20b</b>" in info._repr_html_()
+
+
+def test_model_info_is_read_once_and_forgotten_after_a_pull(server) -> None:
+    config = current(model="ollama:qwen3:0.6b")
+    assert not is_known(config)
+    model_info("ollama:qwen3:0.6b")
+    assert is_known(config)
+    forget(server.url)
+    assert not is_known(config)
+
+
+def test_model_info_for_a_missing_model_lists_what_is_there(server) -> None:
+    with pytest.raises(ModelNotFound, match=r"Model 'nosuch:1b' is not available .* Models there: gemma3:4b, "):
+        model_info("ollama:nosuch:1b")
+
+
+def test_tools_for_a_model_without_tools_are_refused_naming_ones_that_can(server, api: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        ask("Add 1 and 2.", tools=[add], model="ollama:gemma3:4b", api=api)
+    message = str(info.value)
+    assert message.startswith("gemma3:4b cannot call tools (its capabilities: completion, vision), so nothing was sent.")
+    assert "Models on http://127.0.0.1:" in message and "smollm2:135m" in message and "qwen3:0.6b" in message
+    assert server.requests == []
+
+
+def test_thinking_for_a_model_that_cannot_think_is_refused(server, api: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"smollm2:135m cannot think .* can: gpt-oss:20b, qwen3:0\.6b\."):
+        ask("Hi", think=True, api=api)
+    with pytest.raises(ConfigurationError, match="cannot think"):
+        ask.stream("Hi", think="low", api=api)
+
+    async def streamed() -> str:
+        return "".join([piece async for piece in ask.stream_async("Hi", think=True, api=api)])
+
+    with pytest.raises(ConfigurationError, match="cannot think"):
+        asyncio.run(streamed())
+    assert server.requests == []
+    ask("Hi", think=False, api=api)  # off is never refused
+    assert len(server.requests) == 1
+
+
+def test_a_level_the_model_does_not_offer_names_what_it_takes(server) -> None:
+    with pytest.raises(ConfigurationError, match=r"think='high' is not a setting qwen3:0\.6b offers .*it takes False, True\."):
+        ask("Hi", think="high", model="ollama:qwen3:0.6b")
+    assert server.requests == []
+
+
+def test_async_calls_are_fitted_the_same_way(server, api: str) -> None:
+    with pytest.raises(ConfigurationError, match="cannot call tools"):
+        asyncio.run(ask.async_("Add.", tools=[add], model="ollama:gemma3:4b", api=api))
+    server.script(Reply(tool_calls=[Call("add", {"a": 1, "b": 2})]), Reply(text="3"))
+    assert asyncio.run(ask.async_("Add.", tools=[add], think=True, model="ollama:gpt-oss:20b", api=api)) == "3"
+    first = server.requests[0].body
+    assert (first.get("think") if api == "native" else first.get("reasoning_effort")) == "medium"
+
+
+class _OlderServer(ScriptedEngine):
+    """An Ollama from before /api/show reported capabilities."""
+
+    def models(self) -> list[ModelCard]:
+        return [dataclasses.replace(card, capabilities=(), think_values=()) for card in super().models()]
+
+
+def test_nothing_is_refused_when_the_host_cannot_say() -> None:
+    engine = _OlderServer()
+    with ServerThread(engine) as thread:
+        alloy_nb.configure(host=thread.url)
+        assert model_info("ollama:gemma3:4b").capabilities == ()
+        assert isinstance(ask("Add.", tools=[add], model="ollama:gemma3:4b"), str)
+    assert engine.requests and [t.name for t in engine.requests[0].tools] == ["add"]  # sent, not refused
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"model": "gemma3:4b", "tools": [add.spec()]}, "registry.ollama.ai/library/gemma3:4b does not support tools"),
+        ({"model": "smollm2:135m", "think": True}, '"smollm2:135m" does not support thinking'),
+        ({"model": "smollm2:135m", "images": ["aGk="]}, "this model is missing data required for image input"),
+    ],
+)
+def test_the_server_refuses_what_a_model_cannot_do_with_ollamas_words(server, body: dict, error: str) -> None:
+    images = body.pop("images", None)
+    message = {"role": "user", "content": "hi", **({"images": images} if images else {})}
+    reply = httpx.post(f"{server.url}/api/chat", json={**body, "messages": [message], "stream": False}, timeout=10)
+    assert (reply.status_code, reply.json()) == (400, {"error": error})
+
+
+def test_the_v1_api_reads_reasoning_effort_and_data_url_images(server) -> None:
+    url = f"{server.url}/v1/chat/completions"
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,aGk="}}
+    content = [{"type": "text", "text": "What is this?"}, image]
+    body = {"model": "gemma3:4b", "messages": [{"role": "user", "content": content}], "reasoning_effort": "none"}
+    assert httpx.post(url, json=body, timeout=10).status_code == 200
+    received = server.requests[-1]
+    assert received.messages[-1]["images"] == ["aGk="] and received.think is False
+    image["image_url"]["url"] = "https://example.com/cat.png"
+    reply = httpx.post(url, json=body, timeout=10)
+    assert reply.status_code == 400 and "base64 data URLs" in reply.json()["error"]["message"]
