@@ -22,6 +22,7 @@ from .call.streaming import (
 )
 from .config import current
 from .errors import ConfigurationError
+from .images import images_of
 from .outputs import output_spec
 from .tools import as_tools
 from .trace import Trace
@@ -31,8 +32,8 @@ class CallOptions(TypedDict, total=False):
     """Per-call settings; each overrides `settings()`, `configure()` and the environment.
 
     Every `Config` field, alloy-ai's names for two of them (`default_system`, `parallel_tools_max`),
-    plus the call-only `api` and `history` (earlier exchanges, `{"role", "content"}` dicts, sent
-    before the prompt). Written out for type checkers; tests/unit/test_settings_agree.py fails when
+    plus the call-only `api`, `history` (earlier exchanges, `{"role", "content"}` dicts, sent
+    before the prompt) and `images` (paths, bytes or PIL images, sent with the prompt). Written out for type checkers; tests/unit/test_settings_agree.py fails when
     it and `Config` disagree."""
 
     model: str
@@ -60,6 +61,7 @@ class CallOptions(TypedDict, total=False):
     parallel_tools_max: int
     api: str
     history: Sequence[Mapping[str, str]]
+    images: Sequence[Any]
 
 
 class Traced(NamedTuple):
@@ -82,8 +84,14 @@ def _spec(
         prompt = with_context(prompt, context)
     settings: dict[str, Any] = dict(options)
     history = [_history_message(m) for m in settings.pop("history", None) or []]
+    images = images_of(settings.pop("images", None))
     return CallSpec(
-        prompt=prompt, output=output_spec(output), tools=as_tools(tools), config=current(**settings), history=history
+        prompt=prompt,
+        output=output_spec(output),
+        tools=as_tools(tools),
+        config=current(**settings),
+        history=history,
+        images=images,
     )
 
 

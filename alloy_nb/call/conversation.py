@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import CommandError, ToolLoopLimitExceeded
+from ..images import Image
 from ..outputs import OutputSpec
 from ..strategies import ChatStrategy, ToolCall, Turn
 from ..tools import Tool
@@ -28,21 +29,29 @@ class CallSpec:
     tools: list[Tool] = field(default_factory=list)
     config: Config = field(default_factory=Config)
     history: list[dict[str, str]] = field(default_factory=list)
+    images: tuple[Image, ...] = ()
 
     def first_messages(self) -> list[dict[str, Any]]:
-        """System prompt (with the output instruction), earlier exchanges, then the prompt."""
+        """System prompt (with the output instruction), earlier exchanges, then the prompt (with its images;
+        each strategy puts them on the wire its own way)."""
         system = [self.config.system] if self.config.system else []
         if not self.output.is_text:
             system.append(self.output.instruction)
         messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
-        return [*messages, *self.history, {"role": "user", "content": self.prompt}]
+        prompt: dict[str, Any] = {"role": "user", "content": self.prompt}
+        if self.images:
+            prompt["images"] = list(self.images)
+        return [*messages, *self.history, prompt]
 
 
 @dataclass(frozen=True)
 class Send:
+    """Send this request; `images` are the call's, so the trace can keep their base64 out."""
+
     request: dict[str, Any]
     turn: int
     finalize: bool = False
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
     turn_number = 0
     while True:
         request = strategy.request(list(messages), spec.tools, spec.output, stream=False)
-        turn: Turn = yield Send(request, turn_number)
+        turn: Turn = yield Send(request, turn_number, images=spec.images)
         messages.append(strategy.assistant_message(turn))
         if not turn.tool_calls:
             break
@@ -79,7 +88,7 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
             raise _unusable(exc, turn, spec.config, finalized=False) from None
     messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction})
     request = strategy.request(list(messages), [], spec.output, stream=False)
-    final: Turn = yield Send(request, turn_number + 1, finalize=True)
+    final: Turn = yield Send(request, turn_number + 1, finalize=True, images=spec.images)
     try:
         return spec.output.parse(final.text)
     except CommandError as exc:

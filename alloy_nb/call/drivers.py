@@ -13,6 +13,7 @@ from typing import Any, Literal
 from ..capabilities import fit_to_model, is_known
 from ..config import redact_host
 from ..errors import AlloyError, ContractFailed, ToolError
+from ..images import without_image_data
 from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
 from ..tools import Tool, parse_arguments, result_content
 from ..trace import RequestEvent, ResponseEvent, RetryEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
@@ -30,6 +31,7 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
         tools=[t.name for t in spec.tools],
         stream=stream,
         max_chars=spec.config.trace_max_chars,
+        images=[image.record() for image in spec.images],
     )
     remember(trace, spec.config.trace_history)
     return trace
@@ -39,15 +41,19 @@ def fitted(spec: CallSpec) -> CallSpec:
     """The call as the model can serve it (see `capabilities.fit_to_model`); only calls with tools,
     images or thinking look the model up, once per host and model."""
     config = spec.config
-    if not (spec.tools or config.think not in (None, False)):
+    if not _asks_much(spec):
         return spec
-    fit = fit_to_model(config, tools=bool(spec.tools), images=False)
+    fit = fit_to_model(config, tools=bool(spec.tools), images=bool(spec.images))
     return spec if fit is config else dataclasses.replace(spec, config=fit)
+
+
+def _asks_much(spec: CallSpec) -> bool:
+    return bool(spec.tools or spec.images or spec.config.think not in (None, False))
 
 
 async def fitted_async(spec: CallSpec) -> CallSpec:
     """`fitted` without blocking the event loop on the first lookup of a model."""
-    if not (spec.tools or spec.config.think not in (None, False)) or is_known(spec.config):
+    if not _asks_much(spec) or is_known(spec.config):
         return fitted(spec)
     return await asyncio.to_thread(fitted, spec)
 
@@ -224,7 +230,8 @@ def recording_request(
         yield exchange, record
     finally:
         if exchange.sent is not None:  # None only when the SDK refused the request before sending it
-            event.body, event.url = trace.cap(exchange.sent.body, exchange.sent.size), exchange.sent.url
+            body = without_image_data(exchange.sent.body, effect.images)
+            event.body, event.url = trace.cap(body, exchange.sent.size), exchange.sent.url
 
 
 def response_event(

@@ -97,7 +97,7 @@ class _StreamRecorder:
 
     @contextmanager
     def _sending(self, exchange: Exchange) -> Iterator[None]:
-        with recording_request(self.trace, self.strategy, Send(self.request, 0), exchange):
+        with recording_request(self.trace, self.strategy, Send(self.request, 0, images=self.spec.images), exchange):
             yield
 
     def pieces_of(self, chunk: StreamChunk) -> list[Piece]:

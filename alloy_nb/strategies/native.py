@@ -23,6 +23,14 @@ TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users s
 _MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")  # what the SDK's Message holds
 
 
+def _wire_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as the SDK's Message holds it; images go as base64 strings."""
+    wire = {key: message[key] for key in _MESSAGE_KEYS if message.get(key)}
+    if "images" in wire:
+        wire["images"] = [image.base64 for image in wire["images"]]
+    return wire
+
+
 class NativeStrategy:
     """Ollama's own chat API: tool results carry `tool_name`; typed output uses `format=<schema>`."""
 
@@ -46,7 +54,7 @@ class NativeStrategy:
             top_level["think"] = self.config.think
         request: dict[str, Any] = {
             "model": self.config.model_name,
-            "messages": [{key: m[key] for key in _MESSAGE_KEYS if m.get(key)} for m in messages],
+            "messages": [_wire_message(m) for m in messages],
             "tools": [_ollama_tool(t) for t in tools],
             "stream": stream,
             **top_level,

@@ -27,6 +27,13 @@ from .pool import client_key, leased_client
 PATH = "/chat/completions"
 
 
+def _with_image_parts(message: dict[str, Any]) -> dict[str, Any]:
+    """A message with images as OpenAI content parts: the text, then each image as a data URL."""
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.get("content") or ""}]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in message["images"]]
+    return {**{key: value for key, value in message.items() if key != "images"}, "content": parts}
+
+
 class OpenAIChatStrategy:
     """OpenAI-style chat: tool results carry `tool_call_id`; typed output is asked for in the prompt
     and, on requests without tools, also constrained with `response_format`."""
@@ -46,7 +53,8 @@ class OpenAIChatStrategy:
     def request(
         self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
     ) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.config.model_name, "messages": messages, "stream": stream}
+        wire = [_with_image_parts(m) if m.get("images") else m for m in messages]
+        request: dict[str, Any] = {"model": self.config.model_name, "messages": wire, "stream": stream}
         if tools:
             request["tools"] = [t.spec() for t in tools]
         elif output.schema is not None:

@@ -49,6 +49,9 @@ _CSS = """
 .alloy-trace .at-error{color:#c62828;font-weight:600}
 .alloy-trace .at-note{opacity:.7;font-style:italic}
 .alloy-trace details>summary{cursor:pointer;opacity:.75;font-size:12px}
+.alloy-trace .at-images{display:flex;flex-wrap:wrap;gap:8px;margin-bottom:6px}
+.alloy-trace .at-image{display:flex;align-items:center;gap:4px}
+.alloy-trace .at-thumb{max-width:96px;max-height:96px;border-radius:3px;border:1px solid #8884}
 .alloy-trace .at-outcome{border-top:1px solid #8884;margin-top:6px;padding-top:4px}
 """
 
@@ -110,7 +113,23 @@ def _header(trace: Trace) -> str:
     return (
         f'<div class="at-head"><span class="at-model">{_text(trace.model)}</span>'
         f'<span class="at-status at-status-{status}">{_text(trace.status)}</span>{fields}</div>'
+        f"{_images(trace)}"
     )
+
+
+def _images(trace: Trace) -> str:
+    """The call's images: a thumbnail (a PNG alloy_nb made, never the original bytes) and the facts of each."""
+    shown = []
+    for number, image in enumerate(trace.images, start=1):
+        thumbnail = image.thumbnail or ""
+        picture = (
+            f'<img class="at-thumb" src="{_text(thumbnail)}" alt="image {number}">'
+            if thumbnail.startswith("data:image/png;base64,")
+            else ""
+        )
+        facts = f"image {number}: {image.media_type}, {image.size:,} bytes, sha256 {image.sha256[:16]}…"
+        shown.append(f'<span class="at-image">{picture}<span class="at-meta">{_text(facts)}</span></span>')
+    return f'<div class="at-images">{"".join(shown)}</div>' if shown else ""
 
 
 def _outcome(trace: Trace) -> str:

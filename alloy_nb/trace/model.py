@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
+from ..images import ImageRecord
 from ..nesting import MAX_NESTING, cut_deeper_than, value_depth
 
 Status = Literal["running", "ok", "error", "interrupted"]
@@ -113,6 +114,7 @@ class Trace(BaseModel):
     output_type: str = "str"
     tools: list[str] = Field(default_factory=list)
     stream: bool = False
+    images: list[ImageRecord] = Field(default_factory=list)  # the call's images: type, size, sha256, thumbnail
     events: list[Event] = Field(default_factory=list)
     status: Status = "running"
     result: Any = None

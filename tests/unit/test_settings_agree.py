@@ -16,7 +16,7 @@ from alloy_nb import ConfigurationError, config
 from alloy_nb.commands import CallOptions
 
 README = Path(__file__).parents[2] / "README.md"
-CALL_ONLY = {"api", "history"}
+CALL_ONLY = {"api", "history", "images"}
 KEYWORD_ALIASES = {"default_system": "system", "parallel_tools_max": "tool_concurrency"}  # alloy-ai's names
 
 # variable -> (setting, raw value, value it gives): the documented variables, aliases included.
