@@ -44,6 +44,12 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="LEVEL",
             help="let a thinking model think (alone: on; or off, low, medium, high)",
         ),
+        argument(
+            "--image",
+            action="append",
+            metavar="PATH_OR_VAR",
+            help="an image for a vision model: a notebook variable (bytes, PIL image, path) or a file path; repeatable",
+        ),
     ]
     for flag in reversed(flags):
         func = flag(func)
@@ -131,9 +137,15 @@ class AlloyMagics(Magics):
             "max_tokens": args.max_tokens,
             "think": args.think,
         }
+        if args.image:
+            options["images"] = [self._image(name) for name in args.image]
         if getattr(args, "chat", False):  # %alloy compare has no --chat
             options["history"] = self.chat_history[-2 * self.max_history :] if self.max_history else []
         return {key: value for key, value in options.items() if value is not None}
+
+    def _image(self, name: str) -> Any:
+        """A notebook variable of that name, else the text as a file path."""
+        return self.namespace[name] if name.isidentifier() and name in self.namespace else name
 
     def _model(self, name: str | None) -> str | None:
         if name is None:
@@ -476,10 +488,10 @@ def help_text(subcommands: dict[str, Callable[[str], Any]]) -> str:
 
 
 def _config(options: dict[str, Any]) -> Any:
-    """The settings a cell's call will use (its options without the chat history)."""
+    """The settings a cell's call will use (its options without the chat history and images)."""
     from ..config import current
 
-    return current(**{key: value for key, value in options.items() if key != "history"})
+    return current(**{key: value for key, value in options.items() if key not in ("history", "images")})
 
 
 def _key_value(item: str) -> tuple[str, Any]:

@@ -312,3 +312,24 @@ def test_a_tool_reply_without_a_token_limit_ends_with_one_call_per_tool(embedded
             calls = [(c.function.name, json.loads(c.function.arguments)) for c in answer.choices[0].message.tool_calls or []]
         assert time.perf_counter() - started < 10
         assert calls == [("get_weather", {"city": "Paris"})], api
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"think": True}, '"smollm2:135m" does not support thinking'),
+        ({"images": True}, "this model is missing data required for image input"),
+    ],
+)
+def test_the_embedded_model_refuses_thinking_and_images_as_ollama_does(embedded, extra: dict, error: str) -> None:
+    message = {"role": "user", "content": "hi"}
+    if extra.pop("images", False):
+        message["images"] = ["iVBORw0KGgo="]
+    reply = httpx.post(
+        f"{embedded.url}/api/chat",
+        json={"model": "smollm2:135m", "messages": [message], "stream": False, **extra},
+        timeout=30,
+    )
+    assert (reply.status_code, reply.json()) == (400, {"error": error})
+    show = httpx.post(f"{embedded.url}/api/show", json={"model": "smollm2:135m"}, timeout=30).json()
+    assert show["capabilities"] == ["completion", "tools"] and "thinking" not in show

@@ -258,7 +258,24 @@ def test_ctrl_c_in_the_body_of_a_stream_loop_marks_its_trace_interrupted(shell, 
 
 
 def test_the_think_flag(shell, server) -> None:
-    for flags, expected in (("--think", True), ("--think high", "high"), ("--think off", False)):
+    for flags, expected in (
+        ("-m ollama:qwen3:0.6b --think", True),
+        ("-m ollama:gpt-oss:20b --api native --think high", "high"),
+        ("--think off", False),
+    ):
         server.script(Reply(text="ok"))
         assert run(shell, f"%%alloy --no-stream {flags}\nhi").success
         assert server.requests[-1].body["think"] == expected
+
+
+def test_the_image_flag_takes_variables_and_paths(shell, server, tmp_path) -> None:
+    import base64
+
+    picture = b"\x89PNG\r\n\x1a\n" + b"0" * 32
+    path = tmp_path / "x.png"
+    path.write_bytes(picture)
+    shell.user_ns["photo"] = picture
+    assert run(shell, f"%%alloy --no-stream -m ollama:gemma3:4b --image photo --image {path}\nWhat is it?").success
+    encoded = base64.b64encode(picture).decode()
+    assert server.requests[-1].body["messages"][-1]["images"] == [encoded, encoded]
+    assert not run(shell, "%%alloy --no-stream --image photo\nWhat is it?").success  # smollm2 cannot see
