@@ -206,6 +206,45 @@ def fit_to_model(config: Config, *, tools: bool, images: bool) -> Config:
     return config
 
 
+FILLED = 0.95  # a prompt this close to the context length was most likely cut to fit
+SMALLEST_DEFAULT_CONTEXT = 2048  # Ollama's smallest default num_ctx: shorter prompts never ask the host
+
+
+def context_warning(config: Config, prompt_tokens: int | None, *, ask_host: bool = True) -> str | None:
+    """A warning when the prompt filled the context window, so the server probably dropped its start.
+
+    The window is `context_length` when set, else what `/api/ps` says the loaded model has (asked only
+    for prompts long enough to fill the smallest default)."""
+    if not prompt_tokens:
+        return None
+    limit = config.context_length
+    if limit is None and ask_host and prompt_tokens >= SMALLEST_DEFAULT_CONTEXT * FILLED:
+        limit = _loaded_context(config)
+    if not limit or prompt_tokens < limit * FILLED:
+        return None
+    native = config.strategy == "native"
+    advice = (
+        f"raise context_length= (e.g. context_length={2 * limit})"
+        if native
+        else "use api='native' with a larger context_length=, or a shorter prompt"
+    )
+    return (
+        f"The prompt filled the context window: {prompt_tokens:,} tokens read of {limit:,}, so the server "
+        f"probably dropped the start of the conversation. To keep all of it, {advice}."
+    )
+
+
+def _loaded_context(config: Config) -> int | None:
+    try:
+        running = Host(config).running().models
+    except Exception:
+        return None
+    for model in running:
+        if model.model == config.model_name or model.name == config.model_name:
+            return int(model.context_length) if model.context_length else None
+    return None
+
+
 def _cannot(config: Config, info: ModelInfo, capability: str) -> ConfigurationError:
     others = [name for name in _models_with(config, capability) if name != config.model_name]
     suggestion = (

@@ -40,6 +40,8 @@ class CallOptions(TypedDict, total=False):
     temperature: float
     max_tokens: int
     think: bool | str
+    context_length: int
+    keep_alive: str | float
     system: str
     max_tool_turns: int
     max_tool_calls: int

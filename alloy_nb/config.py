@@ -55,6 +55,17 @@ class Config(BaseModel):
     think: bool | str | None = setting(
         None, env="ALLOY_THINK", help="Thinking: true, false or a level (low, medium, high); none: the model's default."
     )
+    context_length: int | None = setting(
+        None,
+        gt=0,
+        env="ALLOY_CONTEXT_LENGTH",
+        help="Context window in tokens (Ollama's `num_ctx`; native only); none: the server's default.",
+    )
+    keep_alive: str | float | None = setting(
+        None,
+        env="ALLOY_KEEP_ALIVE",
+        help='How long the model stays loaded after a call ("10m", seconds, 0 unloads; native only).',
+    )
     system: str | None = setting(
         None, env="ALLOY_DEFAULT_SYSTEM", alias="ALLOY_SYSTEM", help="System prompt sent before every conversation."
     )
@@ -127,6 +138,17 @@ class Config(BaseModel):
     @classmethod
     def _check_think(cls, value: Any) -> bool | str | None:
         return think_setting(value)
+
+    @field_validator("keep_alive", mode="before")
+    @classmethod
+    def _check_keep_alive(cls, value: Any) -> Any:
+        """Seconds given as text (ALLOY_KEEP_ALIVE=300) are a number; Ollama reads "300" as a bad duration."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value.strip()
+        return value
 
     @field_validator("headers")
     @classmethod

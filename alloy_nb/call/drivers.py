@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from ..capabilities import fit_to_model, is_known
-from ..config import redact_host
+from ..capabilities import FILLED, SMALLEST_DEFAULT_CONTEXT, context_warning, fit_to_model, is_known
+from ..config import Config, redact_host
 from ..errors import AlloyError, ContractFailed, ToolError
 from ..images import without_image_data
 from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
@@ -78,10 +78,21 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
             time.sleep(wait)
             attempt += 1
     except BaseException as exc:
+        if isinstance(exc, Exception):  # never a request to the host while Ctrl-C is handled
+            note_context(trace, spec.config)
         record_failure(trace, exc)
         raise
+    note_context(trace, spec.config)
     trace.finish("ok", value)
     return value, trace
+
+
+def note_context(trace: Trace, config: Config, *, ask_host: bool = True) -> None:
+    """Warn in the trace when a reply shows its prompt filled the context window."""
+    prompts = [r.usage.prompt_tokens for r in trace.responses if r.usage.prompt_tokens]
+    warning = context_warning(config, max(prompts), ask_host=ask_host) if prompts else None
+    if warning is not None and warning not in trace.warnings:
+        trace.warnings.append(warning)
 
 
 def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int) -> Any:
@@ -137,10 +148,22 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
             await asyncio.sleep(wait)
             attempt += 1
     except BaseException as exc:
+        if isinstance(exc, Exception):
+            await note_context_async(trace, spec.config)
         record_failure(trace, exc)
         raise
+    await note_context_async(trace, spec.config)
     trace.finish("ok", value)
     return value, trace
+
+
+async def note_context_async(trace: Trace, config: Config) -> None:
+    """`note_context` in a worker thread when it may have to ask the host (/api/ps)."""
+    longest = max((r.usage.prompt_tokens or 0 for r in trace.responses), default=0)
+    if config.context_length is None and longest >= SMALLEST_DEFAULT_CONTEXT * FILLED:
+        await asyncio.to_thread(note_context, trace, config)
+    else:
+        note_context(trace, config)
 
 
 async def _attempt_async(

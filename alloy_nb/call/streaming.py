@@ -20,7 +20,16 @@ from ..errors import ConfigurationError, no_valid_chunks
 from ..strategies import Exchange, StreamChunk, Turn, strategy_for
 from ..trace import Trace
 from .conversation import CallSpec, Send
-from .drivers import fitted, fitted_async, note_retry, record_failure, recording_request, response_event, start_trace
+from .drivers import (
+    fitted,
+    fitted_async,
+    note_context,
+    note_retry,
+    record_failure,
+    recording_request,
+    response_event,
+    start_trace,
+)
 from .retries import RetryPolicy
 
 Piece = tuple[str, str]  # ("thinking" | "text", the piece)
@@ -43,6 +52,7 @@ class _StreamRecorder:
         self.trace = start_trace(spec, strategy_for(spec.config), stream=True)
         self.use(spec)
         self.policy = RetryPolicy.of(spec.config)
+        self.asks_host = True  # async streams set False: they close inside the event loop
         self.pieces: list[str] = []
         self.thoughts: list[str] = []  # the model's reasoning, never part of the text
         self.received = False
@@ -144,6 +154,8 @@ class _StreamRecorder:
                 answer_started = self.started + self.ttft if self.ttft is not None else time.perf_counter()
                 event.thinking_s = round(answer_started - self.first_thought, 6)
             self.trace.add(event)
+        if error is None or isinstance(error, Exception):  # async streams never block their loop on /api/ps
+            note_context(self.trace, self.config, ask_host=self.asks_host)
         if error is None:
             self.trace.finish("ok", turn.text)
         else:
@@ -174,7 +186,9 @@ def close_open_streams() -> int:
 def stream_async(spec: CallSpec) -> AsyncTextStream:
     """Start an async text stream (validated now, fitted to the model and sent on first iteration)."""
     check_streamable(spec)
-    return AsyncTextStream(_StreamRecorder(spec))
+    recorder = _StreamRecorder(spec)
+    recorder.asks_host = False
+    return AsyncTextStream(recorder)
 
 
 class _Stream(ABC):

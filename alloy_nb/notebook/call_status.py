@@ -95,14 +95,15 @@ def call_footer(trace: Trace) -> str:
         parts.append("cut at the token limit: raise --max-tokens (max_tokens=) for the rest")
     if trace.status != "ok":
         parts.append(trace.status)
-    return " · ".join(parts)
+    return " · ".join(parts) + "".join(f"\n⚠ {warning}" for warning in trace.warnings)
 
 
 def with_footer(bundle: dict[str, Any], footer: str) -> dict[str, Any]:
     """The bundle with the footer under the reply, in each text form it has."""
     result = dict(bundle)
     if "text/html" in result:
-        result["text/html"] = f'{result["text/html"]}<div class="alloy-footer"><sub>{html.escape(footer)}</sub></div>'
+        shown = "<br>".join(html.escape(line) for line in footer.splitlines())  # warnings on lines of their own
+        result["text/html"] = f'{result["text/html"]}<div class="alloy-footer"><sub>{shown}</sub></div>'
     result["text/plain"] = f"{result.get('text/plain', '')}\n\n— {footer}"
     return result
 

@@ -44,6 +44,8 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="LEVEL",
             help="let a thinking model think (alone: on; or off, low, medium, high)",
         ),
+        argument("--context-length", type=int, metavar="TOKENS", help="context window (num_ctx; native only)"),
+        argument("--keep-alive", metavar="DURATION", help='how long the model stays loaded, e.g. "10m" (native only)'),
         argument(
             "--image",
             action="append",
@@ -136,6 +138,8 @@ class AlloyMagics(Magics):
             "temperature": args.temperature,
             "max_tokens": args.max_tokens,
             "think": args.think,
+            "context_length": args.context_length,
+            "keep_alive": args.keep_alive,
         }
         if args.image:
             options["images"] = [self._image(name) for name in args.image]
@@ -265,9 +269,18 @@ class AlloyMagics(Magics):
         from .. import config as alloy_config
 
         _parse(self._cmd_models, rest)
-        from .models_table import ModelsTable
+        from .host_tables import models_table
 
-        return ModelsTable.read(alloy_config.current())
+        return models_table(alloy_config.current())
+
+    @magic_arguments("alloy ps")
+    def _cmd_ps(self, rest: str) -> Any:
+        """The models the host holds in memory: size, VRAM, context length, when each unloads."""
+        from .. import config as alloy_config
+        from .host_tables import running_table
+
+        _parse(self._cmd_ps, rest)
+        return running_table(alloy_config.current())
 
     @magic_arguments("alloy picker")
     def _cmd_picker(self, rest: str) -> Any:

@@ -169,9 +169,13 @@ def _last_user_text(request: ChatRequest) -> str:
 def _finish(turn: ScriptedTurn, request: ChatRequest, elapsed_ns: int) -> Finish:
     prompt = " ".join(str(message.get("content") or "") for message in request.messages)
     completion = turn.text + "".join(f"{c.name} {c.arguments}" for c in turn.tool_calls)
+    context = request.options.get("num_ctx")
+    prompt_tokens = _given(turn.prompt_tokens, rough_tokens(prompt))
+    if isinstance(context, int) and context > 0:  # as Ollama does, a prompt longer than the context is cut to fit
+        prompt_tokens = min(prompt_tokens, context)
     return Finish(
         done_reason=turn.done_reason,
-        prompt_tokens=_given(turn.prompt_tokens, rough_tokens(prompt)),
+        prompt_tokens=prompt_tokens,
         completion_tokens=_given(turn.completion_tokens, rough_tokens(completion)),
         prompt_eval_ns=1_000_000,
         eval_ns=max(elapsed_ns, 1),

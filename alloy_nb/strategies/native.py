@@ -52,6 +52,10 @@ class NativeStrategy:
             options["num_predict"] = self.config.max_tokens
         if self.config.think is not None:  # the named setting wins over a raw option, as above
             top_level["think"] = self.config.think
+        if self.config.context_length is not None:
+            options["num_ctx"] = self.config.context_length
+        if self.config.keep_alive is not None:
+            top_level["keep_alive"] = self.config.keep_alive
         request: dict[str, Any] = {
             "model": self.config.model_name,
             "messages": [_wire_message(m) for m in messages],

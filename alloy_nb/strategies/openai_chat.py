@@ -48,6 +48,13 @@ class OpenAIChatStrategy:
                 f"extra['ollama_options'] ({', '.join(native_only)}) only exist on Ollama's native API, and this "
                 f"call uses openai_chat (model {config.model!r}). Remove them, or pass api='native'."
             )
+        named = [name for name in ("context_length", "keep_alive") if getattr(config, name) is not None]
+        if named:
+            raise ConfigurationError(
+                f"{' and '.join(named)} only exist{'s' if len(named) == 1 else ''} on Ollama's native API, and this "
+                f"call uses openai_chat (model {config.model!r}). Remove {'it' if len(named) == 1 else 'them'}, "
+                "or pass api='native'."
+            )
         self.config = config
 
     def request(

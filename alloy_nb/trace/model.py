@@ -115,6 +115,7 @@ class Trace(BaseModel):
     tools: list[str] = Field(default_factory=list)
     stream: bool = False
     images: list[ImageRecord] = Field(default_factory=list)  # the call's images: type, size, sha256, thumbnail
+    warnings: list[str] = Field(default_factory=list)  # e.g. a prompt that filled the context window
     events: list[Event] = Field(default_factory=list)
     status: Status = "running"
     result: Any = None
@@ -202,6 +203,7 @@ class Trace(BaseModel):
         ]
         for event in self.events:
             lines.append("  " + _event_line(event))
+        lines += [f"  ⚠ {warning}" for warning in self.warnings]
         if self.error:
             lines.append(f"  ✗ {self.error.type}: {_short(self.error.message, 160)}")
         elif self.status == "ok":

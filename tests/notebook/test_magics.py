@@ -279,3 +279,28 @@ def test_the_image_flag_takes_variables_and_paths(shell, server, tmp_path) -> No
     encoded = base64.b64encode(picture).decode()
     assert server.requests[-1].body["messages"][-1]["images"] == [encoded, encoded]
     assert not run(shell, "%%alloy --no-stream --image photo\nWhat is it?").success  # smollm2 cannot see
+
+
+def test_a_filled_context_is_one_line_under_the_reply(shell, server) -> None:
+    for flags in ("--no-stream", ""):
+        shell.display_pub.outputs.clear()
+        assert run(shell, f"%%alloy --context-length 64 --keep-alive 5m {flags}\n" + "word " * 200).success
+        body = server.requests[-1].body
+        assert body["options"]["num_ctx"] == 64 and body["keep_alive"] == "5m"
+        final = published(shell, "text/html")[-1]
+        assert "<br>⚠ The prompt filled the context window: 64 tokens read of 64" in final
+        assert "context_length=128" in final
+
+
+def test_alloy_ps_lists_what_the_host_holds(shell, server) -> None:
+    import alloy_nb
+    from alloy_nb.testing import ScriptedEngine, ServerThread
+
+    with ServerThread(ScriptedEngine()) as fresh:
+        alloy_nb.configure(host=fresh.url)
+        assert repr(shell.run_line_magic("alloy", "ps")) == f"No model is loaded at {fresh.url}."
+        assert run(shell, "%%alloy --no-stream -m ollama:qwen3:0.6b\nhi").success
+        table = shell.run_line_magic("alloy", "ps")
+    [row] = table.rows
+    assert row[0] == "qwen3:0.6b" and row[3] == "8,192 tokens" and row[4].startswith("in ")
+    assert "<td>qwen3:0.6b</td>" in table._repr_html_() and "unloads" in repr(table)

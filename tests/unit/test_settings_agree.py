@@ -39,6 +39,8 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "ALLOY_TRACE_MAX_CHARS": ("trace_max_chars", "500", 500),
     "ALLOY_TRACE_HISTORY": ("trace_history", "5", 5),
     "ALLOY_RETRY": ("retry", "3", 3),
+    "ALLOY_CONTEXT_LENGTH": ("context_length", "8192", 8192),
+    "ALLOY_KEEP_ALIVE": ("keep_alive", "10m", "10m"),
     "ALLOY_RETRY_BACKOFF": ("retry_backoff", "0.1", 0.1),
     "ALLOY_RETRY_BACKOFF_MAX": ("retry_backoff_max", "2", 2.0),
     "ALLOY_TRANSIENT_RETRIES": ("transient_retries", "0", 0),

@@ -23,7 +23,7 @@ import alloy_nb
 from alloy_nb import ModelNotFound, ask
 from alloy_nb.config import current
 from alloy_nb.host import Host
-from alloy_nb.notebook.models_table import ModelsTable
+from alloy_nb.notebook.host_tables import models_table
 from alloy_nb.notebook.pull import pull_with_progress
 from alloy_nb.server.running import bind
 
@@ -103,7 +103,7 @@ def test_configured_headers_reach_every_host_call(host: RecordingHost, capsys) -
     config = current()
     assert Host(config).info().models[0].name == "tiny:1b"
     assert Host(config).show("tiny:1b").details.family == "tiny"
-    assert ModelsTable.read(config).rows()[0][0] == "tiny:1b"
+    assert models_table(config).rows[0][0] == "tiny:1b"
     pull_with_progress(config, "tiny:1b")
     with pytest.raises(ModelNotFound, match=r"Models there: tiny:1b\. Pull it with `ollama pull nosuch`"):
         ask("hi", api="native")
