@@ -13,7 +13,7 @@ import alloy_nb
 from alloy_nb.config import current
 from alloy_nb.notebook.picker import ModelPicker, model_picker
 
-SERVED = ["ollama:smollm2:135m", "ollama:llama3.1:8b", "ollama:gpt-oss:20b", "ollama:qwen3:0.6b"]
+SERVED = ["ollama:smollm2:135m", "ollama:llama3.1:8b", "ollama:gpt-oss:20b", "ollama:qwen3:0.6b", "ollama:gemma3:4b"]
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_refresh_rereads_the_host(picker: ModelPicker, server) -> None:
     assert "No server at" in picker.status.value
     with alloy_nb.settings(host=server.url):  # a host change that sends no configure() event
         picker.refresh_button.click()
-    assert "4 models" in picker.status.value
+    assert "5 models" in picker.status.value
 
 
 def test_strings_in_the_status_are_escaped(picker: ModelPicker) -> None:
