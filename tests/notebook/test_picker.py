@@ -38,7 +38,7 @@ def test_model_dropdown_lists_the_host_models_with_sizes(picker: ModelPicker, se
     assert [value for _, value in picker.model.options] == SERVED
     assert picker.model.label == "smollm2:135m · 81 MB"
     assert picker.host.value == server.url
-    assert "at " + server.url in picker.status.value and "4 models" in picker.status.value
+    assert "at " + server.url in picker.status.value and "5 models" in picker.status.value
     assert picker.status.value.endswith("next call: <b>native</b>")
 
 
