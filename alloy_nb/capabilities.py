@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Config, current, model_name, redact_host
-from .errors import ConfigurationError, ModelNotFound, model_missing
+from .errors import ConfigurationError, ModelNotFound, model_missing, no_server
 from .host import Host
 
 CAPABILITIES = ("completion", "tools", "vision", "thinking", "embedding")
@@ -133,8 +133,6 @@ def _lookup(config: Config) -> ModelInfo | None:
 def _read(host: Host, model: str) -> ModelInfo | None:
     import httpx
 
-    from .errors import no_server
-
     try:
         reply = httpx.post(
             f"{host.url}/api/show", json={"model": model_name(model)}, headers=dict(host.headers), timeout=host.timeout
@@ -218,7 +216,7 @@ def context_warning(config: Config, prompt_tokens: int | None, *, ask_host: bool
     if not prompt_tokens:
         return None
     limit = config.context_length
-    if limit is None and ask_host and prompt_tokens >= SMALLEST_DEFAULT_CONTEXT * FILLED:
+    if ask_host and asks_host_for_context(config, prompt_tokens):
         limit = _loaded_context(config)
     if not limit or prompt_tokens < limit * FILLED:
         return None
@@ -232,6 +230,12 @@ def context_warning(config: Config, prompt_tokens: int | None, *, ask_host: bool
         f"The prompt filled the context window: {prompt_tokens:,} tokens read of {limit:,}, so the server "
         f"probably dropped the start of the conversation. To keep all of it, {advice}."
     )
+
+
+def asks_host_for_context(config: Config, prompt_tokens: int | None) -> bool:
+    """Whether `context_warning` needs the host's `/api/ps` (no `context_length`, and a prompt long
+    enough to fill the smallest default window)."""
+    return config.context_length is None and (prompt_tokens or 0) >= SMALLEST_DEFAULT_CONTEXT * FILLED
 
 
 def _loaded_context(config: Config) -> int | None:

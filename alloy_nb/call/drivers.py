@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from ..capabilities import FILLED, SMALLEST_DEFAULT_CONTEXT, context_warning, fit_to_model, is_known
+from ..capabilities import asks_host_for_context, context_warning, fit_to_model, is_known
 from ..config import Config, redact_host
 from ..errors import AlloyError, ContractFailed, ToolError
 from ..images import without_image_data
@@ -71,10 +71,7 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
                 value = _attempt(spec, strategy, trace, policy, attempt)
                 break
             except Exception as exc:
-                wait = policy.call_wait(exc, attempt)
-                if wait is None:
-                    raise
-                note_retry(trace, "call", attempt, exc, wait)
+                wait = retry_wait(trace, policy, "call", attempt, exc)
             time.sleep(wait)
             attempt += 1
     except BaseException as exc:
@@ -89,10 +86,13 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
 
 def note_context(trace: Trace, config: Config, *, ask_host: bool = True) -> None:
     """Warn in the trace when a reply shows its prompt filled the context window."""
-    prompts = [r.usage.prompt_tokens for r in trace.responses if r.usage.prompt_tokens]
-    warning = context_warning(config, max(prompts), ask_host=ask_host) if prompts else None
+    warning = context_warning(config, _longest_prompt(trace), ask_host=ask_host)
     if warning is not None and warning not in trace.warnings:
         trace.warnings.append(warning)
+
+
+def _longest_prompt(trace: Trace) -> int:
+    return max((r.usage.prompt_tokens or 0 for r in trace.responses), default=0)
 
 
 def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int) -> Any:
@@ -114,17 +114,14 @@ def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: Retry
 
 def _send(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
     """One request, sent again after a transient fault as the policy allows."""
-    retried = 0
+    failed = 0
     while True:
         try:
             with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
                 return record(strategy.send(effect.request, exchange))
         except AlloyError as exc:
-            wait = policy.request_wait(exc, retried)
-            if wait is None:
-                raise
-            retried += 1
-            note_retry(trace, "request", retried, exc, wait, effect.turn)
+            failed += 1
+            wait = retry_wait(trace, policy, "request", failed, exc, effect.turn)
         time.sleep(wait)
 
 
@@ -141,10 +138,7 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
                 value = await _attempt_async(spec, strategy, trace, policy, attempt)
                 break
             except Exception as exc:
-                wait = policy.call_wait(exc, attempt)
-                if wait is None:
-                    raise
-                note_retry(trace, "call", attempt, exc, wait)
+                wait = retry_wait(trace, policy, "call", attempt, exc)
             await asyncio.sleep(wait)
             attempt += 1
     except BaseException as exc:
@@ -159,8 +153,7 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
 
 async def note_context_async(trace: Trace, config: Config) -> None:
     """`note_context` in a worker thread when it may have to ask the host (/api/ps)."""
-    longest = max((r.usage.prompt_tokens or 0 for r in trace.responses), default=0)
-    if config.context_length is None and longest >= SMALLEST_DEFAULT_CONTEXT * FILLED:
+    if asks_host_for_context(config, _longest_prompt(trace)):
         await asyncio.to_thread(note_context, trace, config)
     else:
         note_context(trace, config)
@@ -187,34 +180,36 @@ async def _attempt_async(
 
 
 async def _send_async(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
-    retried = 0
+    failed = 0
     while True:
         try:
             with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
                 return record(await strategy.send_async(effect.request, exchange))
         except AlloyError as exc:
-            wait = policy.request_wait(exc, retried)
-            if wait is None:
-                raise
-            retried += 1
-            note_retry(trace, "request", retried, exc, wait, effect.turn)
+            failed += 1
+            wait = retry_wait(trace, policy, "request", failed, exc, effect.turn)
         await asyncio.sleep(wait)
 
 
-def note_retry(
+def retry_wait(
     trace: Trace,
+    policy: RetryPolicy,
     scope: Literal["request", "call"],
-    attempt: int,
+    failed: int,
     error: BaseException,
-    wait: float,
     turn: int | None = None,
-) -> None:
-    """Record that a failed request or call is tried again after `wait` seconds."""
+) -> float:
+    """Seconds to wait before trying a request or call again after its `failed`-th failure, recorded
+    in the trace; re-raises `error` when the policy gives up."""
+    wait = policy.call_wait(error, failed) if scope == "call" else policy.request_wait(error, failed - 1)
+    if wait is None:
+        raise error
     trace.add(
         RetryEvent(
-            scope=scope, attempt=attempt, turn=turn, error=trace.error_info(error), wait_s=wait, at_s=trace.elapsed()
+            scope=scope, attempt=failed, turn=turn, error=trace.error_info(error), wait_s=wait, at_s=trace.elapsed()
         )
     )
+    return wait
 
 
 def record_failure(trace: Trace, exc: BaseException) -> None:

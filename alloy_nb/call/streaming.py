@@ -24,10 +24,10 @@ from .drivers import (
     fitted,
     fitted_async,
     note_context,
-    note_retry,
     record_failure,
     recording_request,
     response_event,
+    retry_wait,
     start_trace,
 )
 from .retries import RetryPolicy
@@ -71,7 +71,7 @@ class _StreamRecorder:
     def opened(self) -> tuple[Generator[StreamChunk, None, None], list[StreamChunk]]:
         """The chunk iterator and its first chunk (none for an empty stream). The request goes on
         the wire with the first chunk, so a transient fault before it is retried as the policy allows."""
-        retried = 0
+        failed = 0
         while True:
             exchange = Exchange()
             chunks = self.strategy.stream(self.request, exchange)
@@ -80,16 +80,13 @@ class _StreamRecorder:
                     return chunks, list(itertools.islice(chunks, 1))
             except BaseException as exc:
                 chunks.close()
-                wait = self.policy.request_wait(exc, retried)
-                if wait is None:
-                    raise
-                retried += 1
-                note_retry(self.trace, "request", retried, exc, wait, 0)
+                failed += 1
+                wait = retry_wait(self.trace, self.policy, "request", failed, exc, 0)
             time.sleep(wait)
 
     async def opened_async(self) -> tuple[AsyncGenerator[StreamChunk, None], StreamChunk | None]:
         """`opened` for async streams."""
-        retried = 0
+        failed = 0
         while True:
             exchange = Exchange()
             chunks = self.strategy.stream_async(self.request, exchange)
@@ -98,11 +95,8 @@ class _StreamRecorder:
                     return chunks, await anext(chunks, None)
             except BaseException as exc:
                 await chunks.aclose()
-                wait = self.policy.request_wait(exc, retried)
-                if wait is None:
-                    raise
-                retried += 1
-                note_retry(self.trace, "request", retried, exc, wait, 0)
+                failed += 1
+                wait = retry_wait(self.trace, self.policy, "request", failed, exc, 0)
             await asyncio.sleep(wait)
 
     @contextmanager
