@@ -59,11 +59,15 @@ class ModelInfo:
     def __str__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
-        badges = "".join(
+    def badges_html(self) -> str:
+        """The capabilities as small escaped badges."""
+        return "".join(
             f'<span style="border:1px solid #8886;border-radius:8px;padding:0 6px;margin-right:4px">{html.escape(c)}</span>'
             for c in self.capabilities
         )
+
+    def _repr_html_(self) -> str:
+        badges = self.badges_html()
         rows = [
             ("host", self.host),
             ("context length", f"{self.context_length:,} tokens" if self.context_length else "unknown"),

@@ -5,10 +5,13 @@ Scripted streams of 1k, 3k, 10k and 100k one-word tokens come from a scripted se
 process; one kernel takes each stream three ways, the modes in a rotating order, over several rounds:
   consume  iterate `ask.stream(...)` and drop the pieces (the floor);
   view     `StreamView.add` per piece, then `finish` with the Markdown bundle and the trace footer;
-  naive    `display(Markdown(text)).update(...)` after every piece (1k-10k only: it is quadratic).
+  naive    `display(Markdown(text)).update(...)` after every piece (1k-10k only: it is quadratic);
+and a thinking model's stream (half the pieces thinking, then the answer) two ways:
+  consume_thinking  iterate `stream.events()` and drop the pieces;
+  view_thinking     `StreamView.add_thinking` / `add` per piece, then `finish`.
 Measured: the kernel main thread's CPU (`time.thread_time()`) per stream, and the moments of the
 view's display updates (from the kernel's message headers). Goals: view CPU <= 1.5x consume at
-every size; naive CPU >= 10x view at 10k; view CPU per token at 100k <= 1.5x that at 1k (linear);
+every size, with thinking too; naive CPU >= 10x view at 10k; view CPU per token at 100k <= 1.5x that at 1k (linear);
 <= 15 progress updates in any second of a stream (the final render excluded). The 1k figure carries
 each call's fixed cost (request, display, footer), so linear growth shows as a ratio below 1;
 consume's own ratio is noted beside it.
@@ -34,7 +37,7 @@ from bench.timing import Stats
 SIZES = (1_000, 3_000, 10_000, 100_000)
 NAIVE_SIZES = (1_000, 3_000, 10_000)
 UNRUN_SIZE = SIZES[-1]  # naive is estimated here, not run
-MODES = ("consume", "view", "naive")
+MODES = ("consume", "view", "naive", "consume_thinking", "view_thinking")
 VIEW_GOAL = 1.5
 NAIVE_GOAL = 10.0
 LINEAR_GOAL = 1.5
@@ -57,6 +60,17 @@ def measure(mode, url):
         view = StreamView()
         for piece in stream:
             view.add(piece)
+        view.finish(text_bundle(view.text, "markdown"), stream.trace)
+    elif mode == "consume_thinking":
+        for kind, piece in stream.events():
+            pass
+    elif mode == "view_thinking":
+        view = StreamView()
+        for kind, piece in stream.events():
+            if kind == "thinking":
+                view.add_thinking(piece)
+            else:
+                view.add(piece)
         view.finish(text_bundle(view.text, "markdown"), stream.trace)
     else:
         handle = display(Markdown(""), display_id=True)
@@ -113,7 +127,11 @@ def _execute(client: BlockingKernelClient, code: str) -> tuple[str, list[float]]
 
 
 def _stream(client: BlockingKernelClient, engine: ScriptedEngine, url: str, mode: str, pieces: list[str]) -> Streamed:
-    engine.script(ScriptedTurn(chunks=pieces))
+    if mode.endswith("_thinking"):  # the first half thought (a word per piece), the rest answered
+        half = len(pieces) // 2
+        engine.script(ScriptedTurn(thinking="".join(pieces[:half]), chunks=pieces[half:]))
+    else:
+        engine.script(ScriptedTurn(chunks=pieces))
     printed, updates = _execute(client, f"measure({mode!r}, {url!r})")
     figures = json.loads(printed)
     return Streamed(figures["cpu"], figures["wall"], updates)
@@ -154,12 +172,13 @@ def _label(size: int) -> str:
     return f"{size // 1000}k tokens"
 
 
-def _view_rows(results: Results) -> list[Row]:
+def _view_rows(results: Results, suffix: str = "") -> list[Row]:
     rows = []
+    shown = ", with thinking" if suffix else ""
     for size in SIZES:
-        row = ratio_row("stream-view", f"{_label(size)}: view vs consume", "ms CPU", _cpu(results["view", size]),
-                        _cpu(results["consume", size]), "consume", scale=1e3,
-                        goal=f"ratio ≤ {VIEW_GOAL}", limit=VIEW_GOAL)
+        row = ratio_row("stream-view", f"{_label(size)}: view vs consume{shown}", "ms CPU",
+                        _cpu(results["view" + suffix, size]), _cpu(results["consume" + suffix, size]),
+                        "consume" + shown, scale=1e3, goal=f"ratio ≤ {VIEW_GOAL}", limit=VIEW_GOAL)
         row.notes["view µs/token"] = row.ours.median * 1e3 / size
         row.notes["added µs/token"] = (row.ours.median - row.reference.median) * 1e3 / size  # type: ignore[union-attr]
         rows.append(row)
@@ -193,13 +212,15 @@ def _naive_rows(results: Results) -> list[Row]:
     return rows
 
 
-def _linearity_row(results: Results) -> Row:
+def _linearity_row(results: Results, suffix: str = "") -> Row:
     small, large = SIZES[0], SIZES[-1]
-    row = ratio_row("stream-view", f"view CPU per token, {_label(large)} vs {_label(small)}", "µs/token",
-                    _per_token(results["view", large], large), _per_token(results["view", small], small),
+    view, consume_mode = "view" + suffix, "consume" + suffix
+    shown = ", with thinking" if suffix else ""
+    row = ratio_row("stream-view", f"view CPU per token{shown}, {_label(large)} vs {_label(small)}", "µs/token",
+                    _per_token(results[view, large], large), _per_token(results[view, small], small),
                     f"view at {_label(small)}", scale=1e6, goal=f"ratio ≤ {LINEAR_GOAL} (linear)", limit=LINEAR_GOAL)
-    consume = [a / b for a, b in zip(_per_token(results["consume", large], large),
-                                     _per_token(results["consume", small], small), strict=True)]
+    consume = [a / b for a, b in zip(_per_token(results[consume_mode, large], large),
+                                     _per_token(results[consume_mode, small], small), strict=True)]
     row.notes["consume, same ratio"] = statistics.median(consume)
     return row
 
@@ -223,4 +244,5 @@ def _updates_row(results: Results) -> Row:
 
 def run(quick: bool = False) -> list[Row]:
     results = _measure(rounds=1 if quick else 4)
-    return [*_view_rows(results), *_naive_rows(results), _linearity_row(results), _updates_row(results)]
+    return [*_view_rows(results), *_naive_rows(results), _linearity_row(results), _updates_row(results),
+            *_view_rows(results, "_thinking"), _linearity_row(results, "_thinking")]

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import redact_host
 from ..errors import ConfigurationError, no_valid_chunks
 from ..strategies import Exchange, StreamChunk, Turn, strategy_for
+from ..strategies.inline_thinking import InlineThinkingStream
 from ..trace import Trace
 from .conversation import CallSpec, Send
 from .drivers import (
@@ -59,6 +60,7 @@ class _StreamRecorder:
         self.last: StreamChunk | None = None
         self.ttft: float | None = None
         self.first_thought: float | None = None  # perf_counter() of the first thinking piece
+        self.inline = InlineThinkingStream()  # `<think>…</think>` written into the content
         self.started = time.perf_counter()
 
     def use(self, spec: CallSpec) -> None:
@@ -106,6 +108,14 @@ class _StreamRecorder:
 
     def pieces_of(self, chunk: StreamChunk) -> list[Piece]:
         """Take a chunk; what it adds, thinking first (a chunk rarely carries both)."""
+        return self._taken(self.inline.chunk(chunk))
+
+    def rest(self) -> list[Piece]:
+        """What the inline-thinking splitter still holds when a stream ends without a done chunk."""
+        last = self.inline.flush()
+        return self._taken(last) if last is not None else []
+
+    def _taken(self, chunk: StreamChunk) -> list[Piece]:
         self.take(chunk)
         found: list[Piece] = []
         if chunk.thinking:
@@ -114,7 +124,7 @@ class _StreamRecorder:
             found.append(("text", chunk.text))
         return found
 
-    def take(self, chunk: StreamChunk) -> str:
+    def take(self, chunk: StreamChunk) -> None:
         self.received = True
         if chunk.text:
             if self.ttft is None:
@@ -126,7 +136,6 @@ class _StreamRecorder:
             self.thoughts.append(chunk.thinking)
         if chunk.done:
             self.last = chunk
-        return chunk.text
 
     def check_complete(self) -> None:
         """A stream that ended without one chunk of the API's shape (e.g. an HTML page) is an error."""
@@ -147,6 +156,7 @@ class _StreamRecorder:
             if self.first_thought is not None:  # thinking lasts until the answer starts (or the stream ends)
                 answer_started = self.started + self.ttft if self.ttft is not None else time.perf_counter()
                 event.thinking_s = round(answer_started - self.first_thought, 6)
+                event.thinking_pieces = len(self.thoughts)
             self.trace.add(event)
         if error is None or isinstance(error, Exception):  # async streams never block their loop on /api/ps
             note_context(self.trace, self.config, ask_host=self.asks_host)
@@ -221,6 +231,7 @@ class TextStream(_Stream):
             chunks, first = recorder.opened()
             for chunk in itertools.chain(first, chunks):
                 yield from recorder.pieces_of(chunk)
+            yield from recorder.rest()
             recorder.check_complete()
         except BaseException as exc:
             error = exc
@@ -278,6 +289,8 @@ class AsyncTextStream(_Stream):
             async for chunk in chunks:
                 for piece in recorder.pieces_of(chunk):
                     yield piece
+            for piece in recorder.rest():
+                yield piece
             recorder.check_complete()
         except BaseException as exc:
             error = exc

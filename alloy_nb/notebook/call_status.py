@@ -82,7 +82,10 @@ def call_footer(trace: Trace) -> str:
         if response.ttft_s is not None:
             parts.append(f"first token {response.ttft_s * 1000:.0f} ms")
         if response.thinking_s is not None:
-            parts.append(f"thought {response.thinking_s:.1f} s")
+            thought = f"thought {response.thinking_s:.1f} s"
+            if response.thinking_pieces:
+                thought += f" (~{response.thinking_pieces} tokens)"
+            parts.append(thought)
     if trace.duration_s is not None and (response is None or response.ttft_s is None):
         parts.append(f"{trace.duration_s:.2f} s")
     if trace.tool_events:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import config as settings
+from ..capabilities import ModelInfo, known
 from ..config import Config, redact_host
 from ..errors import ConfigurationError
 from ..host import Host, HostInfo
@@ -23,8 +24,13 @@ _STRATEGY_LABELS = {
 STRATEGY_OPTIONS: tuple[tuple[str, str], ...] = tuple((_STRATEGY_LABELS[c], c) for c in settings.API_CHOICES)
 
 
+ThinkOption = tuple[str, bool | str]
+DEFAULT_THINK = "default"  # the option for `think=None` (a dropdown treats a None value as no selection)
+
+
 class ModelPicker:
-    """Dropdowns for model and strategy, a host field, a refresh button and a status line, bound to `configure()`."""
+    """Dropdowns for model, strategy and thinking, a host field, a refresh button, the selected
+    model's capabilities and a status line, bound to `configure()`."""
 
     def __init__(self) -> None:
         import ipywidgets as widgets
@@ -42,28 +48,35 @@ class ModelPicker:
             description="Model", options=((config.model, config.model),), **field
         )
         self.strategy: ipywidgets.Dropdown = widgets.Dropdown(description="Strategy", options=STRATEGY_OPTIONS, **field)
+        self.think: ipywidgets.Dropdown = widgets.Dropdown(
+            description="Think", options=_think_options(None, None), **field
+        )
         self.host: ipywidgets.Text = widgets.Text(description="Host", continuous_update=False, **field)
         self.refresh_button: ipywidgets.Button = widgets.Button(
             description="Refresh", icon="refresh", tooltip="Re-read /api/tags and /api/version"
         )
+        self.capabilities: ipywidgets.HTML = widgets.HTML()
         self.status: ipywidgets.HTML = widgets.HTML()
         wrap = widgets.Layout(flex_flow="row wrap", width="100%")
         rows = [
             widgets.HBox([self.model, self.strategy], layout=wrap),
-            widgets.HBox([self.host, self.refresh_button], layout=wrap),
+            widgets.HBox([self.think, self.host, self.refresh_button], layout=wrap),
         ]
-        self.box: ipywidgets.VBox = widgets.VBox([*rows, self.status])
+        self.box: ipywidgets.VBox = widgets.VBox([*rows, self.capabilities, self.status])
         self._widgets: list[ipywidgets.Widget] = [
             self.box,
             *rows,
             self.model,
             self.strategy,
+            self.think,
             self.host,
             self.refresh_button,
+            self.capabilities,
             self.status,
         ]
         self.model.observe(lambda change: self._apply(model=change["new"]), names="value")
         self.strategy.observe(lambda change: self._apply(api=change["new"]), names="value")
+        self.think.observe(self._on_think, names="value")
         self.host.observe(self._on_host, names="value")
         self.refresh_button.on_click(lambda _: self.refresh())
         self._unsubscribe = settings.subscribe(self._on_config)
@@ -104,6 +117,12 @@ class ModelPicker:
         except ConfigurationError as exc:
             self.status.value = _error_html(str(exc))
 
+    def _on_think(self, change: dict[str, Any]) -> None:
+        if change["new"] != DEFAULT_THINK:
+            self._apply(think=change["new"])
+        elif not self._syncing:  # back to what the environment or the model decides
+            settings.forget("think")
+
     def _on_host(self, change: dict[str, Any]) -> None:
         configured = settings.current().host
         if change["new"] != redact_host(configured):
@@ -117,12 +136,18 @@ class ModelPicker:
 
     def _show(self, config: Config) -> None:
         options = _model_options(self._info, config.model)
+        described = None if self._info.error else known(config)  # /api/show, once per model and host
+        thinking = _think_options(described, config.think)
         with self._sync():
             if tuple(self.model.options) != options:
                 self.model.options = options
             self.model.value = config.model
             self.strategy.value = config.extra.get("ollama_api", "auto")
+            if tuple(self.think.options) != thinking:
+                self.think.options = thinking
+            self.think.value = DEFAULT_THINK if config.think is None else config.think
             self.host.value = redact_host(config.host)
+        self.capabilities.value = _capabilities_html(described)
         self.status.value = _status_html(self._info, config.strategy)
 
     @contextmanager
@@ -158,6 +183,33 @@ def _model_options(info: HostInfo, model: str) -> tuple[tuple[str, str], ...]:
     if model not in (value for _, value in options):
         options += ((f"{settings.model_name(model)} (not listed by the host)", model),)
     return options
+
+
+def _think_options(info: ModelInfo | None, think: bool | str | None) -> tuple[ThinkOption, ...]:
+    """The `think` values that make sense for the model, plus the configured one if it is not among them."""
+    if info is None:  # not described (older server, host down): offer everything
+        options: tuple[ThinkOption, ...] = (("model default", DEFAULT_THINK), ("on", True), ("off", False))
+        options += tuple((level, level) for level in settings.THINK_LEVELS)
+    elif not info.can("thinking"):
+        options = (("cannot think", DEFAULT_THINK), ("off", False))
+    elif info.think_levels:
+        options = ((f"model default ({info.think_default})", DEFAULT_THINK),)
+        options += tuple((level, level) for level in info.think_levels)
+    else:
+        options = (("model default", DEFAULT_THINK), ("on", True), ("off", False))
+    if think is not None and think not in [value for _, value in options]:
+        options += ((f"{think} (not offered by this model)", think),)
+    return options
+
+
+
+def _capabilities_html(info: ModelInfo | None) -> str:
+    if info is None:
+        return ""
+    facts = [f"context {info.context_length:,} tokens" if info.context_length else ""]
+    facts += [info.parameter_size, info.quantization]
+    shown = html.escape(" · ".join(fact for fact in facts if fact))
+    return f'{info.badges_html()}<span style="opacity:.75">{shown}</span>'
 
 
 def _status_html(info: HostInfo, strategy: str) -> str:

@@ -41,6 +41,7 @@ class StreamView:
         self._clock = clock
         self._pieces: list[str] = []
         self._thoughts: list[str] = []
+        self._thoughts_shown: tuple[int, str] = (0, "")  # (pieces joined, their escaped text): rejoined only when grown
         self._last_render = -self._interval  # the first piece shows at once
         self.updates = 0
         self._handle = display({"text/plain": status}, raw=True, display_id=True)
@@ -81,7 +82,9 @@ class StreamView:
             self._render({"text/plain": plain})
 
     def _thinking_html(self, *, folded: bool) -> str:
-        shown = html.escape("".join(self._thoughts))
+        if self._thoughts_shown[0] != len(self._thoughts):
+            self._thoughts_shown = (len(self._thoughts), html.escape("".join(self._thoughts)))
+        shown = self._thoughts_shown[1]
         state = "" if folded else " open"
         return (
             f'<details class="alloy-thinking"{state}><summary style="opacity:.7">Thinking</summary>'

@@ -130,11 +130,20 @@ def turn_events(turn: ScriptedTurn) -> list[Event]:
 
 
 def demo_turn(request: ChatRequest) -> ScriptedTurn:
-    """Call the first tool, else fill the ``format`` schema, else echo the user.
+    """Call the first tool, else fill the ``format`` schema, else echo the user (and describe
+    the images sent, for a vision model).
 
-    A tool is called only while the last message is not a tool result, so a
-    tool loop ends after one round.
+    A tool is called only while the last message is not a tool result, so a tool loop ends
+    after one round. A thinking model thinks first (unless ``think`` is off), as Ollama streams it.
     """
+    turn = _reply(request)
+    card = fake_card(request.model)
+    if "thinking" in card.capabilities and request.think is not False:
+        turn.thinking = _thoughts(request, turn)
+    return turn
+
+
+def _reply(request: ChatRequest) -> ScriptedTurn:
     last_role = request.messages[-1].get("role") if request.messages else None
     if request.tools and last_role != "tool":
         tool = request.tools[0]
@@ -143,7 +152,51 @@ def demo_turn(request: ChatRequest) -> ScriptedTurn:
         return ScriptedTurn(text=json.dumps(_fill(request.format, "format")))
     if request.format == "json":
         return ScriptedTurn(text="{}")
-    return ScriptedTurn(text=f"You said: {_last_user_text(request)}")
+    seen = [describe_image(image) for image in _last_user(request).get("images") or []]
+    saw = f"I see {len(seen)} image{'s' if len(seen) > 1 else ''}: {'; '.join(seen)}. " if seen else ""
+    return ScriptedTurn(text=f"{saw}You said: {_last_user_text(request)}")
+
+
+def _thoughts(request: ChatRequest, turn: ScriptedTurn) -> str:
+    level = f" Effort: {request.think}." if isinstance(request.think, str) else ""
+    words = len(_last_user_text(request).split())
+    if turn.tool_calls:
+        plan = f"A tool can answer this: I will call {turn.tool_calls[0].name}."
+    elif isinstance(request.format, dict):
+        plan = "The reply must be JSON that fits the schema, so I will fill in each field."
+    else:
+        plan = "I will repeat it back."
+    return f"The user wrote {words} word{'' if words == 1 else 's'}.{level} {plan}"
+
+
+_COLOURS = {
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (230, 210, 40),
+    "orange": (240, 140, 30),
+    "purple": (130, 50, 170),
+    "white": (245, 245, 245),
+    "grey": (128, 128, 128),
+    "black": (15, 15, 15),
+}
+
+
+def describe_image(data: str) -> str:
+    """What the demo model "sees": an image's format, size and main colour (from its base64)."""
+    import base64
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as image:
+            mean = image.convert("RGB").resize((1, 1)).getpixel((0, 0))
+            shape = f"a {image.width}×{image.height} {image.format or 'image'}"
+    except (ValueError, OSError, UnidentifiedImageError):
+        return "something that is not an image"
+    colour = min(_COLOURS, key=lambda name: sum((a - b) ** 2 for a, b in zip(_COLOURS[name], mean, strict=True)))
+    return f"{shape}, mostly {colour}"
 
 
 def _arguments(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -159,11 +212,12 @@ def _fill(schema: dict[str, Any], where: str) -> Any:
         raise EngineError(400, f"invalid JSON schema in {where}: {type(error).__name__}: {error}") from None
 
 
+def _last_user(request: ChatRequest) -> dict[str, Any]:
+    return next((m for m in reversed(request.messages) if m.get("role") == "user"), {})
+
+
 def _last_user_text(request: ChatRequest) -> str:
-    for message in reversed(request.messages):
-        if message.get("role") == "user":
-            return str(message.get("content") or "")
-    return ""
+    return str(_last_user(request).get("content") or "")
 
 
 def _finish(turn: ScriptedTurn, request: ChatRequest, elapsed_ns: int) -> Finish:

@@ -17,6 +17,7 @@ from ..tools import Tool
 from .base import Exchange, StreamChunk, ToolCall, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .failures import translated, translated_async
+from .inline_thinking import split_turn
 from .pool import client_key, leased_client
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
@@ -156,13 +157,15 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
         ToolCall(id=f"call_{index}", name=call.function.name, arguments=dict(call.function.arguments))
         for index, call in enumerate(message.tool_calls or [])
     ]
-    return Turn(
-        text=message.content or "",
-        tool_calls=calls,
-        thinking=message.thinking,
-        prompt_tokens=reply.prompt_eval_count,
-        completion_tokens=reply.eval_count,
-        done_reason=reply.done_reason,
+    return split_turn(
+        Turn(
+            text=message.content or "",
+            tool_calls=calls,
+            thinking=message.thinking,
+            prompt_tokens=reply.prompt_eval_count,
+            completion_tokens=reply.eval_count,
+            done_reason=reply.done_reason,
+        )
     )
 
 

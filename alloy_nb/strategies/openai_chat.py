@@ -19,6 +19,7 @@ from ..tools import Tool
 from .base import Exchange, StreamChunk, ToolCall, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .failures import connection_failed, translated, translated_async
+from .inline_thinking import split_turn
 from .pool import client_key, leased_client
 
 # The request body is built here in wire form and POSTed with the client's public `post` (the SDK's
@@ -199,13 +200,15 @@ def _turn(completion: Any) -> Turn:
         for call in message.tool_calls or []
     ]
     usage = completion.usage
-    return Turn(
-        text=message.content or "",
-        tool_calls=calls,
-        thinking=getattr(message, "reasoning", None),
-        prompt_tokens=usage.prompt_tokens if usage else None,
-        completion_tokens=usage.completion_tokens if usage else None,
-        done_reason=choice.finish_reason,
+    return split_turn(
+        Turn(
+            text=message.content or "",
+            tool_calls=calls,
+            thinking=getattr(message, "reasoning", None),
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            done_reason=choice.finish_reason,
+        )
     )
 
 

@@ -64,6 +64,7 @@ class ResponseEvent(BaseModel):
     duration_s: float = 0.0
     ttft_s: float | None = None
     thinking_s: float | None = None  # streamed: from the first thinking piece to the first piece of the answer
+    thinking_pieces: int | None = None  # streamed: thinking pieces received (Ollama sends about one token each)
     raw: Any = None
 
 

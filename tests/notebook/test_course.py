@@ -1,4 +1,4 @@
-"""The course notebooks 02–05 run top to bottom in a real kernel on the embedded model and show what they teach."""
+"""The course notebooks 02–06 run top to bottom in a real kernel on the embedded model and show what they teach."""
 
 from __future__ import annotations
 
@@ -121,11 +121,31 @@ def check_async_and_batch(nb: nbformat.NotebookNode) -> None:
     assert len(bars) == 1 and bars[0]["value"] == bars[0]["max"] == 6, bars
 
 
+def check_thinking_images_and_capabilities(nb: nbformat.NotebookNode) -> None:
+    assert _shown(_cell(nb, "info = alloy_nb.model_info()")).startswith("smollm2:135m · completion, tools · context")
+    refused = _shown(_cell(nb, "red_square = Image.new("))
+    assert "think: smollm2:135m cannot think" in refused and "images: smollm2:135m cannot read images" in refused
+    assert _shown(_cell(nb, '"think": True})')).strip() == '400 "smollm2:135m" does not support thinking'
+    described = _shown(_cell(nb, 'engine="scripted"'))
+    assert "gpt-oss:20b · completion, tools, thinking" in described and "gemma3:4b · completion, vision" in described
+    view = _cell(nb, "%%alloy --model ollama:qwen3:0.6b --think").outputs[-1]["data"]
+    assert '<details class="alloy-thinking">' in view["text/html"] and "thought " in view["text/plain"]
+    streamed = _shown(_cell(nb, "stream.events()"))
+    assert "thinking, then" in streamed and "answer: You said: Why is the sky blue?" in streamed, streamed
+    levels = _shown(_cell(nb, 'think="high")\nprint(trace.strategy'))
+    assert "openai_chat sent reasoning_effort = high" in levels and "it takes False, True" in levels, levels
+    seen = _shown(_cell(nb, "images=[red_square])\nprint(answer)"))
+    assert "a 64×64 PNG, mostly red" in seen and "image/png" in seen, seen
+    filled = _cell(nb, "--context-length 32").outputs[-1]["data"]["text/plain"]
+    assert "⚠ The prompt filled the context window: 32 tokens read of 32" in filled, filled
+
+
 CHECKS: dict[str, Check] = {
     "02_structured_outputs.ipynb": check_structured_outputs,
     "03_tools_and_traces.ipynb": check_tools_and_traces,
     "04_native_vs_openai_chat.ipynb": check_native_vs_openai_chat,
     "05_async_and_batch.ipynb": check_async_and_batch,
+    "06_thinking_images_and_capabilities.ipynb": check_thinking_images_and_capabilities,
 }
 
 

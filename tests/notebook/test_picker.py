@@ -63,6 +63,29 @@ def test_configure_in_code_updates_both_dropdowns(picker: ModelPicker) -> None:
     assert "next call: <b>openai_chat</b>" in picker.status.value
 
 
+def test_the_selected_model_shows_its_capabilities_and_context_length(picker: ModelPicker) -> None:
+    assert ">completion</span>" in picker.capabilities.value and ">tools</span>" in picker.capabilities.value
+    assert "context 8,192 tokens" in picker.capabilities.value
+    picker.model.value = "ollama:gemma3:4b"
+    assert ">vision</span>" in picker.capabilities.value and ">tools</span>" not in picker.capabilities.value
+
+
+def test_think_offers_what_the_model_takes_and_configures_it(picker: ModelPicker) -> None:
+    assert [label for label, _ in picker.think.options] == ["cannot think", "off"]
+    picker.model.value = "ollama:gpt-oss:20b"
+    assert [value for _, value in picker.think.options] == ["default", "low", "medium", "high"]
+    assert picker.think.label == "model default (medium)"
+    picker.think.value = "high"
+    assert current().think == "high"
+    picker.model.value = "ollama:qwen3:0.6b"
+    assert [value for _, value in picker.think.options] == ["default", True, False, "high"]
+    assert picker.think.label == "high (not offered by this model)"
+    alloy_nb.configure(think=False)
+    assert picker.think.value is False and current().think is False
+    picker.think.value = "default"
+    assert current().think is None
+
+
 def test_a_model_the_host_does_not_list_stays_selected(picker: ModelPicker) -> None:
     alloy_nb.configure(model="ollama:mistral:7b")
     assert picker.model.value == "ollama:mistral:7b"
@@ -136,5 +159,5 @@ def test_picker_in_a_real_kernel_saves_its_widget_state(server, monkeypatch: pyt
     state = notebook.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
     dropdowns = [m["state"] for m in state.values() if m["model_name"] == "DropdownModel"]
     chosen = sorted(d["_options_labels"][d["index"]] for d in dropdowns)
-    assert len(dropdowns) == 2
-    assert chosen == ["llama3.1:8b · 4.8 GB", "openai_chat (/v1/chat/completions)"]
+    assert len(dropdowns) == 3
+    assert chosen == ["cannot think", "llama3.1:8b · 4.8 GB", "openai_chat (/v1/chat/completions)"]

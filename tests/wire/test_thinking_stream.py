@@ -62,3 +62,34 @@ def test_unset_think_sends_nothing(server) -> None:
     ask("hi", api="native")
     ask("hi", api="openai_chat")
     assert "think" not in server.requests[0].body and "reasoning_effort" not in server.requests[1].body
+
+
+INLINE = "<think>\nBlue light scatters most.\n</think>\n\n"
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_inline_think_tags_are_split_off_a_reply(server, api: str) -> None:
+    server.script(Reply(text=INLINE + "It is blue."))
+    text, trace = ask.traced("Colour of the sky?", api=api)
+    assert text == "It is blue."
+    assert trace.responses[0].thinking == "\nBlue light scatters most.\n"
+    assert "<think>" in str(trace.responses[0].raw)  # the trace keeps the reply as it came
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_inline_think_tags_are_split_off_a_stream_cut_anywhere(server, api: str) -> None:
+    whole = INLINE + "It is blue."
+    server.script(Reply(chunks=[whole[i : i + 3] for i in range(0, len(whole), 3)]))
+    stream = ask.stream("Colour of the sky?", api=api)
+    events = list(stream.events())
+    assert "".join(piece for kind, piece in events if kind == "text") == "It is blue." == stream.text
+    assert stream.thinking == "\nBlue light scatters most.\n" == stream.trace.responses[0].thinking
+    kinds = [kind for kind, _ in events]
+    assert kinds == sorted(kinds, reverse=True)  # all thinking, then all text
+    assert stream.trace.responses[0].thinking_pieces == kinds.count("thinking")
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_typed_output_parses_what_follows_inline_thinking(server, api: str) -> None:
+    server.script(Reply(text='<think>{"number": "WRONG"}</think>{"number": "A-1", "total": 3}'))
+    assert ask("Invoice.", output=Invoice, api=api) == Invoice(number="A-1", total=3.0)
