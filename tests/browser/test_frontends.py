@@ -1,7 +1,7 @@
 """The notebook layer beyond JupyterLab: Notebook 7 and Voila, in headless Chromium.
 
 A small notebook (the embedded server with the demo engine, a streamed `%%alloy` cell, the
-picker) runs in each; the reply must render as inert HTML, the picker's two dropdowns must show.
+picker) runs in each; the reply must render as inert HTML, the picker's three dropdowns must show.
 Screenshots go to test-artifacts/browser/.
 """
 
@@ -47,8 +47,8 @@ def _check_outputs(page: Any) -> None:
     assert reply.locator("strong", has_text="there").count() == 1, "the reply is rendered Markdown"
     assert page.locator(".jp-OutputArea-output script").count() == 0
     selects = page.locator(".jp-OutputArea-output select")
-    selects.nth(1).wait_for(timeout=RUN_MS)
-    assert selects.count() == 2, "the picker's model and strategy dropdowns"
+    selects.nth(2).wait_for(timeout=RUN_MS)
+    assert selects.count() == 3, "the picker's model, strategy and thinking dropdowns"
 
 
 def test_notebook_7_runs_the_cells(notebook7: Any, artifacts_dir: Path) -> None:

@@ -169,10 +169,10 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     assert partial, f"the reply was not shown while streaming; the output went through {states}"
     screenshot("02-streamed-output.png", notebook.outputs(streamed))
 
-    # (b) the picker: two dropdowns (model, strategy) rendered by ipywidgets
+    # (b) the picker: three dropdowns (model, strategy, thinking) rendered by ipywidgets
     selects = notebook.outputs(picker).locator("select")
-    selects.nth(1).wait_for(timeout=WIDGET_MS)
-    assert selects.count() == 2, f"expected the model and strategy dropdowns, found {selects.count()} <select>"
+    selects.nth(2).wait_for(timeout=WIDGET_MS)
+    assert selects.count() == 3, f"expected the model, strategy and thinking dropdowns, found {selects.count()} <select>"
     strategy_select = notebook.outputs(picker).locator("select", has=page.locator("option", has_text="openai_chat"))
     labels = strategy_select.locator("option").all_inner_texts()
     assert [label.split()[0] for label in labels] == ["auto", "native", "openai_chat"], labels

@@ -55,7 +55,7 @@ def _pick_theme(page: Any, name: str) -> None:
 def test_views_fit_at_800_and_1280_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
     notebook = run_new_notebook(lab, page, "layout.ipynb", CELLS)  # at 1280 px: narrower hides the kernel status
     assert "Error" not in notebook.errors(), notebook.errors()
-    page.locator(f"{_CELLS} select").nth(1).wait_for(timeout=WIDGET_MS)
+    page.locator(f"{_CELLS} select").nth(2).wait_for(timeout=WIDGET_MS)
     page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser: more width
 
     problems: dict[str, list[str]] = {}

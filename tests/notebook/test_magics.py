@@ -208,6 +208,13 @@ def test_compare_runs_both_strategies(shell, server) -> None:
     assert "from native" in page and "from openai" in page
 
 
+def test_compare_shows_each_strategys_thinking_folded(shell, server) -> None:
+    server.script(Reply(thinking="native <b>reasons</b>", text="a"), Reply(thinking="openai reasons", text="b"))
+    page = shell.run_line_magic("alloy", 'compare --think -m ollama:qwen3:0.6b "Why?"')._repr_html_()
+    assert "<details><summary>thinking</summary><pre>native &lt;b&gt;reasons&lt;/b&gt;" in page
+    assert "<details><summary>thinking</summary><pre>openai reasons" in page
+
+
 def test_picker_command_shows_the_hosts_models(shell, server) -> None:
     picker = shell.run_line_magic("alloy", "picker")
     try:

@@ -160,4 +160,6 @@ def test_picker_in_a_real_kernel_saves_its_widget_state(server, monkeypatch: pyt
     dropdowns = [m["state"] for m in state.values() if m["model_name"] == "DropdownModel"]
     chosen = sorted(d["_options_labels"][d["index"]] for d in dropdowns)
     assert len(dropdowns) == 3
+    shown_html = " ".join(m["state"].get("value", "") for m in state.values() if m["model_name"] == "HTMLModel")
+    assert ">completion</span>" in shown_html and "context 8,192 tokens" in shown_html
     assert chosen == ["cannot think", "llama3.1:8b · 4.8 GB", "openai_chat (/v1/chat/completions)"]
