@@ -6,10 +6,12 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict, cast
 
 from typing_extensions import Unpack
 
+from .call.batch import DEFAULT_PER_HOST, BatchPlan, Job, OnError, run_batch, run_batch_async
+from .call.batch_result import BatchResult
 from .call.conversation import CallSpec
 from .call.drivers import run, run_async
 from .call.streaming import (
@@ -53,11 +55,14 @@ class CallOptions(TypedDict, total=False):
     transient_retries: int
     extra: dict[str, Any]
     host: str
+    hosts: Sequence[str]
     timeout: float
     tool_concurrency: int
     tool_timeout: float
     trace_max_chars: int
     trace_history: int
+    log: bool
+    log_db: str
     headers: dict[str, str]
     default_system: str
     parallel_tools_max: int
@@ -119,6 +124,49 @@ def _history_message(message: Mapping[str, str]) -> dict[str, str]:
     return {"role": role, "content": content}
 
 
+def _plan(job: Job, options: CallOptions, concurrency: int, on_error: OnError, progress: bool) -> BatchPlan:
+    """How `map` runs: `concurrency` requests in flight per host, on the configured hosts."""
+    config = current(**options)  # a bad setting fails now, before any item runs
+    hosts = config.hosts or (config.host,)
+    return BatchPlan(job, hosts, concurrency, on_error, progress, config.transient_retries)
+
+
+def _mapped(plan: BatchPlan, items: Iterable[Any], engine: Any) -> BatchResult:
+    result = BatchResult.empty(list(items))
+    if engine is not None:
+        from .call.dask import run_on_cluster
+
+        result.rerun = lambda again, retry_failed: run_on_cluster(
+            plan, engine, again, _rerun_indexes(again, retry_failed)
+        )
+        return run_on_cluster(plan, engine, result, range(len(result)))
+    result.rerun = lambda again, retry_failed: run_batch(plan, again, _rerun_indexes(again, retry_failed))
+    return run_batch(plan, result, range(len(result)))
+
+
+async def _mapped_async(plan: BatchPlan, items: Iterable[Any]) -> BatchResult:
+    result = BatchResult.empty(list(items))
+    result.rerun = lambda again, retry_failed: run_batch(plan, again, _rerun_indexes(again, retry_failed))
+    return await run_batch_async(plan, result, range(len(result)))
+
+
+def _rerun_indexes(result: BatchResult, retry_failed: bool) -> list[int]:
+    failed = [slot.index for slot in result.failed] if retry_failed else []
+    for index in failed:
+        result.slots[index] = None
+    return sorted([*result.pending])
+
+
+def _arguments(item: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A `cmd.map` item as call arguments: a tuple is positional arguments, a mapping keyword
+    arguments, anything else the one argument."""
+    if isinstance(item, tuple):
+        return item, {}
+    if isinstance(item, Mapping):
+        return (), dict(item)
+    return (item,), {}
+
+
 class Ask:
     """`ask(prompt, output=..., tools=..., model=..., api=...)` and its async and streaming twins."""
 
@@ -166,6 +214,54 @@ class Ask:
         **options: Unpack[CallOptions],
     ) -> Traced:
         return Traced(*await run_async(_spec(prompt, output, tools, options, context)))
+
+    def map(
+        self,
+        prompts: Iterable[str],
+        *,
+        output: Any = str,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
+        concurrency: int = DEFAULT_PER_HOST,
+        on_error: OnError = "collect",
+        progress: bool = True,
+        engine: Any = None,
+        **options: Unpack[CallOptions],
+    ) -> BatchResult:
+        """Ask every prompt, `concurrency` at a time per host (`hosts=` / `OLLAMA_HOSTS` for several);
+        a `BatchResult` in input order, failures kept per item. Ctrl-C keeps what finished."""
+        return _mapped(
+            _plan(self._job(output, tools, context, options), options, concurrency, on_error, progress), prompts, engine
+        )
+
+    async def map_async(
+        self,
+        prompts: Iterable[str],
+        *,
+        output: Any = str,
+        tools: Iterable[Callable[..., Any]] | None = None,
+        context: Mapping[str, Any] | None = None,
+        concurrency: int = DEFAULT_PER_HOST,
+        on_error: OnError = "collect",
+        progress: bool = True,
+        **options: Unpack[CallOptions],
+    ) -> BatchResult:
+        """`await ask.map_async(prompts)`: `map` on the running event loop."""
+        return await _mapped_async(
+            _plan(self._job(output, tools, context, options), options, concurrency, on_error, progress), prompts
+        )
+
+    @staticmethod
+    def _job(
+        output: Any, tools: Iterable[Callable[..., Any]] | None, context: Mapping[str, Any] | None, options: CallOptions
+    ) -> Job:
+        checked = as_tools(tools)
+        output_spec(output)
+
+        async def one(prompt: Any, overrides: dict[str, Any]) -> tuple[Any, Trace]:
+            return await run_async(_spec(prompt, output, checked, cast(CallOptions, {**options, **overrides}), context))
+
+        return one
 
     def stream(
         self,
@@ -259,6 +355,36 @@ class Command:
     async def stream_async(self, *args: Any, **kwargs: Any) -> AsyncTextStream:
         """`stream = await cmd.stream_async(...)`, then `async for piece in stream`."""
         return stream_async(self._spec(await self._prompt_async(args, kwargs)))
+
+    def map(
+        self,
+        items: Iterable[Any],
+        *,
+        concurrency: int = DEFAULT_PER_HOST,
+        on_error: OnError = "collect",
+        progress: bool = True,
+        engine: Any = None,
+    ) -> BatchResult:
+        """Call the command for every item (one argument, a tuple of arguments or a mapping of
+        keyword arguments), as `ask.map` does."""
+        return _mapped(_plan(self._job, self.options, concurrency, on_error, progress), items, engine)
+
+    async def map_async(
+        self,
+        items: Iterable[Any],
+        *,
+        concurrency: int = DEFAULT_PER_HOST,
+        on_error: OnError = "collect",
+        progress: bool = True,
+    ) -> BatchResult:
+        """`await cmd.map_async(items)`: `map` on the running event loop."""
+        return await _mapped_async(_plan(self._job, self.options, concurrency, on_error, progress), items)
+
+    async def _job(self, item: Any, overrides: dict[str, Any]) -> tuple[Any, Trace]:
+        args, kwargs = _arguments(item)
+        prompt = await self._prompt_async(args, kwargs)
+        options = cast(CallOptions, {**self.options, **overrides})
+        return await run_async(_spec(prompt, self.output, self.tools, options))
 
     def with_options(self, **options: Unpack[CallOptions]) -> Command:
         """A copy with some settings changed, e.g. `cmd.with_options(model="ollama:qwen3:0.6b")`."""

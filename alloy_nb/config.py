@@ -105,6 +105,11 @@ class Config(BaseModel):
         help="`ollama_api` (the strategy) and `ollama_options`; a JSON object in the environment.",
     )
     host: str = setting(DEFAULT_HOST, env="OLLAMA_HOST", help="The Ollama server, read as Ollama reads `OLLAMA_HOST`.")
+    hosts: tuple[str, ...] = setting(
+        (),
+        env="OLLAMA_HOSTS",
+        help="Servers `map` spreads a batch over (comma-separated in the environment); none: `host` alone.",
+    )
     timeout: float = setting(120.0, gt=0, env="ALLOY_TIMEOUT", help="Seconds to wait for the server to answer.")
     tool_concurrency: int = setting(4, ge=1, env="ALLOY_PARALLEL_TOOLS_MAX", help="Tools run at once per turn (async).")
     tool_timeout: float | None = setting(
@@ -115,6 +120,10 @@ class Config(BaseModel):
     )
     trace_history: int = setting(
         100, ge=0, env="ALLOY_TRACE_HISTORY", help="Traces kept for `last_trace()` and `recent_traces()`."
+    )
+    log: bool = setting(True, env="ALLOY_LOG", help="Write every call to the SQLite call log (`alloy_nb.logs`).")
+    log_db: str | None = setting(
+        None, env="ALLOY_LOG_DB", help="The call log's SQLite file; none: `calls.db` in the user data directory."
     )
     # Never from the environment: headers carry secrets (a proxy's Authorization).
     headers: dict[str, str] = setting(
@@ -133,6 +142,12 @@ class Config(BaseModel):
     @classmethod
     def _check_host(cls, value: str) -> str:
         return normalize_host(value)
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _check_hosts(cls, value: Any) -> tuple[str, ...]:
+        listed = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(normalize_host(str(host).strip()) for host in listed if str(host).strip())
 
     @field_validator("think", mode="before")
     @classmethod

@@ -202,7 +202,6 @@ def _think_options(info: ModelInfo | None, think: bool | str | None) -> tuple[Th
     return options
 
 
-
 def _capabilities_html(info: ModelInfo | None) -> str:
     if info is None:
         return ""

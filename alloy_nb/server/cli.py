@@ -42,7 +42,7 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
     "llama": _llama_engine,
-    "scripted": lambda args: DemoEngine(responder=_thinking_demo(args.think_time)),
+    "scripted": lambda args: DemoEngine(responder=_thinking_demo(args.think_time), parallel=args.parallel),
 }
 
 
@@ -51,6 +51,13 @@ def _thinking_demo(seconds: float) -> Callable[[ChatRequest], ScriptedTurn]:
     if seconds <= 0:
         return demo_turn
     return lambda request: replace(demo_turn(request), delay=seconds)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
 
 
 def _default_engine() -> str:
@@ -95,6 +102,13 @@ def add_serve_command(commands: Any) -> None:
         default=0.0,
         metavar="SECONDS",
         help="scripted engine: wait this long before each reply, like a model thinking" + default,
+    )
+    serve.add_argument(
+        "--parallel",
+        type=_positive_int,
+        metavar="N",
+        help="scripted engine: answer at most N requests at once, queueing the rest like Ollama's "
+        "OLLAMA_NUM_PARALLEL (default: no limit)",
     )
     serve.add_argument(
         "--origins",

@@ -7,6 +7,7 @@ few plausible models and "pulls" new names with a short fake download.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -43,20 +44,36 @@ Responder = Callable[[ChatRequest], ScriptedTurn]
 
 class DemoEngine:
     """Answers every chat request with `responder(request)` (the demo model by default), played
-    with the turn's delays; thread-safe."""
+    with the turn's delays; thread-safe. With `parallel=N`, at most N generations run at once and
+    the others wait their turn, as Ollama does with `OLLAMA_NUM_PARALLEL`."""
 
-    def __init__(self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None) -> None:
+    def __init__(
+        self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None, parallel: int | None = None
+    ) -> None:
         self._served = tuple(model_names)
         self._cards = [fake_card(name) for name in model_names]
         self._responder = responder or demo_turn
         self._lock = threading.Lock()
         self._active = 0
+        self._peak = 0
+        self._parallel = parallel
+        self._slots: asyncio.Semaphore | None = None  # made on the server's event loop
 
     @property
     def active(self) -> int:
         """How many generations are running right now."""
         with self._lock:
             return self._active
+
+    @property
+    def peak_active(self) -> int:
+        """The most generations that ran at once (since `reset_peak`)."""
+        with self._lock:
+            return self._peak
+
+    def reset_peak(self) -> None:
+        with self._lock:
+            self._peak = self._active
 
     def models(self) -> list[ModelCard]:
         return list(self._cards)
@@ -69,13 +86,16 @@ class DemoEngine:
     async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         if request.model not in {card.name for card in self.models()}:
             raise EngineError.model_not_found(request.model)
-        turn = self.turn_for(request)
-        self._change_active(+1)
-        try:
-            async for event in self.play(turn, request):
-                yield event
-        finally:
-            self._change_active(-1)
+        if self._parallel is not None and self._slots is None:
+            self._slots = asyncio.Semaphore(self._parallel)
+        async with self._slots or contextlib.nullcontext():
+            turn = self.turn_for(request)
+            self._change_active(+1)
+            try:
+                async for event in self.play(turn, request):
+                    yield event
+            finally:
+                self._change_active(-1)
 
     def turn_for(self, request: ChatRequest) -> ScriptedTurn:
         """The reply to give (subclasses may answer from a script)."""
@@ -118,6 +138,7 @@ class DemoEngine:
     def _change_active(self, step: int) -> None:
         with self._lock:
             self._active += step
+            self._peak = max(self._peak, self._active)
 
 
 def turn_events(turn: ScriptedTurn) -> list[Event]:

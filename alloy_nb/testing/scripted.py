@@ -32,8 +32,10 @@ class ScriptedEngine(DemoEngine):
 
     KEEP_REQUESTS = 1000  # a long-running test server stays bounded
 
-    def __init__(self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None) -> None:
-        super().__init__(model_names, responder)
+    def __init__(
+        self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None, parallel: int | None = None
+    ) -> None:
+        super().__init__(model_names, responder, parallel)
         self._script_lock = threading.Lock()
         self._turns: deque[Turn] = deque()
         self._requests: deque[ChatRequest] = deque(maxlen=self.KEEP_REQUESTS)
@@ -44,8 +46,9 @@ class ScriptedEngine(DemoEngine):
             self._turns.extend(turns)
 
     def reset(self) -> None:
-        """Forget queued turns, recorded requests and pulled models."""
+        """Forget queued turns, recorded requests, pulled models and the peak concurrency."""
         self.forget_pulled()
+        self.reset_peak()
         with self._script_lock:
             self._turns.clear()
             self._requests.clear()

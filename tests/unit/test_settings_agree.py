@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "ALLOY_RETRY_BACKOFF": ("retry_backoff", "0.1", 0.1),
     "ALLOY_RETRY_BACKOFF_MAX": ("retry_backoff_max", "2", 2.0),
     "ALLOY_TRANSIENT_RETRIES": ("transient_retries", "0", 0),
+    "OLLAMA_HOSTS": ("hosts", "gpu-a, gpu-b:8080", ("http://gpu-a:11434", "http://gpu-b:8080")),
+    "ALLOY_LOG": ("log", "0", False),
+    "ALLOY_LOG_DB": ("log_db", "/tmp/alloy-calls.db", "/tmp/alloy-calls.db"),
 }
 # alloy-ai's name -> the name alloy_nb read before, which stays an alias
 ALIASES = {"ALLOY_DEFAULT_SYSTEM": "ALLOY_SYSTEM", "ALLOY_AUTO_FINALIZE_MISSING_OUTPUT": "ALLOY_AUTO_FINALIZE"}
@@ -59,9 +62,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _loose(hint: Any) -> Any:
-    """The type without `None`: CallOptions leaves a setting out rather than passing None."""
+    """The type without `None` (CallOptions leaves a setting out rather than passing None), and a
+    tuple of a setting as any sequence of its items (what a caller may pass)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return typing.Union[tuple(arg for arg in typing.get_args(hint) if arg is not type(None))]
+    if typing.get_origin(hint) is tuple and typing.get_args(hint)[1:] == (...,):
+        return Sequence[typing.get_args(hint)[0]]  # type: ignore[valid-type]
     return hint
 
 

@@ -1,0 +1,179 @@
+"""`ask.map` / `cmd.map` against real scripted servers: order, bounds, typed and tool items, errors, hosts."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+from batch_helpers import echo_after
+from sample_types import Invoice
+
+import alloy_nb
+from alloy_nb import ServerError, ask, command, tool
+from alloy_nb.call.batch_result import BatchError, BatchResult
+from alloy_nb.testing import ScriptedEngine, ScriptedTurn as Reply, ServerThread
+
+PROMPTS = [f"item {i}" for i in range(12)]
+
+
+def test_results_keep_the_input_order_whatever_order_they_finish_in() -> None:
+    engine = ScriptedEngine(responder=echo_after(lambda prompt: 0.01 * (12 - int(prompt.split()[1]))))
+    with ServerThread(engine) as server:
+        result = ask.map(PROMPTS, host=server.url, progress=False)
+    assert result.values == [f"echo: {prompt}" for prompt in PROMPTS] == list(result)
+    assert [slot.index for slot in result.items] == list(range(12))
+    finish = [datetime.fromisoformat(slot.trace.started_at).timestamp() + slot.duration_s for slot in result.items]
+    assert finish != sorted(finish)  # later items (shorter delays) finished first
+
+
+def test_concurrency_bounds_the_requests_in_flight_per_host() -> None:
+    engine = ScriptedEngine(responder=echo_after(lambda _: 0.05))
+    with ServerThread(engine) as server:
+        result = ask.map(PROMPTS, host=server.url, concurrency=3, progress=False)
+        assert engine.peak_active == 3
+        engine.reset_peak()
+        ask.map(PROMPTS, host=server.url, progress=False)
+        assert engine.peak_active == 4  # the default, like Ollama's OLLAMA_NUM_PARALLEL
+    assert len(result.ok) == 12 and result.wall_s < 12 * 0.05
+
+
+def test_typed_items_validate_and_keep_their_traces(server) -> None:
+    result = ask.map(["Invoice A.", "Invoice B."], output=Invoice, progress=False)
+    assert all(isinstance(value, Invoice) for value in result.values)
+    assert [slot.trace.requests[0].body["messages"][-1]["content"] for slot in result.items] == ["Invoice A.", "Invoice B."]
+    assert all("format" in slot.trace.requests[0].body for slot in result.items)
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def test_command_items_are_an_argument_a_tuple_or_keywords_and_tools_run(server) -> None:
+    @command(tools=[add])
+    def total(a: int, b: int = 10) -> str:
+        return f"Add {a} and {b}."
+
+    result = total.map([1, (2, 3), {"a": 4, "b": 5}], progress=False)
+    prompts = [slot.trace.requests[0].body["messages"][-1]["content"] for slot in result.items]
+    assert prompts == ["Add 1 and 10.", "Add 2 and 3.", "Add 4 and 5."]
+    assert all(slot.trace.tool_events and slot.trace.tool_events[0].name == "add" for slot in result.items)
+    assert len(result.ok) == 3
+
+
+def test_failures_are_collected_per_item_and_never_retried_when_permanent(server) -> None:
+    server.script(Reply(text="one"), Reply(status=400, error="bad item"), Reply(text="three"))
+    result = ask.map(["a", "b", "c"], concurrency=1, progress=False)
+    assert result.values == ["one", None, "three"]
+    (failed,) = result.failed
+    assert failed.index == 1 and isinstance(failed.error, ServerError) and "bad item" in str(failed.error)
+    assert failed.trace is not None and failed.trace.status == "error" and failed.attempts == 1
+    assert len(server.requests) == 3  # the 400 was not sent again
+    assert "1 failed" in result.summary()
+
+
+def test_on_error_raise_stops_at_the_first_failure_and_keeps_what_finished(server) -> None:
+    server.script(Reply(text="one"), Reply(status=400, error="bad item"))
+    with pytest.raises(BatchError, match=r"Item 1 of 6 failed: ServerError: .*bad item") as caught:
+        ask.map(list("abcdef"), concurrency=1, on_error="raise", progress=False)
+    partial = caught.value.result
+    assert partial.values[0] == "one" and partial.failed[0].index == 1
+    assert partial.pending == [2, 3, 4, 5] and len(server.requests) == 2
+
+
+def test_a_bad_setting_fails_before_any_item_runs(server) -> None:
+    with pytest.raises(alloy_nb.ConfigurationError):
+        ask.map(["a"], temperature="hot", progress=False)  # type: ignore[arg-type]
+    with pytest.raises(alloy_nb.ConfigurationError, match="concurrency=0"):
+        ask.map(["a"], concurrency=0, progress=False)
+    assert server.requests == []
+
+
+def test_transient_faults_move_to_another_host(two_hosts) -> None:
+    first, second = two_hosts
+    first.engine.script(Reply(status=503, error="overloaded"), Reply(status=503, error="overloaded"))
+    result = ask.map(PROMPTS[:6], hosts=[first.url, second.url], concurrency=1, progress=False)
+    assert len(result.ok) == 6
+    moved = [slot for slot in result.items if slot.attempts > 1]
+    assert moved and all(slot.host == second.url for slot in moved)
+    assert all(slot.trace.host == slot.host for slot in result.items)  # the trace names the host that answered
+
+
+def test_least_busy_dispatch_spreads_items_over_hosts(two_hosts) -> None:
+    first, second = two_hosts
+    result = ask.map(PROMPTS, hosts=[first.url, second.url], concurrency=1, progress=False)
+    hosts = [slot.host for slot in result.items]
+    assert abs(hosts.count(first.url) - hosts.count(second.url)) <= 2
+    assert first.engine.peak_active == second.engine.peak_active == 1
+
+
+def test_a_host_killed_mid_batch_loses_nothing(two_hosts) -> None:
+    first, second = two_hosts
+    prompts = [f"item {i}" for i in range(30)]
+    killer = threading.Timer(0.2, first.stop)
+    killer.start()
+    try:
+        result = ask.map(prompts, hosts=[first.url, second.url], concurrency=2, progress=False)
+    finally:
+        killer.cancel()
+    assert result.values == [f"echo: {prompt}" for prompt in prompts], result.summary()
+    later = result.items[-5:]
+    assert all(slot.host == second.url for slot in later)
+    assert {slot.host for slot in result.items} == {first.url, second.url}
+
+
+def test_hosts_come_from_the_environment_too(two_hosts, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = two_hosts
+    monkeypatch.setenv("OLLAMA_HOSTS", f"{first.url}, {second.url}")
+    alloy_nb.reset_configuration()
+    result = ask.map(PROMPTS[:8], concurrency=1, progress=False)
+    assert {slot.host for slot in result.items} == {first.url, second.url}
+
+
+def test_resume_runs_only_what_did_not_finish(server) -> None:
+    server.script(Reply(text="one"), Reply(status=400, error="bad"))
+    with pytest.raises(BatchError) as caught:
+        ask.map(list("abcd"), concurrency=1, on_error="raise", progress=False)
+    partial = caught.value.result
+    server.engine.reset()
+    again = partial.resume()
+    assert again is partial and partial.done
+    assert [r.body["messages"][-1]["content"] for r in server.requests] == ["c", "d"]
+    assert partial.failed[0].index == 1  # a failure is a result: kept unless asked
+    partial.resume(retry_failed=True)
+    assert partial.values[1] == "You said: b" and not partial.failed
+
+
+def test_the_table_escapes_what_items_values_and_errors_hold(server) -> None:
+    server.script(Reply(text="<script>alert(1)</script>"), Reply(status=400, error="<img src=x onerror=alert(2)>"))
+    result = ask.map(["<b>one</b>", "two"], concurrency=1, progress=False)
+    page = result._repr_html_()
+    assert "<script>" not in page and "<img" not in page and "<b>one" not in page
+    assert "&lt;script&gt;" in page and "&lt;img src=x" in page and "&lt;b&gt;one" in page
+    assert "background:rgba(220,40,40" in page  # the failure is highlighted
+
+
+def test_to_pandas_has_a_row_per_item(server) -> None:
+    frame = ask.map(["a", "b"], progress=False).to_pandas()
+    assert list(frame["value"]) == ["You said: a", "You said: b"]
+    assert list(frame.columns) == ["item", "value", "ok", "error", "host", "seconds", "tokens", "attempts"]
+
+
+def test_the_progress_bar_counts_items_in_text_outside_notebooks(server, capsys: pytest.CaptureFixture[str]) -> None:
+    ask.map(["a", "b", "c"])
+    bar = capsys.readouterr().err
+    assert "3/3" in bar and "0 failed" in bar and "tok/s" in bar
+
+
+async def test_map_async_runs_on_the_callers_loop(server) -> None:
+    result = await ask.map_async(["a", "b"], progress=False)
+    assert isinstance(result, BatchResult) and result.values == ["You said: a", "You said: b"]
+
+    @command
+    async def greet(name: str) -> str:
+        return f"Greet {name}."
+
+    greeted = await greet.map_async(["Ann", "Bo"], progress=False)
+    assert greeted.values == ["You said: Greet Ann.", "You said: Greet Bo."]
