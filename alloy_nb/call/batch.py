@@ -136,9 +136,9 @@ def run_batch(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> B
     runner.start()
     interrupts = 0
     try:
-        while runner.is_alive():
+        while not runner.finished.is_set():
             try:
-                runner.join(REFRESH_S)
+                runner.finished.wait(REFRESH_S)  # not Thread.join: a Ctrl-C inside join upsets is_alive()
                 progress.refresh()
             except KeyboardInterrupt:
                 interrupts += 1
@@ -147,6 +147,7 @@ def run_batch(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> B
                     print("Stopping: waiting for the requests in flight (Ctrl-C again to drop them).", file=sys.stderr)
     finally:
         progress.close()
+    runner.join()
     if runner.error is not None:
         raise runner.error
     return outcome(result, batch.failure)
@@ -186,6 +187,7 @@ class _LoopThread(threading.Thread):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = threading.Event()
+        self.finished = threading.Event()
 
     def run(self) -> None:
         try:
@@ -196,6 +198,7 @@ class _LoopThread(threading.Thread):
             self.error = exc
         finally:
             self._ready.set()
+            self.finished.set()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

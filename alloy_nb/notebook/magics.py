@@ -103,6 +103,12 @@ class AlloyMagics(Magics):
     @argument("--trace", action="store_true", help="show the trace below the answer")
     @argument("-f", "--format", choices=FORMATS, help="how to show a text reply (default: markdown)")
     @argument("--chat", action="store_true", help="send earlier --chat exchanges as context")
+    @argument(
+        "--map",
+        dest="map_name",
+        metavar="NAME",
+        help="run the prompt once per element of this notebook list, Series or DataFrame ({item}, {item.field})",
+    )
     @line_cell_magic
     def alloy(self, line: str, cell: str | None = None) -> Any:
         """%%alloy runs the cell as a prompt ({name}, {In[n]}, {Out[n]}, {Err[n]} are filled in);
@@ -110,6 +116,8 @@ class AlloyMagics(Magics):
         if cell is None:
             return self._subcommand(line)
         args = _parse(self.alloy, line)
+        if args.map_name:
+            return self._map(args, cell)
         prompt = interpolate(cell, self.namespace, self.errors).strip()
         if not prompt:
             raise UsageError("The cell is empty: write the prompt below %%alloy.")
@@ -129,6 +137,40 @@ class AlloyMagics(Magics):
         if args.trace:
             display(trace)
         return None
+
+    def _map(self, args: Any, cell: str) -> Any:
+        """`%%alloy --map NAME`: the cell's prompt for each element, as one batch shown as a table."""
+        from ..commands import ask
+
+        if args.chat:
+            raise UsageError("--map and --chat do not go together: each item is a call of its own.")
+        prompts = [
+            interpolate(cell, {**self.namespace, "item": element}, self.errors).strip()
+            for element in self._map_items(args.map_name)
+        ]
+        result = ask.map(
+            prompts,
+            output=self._evaluate(args.output) if args.output else str,
+            tools=self._lookup_tools(args.tools),
+            **self._options(args),
+        )
+        self.namespace["_alloy"] = result
+        if args.as_name:
+            self._store_as(args.as_name, result)
+        display(result)
+        return None
+
+    def _map_items(self, name: str) -> list[Any]:
+        if name not in self.namespace:
+            raise UsageError(f"--map {name}: no variable named {name!r} in the notebook.")
+        values = self.namespace[name]
+        if hasattr(values, "itertuples") and hasattr(values, "columns"):  # a DataFrame: rows, {item.column}
+            return list(values.itertuples(index=False))
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise UsageError(
+                f"--map {name}: {name} is a {type(values).__name__}; give a list, a Series or a DataFrame."
+            )
+        return list(values)
 
     def _options(self, args: Any) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -221,9 +263,12 @@ class AlloyMagics(Magics):
         self.namespace["_alloy"] = value
         self.namespace["_alloy_trace"] = trace
         if name:
-            if not name.isidentifier():
-                raise UsageError(f"--as {name!r} is not a valid variable name.")
-            self.namespace[name] = value
+            self._store_as(name, value)
+
+    def _store_as(self, name: str, value: Any) -> None:
+        if not name.isidentifier():
+            raise UsageError(f"--as {name!r} is not a valid variable name.")
+        self.namespace[name] = value
 
     def _remember_exchange(self, prompt: str, trace: Trace) -> None:
         reply = trace.responses[-1].text if trace.responses else ""

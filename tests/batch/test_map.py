@@ -177,3 +177,30 @@ async def test_map_async_runs_on_the_callers_loop(server) -> None:
 
     greeted = await greet.map_async(["Ann", "Bo"], progress=False)
     assert greeted.values == ["You said: Greet Ann.", "You said: Greet Bo."]
+
+
+SCRIPT = """
+import os, signal, sys, threading
+import alloy_nb
+from alloy_nb import ask
+from alloy_nb.call.batch_result import BatchInterrupted
+alloy_nb.configure(host=sys.argv[1])
+threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    ask.map([f"item {i}" for i in range(40)], concurrency=1, progress=False)
+except BatchInterrupted as stopped:
+    print(len(stopped.result.items), len(stopped.result.pending), stopped.result.interrupted)
+"""
+
+
+def test_ctrl_c_in_a_script_raises_with_what_finished() -> None:
+    import subprocess
+    import sys
+
+    engine = ScriptedEngine(responder=echo_after(lambda _: 0.05))
+    with ServerThread(engine) as server:
+        done = subprocess.run([sys.executable, "-c", SCRIPT, server.url], capture_output=True, text=True, timeout=60)
+    finished, pending, interrupted = done.stdout.split()
+    assert interrupted == "True" and int(finished) + int(pending) == 40 and 0 < int(finished) < 40, done
+    assert int(finished) == len(engine.requests)  # the request in flight finished; nothing was dropped
+    assert "Stopping: waiting for the requests in flight" in done.stderr
