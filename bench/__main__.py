@@ -25,6 +25,7 @@ BENCHMARKS = {
     "startup": "bench.startup",
     "embedded": "bench.embedded_server",
     "memory": "bench.memory",
+    "batch": "bench.batch",
 }
 
 

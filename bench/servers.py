@@ -29,13 +29,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(engine: str, *, port: int | None = None, think_time: float = 0.0, timeout: float = 120.0) -> Iterator[RunningServer]:
+def serving(engine: str, *, port: int | None = None, think_time: float = 0.0, parallel: int | None = None,
+            timeout: float = 120.0) -> Iterator[RunningServer]:
     """Start `alloy-nb serve --engine ENGINE` and wait until it answers a chat request."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "alloy_nb.server", "serve", "--engine", engine, "--port", str(port)]
     if think_time:
         command += ["--think-time", str(think_time)]
+    if parallel:
+        command += ["--parallel", str(parallel)]
     started = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
