@@ -1,4 +1,4 @@
-"""The course notebooks 02–06 run top to bottom in a real kernel on the embedded model and show what they teach."""
+"""The course notebooks 02–07 run top to bottom in a real kernel on the embedded model and show what they teach."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def _cell(notebook: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNod
 
 def _mimes(cell: nbformat.NotebookNode) -> set[str]:
     return {mime for output in cell.get("outputs", []) for mime in output.get("data", {})}
+
+
+def _mimes_html(cell: nbformat.NotebookNode) -> str:
+    """The HTML a cell showed, all outputs joined."""
+    return "".join(output.get("data", {}).get("text/html", "") for output in cell.get("outputs", []))
 
 
 def check_structured_outputs(nb: nbformat.NotebookNode) -> None:
@@ -109,16 +114,35 @@ def check_native_vs_openai_chat(nb: nbformat.NotebookNode) -> None:
 
 
 def check_async_and_batch(nb: nbformat.NotebookNode) -> None:
-    gathered = _shown(_cell(nb, "asyncio.gather(")).splitlines()
-    assert gathered[0].startswith("6 answers in "), gathered
-    answers = gathered[1:7]
-    assert [a.split(":")[0] for a in answers] == ["France", "Japan", "Brazil", "Kenya", "Canada", "India"]
-    assert all(a.split(":", 1)[1].strip() for a in answers), "every prompt got an answer"
-    assert "one after another:" in _shown(_cell(nb, "for prompt in prompts:"))
-    assert "6/6 done in " in _shown(_cell(nb, "asyncio.as_completed("))
+    table = _cell(nb, "result = ask.map(prompts, max_tokens=16)")
+    assert "application/vnd.jupyter.widget-view+json" in _mimes(table), "the progress bar is a widget"
+    assert "6 ok · 0 failed" in _shown(table)
+    answers = _shown(_cell(nb, "zip(countries, result, strict=True)")).splitlines()
+    assert [a.split(":")[0] for a in answers[:6]] == ["France", "Japan", "Brazil", "Kenya", "Canada", "India"]
+    assert all(a.split(":", 1)[1].strip() for a in answers[:6]), "every prompt got an answer"
+    typed = _shown(_cell(nb, "capitals = capital.map("))
+    assert typed.startswith("2 ok · 1 failed") and "1 failed: ValueError: no country given" in typed, typed
+    assert "0 ok city=" in typed and "2 ok city=" in typed
+    assert "not run: []" in _shown(_cell(nb, "capitals.resume(retry_failed=True)"))
+    mapped = _cell(nb, "%%alloy --map countries")
+    assert "6 ok · 0 failed" in _shown(mapped) and "Name one famous food from Kenya" in _mimes_html(mapped)
+    awaited = _shown(_cell(nb, "await ask.map_async("))
+    assert "one: " in awaited and "gather: [" in awaited and "map_async: [" in awaited
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
-    assert len(bars) == 1 and bars[0]["value"] == bars[0]["max"] == 6, bars
+    bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
+    assert [(bar["value"], bar["max"]) for bar in bars] == [(6, 6), (6, 6)], bars
+
+
+def check_batches_hosts_and_clusters(nb: nbformat.NotebookNode) -> None:
+    hosts = _shown(_cell(nb, "another `alloy-nb serve` process"))
+    assert hosts.startswith("hosts: ['http://127.0.0.1:")
+    spread = _shown(_cell(nb, "spread = ask.map("))
+    assert "8 ok · 0 failed" in spread and spread.count("http://127.0.0.1:") == 2, spread  # both hosts answered
+    survived = _shown(_cell(nb, "survived = ask.map("))
+    assert "8 ok · 0 failed" in survived, survived  # nothing lost when a host died
+    assert "items that moved to another host: [" in survived
+    clustered = _shown(_cell(nb, "engine=client"))
+    assert "8 ok · 0 failed" in clustered and "answered by: Counter(" in clustered, clustered
 
 
 def check_thinking_images_and_capabilities(nb: nbformat.NotebookNode) -> None:
@@ -146,6 +170,7 @@ CHECKS: dict[str, Check] = {
     "04_native_vs_openai_chat.ipynb": check_native_vs_openai_chat,
     "05_async_and_batch.ipynb": check_async_and_batch,
     "06_thinking_images_and_capabilities.ipynb": check_thinking_images_and_capabilities,
+    "07_batches_hosts_and_clusters.ipynb": check_batches_hosts_and_clusters,
 }
 
 
