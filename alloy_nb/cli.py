@@ -1,10 +1,12 @@
-"""The `alloy-nb` command: `alloy-nb serve` runs the embedded Ollama-compatible server."""
+"""The `alloy-nb` command: `alloy-nb serve` runs the embedded Ollama-compatible server, `alloy-nb logs`
+shows the call log."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
+from .log.cli import add_logs_command
 from .server.cli import add_serve_command
 
 
@@ -20,4 +22,5 @@ def parser() -> argparse.ArgumentParser:
     command_line = argparse.ArgumentParser(prog="alloy-nb", description="alloy_nb command line.")
     commands = command_line.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve_command(commands)
+    add_logs_command(commands)
     return command_line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +11,12 @@ import pytest
 import alloy_nb
 import alloy_nb.config
 from alloy_nb.testing import ScriptedEngine, ScriptedServer, ServerThread
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Calls made by tests (and the kernels they start) go to a call log of their own in a temporary
+    user data directory, never the user's."""
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="alloy-nb-tests-")
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,9 @@ from .hosts import HostPool
 from .progress import REFRESH_S, BatchProgress
 from .retries import is_transient
 
-Job = Callable[[Any, dict[str, Any]], Coroutine[Any, Any, tuple[Any, Trace]]]  # (item, setting overrides) -> (value, trace)
+Job = Callable[
+    [Any, dict[str, Any]], Coroutine[Any, Any, tuple[Any, Trace]]
+]  # (item, setting overrides) -> (value, trace)
 OnError = Literal["collect", "raise"]
 DEFAULT_PER_HOST = 4  # requests in flight per host, like Ollama's default OLLAMA_NUM_PARALLEL
 

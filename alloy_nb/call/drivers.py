@@ -14,6 +14,7 @@ from ..capabilities import asks_host_for_context, context_warning, fit_to_model,
 from ..config import Config, redact_host
 from ..errors import AlloyError, ContractFailed, ToolError
 from ..images import without_image_data
+from ..log.session import log_call
 from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
 from ..tools import Tool, parse_arguments, result_content
 from ..trace import RequestEvent, ResponseEvent, RetryEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
@@ -77,10 +78,10 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
     except BaseException as exc:
         if isinstance(exc, Exception):  # never a request to the host while Ctrl-C is handled
             note_context(trace, spec.config)
-        record_failure(trace, exc)
+        record_failure(trace, exc, spec.config)
         raise
     note_context(trace, spec.config)
-    trace.finish("ok", value)
+    finish_ok(trace, value, spec.config)
     return value, trace
 
 
@@ -144,10 +145,10 @@ async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
     except BaseException as exc:
         if isinstance(exc, Exception):
             await note_context_async(trace, spec.config)
-        record_failure(trace, exc)
+        record_failure(trace, exc, spec.config)
         raise
     await note_context_async(trace, spec.config)
-    trace.finish("ok", value)
+    finish_ok(trace, value, spec.config)
     return value, trace
 
 
@@ -212,11 +213,19 @@ def retry_wait(
     return wait
 
 
-def record_failure(trace: Trace, exc: BaseException) -> None:
+def finish_ok(trace: Trace, value: Any, config: Config) -> None:
+    """The call succeeded: record its value and log it."""
+    trace.finish("ok", value)
+    log_call(trace, config)
+
+
+def record_failure(trace: Trace, exc: BaseException, config: Config) -> None:
+    """The call failed or was interrupted: record how, hand the trace to the error, log it."""
     interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit))
     trace.finish("interrupted" if interrupted else "error", error=exc)
     if isinstance(exc, (AlloyError, KeyboardInterrupt)):  # Ctrl-C carries the trace too, for %%alloy
         exc.trace = trace  # type: ignore[union-attr]
+    log_call(trace, config)
 
 
 @contextmanager

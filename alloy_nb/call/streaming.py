@@ -22,6 +22,7 @@ from ..strategies.inline_thinking import InlineThinkingStream
 from ..trace import Trace
 from .conversation import CallSpec, Send
 from .drivers import (
+    finish_ok,
     fitted,
     fitted_async,
     note_context,
@@ -161,9 +162,9 @@ class _StreamRecorder:
         if error is None or isinstance(error, Exception):  # async streams never block their loop on /api/ps
             note_context(self.trace, self.config, ask_host=self.asks_host)
         if error is None:
-            self.trace.finish("ok", turn.text)
+            finish_ok(self.trace, turn.text, self.config)
         else:
-            record_failure(self.trace, error)
+            record_failure(self.trace, error, self.config)
 
 
 def stream(spec: CallSpec) -> TextStream:

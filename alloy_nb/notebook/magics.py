@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import shlex
 import sys
@@ -372,6 +373,34 @@ class AlloyMagics(Magics):
                 f"[{index}] {trace.started_at[11:19]} {trace.model} via {trace.strategy} · {trace.status}{chat} · {prompt}"
             )
 
+    @magic_arguments("alloy log")
+    @argument("words", nargs="*", metavar="QUERY", help="words to find in prompts and replies; or: show ID")
+    @argument("-n", type=int, default=20, help="show at most N calls (0: all)")
+    @argument("--model", help="only calls to this model")
+    @argument("--status", choices=("ok", "error", "interrupted"), help="only calls that ended so")
+    @argument("--since", metavar="DURATION", help="only calls from the last 30m, 3h, 1d, 2w")
+    def _cmd_log(self, rest: str) -> Any:
+        """The call log: calls from this and earlier sessions, searchable; `show ID` opens one."""
+        from .. import logs
+        from .log_table import log_table_html, log_table_text
+
+        args = _parse(self._cmd_log, rest)
+        if args.words[:1] == ["show"]:
+            if len(args.words) != 2:
+                raise UsageError("%alloy log show takes one call id, e.g. %alloy log show 3f2a9c.")
+            try:
+                return logs.get(args.words[1])
+            except KeyError as exc:
+                raise UsageError(str(exc.args[0])) from None
+        try:
+            calls = logs.search(
+                " ".join(args.words) or None, n=args.n, model=args.model, status=args.status, since=args.since
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        display({"text/html": log_table_html(calls), "text/plain": log_table_text(calls)}, raw=True)
+        return None
+
     @strict
     @magic_arguments("alloy compare")
     @call_options
@@ -576,4 +605,13 @@ def load(shell: Any) -> AlloyMagics:
     shell.register_magics(magics)
     shell.set_custom_exc((AlloyError,), short_error)
     shell.events.register("post_run_cell", magics.record_error)
+    shell.events.register("pre_run_cell", lambda info: _note_location(shell))
     return magics
+
+
+def _note_location(shell: Any) -> None:
+    """Tell the call log which notebook and cell the next calls come from."""
+    from ..log.session import set_location
+
+    notebook = shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
+    set_location(str(notebook) if notebook else None, f"In[{shell.execution_count - 1}]")  # counted before the cell runs

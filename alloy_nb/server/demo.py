@@ -48,7 +48,10 @@ class DemoEngine:
     the others wait their turn, as Ollama does with `OLLAMA_NUM_PARALLEL`."""
 
     def __init__(
-        self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None, parallel: int | None = None
+        self,
+        model_names: Sequence[str] = DEFAULT_MODELS,
+        responder: Responder | None = None,
+        parallel: int | None = None,
     ) -> None:
         self._served = tuple(model_names)
         self._cards = [fake_card(name) for name in model_names]

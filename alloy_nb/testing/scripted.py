@@ -33,7 +33,10 @@ class ScriptedEngine(DemoEngine):
     KEEP_REQUESTS = 1000  # a long-running test server stays bounded
 
     def __init__(
-        self, model_names: Sequence[str] = DEFAULT_MODELS, responder: Responder | None = None, parallel: int | None = None
+        self,
+        model_names: Sequence[str] = DEFAULT_MODELS,
+        responder: Responder | None = None,
+        parallel: int | None = None,
     ) -> None:
         super().__init__(model_names, responder, parallel)
         self._script_lock = threading.Lock()

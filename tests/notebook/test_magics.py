@@ -311,3 +311,23 @@ def test_alloy_ps_lists_what_the_host_holds(shell, server) -> None:
     [row] = table.rows
     assert row[0] == "qwen3:0.6b" and row[3] == "8,192 tokens" and row[4].startswith("in ")
     assert "<td>qwen3:0.6b</td>" in table._repr_html_() and "unloads" in repr(table)
+
+
+def test_alloy_log_finds_calls_shows_one_and_knows_the_cell(shell, server, tmp_path) -> None:
+    import alloy_nb
+
+    alloy_nb.configure(log_db=str(tmp_path / "calls.db"))
+    server.script(Reply(text="The <b>moon</b> pulls the tides."), Reply(text="Yeast."))
+    assert run(shell, "%%alloy --no-stream\nWhy are there tides?").success
+    tide_id = shell.user_ns["_alloy_trace"].id
+    cell = f"In[{shell.execution_count - 1}]"
+    assert run(shell, "%%alloy --no-stream\nWhy does bread rise?").success
+    shell.display_pub.outputs.clear()
+    assert run(shell, "%alloy log moon").success
+    table = shell.display_pub.outputs[-1]["text/html"]
+    assert "Why are there tides?" in table and "bread" not in table
+    assert "&lt;b&gt;moon&lt;/b&gt;" in table and "<b>moon" not in table  # the reply is escaped
+    shown = shell.run_line_magic("alloy", f"log show {tide_id}")
+    assert shown.id == tide_id and shown.responses[0].text == "The <b>moon</b> pulls the tides."
+    assert [call.cell for call in alloy_nb.logs.search("moon")] == [cell]
+    assert not run(shell, "%alloy log show nosuchid").success

@@ -1,0 +1,7 @@
+"""The SQLite call log: every finished call as a row, searchable (`search`, `get`, `alloy-nb logs`)."""
+
+from .errors import AlloyLogWarning, CallNotFound
+from .store import LoggedCall, default_path, get, search
+from .writer import LogWriter
+
+__all__ = ["AlloyLogWarning", "CallNotFound", "LogWriter", "LoggedCall", "default_path", "get", "search"]
