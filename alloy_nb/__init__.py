@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
         LocalServer as LocalServer,
         start_local_server as start_local_server,
     )
+    from .logs import replay as replay
     from .tools import (
         Tool as Tool,
         ensure as ensure,
@@ -68,6 +69,7 @@ _HOMES = {
         "ToolLoopLimitExceeded",
     ),
     "local": ("LocalServer", "start_local_server"),
+    "logs": ("replay",),
     "tools": ("Tool", "ensure", "require", "tool"),
     "trace": ("Trace", "last_trace", "recent_traces"),
 }
@@ -76,7 +78,12 @@ _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = [*sorted(_WHERE), "load_ipython_extension"]
 
 
+_SUBMODULES = ("logs",)  # `alloy_nb.logs.search(...)` without importing alloy_nb.logs first
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'alloy_nb' has no attribute {name!r}")

@@ -6,16 +6,19 @@ log file, after writing out the calls still queued, so a call made a moment ago 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .config import current
 from .log import CallNotFound, LoggedCall, get as _get, search as _search
+from .log.replay import Replay, replay as _replay
 from .log.session import flush
 from .log.store import default_path
 from .trace import Trace
 
-__all__ = ["CallNotFound", "LoggedCall", "flush", "get", "path", "search"]
+__all__ = ["CallNotFound", "LoggedCall", "Replay", "flush", "get", "path", "replay", "search"]
 
 
 def path() -> Path:
@@ -41,3 +44,13 @@ def get(id: str) -> Trace:
     """The trace of the logged call with this id (or the one id starting with it)."""
     flush()
     return _get(id, path=path())
+
+
+def replay(
+    call: Trace | str, *, namespace: Mapping[str, Any] | None = None, output: Any = None, **changes: Any
+) -> Replay:
+    """Send a logged call (its trace, or its id in the log) again with `changes` (model=, api=, system=,
+    think=, temperature=, ...); tools are looked up by name in `namespace`, or answer with their logged
+    results. The `Replay` shows both calls side by side with a diff of replies and request bodies."""
+    trace = get(call) if isinstance(call, str) else call
+    return _replay(trace, namespace=namespace, output=output, **changes)

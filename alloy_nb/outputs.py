@@ -22,6 +22,9 @@ _MAX_JSON_STARTS = 8  # places tried when prose surrounds the JSON; bounds work 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 
 
+INSTRUCTION_OPENING = "Reply with only a JSON value, no prose and no code fences, that matches this JSON Schema:\n"
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     """How one output type is asked for and checked.
@@ -48,10 +51,7 @@ class OutputSpec:
     def instruction(self) -> str:
         """The system-prompt sentence that tells the model the shape of its answer."""
         assert self.schema is not None
-        return (
-            "Reply with only a JSON value, no prose and no code fences, that matches this JSON Schema:\n"
-            + json.dumps(self.schema, separators=(",", ":"))
-        )
+        return INSTRUCTION_OPENING + json.dumps(self.schema, separators=(",", ":"))
 
     def parse(self, text: str) -> Any:
         """Turn the model's final text into a validated value, or raise `CommandError` carrying the text."""

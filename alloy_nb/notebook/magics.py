@@ -402,6 +402,22 @@ class AlloyMagics(Magics):
         return None
 
     @strict
+    @magic_arguments("alloy replay")
+    @call_options
+    @argument("id", help="the logged call's id (from %alloy log)")
+    def _cmd_replay(self, rest: str) -> Any:
+        """Send a logged call again with the changes given, side by side with a diff."""
+        from .. import logs
+
+        args = _parse(self._cmd_replay, rest)
+        given = {"model": args.model, "api": args.api}  # not the cell defaults: the logged call's own
+        changes = {key: value for key, value in self._options(args).items() if given.get(key, True)}
+        try:
+            return logs.replay(args.id, namespace=self.namespace, **changes)
+        except KeyError as exc:
+            raise UsageError(str(exc.args[0])) from None
+
+    @strict
     @magic_arguments("alloy compare")
     @call_options
     @argument("prompt", nargs="*", help="the prompt (quote it, or write it after the flags)")
@@ -614,4 +630,6 @@ def _note_location(shell: Any) -> None:
     from ..log.session import set_location
 
     notebook = shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
-    set_location(str(notebook) if notebook else None, f"In[{shell.execution_count - 1}]")  # counted before the cell runs
+    set_location(
+        str(notebook) if notebook else None, f"In[{shell.execution_count - 1}]"
+    )  # counted before the cell runs

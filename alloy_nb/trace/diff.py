@@ -1,0 +1,62 @@
+"""What changed between two calls: their replies and their first request bodies, line by line."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+from typing import Any
+
+from .model import Trace
+
+_ADDED = "background:rgba(40,170,60,.18)"
+_REMOVED = "background:rgba(220,40,40,.16)"
+
+
+def reply_text(trace: Trace) -> str:
+    """The call's final text: its result when a string, else its last reply."""
+    if isinstance(trace.result, str):
+        return trace.result
+    if trace.result is not None:
+        return json.dumps(trace.result, indent=2, ensure_ascii=False, default=str)
+    return trace.responses[-1].text if trace.responses else ""
+
+
+def first_body(trace: Trace) -> Any:
+    return trace.requests[0].body if trace.requests else None
+
+
+def diff_lines(before: str, after: str) -> list[str]:
+    """A unified diff of two texts (no file header lines).
+
+    >>> diff_lines("a\\nb", "a\\nc")
+    ['@@ -1,2 +1,2 @@', ' a', '-b', '+c']
+    """
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=2)
+    return [line for line in lines if not line.startswith(("---", "+++"))]
+
+
+def diff_html(before: Trace, after: Trace) -> str:
+    """The reply diff and the request body diff of two traces, escaped."""
+    bodies = [json.dumps(first_body(trace), indent=1, sort_keys=True, ensure_ascii=False) for trace in (before, after)]
+    return (
+        '<div class="alloy-diff">'
+        + _section("reply", diff_lines(reply_text(before), reply_text(after)))
+        + _section("first request body", diff_lines(*bodies))
+        + "</div>"
+    )
+
+
+def _section(title: str, lines: list[str]) -> str:
+    if not lines:
+        return f"<div><b>{html.escape(title)}</b>: the same</div>"
+    shown = "".join(_line(line) for line in lines)
+    return (
+        f"<details open><summary><b>{html.escape(title)}</b></summary><pre style='margin:2px 0'>{shown}</pre></details>"
+    )
+
+
+def _line(line: str) -> str:
+    style = _ADDED if line.startswith("+") else _REMOVED if line.startswith("-") else ""
+    escaped = html.escape(line)
+    return f"<div style='{style}'>{escaped}</div>" if style else f"<div>{escaped}</div>"
