@@ -14,6 +14,7 @@ and lets the requests in flight finish; a second drops them too. Every finished 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import threading
 import time
@@ -190,10 +191,11 @@ class _LoopThread(threading.Thread):
         self._task: asyncio.Task[None] | None = None
         self._ready = threading.Event()
         self.finished = threading.Event()
+        self._context = contextvars.copy_context()  # `settings()` scopes reach the batch's calls
 
     def run(self) -> None:
         try:
-            asyncio.run(self._main())
+            self._context.run(asyncio.run, self._main())
         except asyncio.CancelledError:  # a second Ctrl-C: the requests in flight were dropped
             self.batch.result.interrupted = True
         except BaseException as exc:  # handed to the caller's thread

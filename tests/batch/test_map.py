@@ -204,3 +204,10 @@ def test_ctrl_c_in_a_script_raises_with_what_finished() -> None:
     assert interrupted == "True" and int(finished) + int(pending) == 40 and 0 < int(finished) < 40, done
     assert int(finished) == len(engine.requests)  # the request in flight finished; nothing was dropped
     assert "Stopping: waiting for the requests in flight" in done.stderr
+
+
+def test_a_settings_scope_reaches_the_batch(two_hosts) -> None:
+    first, _ = two_hosts
+    with alloy_nb.settings(host=first.url):
+        result = ask.map(["a", "b"], progress=False)
+    assert {slot.host for slot in result.items} == {first.url}
