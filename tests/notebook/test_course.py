@@ -1,4 +1,4 @@
-"""The course notebooks 02–07 run top to bottom in a real kernel on the embedded model and show what they teach."""
+"""The course notebooks 02–08 run top to bottom in a real kernel on the embedded model and show what they teach."""
 
 from __future__ import annotations
 
@@ -164,6 +164,22 @@ def check_thinking_images_and_capabilities(nb: nbformat.NotebookNode) -> None:
     assert "⚠ The prompt filled the context window: 32 tokens read of 32" in filled, filled
 
 
+def check_call_log_and_replay(nb: nbformat.NotebookNode) -> None:
+    listed = _mimes_html(next(c for c in nb.cells if c.source == "%alloy log"))
+    assert listed.count("<tr>") == 4 and "Why are there tides?" in listed and "Describe Paris." in listed, listed
+    found = _shown(_cell(nb, 'alloy_nb.logs.search("tides")'))
+    assert found.startswith("1 call(s) mention tides:") and "cell: In[" in found, found
+    assert 'class="alloy-trace"' in _mimes_html(_cell(nb, "%alloy log show"))
+    replayed = _cell(nb, 'system="Answer like a pirate."')
+    assert "<Replay of " in _shown(replayed) and 'class="alloy-diff"' in _mimes_html(replayed)
+    assert "replayed · ollama:smollm2:135m · openai_chat" in _mimes_html(_cell(nb, "%alloy replay"))
+    gone = _shown(_cell(nb, "alloy_nb.replay(add_trace.id)"))
+    assert "tool results sent: ['5']" in gone, gone
+    assert "offline reply is the recorded one: True" in _shown(_cell(nb, "with cassette(recorded):"))
+    table = _shown(_cell(nb, 'main(["logs"'))
+    assert table.startswith("id ") and table.count("ollama:smollm2:135m") == 3, table
+
+
 CHECKS: dict[str, Check] = {
     "02_structured_outputs.ipynb": check_structured_outputs,
     "03_tools_and_traces.ipynb": check_tools_and_traces,
@@ -171,6 +187,7 @@ CHECKS: dict[str, Check] = {
     "05_async_and_batch.ipynb": check_async_and_batch,
     "06_thinking_images_and_capabilities.ipynb": check_thinking_images_and_capabilities,
     "07_batches_hosts_and_clusters.ipynb": check_batches_hosts_and_clusters,
+    "08_call_log_and_replay.ipynb": check_call_log_and_replay,
 }
 
 
