@@ -26,6 +26,7 @@ BENCHMARKS = {
     "embedded": "bench.embedded_server",
     "memory": "bench.memory",
     "batch": "bench.batch",
+    "call-log": "bench.call_log",
 }
 
 
