@@ -10,6 +10,7 @@ from typing import Any
 from ..config import redact_host
 from ..errors import AlloyError
 from ..trace import Trace
+from ..trace.timeline import batch_timeline_html
 
 _SHOWN_CHARS = 120  # of an item, value or error in the notebook table
 _TABLE_ROWS = 50  # rows the notebook table shows before "… N more"

@@ -248,7 +248,7 @@ def recording_request(
 
     def record(turn: Turn) -> Turn:
         trace.add(
-            response_event(turn, effect.turn, time.perf_counter() - started, raw=exchange.reply),
+            response_event(turn, effect.turn, time.perf_counter() - started, raw=exchange.reply, at_s=trace.elapsed()),
             wire_size=exchange.reply_size,
         )
         return turn
@@ -262,9 +262,10 @@ def recording_request(
 
 
 def response_event(
-    turn: Turn, number: int, duration: float, ttft: float | None = None, raw: Any = None
+    turn: Turn, number: int, duration: float, ttft: float | None = None, raw: Any = None, at_s: float | None = None
 ) -> ResponseEvent:
-    """The reply as the trace keeps it; `raw` is the response body as received (not for streams)."""
+    """The reply as the trace keeps it; `raw` is the response body as received (not for streams), `at_s`
+    when it was complete."""
     return ResponseEvent(
         turn=number,
         text=turn.text,
@@ -274,6 +275,7 @@ def response_event(
         done_reason=turn.done_reason,
         duration_s=round(duration, 6),
         ttft_s=ttft,
+        at_s=at_s,
         raw=raw,
     )
 
@@ -314,7 +316,9 @@ class _ToolRunner:
         return list(await asyncio.gather(*(self.run_async(call, turn, limit) for call in calls)))
 
     def _begin(self, call: ToolCall, turn: int) -> tuple[ToolEvent, float]:
-        event = ToolEvent(turn=turn, call_id=call.id, name=call.name, arguments=call.arguments)
+        event = ToolEvent(
+            turn=turn, call_id=call.id, name=call.name, arguments=call.arguments, at_s=self.trace.elapsed()
+        )
         self.trace.add(event)
         return event, time.perf_counter()
 

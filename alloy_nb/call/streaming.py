@@ -153,7 +153,7 @@ class _StreamRecorder:
             done_reason=last.done_reason,
         )
         if self.received:  # a failure before the first chunk has no reply to record
-            event = response_event(turn, 0, time.perf_counter() - self.started, self.ttft)
+            event = response_event(turn, 0, time.perf_counter() - self.started, self.ttft, at_s=self.trace.elapsed())
             if self.first_thought is not None:  # thinking lasts until the answer starts (or the stream ends)
                 answer_started = self.started + self.ttft if self.ttft is not None else time.perf_counter()
                 event.thinking_s = round(answer_started - self.first_thought, 6)

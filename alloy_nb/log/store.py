@@ -229,6 +229,7 @@ def cutoff(since: str | datetime | timedelta, now: datetime | None = None) -> st
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@\"'\\]+:[^/\s@\"'\\]*@")
 _SECRET_KEY = r"(?:proxy-)?authorization|(?:x-)?api[_-]?key"
+_SECRET_KEY_WORDS = ("authorization", "api_key", "api-key", "apikey")  # what _SECRET_KEY can match, as plain text
 _SECRET_JSON_VALUE = re.compile(rf'("(?:{_SECRET_KEY})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 _SECRET_TEXT_VALUE = re.compile(
     rf"\b((?:{_SECRET_KEY})\s*[:=]\s*(?:\\?[\"'])?(?:(?:bearer|basic|token)\s+)?)[^\s\"'\\,;&]+", re.IGNORECASE
@@ -245,6 +246,9 @@ def _redacted(text: str) -> str:
     """
     if "@" in text:
         text = _URL_CREDENTIALS.sub("[redacted]@", text)
+    folded = text.lower()
+    if not any(key in folded for key in _SECRET_KEY_WORDS):  # the common case: nothing to look for
+        return text
     text = _SECRET_JSON_VALUE.sub(r'\1"[redacted]"', text)
     return _SECRET_TEXT_VALUE.sub(r"\1[redacted]", text)
 

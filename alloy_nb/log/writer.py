@@ -7,6 +7,7 @@ import atexit
 import os
 import sqlite3
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -141,6 +142,7 @@ class LogWriter:
     def _rows(self, batch: list[_Queued]) -> list[dict[str, Any]]:
         rows = []
         for item in batch:
+            time.sleep(0)  # let the threads making calls run between rows (never hold the GIL for a batch)
             try:
                 rows.append(item if isinstance(item, dict) else row_of(*item))
             except Exception as error:  # one unserialisable trace must not cost the batch

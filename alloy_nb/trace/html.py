@@ -1,8 +1,8 @@
 """Trace as HTML: a self-contained, script-free conversation view; every data string escaped.
 
-Stdlib only, so the core can render without IPython. Layout: a header; per request the messages
-new since the previous request, then the response and that turn's tool runs; collapsible raw
-JSON; the outcome.
+Stdlib only, so the core can render without IPython. Layout: a header; the timeline; per request
+the messages new since the previous request, then the response and that turn's tool runs;
+collapsible raw JSON; the outcome.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import json
 from typing import TYPE_CHECKING, Any
+
+from .timeline import duration_text as _duration, timeline_section
 
 if TYPE_CHECKING:
     from .model import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace
@@ -63,8 +65,8 @@ _COMPARE_CSS = """
 
 
 def trace_html(trace: Trace) -> str:
-    """One trace as an HTML fragment: header, turns, raw JSON, outcome."""
-    parts = [f'<div class="alloy-trace"><style>{_CSS}</style>', _header(trace)]
+    """One trace as an HTML fragment: header, timeline, turns, raw JSON, outcome."""
+    parts = [f'<div class="alloy-trace"><style>{_CSS}</style>', _header(trace), timeline_section(trace)]
     previous: list[Any] = []
     for event in trace.events:
         if event.kind == "request":
@@ -281,12 +283,6 @@ def _pretty_arguments(arguments: Any) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _text(value: str) -> str:

@@ -65,6 +65,7 @@ class ResponseEvent(BaseModel):
     ttft_s: float | None = None
     thinking_s: float | None = None  # streamed: from the first thinking piece to the first piece of the answer
     thinking_pieces: int | None = None  # streamed: thinking pieces received (Ollama sends about one token each)
+    at_s: float | None = None  # when the reply was complete, seconds since the trace started (None: not recorded)
     raw: Any = None
 
 
@@ -80,6 +81,7 @@ class ToolEvent(BaseModel):
     error: str | None = None
     contract: Literal["require", "ensure"] | None = None  # set when a tool contract failed
     duration_s: float = 0.0
+    at_s: float | None = None  # when the run started, seconds since the trace started (None: not recorded)
 
 
 class ErrorInfo(BaseModel):
