@@ -180,8 +180,15 @@ class BatchResult(Sequence[Any]):
         return (
             f'<div class="alloy-batch"><div>{html.escape(self.summary())}</div>{note}'
             "<table><tr><th>#</th><th>item</th><th>result</th><th>host</th><th>s</th></tr>"
-            f"{''.join(rows)}</table></div>"
+            f"{''.join(rows)}</table>{self._timeline_html()}</div>"
         )
+
+    def _timeline_html(self) -> str:
+        traced = [(slot.index, slot.trace) for slot in self.items if slot.trace is not None]
+        if not traced:
+            return ""
+        timeline = batch_timeline_html([trace for _, trace in traced], [index for index, _ in traced])
+        return f"<details><summary>timeline</summary>{timeline}</details>"
 
 
 def _row_html(index: int, item: Any, slot: ItemResult | None) -> str:

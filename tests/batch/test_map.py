@@ -211,3 +211,10 @@ def test_a_settings_scope_reaches_the_batch(two_hosts) -> None:
     with alloy_nb.settings(host=first.url):
         result = ask.map(["a", "b"], progress=False)
     assert {slot.host for slot in result.items} == {first.url}
+
+
+def test_the_table_has_a_timeline_row_per_item(server) -> None:
+    result = ask.map(["a", "b", "c"], progress=False)
+    page = result._repr_html_()
+    assert "<summary>timeline</summary>" in page
+    assert all(f"#{index}" in page for index in range(3))
