@@ -15,10 +15,8 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from .model import RequestEvent, ResponseEvent, RetryEvent, ToolEvent
-
-if TYPE_CHECKING:
-    from .model import AnyEvent, ErrorInfo, Trace
+if TYPE_CHECKING:  # (types only: the trace model imports the views that import this)
+    from .model import AnyEvent, ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace
 
 BarKind = Literal["wait", "thinking", "generation", "tool", "retry"]
 
@@ -178,13 +176,13 @@ class _Layout:
     cursor: float = 0.0  # the latest end so far: where a tool run recorded without a start goes
 
     def add(self, event: AnyEvent) -> None:
-        if isinstance(event, RequestEvent):
+        if event.kind == "request":
             self._request(event)
-        elif isinstance(event, ResponseEvent):
+        elif event.kind == "response":
             self._response(event)
-        elif isinstance(event, ToolEvent):
+        elif event.kind == "tool":
             self._tool(event)
-        elif isinstance(event, RetryEvent):
+        elif event.kind == "retry":
             self._retry(event)
 
     def close_pending(self, end: float, *, failed: bool, note: str) -> None:

@@ -187,7 +187,7 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     # --- switch to openai_chat in the picker and re-run the tool cell and the strategy cell ---
     openai_label = next(label for label in labels if label.startswith("openai_chat"))
     strategy_select.select_option(label=openai_label)
-    status = notebook.outputs(picker).locator(".widget-html")
+    status = notebook.outputs(picker).locator(".widget-html", has_text="next call:")
     page.wait_for_function("(el) => /next call:\\s*openai_chat/.test(el.innerText)", arg=status.element_handle(),
                            timeout=WIDGET_MS)
     screenshot("04-picker-openai_chat.png", notebook.outputs(picker))

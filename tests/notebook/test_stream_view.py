@@ -39,5 +39,5 @@ def test_thinking_shows_live_then_folds_above_the_answer(shell, server) -> None:
     assert final.startswith('<details class="alloy-thinking"><summary')  # folded once the answer is there
     assert "&lt;b&gt;hmm&lt;/b&gt; let me see" in final and "<b>hmm</b>" not in final
     assert "<p>The answer.</p>" in final
-    assert "· thought " in final and " s</sub>" in final
+    assert "· thought " in final and " s (~" in final and " tokens)</sub>" in final
     assert shell.user_ns["_alloy"] == "The answer."
