@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from typing import Any
+from contextlib import ExitStack
 
-from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.manager import start_new_kernel
-
+from bench.kernel import execute, kernel
 from bench.report import Row, ratio_row
 from bench.servers import EMBEDDED_MODEL, serving
 from bench.timing import interleaved
@@ -106,37 +102,14 @@ def measure(url, items, progress):
 """
 
 
-@contextmanager
-def _kernel() -> Iterator[BlockingKernelClient]:
-    manager, client = start_new_kernel(kernel_name="python3")
-    try:
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-
-
-def _execute(client: BlockingKernelClient, code: str) -> str:
-    printed: list[str] = []
-
-    def keep(message: dict[str, Any]) -> None:
-        if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
-            printed.append(message["content"]["text"])
-
-    reply = client.execute_interactive(code, timeout=1200, output_hook=keep)
-    if reply["content"]["status"] != "ok":
-        raise RuntimeError(f"kernel error running {code!r}: {reply['content']}")
-    return "".join(printed)
-
-
 def _progress_row(rounds: int, items: int) -> Row:
     cpu: dict[bool, list[float]] = {True: [], False: []}
-    with serving("scripted") as server, _kernel() as client:
-        _execute(client, KERNEL_SETUP % MODEL)
-        _execute(client, f"measure({server.url!r}, 200, True)")  # warm: imports, connections, the widget
+    with serving("scripted") as server, kernel() as client:
+        execute(client, KERNEL_SETUP % MODEL)
+        execute(client, f"measure({server.url!r}, 200, True)")  # warm: imports, connections, the widget
         for index in range(rounds):
             for progress in (True, False) if index % 2 == 0 else (False, True):
-                printed = _execute(client, f"measure({server.url!r}, {items}, {progress})")
+                printed, _ = execute(client, f"measure({server.url!r}, {items}, {progress})")
                 cpu[progress].append(json.loads(printed)["cpu"])
     row = ratio_row("batch", f"{items:,} items in a kernel: CPU with the progress widget vs without", "s CPU",
                     cpu[True], cpu[False], "no progress bar", goal=f"ratio ≤ {PROGRESS_GOAL}", limit=PROGRESS_GOAL)

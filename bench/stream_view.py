@@ -22,15 +22,12 @@ from __future__ import annotations
 import bisect
 import json
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.manager import start_new_kernel
 
 from alloy_nb.testing import ScriptedEngine, ScriptedTurn, ServerThread
+from bench.kernel import execute, kernel
 from bench.report import Row, ratio_row
 from bench.timing import Stats
 
@@ -99,40 +96,13 @@ class Streamed:
 Results = dict[tuple[str, int], list[Streamed]]  # (mode, size) -> one stream per round
 
 
-@contextmanager
-def _kernel() -> Iterator[BlockingKernelClient]:
-    manager, client = start_new_kernel(kernel_name="python3")
-    try:
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-
-
-def _execute(client: BlockingKernelClient, code: str) -> tuple[str, list[float]]:
-    """Run code in the kernel: what it printed, and when (kernel clock) it sent each display update."""
-    printed: list[str] = []
-    updates: list[float] = []
-
-    def keep(message: dict[str, Any]) -> None:
-        if message["msg_type"] == "stream":
-            printed.append(message["content"]["text"])
-        elif message["msg_type"] == "update_display_data":
-            updates.append(message["header"]["date"].timestamp())
-
-    reply = client.execute_interactive(code, timeout=600, output_hook=keep)
-    if reply["content"]["status"] != "ok":
-        raise RuntimeError(f"kernel error running {code!r}: {reply['content']}")
-    return "".join(printed), updates
-
-
 def _stream(client: BlockingKernelClient, engine: ScriptedEngine, url: str, mode: str, pieces: list[str]) -> Streamed:
     if mode.endswith("_thinking"):  # the first half thought (a word per piece), the rest answered
         half = len(pieces) // 2
         engine.script(ScriptedTurn(thinking="".join(pieces[:half]), chunks=pieces[half:]))
     else:
         engine.script(ScriptedTurn(chunks=pieces))
-    printed, updates = _execute(client, f"measure({mode!r}, {url!r})")
+    printed, updates = execute(client, f"measure({mode!r}, {url!r})")
     figures = json.loads(printed)
     return Streamed(figures["cpu"], figures["wall"], updates)
 
@@ -149,8 +119,8 @@ def _measure(rounds: int) -> Results:
     engine = ScriptedEngine()
     pieces = {size: [f"w{i % 1000} " for i in range(size)] for size in SIZES}
     results: Results = {}
-    with ServerThread(engine) as server, _kernel() as client:
-        _execute(client, KERNEL_SETUP)
+    with ServerThread(engine) as server, kernel() as client:
+        execute(client, KERNEL_SETUP)
         for mode in MODES:
             _stream(client, engine, server.url, mode, pieces[SIZES[0]])
         for round_number in range(rounds):
