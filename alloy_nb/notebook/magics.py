@@ -59,12 +59,6 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def strict(func: Callable[..., Any]) -> Callable[..., Any]:
-    """No silent prefix matching of flags (`--max-token` is not `--max-tokens`)."""
-    func.parser.allow_abbrev = False  # type: ignore[attr-defined]
-    return func
-
-
 @magics_class
 class AlloyMagics(Magics):
     """The alloy_nb magics; defaults are traitlets, settable with %config or ipython_config.py."""
@@ -73,7 +67,7 @@ class AlloyMagics(Magics):
     default_api = Unicode("auto", help="auto, native or openai_chat for %%alloy cells without --api.").tag(config=True)
     default_format = Unicode("markdown", help="How %%alloy shows text replies without -f.").tag(config=True)
     max_history = Integer(10, help="Earlier exchanges that --chat sends as context.").tag(config=True)
-    aliases = Dict(help="Short model names: {'small': 'ollama:qwen3:0.6b'}.").tag(config=True)
+    aliases = Dict(help="Short model names: {'small': 'ollama:smollm2:135m'}.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -94,7 +88,6 @@ class AlloyMagics(Magics):
 
     # --- %%alloy ---------------------------------------------------------------------------
 
-    @strict
     @magic_arguments()
     @call_options
     @argument("-o", "--output", help="output type, evaluated in the notebook, e.g. Invoice or list[str]")
@@ -401,7 +394,6 @@ class AlloyMagics(Magics):
         display({"text/html": log_table_html(calls), "text/plain": log_table_text(calls)}, raw=True)
         return None
 
-    @strict
     @magic_arguments("alloy replay")
     @call_options
     @argument("id", help="the logged call's id (from %alloy log)")
@@ -417,7 +409,6 @@ class AlloyMagics(Magics):
         except KeyError as exc:
             raise UsageError(str(exc.args[0])) from None
 
-    @strict
     @magic_arguments("alloy compare")
     @call_options
     @argument("prompt", nargs="*", help="the prompt (quote it, or write it after the flags)")
@@ -485,7 +476,9 @@ class AlloyMagics(Magics):
             alloy_config.configure(host=self._host_before_serve)
 
     @magic_arguments("alloy pull")
-    @argument("name", nargs="?", help="the model, e.g. qwen3:0.6b")
+    @argument(
+        "name", nargs="?", help="the model, e.g. qwen3:0.6b (from Ollama's library; the embedded server has its own)"
+    )
     def _cmd_pull(self, rest: str) -> None:
         """Download a model to the host, with a progress bar."""
         from .. import config as alloy_config
@@ -493,7 +486,10 @@ class AlloyMagics(Magics):
 
         args = _parse(self._cmd_pull, rest)
         if not args.name:
-            raise UsageError("%alloy pull needs a model name, e.g. %alloy pull qwen3:0.6b")
+            raise UsageError(
+                "%alloy pull needs a model name, e.g. %alloy pull qwen3:0.6b on Ollama "
+                "(the embedded server serves only the GGUF files it was started with)"
+            )
         pull_with_progress(alloy_config.current(), args.name.removeprefix("ollama:"))
 
     @magic_arguments("alloy reset")
@@ -507,7 +503,7 @@ class AlloyMagics(Magics):
     @argument("name", nargs="?", help="the short name")
     @argument("model", nargs="?", help="ollama:<model>")
     def _cmd_alias(self, rest: str) -> None:
-        """List the short model names, or add one: %alloy alias small ollama:qwen3:0.6b."""
+        """List the short model names, or add one: %alloy alias small ollama:smollm2:135m."""
         args = _parse(self._cmd_alias, rest)
         if args.name is None:
             for name, model in self.aliases.items():
@@ -550,7 +546,9 @@ def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
 
 def _parse(method: Any, line: str) -> Any:
     """Parse a magic's flags with its own parser, split with shell quoting (`-s "Be brief."`, which
-    IPython's own splitting would keep in quotes); an unknown flag names the closest known one."""
+    IPython's own splitting would keep in quotes); an unknown flag names the closest known one, and
+    no flag is taken for a longer one it begins (`--max-token` is not `--max-tokens`)."""
+    method.parser.allow_abbrev = False
     try:
         return method.parser.parse_args(shlex.split(line))
     except UsageError as exc:

@@ -185,6 +185,10 @@ def test_mistyped_flags_and_commands_get_the_close_match_and_no_prefix_matching(
         assert advice in capsys.readouterr().err
     assert not run(shell, "%alloy histroy").success
     assert "Did you mean %alloy history?" in capsys.readouterr().err
+    for line, advice in (("%alloy log --mod x", "Did you mean --model?"), ("%alloy serve --eng scripted", "--engine"),
+                         ("%alloy compare --max-tok 5 hi", "Did you mean --max-tokens?")):
+        assert not run(shell, line).success  # every subcommand: no flag taken for a longer one it begins
+        assert advice in capsys.readouterr().err, line
     assert server.requests == []
 
 

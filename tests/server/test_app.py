@@ -249,8 +249,9 @@ def test_ps_lists_a_model_after_it_was_used(native: ollama.Client) -> None:
 
 def test_version_and_root(server) -> None:
     assert httpx.get(server.url + "/").text == "Ollama is running"
-    version = httpx.get(server.url + "/api/version").json()["version"]
-    assert isinstance(version, str) and version.count(".") >= 2
+    body = httpx.get(server.url + "/api/version").json()
+    assert isinstance(body["version"], str) and body["version"].count(".") >= 2
+    assert body["server"] == "alloy-nb"  # how the picker and the advice tell the embedded server from Ollama
 
 
 # --- errors -------------------------------------------------------------------------------
