@@ -574,7 +574,7 @@ def help_text(subcommands: dict[str, Callable[[str], Any]]) -> str:
         "    %%alloy -m ollama:smollm2:135m --max-tokens 60",
         "    Name three colours.",
         "",
-        AlloyMagics.alloy.parser.format_usage().strip(),  # type: ignore[attr-defined]
+        AlloyMagics.alloy.parser.format_usage().strip(),
         "  %alloy? shows every flag; the result is in _alloy (and --as NAME), the trace in _alloy_trace.",
         "",
         "Commands:",
