@@ -42,12 +42,15 @@ _CSS = """
  border-radius:6px;padding:8px 10px;margin:4px 0;min-width:0}
 .alloy-trace .at-tl{margin:4px 0 8px}
 .alloy-trace .at-tl-title{font-weight:600;font-size:12px;opacity:.8;margin-bottom:2px}
-.alloy-trace .at-tl-row{display:flex;align-items:center;gap:8px;min-height:18px}
-.alloy-trace .at-tl-label{flex:0 0 12em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:12px}
-.alloy-trace .at-tl-batch .at-tl-label{flex-basis:18em}
-.alloy-trace .at-tl-track{flex:1 1 auto;position:relative;height:14px;min-width:8em;border-right:1px solid #8883;
+.alloy-trace .at-tl-grid{display:grid;grid-template-columns:minmax(3em,10em) minmax(12em,1fr) minmax(0,20em);
+ column-gap:8px;align-items:center}
+.alloy-trace .at-tl-batch .at-tl-grid{grid-template-columns:minmax(4em,16em) minmax(12em,1fr) minmax(0,20em)}
+.alloy-trace .at-tl-row{display:contents}
+.alloy-trace .at-tl-label{min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:12px;
+ line-height:18px}
+.alloy-trace .at-tl-track{position:relative;height:14px;border-right:1px solid #8883;
  background:linear-gradient(to right,#8883 1px,transparent 1px) 0 0/25% 100%}
-.alloy-trace .at-tl-note{flex:0 1 22em;font-size:11px;opacity:.75;white-space:nowrap;overflow:hidden;
+.alloy-trace .at-tl-note{min-width:0;font-size:11px;opacity:.75;white-space:nowrap;overflow:hidden;
  text-overflow:ellipsis}
 .alloy-trace .at-tl-bar{position:absolute;top:2px;bottom:2px;min-width:2px;border-radius:2px}
 .alloy-trace .at-tl-wait{background:#9e9e9e73}
@@ -343,7 +346,7 @@ def _chart(title: str, rows: str, scale: _Scale, extra_class: str = "") -> str:
     axis = _axis(scale)  # placed before the rules are written
     return (
         f'<div class="at-tl{extra_class}"><style>{_CSS}{scale.css()}</style><div class="at-tl-title">{html.escape(title)}</div>'
-        f"{rows}{axis}{_legend()}</div>"
+        f'<div class="at-tl-grid">{rows}{axis}</div>{_legend()}</div>'
     )
 
 
@@ -400,10 +403,10 @@ def _tip(bar: Bar, offset: float) -> str:
 
 def _axis(scale: _Scale) -> str:
     ticks = []
-    for quarter in range(5):
-        position = scale.left(scale.span_s * quarter / 4)
-        edge = " at-tl-tick-first" if quarter == 0 else " at-tl-tick-last" if quarter == 4 else ""
-        label = duration_text(scale.span_s * quarter / 4)
+    for half in range(3):  # start, middle, end: labels that fit a narrow column too
+        position = scale.left(scale.span_s * half / 2)
+        edge = " at-tl-tick-first" if half == 0 else " at-tl-tick-last" if half == 2 else ""
+        label = duration_text(scale.span_s * half / 2)
         ticks.append(f'<span class="at-tl-tick at-tl-x{position}{edge}">{label}</span>')
     return _row("", "".join(ticks), "", " at-tl-axis")
 

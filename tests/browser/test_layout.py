@@ -38,6 +38,13 @@ _OVERFLOW_JS = """(selector) => {
     for (const pre of area.querySelectorAll('.alloy-trace pre')) {  // prose wraps between words
       if (getComputedStyle(pre).wordBreak === 'break-all') found.push('trace text breaks inside words');
     }
+    for (const axis of area.querySelectorAll('.at-tl-axis')) {  // the timeline's tick labels never collide
+      const ticks = Array.from(axis.querySelectorAll('.at-tl-tick')).map(t => t.getBoundingClientRect())
+        .filter(box => box.width > 0);
+      for (let i = 1; i < ticks.length; i++) {
+        if (ticks[i].left < ticks[i - 1].right) found.push(`timeline tick labels overlap at ${ticks[i].left}`);
+      }
+    }
     const models = area.querySelector('.alloy-models');
     if (models && models.getBoundingClientRect().right > right) found.push('the models table box overflows');
   }
