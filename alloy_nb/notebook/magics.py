@@ -413,8 +413,9 @@ class AlloyMagics(Magics):
     @call_options
     @argument("prompt", nargs="*", help="the prompt (quote it, or write it after the flags)")
     def _cmd_compare(self, rest: str) -> Any:
-        """The same prompt through native and openai_chat, side by side."""
+        """The same prompt through native and openai_chat, side by side (each streaming into its column)."""
         from ..commands import ask
+        from .compare_view import CompareProgress
         from .trace_view import compare
 
         args = _parse(self._cmd_compare, rest)
@@ -423,16 +424,22 @@ class AlloyMagics(Magics):
             raise UsageError('%alloy compare needs a prompt: %alloy compare --max-tokens 40 "Why is the sky blue?"')
         options = {key: value for key, value in self._options(args).items() if key != "api"}
         options.setdefault("max_tokens", COMPARE_MAX_TOKENS)
+        sides = ("native", "openai_chat")
+        progress = CompareProgress(sides)
         traces: list[Trace] = []
-        for api in ("native", "openai_chat"):
-            print(f"{api}…", end=" ", flush=True)
+        for api in sides:
+            progress.start(api)
+            stream = ask.stream(prompt, api=api, **options)
             try:
-                traces.append(ask.traced(prompt, api=api, **options).trace)
+                for piece in stream:
+                    progress.add(api, piece)
             except AlloyError as exc:
-                if exc.trace is None:
-                    raise
-                traces.append(exc.trace)
-        print()
+                progress.done(api, exc.trace, exc)
+                traces.append(exc.trace or stream.trace)
+                continue
+            progress.done(api, stream.trace)
+            traces.append(stream.trace)
+        progress.finish()
         return compare(traces[0], traces[1])
 
     @magic_arguments("alloy serve")

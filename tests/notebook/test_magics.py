@@ -212,6 +212,18 @@ def test_compare_runs_both_strategies(shell, server) -> None:
     assert "from native" in page and "from openai" in page
 
 
+def test_compare_streams_each_side_into_its_own_column(shell, server) -> None:
+    server.script(Reply(chunks=["from ", "<native>"], chunk_delay=0.1), Reply(chunks=["from ", "openai"], chunk_delay=0.1))
+    shell.display_pub.outputs.clear()
+    shell.run_line_magic("alloy", 'compare "Same prompt"')
+    live = [o["text/html"] for o in shell.display_pub.outputs if "alloy-compare-live" in o.get("text/html", "")]
+    assert any("<b>native</b> <i>streaming…</i>" in page and "from " in page for page in live), live
+    assert any("&lt;native&gt;" in page and "<b>openai_chat</b> <i>streaming…</i>" in page for page in live)
+    assert "<native>" not in "".join(live)  # escaped
+    last = shell.display_pub.outputs[-1]["text/plain"]
+    assert last.startswith("native: done in ") and " · openai_chat: done in " in last
+
+
 def test_compare_shows_each_strategys_thinking_folded(shell, server) -> None:
     server.script(Reply(thinking="native <b>reasons</b>", text="a"), Reply(thinking="openai reasons", text="b"))
     page = shell.run_line_magic("alloy", 'compare --think -m ollama:qwen3:0.6b "Why?"')._repr_html_()
