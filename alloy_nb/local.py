@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import atexit
 import os
 import socket
@@ -56,9 +58,15 @@ class LocalServer:
 
 
 def start_local_server(
-    *, port: int | None = None, reuse: bool = True, engine: str | None = None, timeout: float = 120.0
+    *,
+    port: int | None = None,
+    reuse: bool = True,
+    engine: str | None = None,
+    models: Mapping[str, str | os.PathLike[str]] | None = None,
+    timeout: float = 120.0,
 ) -> LocalServer:
-    """Use the server at the configured host if one answers (`reuse`), else start the embedded one.
+    """Use the server at the configured host if one answers (`reuse`), else start the embedded one
+    (serving `models`, `{"name": "path/to/model.gguf"}`, besides its own).
 
     The new server listens on 127.0.0.1 (a free port unless `port` is given); the configured
     host is pointed at it. It runs in its own session, so a Ctrl-C or a kernel interrupt (SIGINT
@@ -77,6 +85,8 @@ def start_local_server(
     command += ["--stop-when-stdin-closes"]
     if engine:
         command += ["--engine", engine]
+    for name, path in (models or {}).items():
+        command += ["--model", f"{name}={os.fspath(path)}"]
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.PIPE, start_new_session=True

@@ -448,6 +448,13 @@ class AlloyMagics(Magics):
         choices=("llama", "scripted"),
         help="llama (the embedded model, default when installed) or scripted (a demo model)",
     )
+    @argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH.gguf",
+        help="also serve this GGUF file as NAME (llama engine; repeatable)",
+    )
     def _cmd_serve(self, rest: str) -> None:
         """Start the embedded Ollama-compatible server and use it (run this first without Ollama)."""
         from .. import config as alloy_config
@@ -462,7 +469,7 @@ class AlloyMagics(Magics):
             self.local_server.stop()
         else:
             self._host_before_serve = alloy_config.configured().get("host")
-        self.local_server = start_local_server(reuse=False, engine=args.engine)
+        self.local_server = start_local_server(reuse=False, engine=args.engine, models=_gguf_models(args.model))
         print(f"Embedded server running at {self.local_server.url}; alloy_nb now uses it. %alloy stop stops it.")
 
     @magic_arguments("alloy stop")
@@ -537,11 +544,23 @@ class AlloyMagics(Magics):
             self.errors[result.execution_count] = "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
+def _gguf_models(specs: list[str]) -> dict[str, str]:
+    """`--model NAME=PATH.gguf` flags as a mapping; a flag without `=` is a usage error."""
+    models = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--model {spec!r}: write it as NAME=PATH.gguf, e.g. --model tiny=models/tiny.gguf")
+        models[name] = path
+    return models
+
+
 def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
     """Show alloy_nb errors as one readable message instead of a traceback through SDK internals."""
     message = str(value)
-    if isinstance(value, ModelNotFound):  # inside a cell the option is -m, not model=
+    if isinstance(value, ModelNotFound):  # inside a cell: -m, not model=; %alloy serve, not the shell command
         message = message.replace("with model='ollama:<name>'", "with -m ollama:<name> (%alloy models lists them)")
+        message = message.replace("`alloy-nb serve --model", "`%alloy stop` then `%alloy serve --model")
     lines = [f"{etype.__name__}: {message}"]
     trace = getattr(value, "trace", None)
     if trace is not None:

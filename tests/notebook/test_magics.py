@@ -263,12 +263,26 @@ def test_advice_in_a_cell_fits_the_cell_and_the_server(shell, server, capsys) ->
     assert not run(shell, "%%alloy -m ollama:nosuch:1b --no-stream\nhi").success
     shown = capsys.readouterr().err
     assert "with -m ollama:<name> (%alloy models lists them)" in shown and "model='ollama" not in shown
-    assert "alloy-nb serve --model nosuch:1b=PATH.gguf" in shown
+    assert "`%alloy stop` then `%alloy serve --model nosuch:1b=PATH.gguf`" in shown  # what works in a notebook
     picker = shell.run_line_magic("alloy", "picker")
     try:
         assert "(the embedded server) at" in picker.status.value
     finally:
         picker.close()
+
+
+def test_alloy_serve_serves_another_gguf_file_by_name(shell, server) -> None:
+    from alloy_nb.config import current
+    from alloy_nb.host import Host
+    from alloy_nb.server.llama_engine import bundled_smollm2
+
+    assert not run(shell, "%alloy serve --model tiny").success  # NAME=PATH.gguf, said plainly
+    assert run(shell, f"%alloy serve --model tiny={bundled_smollm2()}").success
+    try:
+        names = [model.name for model in Host(current()).models()]
+        assert "tiny" in names and "smollm2:135m" in names, names
+    finally:
+        assert run(shell, "%alloy stop").success
 
 
 def test_ctrl_c_in_the_body_of_a_stream_loop_marks_its_trace_interrupted(shell, server) -> None:
