@@ -72,3 +72,41 @@ def test_interrupts_restart_and_kernel_shutdown(monkeypatch) -> None:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
     assert _wait_gone(second, 10), "the embedded server must end with the kernel that started it"
+
+
+ESSAY = "Write a long essay about the history of Rome, with at least ten paragraphs."  # ~2,000 tokens, ~20 s
+
+
+def _interrupted(manager, client, code: str, after: float) -> tuple[str, str]:
+    timer = threading.Timer(after, manager.interrupt_kernel)
+    timer.start()
+    try:
+        return execute(client, code, timeout=120)
+    finally:
+        timer.join()
+
+
+def test_interrupting_calls_on_the_embedded_model_keeps_it_serving_and_a_restart_leaves_no_orphan(monkeypatch) -> None:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        assert execute(client, "%load_ext alloy_nb")[0] == "ok"
+        status, shown = execute(client, "%alloy serve", timeout=120)  # the real embedded model
+        assert status == "ok" and "Embedded server running at" in shown, shown
+        server = _server_pid(client)
+
+        status, shown = _interrupted(manager, client, "%%alloy --max-tokens 2000 --temperature 0\n" + ESSAY, 2.0)
+        assert "Interrupted: the partial reply is kept in _alloy" in shown, shown
+        status, shown = execute(client, "print(_alloy_trace.status, len(_alloy) > 0)")
+        assert shown.split() == ["interrupted", "True"], shown
+        status, shown = _interrupted(manager, client, "%%alloy --no-stream --max-tokens 2000 --temperature 0\n" + ESSAY, 2.0)
+        assert "Interrupted: no reply" in shown, shown
+        assert _alive(server), "interrupting a call must not reach the embedded server"
+        status, shown = execute(client, "%%alloy --no-stream -f text --max-tokens 8\nSay hi.", timeout=120)
+        assert status == "ok" and "smollm2:135m · native" in shown, shown
+
+        manager.restart_kernel(now=True)
+        assert _wait_gone(server, 15), "a restarted kernel leaves no embedded server behind"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
