@@ -55,3 +55,14 @@ def test_a_failed_cell_replaces_its_status(shell, server) -> None:
     server.script(Reply(status=400, error="bad request"))
     assert not shell.run_cell("%%alloy --no-stream\nhi").success
     assert shown(shell)[-1].startswith("(failed: ServerError, below)")
+
+
+def test_a_streamed_first_cell_says_it_is_loading_the_model(shell, server) -> None:
+    fresh = f"fresh{uuid.uuid4().hex[:8]}:1b"  # a model no earlier test has used: not in memory
+    list(Host(url=server.url).pull(fresh))
+    server.script(Reply(chunks=["Hello ", "there."]))
+    shell.display_pub.outputs.clear()
+    assert shell.run_cell(f"%%alloy -m ollama:{fresh}\nhi").success
+    first = shell.display_pub.outputs[0]["text/plain"]
+    assert first == f"loading {fresh} (the first call loads it into memory)… then calling it via native"
+    assert shell.display_pub.outputs[-1]["text/plain"].startswith("Hello there.")
