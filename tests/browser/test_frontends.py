@@ -98,3 +98,81 @@ def test_voila_renders_the_cells_with_widgets(lab_root: Path, tmp_path: Path, ar
             voila.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(voila.pid, signal.SIGKILL)
+
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+
+
+def _check_quickstart(page: Any) -> None:
+    """The quickstart's results as a reader sees them, on the embedded model."""
+    outputs = page.locator(".jp-OutputArea-output")
+    outputs.filter(has_text="is still running: try your own").first.wait_for(timeout=RUN_MS)
+    assert outputs.filter(has_text="smollm2:135m · native").count() >= 1, "the streamed cell's footer"
+    assert outputs.filter(has_text="City(name=").count() == 1, "the typed value"
+    assert outputs.filter(has_text="⚙ add").count() == 1, "the tool call in the trace summary"
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+
+
+def _fits(page: Any) -> list[str]:
+    from test_layout import _OVERFLOW_JS
+
+    return page.evaluate(_OVERFLOW_JS, ".jp-Notebook .jp-CodeCell, body")
+
+
+def test_the_quickstart_runs_in_notebook_7_and_fits_at_800_and_1280_px(notebook7: Any, artifacts_dir: Path) -> None:
+    from test_jupyterlab import copy_without_outputs
+
+    copy_without_outputs(QUICKSTART, notebook7.root / QUICKSTART.name)
+    with chromium_page({"width": 1280, "height": 1600}) as page:
+        page.goto(f"{notebook7.url}/notebooks/{QUICKSTART.name}?token={notebook7.token}", timeout=RUN_MS)
+        page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=RUN_MS)
+        time.sleep(2)  # the kernel connects
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+        page.wait_for_function(_ALL_RAN_JS, timeout=RUN_MS * 3, polling=500)
+        _check_quickstart(page)
+        problems = {}
+        for width in (1280, 800):
+            page.set_viewport_size({"width": width, "height": 1600})
+            time.sleep(0.5)
+            problems[width] = _fits(page)
+            page.screenshot(path=str(artifacts_dir / f"notebook7-quickstart-{width}px.png"), full_page=True)
+        assert problems == {1280: [], 800: []}, problems
+
+
+def test_the_quickstart_renders_in_voila(lab_root: Path, tmp_path: Path, artifacts_dir: Path) -> None:
+    from test_jupyterlab import copy_without_outputs
+
+    copy_without_outputs(QUICKSTART, lab_root / QUICKSTART.name)
+    port = _free_port()
+    env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:9", "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    log = tmp_path / "voila.log"
+    with log.open("wb") as sink:
+        voila = subprocess.Popen(
+            [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+             str(lab_root / QUICKSTART.name)],
+            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=lab_root,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"Voila did not start:\n{log.read_text(errors='replace')[-2000:]}")
+        with chromium_page({"width": 800, "height": 1600}) as page:
+            page.goto(f"http://127.0.0.1:{port}/", timeout=RUN_MS * 3)
+            _check_quickstart(page)
+            assert _fits(page) == []
+            page.screenshot(path=str(artifacts_dir / "voila-quickstart-800px.png"), full_page=True)
+    finally:
+        os.killpg(voila.pid, signal.SIGTERM)
+        try:
+            voila.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(voila.pid, signal.SIGKILL)
