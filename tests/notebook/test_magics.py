@@ -163,6 +163,11 @@ def test_line_commands(shell, server, capsys) -> None:
     shown = capsys.readouterr().out
     assert "First steps: %alloy serve" in shown and "%alloy compare" in shown and "--max-tokens" in shown
     assert all(f"%alloy {name} " in shown for name in ("serve", "stop", "trace", "pull", "models", "picker"))
+    magics = shell.magics_manager.registry["AlloyMagics"]
+    for name in magics.subcommands():  # every command has a line saying what it does
+        line = next((line for line in shown.splitlines() if line.strip().startswith(f"%alloy {name}")), "")
+        assert len(line.split()) > 3, (name, line)
+    assert "qwen3" not in shown  # every example runs on the embedded model
     config = shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
     assert config.temperature == 0.5 and config.system == "Be kind."
     server.script(Reply(text="hello"))
