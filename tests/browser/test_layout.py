@@ -52,6 +52,37 @@ _OVERFLOW_JS = """(selector) => {
 }"""
 
 
+# Text in the output areas that is hard to read: contrast against the background it sits on (colours
+# blended by every ancestor's opacity) below 3:1, the floor for large or muted text (WCAG 2.1).
+_CONTRAST_JS = """(selector) => {
+  const rgba = (text) => { const m = text.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const color = rgba(getComputedStyle(node).backgroundColor);
+      if (color[3] > 0.5) return color;
+    }
+    return [255, 255, 255, 1];
+  };
+  const found = [];
+  for (const area of document.querySelectorAll(selector + ' .jp-OutputArea-output')) {
+    for (const el of area.querySelectorAll('*')) {
+      const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !el.getClientRects().length) continue;
+      let alpha = 1;
+      for (let node = el; node && node !== area; node = node.parentElement) alpha *= Number(getComputedStyle(node).opacity);
+      const fg = rgba(getComputedStyle(el).color), bg = background(el), a = fg[3] * alpha;
+      const blended = fg.slice(0, 3).map((c, i) => c * a + bg[i] * (1 - a));
+      const [hi, lo] = [lum(blended), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 3) found.push(`${el.tagName}.${el.className} '${el.textContent.trim().slice(0, 30)}' contrast ${ratio.toFixed(2)}`);
+    }
+  }
+  return found.slice(0, 20);
+}"""
+
+
 def _pick_theme(page: Any, name: str) -> None:
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
@@ -59,7 +90,7 @@ def _pick_theme(page: Any, name: str) -> None:
     page.wait_for_function(f"() => document.body.dataset.jpThemeName === '{name}'", timeout=WIDGET_MS)
 
 
-def test_views_fit_at_800_and_1280_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
+def test_views_fit_and_read_at_800_and_1280_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
     notebook = run_new_notebook(lab, page, "layout.ipynb", CELLS)  # at 1280 px: narrower hides the kernel status
     assert "Error" not in notebook.errors(), notebook.errors()
     page.locator(f"{_CELLS} select").nth(2).wait_for(timeout=WIDGET_MS)
@@ -74,7 +105,14 @@ def test_views_fit_at_800_and_1280_px_in_light_and_dark(lab: Any, page: Any, art
             page.wait_for_timeout(500)
             shade = theme.split()[-1].lower()
             page.screenshot(path=str(artifacts_dir / f"layout-{width}px-{shade}.png"), full_page=True)
-            found = page.evaluate(_OVERFLOW_JS, _CELLS)
+            traced = page.locator(_CELLS).nth(len(CELLS) - 1)  # the --trace cell, below the first screen
+            traced.scroll_into_view_if_needed()
+            traced.screenshot(path=str(artifacts_dir / f"layout-trace-{width}px-{shade}.png"))
+            found = page.evaluate(_OVERFLOW_JS, _CELLS) + page.evaluate(_CONTRAST_JS, _CELLS)
             if found:
                 problems[f"{theme} at {width}px"] = found
     assert problems == {}, problems
+    page.evaluate("""(selector) => { const probe = document.createElement('span');  // the check sees bad contrast
+      probe.textContent = 'faint'; probe.style.cssText = 'color:#777;background:#888';
+      document.querySelector(selector + ' .jp-OutputArea-output').appendChild(probe); }""", _CELLS)
+    assert any("'faint' contrast" in problem for problem in page.evaluate(_CONTRAST_JS, _CELLS))
