@@ -171,7 +171,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("model not on the host (404)", ModelNotFound,
           rf"Model 'no-such-model:7b' is not available at {LOOPBACK}\. Models there: .*smollm2:135m.*"
           r"The embedded server serves only these; serve a GGUF file as well with "
-          r"`alloy-nb serve --model no-such-model:7b=PATH\.gguf`, or choose one of those with "
+          r"(`alloy-nb serve|`%alloy stop` then `%alloy serve) --model no-such-model:7b=PATH\.gguf`, or choose one of those with "
           r"(model='ollama:<name>'|-m ollama:<name> \(%alloy models lists them\))\.",
           (REQUEST, NO_REPLY), model="ollama:no-such-model:7b"),
     Fault("unknown ollama_api", ConfigurationError,
