@@ -149,6 +149,8 @@ BESIDE_THE_MATRIX = (
     ("server inputs: lone surrogates, NaN/Infinity, 2,000-level arguments, invalid pull names",
      "tests/server/test_hostile_inputs.py"),
     ("foreign Host and Origin headers (DNS rebinding, other sites' pages)", "tests/server/test_host_origin_guard.py"),
+    ("a client that connects and says nothing, trickles its headers or stalls its body (long generations and "
+     "kept-alive connections untouched)", "tests/server/test_connection_deadlines.py"),
     ("a kernel interrupt, a server killed behind the notebook's back, kernel shutdown",
      "tests/notebook/test_embedded_server_lifetime.py"),
 )

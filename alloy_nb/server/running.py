@@ -7,6 +7,8 @@ import socket
 import uvicorn
 from starlette.types import ASGIApp
 
+from alloy_nb.server.deadlines import BODY_IDLE_S, HEADERS_S, with_deadlines
+
 
 def bind(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (0 picks a free port); OSError if it is taken."""
@@ -23,7 +25,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_server(app: ASGIApp, log_level: str = "warning") -> uvicorn.Server:
-    """A uvicorn server for an app (``create_app(engine, ...)``); run it with ``sockets=[bind(...)]``."""
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
+def build_server(
+    app: ASGIApp, log_level: str = "warning", *, headers_s: float = HEADERS_S, body_idle_s: float = BODY_IDLE_S
+) -> uvicorn.Server:
+    """A uvicorn server for an app (``create_app(engine, ...)``); run it with ``sockets=[bind(...)]``.
+    A client must send a request's headers within `headers_s` and may pause its body `body_idle_s`."""
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        http=with_deadlines(headers_s, body_idle_s),
+    )
     return uvicorn.Server(config)

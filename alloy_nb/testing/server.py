@@ -9,6 +9,7 @@ import time
 from types import TracebackType
 
 from alloy_nb.server import Engine, bind, build_server, create_app
+from alloy_nb.server.deadlines import BODY_IDLE_S, HEADERS_S
 
 from .faults import FaultInjector, HideDroppedConnections
 
@@ -23,14 +24,19 @@ class ServerThread:
     ['tiny:1b']
     """
 
-    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, engine: Engine, host: str = "127.0.0.1", port: int = 0, *, deadlines: tuple[float, float] | None = None
+    ) -> None:
+        """`deadlines`: (seconds for a request's headers, longest pause in its body), as `build_server` takes."""
         self.engine = engine
         self._socket = bind(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         # off loopback DNS rebinding is moot and clients use other names; the socket has resolved `host`
         on_loopback = ipaddress.ip_address(self._socket.getsockname()[0]).is_loopback
-        self._server = build_server(FaultInjector(create_app(engine, allow_any_host=not on_loopback)))
+        headers_s, body_idle_s = deadlines or (HEADERS_S, BODY_IDLE_S)
+        app = FaultInjector(create_app(engine, allow_any_host=not on_loopback))
+        self._server = build_server(app, headers_s=headers_s, body_idle_s=body_idle_s)
         error_log = logging.getLogger("uvicorn.error")
         if not any(isinstance(f, HideDroppedConnections) for f in error_log.filters):
             error_log.addFilter(HideDroppedConnections())
