@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,16 +68,17 @@ def test_notebook_7_runs_the_cells(notebook7: Any, artifacts_dir: Path) -> None:
         page.screenshot(path=str(artifacts_dir / "notebook7.png"), full_page=True)
 
 
-def test_voila_renders_the_cells_with_widgets(lab_root: Path, tmp_path: Path, artifacts_dir: Path) -> None:
-    path = _write_notebook(lab_root)
+@contextmanager
+def _voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
+    """Voila serving `notebook` (the embedded server started by its cells); yields its URL."""
     port = _free_port()
     env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:9", "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     log = tmp_path / "voila.log"
     with log.open("wb") as sink:
         voila = subprocess.Popen(
-            [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", str(path)],
-            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=lab_root,
+            [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", str(notebook)],
+            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=notebook.parent,
             start_new_session=True,
         )
     try:
@@ -88,16 +91,20 @@ def test_voila_renders_the_cells_with_widgets(lab_root: Path, tmp_path: Path, ar
                 time.sleep(0.3)
         else:
             pytest.fail(f"Voila did not start:\n{log.read_text(errors='replace')[-2000:]}")
-        with chromium_page({"width": 1100, "height": 1200}) as page:
-            page.goto(f"http://127.0.0.1:{port}/", timeout=RUN_MS)
-            _check_outputs(page)
-            page.screenshot(path=str(artifacts_dir / "voila.png"), full_page=True)
+        yield f"http://127.0.0.1:{port}/"
     finally:
         os.killpg(voila.pid, signal.SIGTERM)
         try:
             voila.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(voila.pid, signal.SIGKILL)
+
+
+def test_voila_renders_the_cells_with_widgets(lab_root: Path, tmp_path: Path, artifacts_dir: Path) -> None:
+    with _voila(_write_notebook(lab_root), tmp_path) as url, chromium_page({"width": 1100, "height": 1200}) as page:
+        page.goto(url, timeout=RUN_MS)
+        _check_outputs(page)
+        page.screenshot(path=str(artifacts_dir / "voila.png"), full_page=True)
 
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
@@ -143,35 +150,8 @@ def test_the_quickstart_renders_in_voila(lab_root: Path, tmp_path: Path, artifac
     from test_jupyterlab import copy_without_outputs
 
     copy_without_outputs(QUICKSTART, lab_root / QUICKSTART.name)
-    port = _free_port()
-    env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:9", "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    log = tmp_path / "voila.log"
-    with log.open("wb") as sink:
-        voila = subprocess.Popen(
-            [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-             str(lab_root / QUICKSTART.name)],
-            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=lab_root,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"Voila did not start:\n{log.read_text(errors='replace')[-2000:]}")
-        with chromium_page({"width": 800, "height": 1600}) as page:
-            page.goto(f"http://127.0.0.1:{port}/", timeout=RUN_MS * 3)
-            _check_quickstart(page)
-            assert _fits(page) == []
-            page.screenshot(path=str(artifacts_dir / "voila-quickstart-800px.png"), full_page=True)
-    finally:
-        os.killpg(voila.pid, signal.SIGTERM)
-        try:
-            voila.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(voila.pid, signal.SIGKILL)
+    with _voila(lab_root / QUICKSTART.name, tmp_path) as url, chromium_page({"width": 800, "height": 1600}) as page:
+        page.goto(url, timeout=RUN_MS * 3)
+        _check_quickstart(page)
+        assert _fits(page) == []
+        page.screenshot(path=str(artifacts_dir / "voila-quickstart-800px.png"), full_page=True)
