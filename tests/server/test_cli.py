@@ -87,3 +87,49 @@ def test_scripted_engine_think_time_delays_each_reply() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_threads_must_be_a_positive_number(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--threads", "0"])
+    assert exited.value.code == 2 and "0 is not a positive number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_generation_stops_it_and_exits_within_a_second(signum: int) -> None:
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--port", str(port), "--threads", "2"]
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL, start_new_session=True)  # the embedded model
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/api/version", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = {"model": "smollm2:135m", "options": {"num_predict": 2000, "temperature": 0},
+                "messages": [{"role": "user", "content": "Write a long essay about the history of Rome."}]}
+        generating = threading.Thread(target=lambda: _quietly(lambda: httpx.post(f"{url}/api/chat", json=body, timeout=60)))
+        generating.start()
+        time.sleep(1.5)  # well into the reply
+        sent = time.monotonic()
+        server.send_signal(signum)
+        server.wait(timeout=10)
+        assert time.monotonic() - sent < 1.0, "the generation stops at the next step and the server exits"
+        generating.join(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def _quietly(call) -> None:
+    try:
+        call()
+    except httpx.HTTPError:  # the server went away mid-reply, as it should
+        pass
