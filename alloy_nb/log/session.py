@@ -6,6 +6,7 @@ calls come from (a notebook's path and cell) is set by the notebook layer before
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from ..config import Config
@@ -26,12 +27,18 @@ def log_call(trace: Trace, config: Config) -> None:
 
 def writer_for(path: str | None = None) -> LogWriter:
     """The writer of a log file (default: the configured one's default location), made on first use."""
-    target = str(path) if path is not None else str(default_path())
+    target = str(path) if path is not None else _default_target()
     with _lock:
         writer = _writers.get(target)
         if writer is None:
             writer = _writers[target] = LogWriter(target)
         return writer
+
+
+@functools.cache
+def _default_target() -> str:
+    """The default log file, resolved once (not on every call)."""
+    return str(default_path())
 
 
 def set_location(notebook: str | None, cell: str | None) -> None:

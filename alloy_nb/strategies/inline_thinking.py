@@ -52,6 +52,11 @@ class InlineThinking:
             return thinking, self._answer_start(held)
         return "", self._answer_start(held)
 
+    @property
+    def settled(self) -> bool:
+        """The answer has begun: the rest of the content is text, passed on as it comes."""
+        return self._state == "text"
+
     def flush(self) -> tuple[str, str]:
         """What is still held when the content ends."""
         held, self._held = self._held, ""
@@ -87,7 +92,8 @@ def split_turn(turn: Turn) -> Turn:
 
 
 class InlineThinkingStream:
-    """Applies `InlineThinking` to a stream's chunks until the server sends thinking of its own."""
+    """Applies `InlineThinking` to a stream's chunks until the answer has begun or the server sends
+    thinking of its own."""
 
     def __init__(self) -> None:
         self._splitter: InlineThinking | None = InlineThinking()
@@ -103,7 +109,9 @@ class InlineThinkingStream:
         if chunk.done:
             rest_thinking, rest_text = splitter.flush()
             thinking, text = thinking + rest_thinking, text + rest_text
-        return replace(chunk, thinking=thinking, text=text)
+        if splitter.settled:  # from here on chunks pass through untouched (no per-chunk copy)
+            self._splitter = None
+        return chunk if (thinking, text) == ("", chunk.text) else replace(chunk, thinking=thinking, text=text)
 
     def flush(self) -> StreamChunk | None:
         """A last chunk for content still held when a stream ends without a done chunk."""

@@ -7,12 +7,11 @@ import signal
 import threading
 from collections.abc import Iterator
 
+import distributed  # the test extra installs it: these tests always run
 import pytest
 from sample_types import Invoice
 
 from alloy_nb import ask, command
-
-distributed = pytest.importorskip("distributed")
 
 PROMPTS = [f"item {i}" for i in range(16)]
 
