@@ -95,7 +95,10 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
         return _ClosingStream(_progress_lines(first, progress), media_type=OllamaDialect.stream_media_type)
 
     async def running(request: Request) -> Response:
-        return JSONResponse(ollama_api.ps(chat.loaded(engine.models())))
+        loaded = chat.loaded(engine.models())
+        return JSONResponse(
+            ollama_api.ps([(c, at, engine.loaded_context(c.name) or c.context_length) for c, at in loaded])
+        )
 
     async def server_version(request: Request) -> Response:
         # Ollama answers {"version"} only; "server" lets clients tell the embedded server apart

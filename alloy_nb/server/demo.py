@@ -81,6 +81,9 @@ class DemoEngine:
     def models(self) -> list[ModelCard]:
         return list(self._cards)
 
+    def loaded_context(self, name: str) -> int | None:
+        return None
+
     def forget_pulled(self) -> None:
         """Serve only the models it started with."""
         with self._lock:

@@ -90,6 +90,7 @@ class Finish:
     load_ns: int = 0
     prompt_eval_ns: int = 0
     eval_ns: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, how many were already in the model's memory
 
 
 Event = TextDelta | ThinkingDelta | ToolCalls | Finish
@@ -161,6 +162,11 @@ class Engine(Protocol):
         the first event to answer with an HTTP error. The app closes the
         generator when the client disconnects, so ``finally`` blocks run.
         """
+        ...
+
+    def loaded_context(self, name: str) -> int | None:
+        """The context, in tokens, each request to model `name` gets while it is loaded
+        (what ``/api/ps`` reports); None when it is the model card's ``context_length``."""
         ...
 
     def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:

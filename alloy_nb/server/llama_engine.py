@@ -1,18 +1,18 @@
-"""LlamaCppEngine: real GGUF models through llama-cpp-python, one loaded at a time.
+"""LlamaCppEngine: real GGUF models through llama-cpp-python, several requests decoded at once.
 
-Generation runs in a worker thread, one request at a time (others queue on a lock);
-tokens cross to the event loop through an asyncio queue. Closing the event generator
-(client disconnect) sets a flag the worker checks between tokens, so the model is freed.
-Typed output and tool calls are enforced with llama.cpp's JSON-schema grammar.
+Requests are rendered with the model's chat template and handed to a `SlotDecoder`, which decodes
+up to `parallel` of them together in one llama.cpp batch per token (continuous batching) on its
+worker thread; tokens cross to the event loop through an asyncio queue. Closing the event
+generator (client disconnect) cancels the job, which frees its slot at the next step. Typed output
+and tool calls are enforced with llama.cpp grammars compiled from the JSON schemas.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
-import threading
-import time
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +31,8 @@ from alloy_nb.server.engines import (
     ToolCalls,
     ToolSpec,
 )
+from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
+from alloy_nb.server.llama_slots import Job, SlotDecoder, default_max_queue, default_parallel
 from alloy_nb.server.tool_grammar import (
     parse_tool_reply,
     tool_reply_schema,
@@ -40,7 +42,6 @@ from alloy_nb.server.tool_grammar import (
 )
 
 DEFAULT_CONTEXT = 4096
-DEFAULTS = {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "repeat_penalty": 1.1}
 _FILE_TYPES = {
     0: "F32",
     1: "F16",
@@ -59,7 +60,10 @@ _FILE_TYPES = {
     17: "Q5_K_M",
     18: "Q6_K",
 }
-_DONE = object()
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 
 @dataclass
@@ -70,11 +74,31 @@ class GGUFModel:
     path: Path
 
     @cached_property
-    def metadata(self) -> dict[str, str]:
+    def _header(self) -> tuple[dict[str, str], str, str]:
+        """The metadata and the text of the BOS and EOS tokens, read with the vocabulary only."""
         from llama_cpp import Llama
 
         vocab = Llama(model_path=str(self.path), vocab_only=True, verbose=False)
-        return dict(vocab.metadata)
+        bos, eos = (
+            vocab.detokenize([token], special=True).decode(errors="replace")
+            for token in (vocab.token_bos(), vocab.token_eos())
+        )
+        return dict(vocab.metadata), bos, eos
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return self._header[0]
+
+    @cached_property
+    def _formatter(self) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        metadata, bos, eos = self._header
+        return Jinja2ChatFormatter(metadata.get("tokenizer.chat_template") or CHATML, eos_token=eos, bos_token=bos)
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text for `messages`, from the file's chat template (ChatML if it has none)."""
+        return str(self._formatter(messages=messages).prompt)
 
     @cached_property
     def digest(self) -> str:
@@ -135,21 +159,51 @@ def bundled_smollm2() -> Path | None:
 
 
 class LlamaCppEngine:
-    """Serves GGUF models by name; requests run one at a time on the single loaded model."""
+    """Serves GGUF models by name on `parallel` slots of the one loaded model (see `llama_slots`)."""
 
-    def __init__(self, models: Mapping[str, Path | str], threads: int | None = None) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, Path | str],
+        threads: int | None = None,
+        parallel: int | None = None,
+        max_queue: int | None = None,
+    ) -> None:
         if not models:
             raise ValueError("LlamaCppEngine needs at least one model: {'name': 'path/to/model.gguf'}")
         self._models = {name: GGUFModel(name, Path(path)) for name, path in models.items()}
         for model in self._models.values():
             if not model.path.is_file():
                 raise FileNotFoundError(f"GGUF file for {model.name!r} not found: {model.path}")
-        self._threads = threads or max(1, os.cpu_count() or 1)
-        self._lock = threading.Lock()
-        self._loaded: tuple[str, int, Any] | None = None
+        self._decoder = SlotDecoder(
+            parallel=parallel or default_parallel(),
+            threads=threads or max(1, os.cpu_count() or 1),
+            max_queue=max_queue or default_max_queue(),
+        )
+
+    @property
+    def parallel(self) -> int:
+        """How many requests decode at once."""
+        return self._decoder.parallel
 
     def models(self) -> list[ModelCard]:
         return [model.card() for model in self._models.values()]
+
+    def loaded_context(self, name: str) -> int | None:
+        """Tokens of context each request gets while `name` is loaded (what `/api/ps` reports)."""
+        model = self._models.get(name)
+        return self._decoder.context_per_slot(model.path) if model is not None else None
+
+    def active_slots(self) -> int:
+        """Requests decoding right now."""
+        return self._decoder.active()
+
+    def queued(self) -> int:
+        """Requests waiting for a slot."""
+        return self._decoder.queued()
+
+    def close(self) -> None:
+        """Stop decoding and free the model."""
+        self._decoder.close()
 
     async def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
         """Success for a served model; nothing can be downloaded, so any other name fails."""
@@ -162,108 +216,54 @@ class LlamaCppEngine:
         yield {"status": "success"}
 
     async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        if request.model not in self._models:
+        model = self._models.get(request.model)
+        if model is None:
             raise EngineError.model_not_found(request.model)
+        tools = uncalled_tools(request)
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        cancelled = threading.Event()
+        queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
 
-        def emit(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+        def emit(item: Event | BaseException) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is gone (server shut down): nobody is listening
+                job.cancelled = True
 
-        worker = threading.Thread(target=self._work, args=(request, emit, cancelled), daemon=True)
-        worker.start()
+        job = Job(
+            model_path=model.path,
+            n_ctx=context_size(request.options.get("num_ctx"), model.card().context_length),
+            prompt=model.render(_chat_messages(request, tools)),
+            sampling=Sampling.from_options(request.options, _grammar(request, tools)),
+            emit=emit,
+        )
+        self._decoder.submit(job)
+        pieces: list[str] = []
         try:
-            while (item := await queue.get()) is not _DONE:
+            while not isinstance(item := await queue.get(), Finish):
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                if not request.tools:
+                    yield item
+                elif isinstance(item, TextDelta):
+                    pieces.append(item.text)
+            for event in _tool_reply("".join(pieces)) if request.tools else ():
+                yield event
+            yield item
         finally:
-            cancelled.set()
-
-    def _work(self, request: ChatRequest, emit: Any, cancelled: threading.Event) -> None:
-        try:
-            with self._lock:
-                if not cancelled.is_set():
-                    for event in self._events(request, cancelled):
-                        emit(event)
-        except Exception as exc:  # reported to the client by the app as an error
-            emit(exc)
-        finally:
-            emit(_DONE)
-
-    def _events(self, request: ChatRequest, cancelled: threading.Event) -> Iterator[Event]:
-        started = time.perf_counter_ns()
-        limit = self._models[request.model].card().context_length
-        llm, load_ns = self._model(request.model, context_size(request.options.get("num_ctx"), limit))
-        kwargs = _sampling(request.options)
-        tools = uncalled_tools(request)
-        messages = _chat_messages(request, tools)
-        if request.tools:
-            kwargs["response_format"] = {"type": "json_object", "schema": tool_reply_schema(tools)}
-        elif isinstance(request.format, dict):
-            kwargs["response_format"] = {"type": "json_object", "schema": request.format}
-        elif request.format == "json":
-            kwargs["response_format"] = {"type": "json_object"}
-        first_ns: int | None = None
-        pieces: list[str] = []
-        finish = "stop"
-        chunks = llm.create_chat_completion(messages=messages, stream=True, **kwargs)
-        try:
-            for chunk in chunks:
-                if cancelled.is_set():
-                    return
-                choice = chunk["choices"][0]
-                text = choice["delta"].get("content")
-                if text:
-                    first_ns = first_ns or time.perf_counter_ns()
-                    pieces.append(text)
-                    if not request.tools:
-                        yield TextDelta(text)
-                finish = choice.get("finish_reason") or finish
-        finally:
-            chunks.close()
-        if request.tools:
-            yield from _tool_reply("".join(pieces))
-        end_ns = time.perf_counter_ns()
-        completion = len(pieces)
-        first_ns = first_ns or end_ns
-        yield Finish(
-            done_reason="length" if finish == "length" else "stop",
-            prompt_tokens=max(0, llm.n_tokens - completion),
-            completion_tokens=completion,
-            load_ns=load_ns,
-            prompt_eval_ns=first_ns - started - load_ns,
-            eval_ns=end_ns - first_ns,
-        )
-
-    def _model(self, name: str, n_ctx: int) -> tuple[Any, int]:
-        """The loaded model, (re)loading when the name or context size changes; returns load time."""
-        if self._loaded and self._loaded[:2] == (name, n_ctx):
-            return self._loaded[2], 0
-        from llama_cpp import Llama
-
-        started = time.perf_counter_ns()
-        self._loaded = None
-        llm = Llama(model_path=str(self._models[name].path), n_ctx=n_ctx, n_threads=self._threads, verbose=False)
-        self._loaded = (name, n_ctx, llm)
-        return llm, time.perf_counter_ns() - started
+            self._decoder.cancel(job)
 
 
-def _sampling(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Ollama option names -> llama-cpp-python keyword arguments, with the engine's defaults."""
-    kwargs: dict[str, Any] = {key: options.get(key, default) for key, default in DEFAULTS.items()}
-    if options.get("seed") is not None:
-        kwargs["seed"] = int(options["seed"])
-    predict = options.get("num_predict")
-    if predict is not None and int(predict) >= 0:
-        kwargs["max_tokens"] = int(predict)
-    else:
-        kwargs["max_tokens"] = None
-    stop = options.get("stop")
-    if stop:
-        kwargs["stop"] = [stop] if isinstance(stop, str) else list(stop)
-    return kwargs
+def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
+    """The GBNF a reply must follow: the tool-call envelope, the `format` schema, any JSON, or none."""
+    from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
+
+    if request.tools:
+        return str(json_schema_to_gbnf(json.dumps(tool_reply_schema(tools))))
+    if isinstance(request.format, dict):
+        return str(json_schema_to_gbnf(json.dumps(request.format)))
+    if request.format == "json":
+        return JSON_GBNF
+    return None
 
 
 def _chat_messages(request: ChatRequest, tools: Sequence[ToolSpec]) -> list[dict[str, str]]:

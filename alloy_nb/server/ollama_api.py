@@ -204,12 +204,13 @@ def show(card: ModelCard) -> dict[str, Any]:
     } | ({"thinking": {"values": list(card.think_values), "default": card.think_default}} if card.think_values else {})
 
 
-def ps(loaded: list[tuple[ModelCard, datetime]]) -> dict[str, Any]:
-    """``GET /api/ps``: loaded models with the time each will be unloaded."""
+def ps(loaded: list[tuple[ModelCard, datetime, int]]) -> dict[str, Any]:
+    """``GET /api/ps``: loaded models with the time each will be unloaded and the context each
+    request gets."""
     return {
         "models": [
-            _listing(card) | {"expires_at": iso(expires), "size_vram": 0, "context_length": card.context_length}
-            for card, expires in loaded
+            _listing(card) | {"expires_at": iso(expires), "size_vram": 0, "context_length": context}
+            for card, expires, context in loaded
         ]
     }
 

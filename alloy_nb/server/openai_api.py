@@ -253,12 +253,15 @@ def _wire_call(call: ToolCallOut) -> dict[str, Any]:
     return {"id": call_id(call), "type": "function", "function": function}
 
 
-def _usage(finish: Finish) -> dict[str, int]:
-    return {
+def _usage(finish: Finish) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": finish.prompt_tokens,
         "completion_tokens": finish.completion_tokens,
         "total_tokens": finish.prompt_tokens + finish.completion_tokens,
     }
+    if finish.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": finish.cached_tokens}
+    return usage
 
 
 def _envelope(kind: str, model: str) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def test_num_ctx_is_clamped_to_what_the_model_supports(embedded, asked) -> None:
 
 def test_format_json_gives_a_json_object(embedded) -> None:
     reply = ollama.Client(host=embedded.url).chat(
-        model="smollm2:135m", messages=[{"role": "user", "content": "Reply with a JSON object with one key, name, for a dog."}],
+        model="smollm2:135m", messages=[{"role": "user", "content": "Give a dog's name as a JSON object."}],
         format="json", options={"temperature": 0, "num_predict": 200})
     assert reply.done_reason == "stop", reply.message.content
     assert isinstance(json.loads(reply.message.content), dict)

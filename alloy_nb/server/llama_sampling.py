@@ -1,0 +1,135 @@
+"""One sequence's sampling: Ollama options -> a llama.cpp sampler chain, stop strings, UTF-8 pieces.
+
+The chain follows llama-cpp-python's high-level `Llama` (penalties, then the grammar, then greedy at
+temperature 0 or top-k, top-p, min-p, temperature and a seeded draw), so a slot samples as a direct
+`create_chat_completion` would. Each slot owns its chain: grammars and penalties never mix between
+the sequences of one batch.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULTS = {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "repeat_penalty": 1.1}
+MIN_P = 0.05  # llama-cpp-python's default, kept so the embedded model samples as it always has
+PENALTY_LAST_N = 64
+RANDOM_SEED = 0xFFFFFFFF  # llama.cpp draws a seed of its own
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How one request samples: Ollama's option names, read once."""
+
+    temperature: float = DEFAULTS["temperature"]
+    top_k: int = int(DEFAULTS["top_k"])
+    top_p: float = DEFAULTS["top_p"]
+    min_p: float = MIN_P
+    repeat_penalty: float = DEFAULTS["repeat_penalty"]
+    seed: int = RANDOM_SEED
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    grammar: str | None = None  # GBNF with a `root` rule
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], grammar: str | None = None) -> Sampling:
+        """`temperature`, `top_k`, `top_p`, `min_p`, `repeat_penalty`, `seed`, `num_predict` and `stop`.
+
+        >>> Sampling.from_options({"temperature": 0, "num_predict": -1, "stop": "END", "seed": 7})
+        Sampling(temperature=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.1, seed=7, max_tokens=None, stop=('END',), grammar=None)
+        """
+        predict = options.get("num_predict")
+        stop = options.get("stop") or ()
+        seed = options.get("seed")
+        return cls(
+            temperature=float(options.get("temperature", DEFAULTS["temperature"])),
+            top_k=int(options.get("top_k", DEFAULTS["top_k"])),
+            top_p=float(options.get("top_p", DEFAULTS["top_p"])),
+            min_p=float(options.get("min_p", MIN_P)),
+            repeat_penalty=float(options.get("repeat_penalty", DEFAULTS["repeat_penalty"])),
+            seed=int(seed) & 0xFFFFFFFF if seed is not None else RANDOM_SEED,
+            max_tokens=int(predict) if predict is not None and int(predict) >= 0 else None,
+            stop=(stop,) if isinstance(stop, str) else tuple(str(s) for s in stop if s),
+            grammar=grammar,
+        )
+
+
+def sampler_chain(vocab: Any, sampling: Sampling) -> Any:
+    """A new llama.cpp sampler chain for `sampling` (free it with `llama_sampler_free`)."""
+    import llama_cpp as lc
+
+    chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+    n_vocab = lc.llama_vocab_n_tokens(vocab)
+    links = [lc.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, sampling.repeat_penalty, 0.0, 0.0)]
+    if sampling.grammar is not None:
+        grammar = lc.llama_sampler_init_grammar(vocab, sampling.grammar.encode(), b"root")
+        if not grammar:
+            lc.llama_sampler_free(links[0])
+            lc.llama_sampler_free(chain)
+            raise ValueError("llama.cpp could not compile the grammar for this request's schema")
+        links.append(grammar)
+    if sampling.temperature <= 0:
+        links.append(lc.llama_sampler_init_greedy())
+    else:
+        links += [
+            lc.llama_sampler_init_top_k(sampling.top_k),
+            lc.llama_sampler_init_typical(1.0, 1),
+            lc.llama_sampler_init_top_p(sampling.top_p, 1),
+            lc.llama_sampler_init_min_p(sampling.min_p, 1),
+            lc.llama_sampler_init_temp(sampling.temperature),
+            lc.llama_sampler_init_dist(sampling.seed),
+        ]
+    for link in links:
+        lc.llama_sampler_chain_add(chain, link)
+    return chain
+
+
+class TextOut:
+    """Token bytes -> text to send: whole UTF-8 characters only, and nothing of a stop string.
+
+    Text that could be the start of a stop string is held back until the next piece tells;
+    the work per piece is bounded by the longest stop string, not by the text so far.
+
+    >>> out = TextOut(["</s>"])
+    >>> out.feed(b"Hi </"), out.feed(b"s> more"), out.stopped
+    ('Hi ', '', True)
+    >>> out = TextOut([])
+    >>> out.feed(b"caf\\xc3"), out.feed(b"\\xa9"), out.flush()
+    ('caf', '\\xe9', '')
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._held = ""
+        self.stopped = False
+
+    def feed(self, data: bytes) -> str:
+        """The text that is safe to send after `data`; sets `stopped` at a stop string."""
+        text = self._held + self._decoder.decode(data)
+        if not self._stops:
+            self._held = ""
+            return text
+        for stop in self._stops:
+            at = text.find(stop)
+            if at >= 0:
+                self.stopped, self._held = True, ""
+                return text[:at]
+        keep = max((_overlap(text, stop) for stop in self._stops), default=0)
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        """What is left at the end of the reply (held text that turned out not to be a stop)."""
+        text, self._held = self._held + self._decoder.decode(b"", final=True), ""
+        return "" if self.stopped else text
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest end of `text` that begins `stop`."""
+    for size in range(min(len(text), len(stop) - 1), 0, -1):
+        if stop.startswith(text[-size:]):
+            return size
+    return 0

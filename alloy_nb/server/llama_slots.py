@@ -1,0 +1,406 @@
+"""Continuous batching on llama.cpp: several sequences decoded together, one token each per step.
+
+One worker thread owns the llama.cpp model and context. The context has one sequence per slot
+(``parallel`` of them, each with ``n_ctx`` tokens of its own); every step puts into one
+``llama_batch`` the next token of each generating slot and a chunk of each new prompt, calls
+``llama_decode`` once, and samples every slot that needs a token with that slot's own sampler chain.
+Requests join between steps and wait in a bounded queue while all slots are busy. A slot keeps its
+sequence after a reply, so the next request that starts with the same tokens (a tool loop's
+follow-up) only evaluates what is new.
+
+Jobs talk back through ``emit``: text deltas, then a ``Finish`` or an exception. Cancelling a job
+(its client went away) frees its slot at the next step.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alloy_nb.server.engines import EngineError, Event, Finish, TextDelta
+from alloy_nb.server.llama_sampling import Sampling, TextOut, sampler_chain
+
+BATCH_TOKENS = 512  # tokens per llama_decode at most, like llama-cpp-python's n_batch
+PROMPT_CHUNK = 64  # prompt tokens per slot per step while other slots generate: they never wait long
+TRUNCATED_ROOM = 20  # a prompt too long for a slot keeps the last (1 - 1/20) of it, leaving room to reply
+MAX_QUEUE = 512  # Ollama's default OLLAMA_MAX_QUEUE
+BUSY = "server busy, please try again.  maximum pending requests exceeded"
+
+
+def default_parallel() -> int:
+    """Slots: `OLLAMA_NUM_PARALLEL` when it is a positive number, else 4 (Ollama's usual setting)."""
+    return _positive_env("OLLAMA_NUM_PARALLEL", 4)
+
+
+def default_max_queue() -> int:
+    """Requests that may wait for a slot: `OLLAMA_MAX_QUEUE`, else 512."""
+    return _positive_env("OLLAMA_MAX_QUEUE", MAX_QUEUE)
+
+
+def _positive_env(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass(eq=False)
+class Job:
+    """One request for the decoder: its prompt, sampling, and where its events go."""
+
+    model_path: Path
+    n_ctx: int  # tokens of context per slot
+    prompt: str  # the rendered chat prompt; special tokens in it are parsed
+    sampling: Sampling
+    emit: Callable[[Event | BaseException], None]  # called from the worker thread
+    cancelled: bool = False
+    submitted_ns: int = field(default_factory=time.perf_counter_ns)
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One sequence of the context: the tokens its memory holds and the job using it, if any."""
+
+    seq: int
+    cached: list[int] = field(default_factory=list)
+    last_used_ns: int = 0
+    job: Job | None = None
+    prompt: list[int] = field(default_factory=list)
+    sampler: Any = None
+    out: TextOut | None = None
+    next_token: int | None = None  # sampled, not yet decoded
+    generated: int = 0
+    reused: int = 0  # prompt tokens found in the slot's memory
+    load_ns: int = 0
+    started_ns: int = 0
+    first_ns: int = 0
+    batch_index: int = -1
+
+    @property
+    def generating(self) -> bool:
+        return self.next_token is not None
+
+
+class _Loaded:
+    """A model and its context with one sequence per slot (freed by `free`)."""
+
+    def __init__(self, path: Path, n_ctx: int, parallel: int, threads: int) -> None:
+        import llama_cpp as lc
+
+        lc.llama_backend_init()
+        self.key = (path, n_ctx)
+        self.model = lc.llama_model_load_from_file(str(path).encode(), lc.llama_model_default_params())
+        if not self.model:
+            raise EngineError(500, f"llama.cpp could not load the model file {path}")
+        params = lc.llama_context_default_params()
+        params.n_ctx = n_ctx * parallel
+        params.n_batch = params.n_ubatch = BATCH_TOKENS
+        params.n_seq_max = parallel
+        params.n_threads = params.n_threads_batch = threads
+        self.ctx = lc.llama_init_from_model(self.model, params)
+        if not self.ctx:
+            lc.llama_model_free(self.model)
+            raise EngineError(500, f"llama.cpp could not make a context of {n_ctx} tokens x {parallel} slots")
+        self.vocab = lc.llama_model_get_vocab(self.model)
+        self.memory = lc.llama_get_memory(self.ctx)
+        self.n_ctx_seq = int(lc.llama_n_ctx_seq(self.ctx))
+        self.batch = lc.llama_batch_init(BATCH_TOKENS, 0, 1)
+        self._piece = (ctypes.c_char * 256)()
+
+    def tokenize(self, text: str) -> list[int]:
+        import llama_cpp as lc
+
+        data = text.encode()
+        room = len(data) + 8
+        tokens = (lc.llama_token * room)()
+        count = lc.llama_tokenize(self.vocab, data, len(data), tokens, room, False, True)
+        if count < 0:
+            raise EngineError(500, "llama.cpp could not tokenize the prompt")
+        return list(tokens[:count])
+
+    def piece(self, token: int) -> bytes:
+        import llama_cpp as lc
+
+        size = lc.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
+        return self._piece.raw[: max(0, size)]
+
+    def free(self) -> None:
+        import llama_cpp as lc
+
+        lc.llama_batch_free(self.batch)
+        lc.llama_free(self.ctx)
+        lc.llama_model_free(self.model)
+
+
+class SlotDecoder:
+    """Runs jobs on `parallel` slots of one loaded model, loading another model when asked."""
+
+    def __init__(self, parallel: int, threads: int, max_queue: int = MAX_QUEUE) -> None:
+        self.parallel = parallel
+        self._threads = threads
+        self._max_queue = max_queue
+        self._cond = threading.Condition()
+        self._pending: deque[Job] = deque()
+        self._closed = False
+        self._slots = [_Slot(seq) for seq in range(parallel)]
+        self._loaded: _Loaded | None = None
+        self._worker: threading.Thread | None = None
+
+    def submit(self, job: Job) -> None:
+        """Queue `job`; raises a 503 `EngineError` when the queue is full."""
+        with self._cond:
+            if self._closed:
+                raise EngineError(503, "the server is shutting down")
+            if len(self._pending) >= self._max_queue:
+                raise EngineError(503, BUSY)
+            self._pending.append(job)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="alloy-nb-decoder", daemon=True)
+                self._worker.start()
+            self._cond.notify()
+
+    def cancel(self, job: Job) -> None:
+        """Stop `job`: out of the queue now, out of its slot at the next step."""
+        with self._cond:
+            job.cancelled = True
+            if job in self._pending:
+                self._pending.remove(job)
+            self._cond.notify()
+
+    def context_per_slot(self, path: Path) -> int | None:
+        """The context each slot has when `path` is the loaded model, else None."""
+        loaded = self._loaded
+        return loaded.n_ctx_seq if loaded is not None and loaded.key[0] == path else None
+
+    def active(self) -> int:
+        """Slots generating or reading a prompt right now."""
+        return sum(slot.job is not None for slot in self._slots)
+
+    def queued(self) -> int:
+        """Requests waiting for a slot."""
+        with self._cond:
+            return len(self._pending)
+
+    def close(self) -> None:
+        """Stop the worker and free the model; queued jobs are refused."""
+        with self._cond:
+            self._closed = True
+            refused, self._pending = list(self._pending), deque()
+            self._cond.notify()
+        for job in refused:
+            job.emit(EngineError(503, "the server is shutting down"))
+        if self._worker is not None:
+            self._worker.join()
+        elif self._loaded is not None:
+            self._loaded.free()
+
+    # --- the worker thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while (starting := self._wait_for_work()) is not None:
+                for job in starting:
+                    self._start(job)
+                if any(slot.job is not None for slot in self._slots):
+                    self._step()
+        finally:
+            for slot in self._slots:
+                self._release(slot)
+            if self._loaded is not None:
+                self._loaded.free()
+                self._loaded = None
+
+    def _wait_for_work(self) -> list[Job] | None:
+        """Jobs to start now (possibly none while slots are busy); None once closed."""
+        with self._cond:
+            while not self._closed:
+                busy = [slot for slot in self._slots if slot.job is not None]
+                if self._pending or busy:
+                    return self._admissible(len(busy))
+                self._cond.wait()
+            return None
+
+    def _admissible(self, busy: int) -> list[Job]:
+        """Pop the queued jobs that can start: one per free slot, and only on the loaded model
+        (a job for another model waits until every slot is free, then the model is swapped)."""
+        starting: list[Job] = []
+        while self._pending and busy + len(starting) < self.parallel:
+            loaded = self._loaded.key if self._loaded is not None else None
+            if (self._pending[0].model_path, self._pending[0].n_ctx) != loaded:
+                if not busy and not starting:  # the swap happens before this job starts
+                    starting.append(self._pending.popleft())
+                break
+            starting.append(self._pending.popleft())
+        return starting
+
+    def _start(self, job: Job) -> None:
+        load_ns = 0
+        try:
+            if self._loaded is None or self._loaded.key != (job.model_path, job.n_ctx):
+                load_ns = self._load(job.model_path, job.n_ctx)
+            assert self._loaded is not None
+            prompt = self._loaded.tokenize(job.prompt)
+            slot = self._free_slot(prompt)
+            slot.sampler = sampler_chain(self._loaded.vocab, job.sampling)
+        except Exception as error:  # a model that cannot load or a grammar llama.cpp rejects: this job fails
+            job.emit(error)
+            return
+        room = max(1, self._loaded.n_ctx_seq // TRUNCATED_ROOM)
+        if job.sampling.max_tokens is not None:
+            room = max(1, min(room, job.sampling.max_tokens))
+        limit = self._loaded.n_ctx_seq - room
+        slot.prompt = prompt[-limit:] if len(prompt) > limit else prompt
+        slot.job, slot.load_ns = job, load_ns
+        slot.out = TextOut(job.sampling.stop)
+        slot.started_ns = time.perf_counter_ns()
+        self._reuse_cache(slot)
+
+    def _load(self, path: Path, n_ctx: int) -> int:
+        started = time.perf_counter_ns()
+        if self._loaded is not None:
+            self._loaded.free()
+            self._loaded = None
+            for slot in self._slots:
+                slot.cached = []
+        self._loaded = _Loaded(path, n_ctx, self.parallel, self._threads)
+        return time.perf_counter_ns() - started
+
+    def _free_slot(self, prompt: list[int]) -> _Slot:
+        """The free slot whose memory shares the longest start with `prompt` (least recently used on a tie)."""
+        free = [slot for slot in self._slots if slot.job is None]
+        return max(free, key=lambda slot: (_shared_start(slot.cached, prompt), -slot.last_used_ns))
+
+    def _reuse_cache(self, slot: _Slot) -> None:
+        """Keep the slot's memory of the prompt's start; at least the last prompt token is evaluated."""
+        import llama_cpp as lc
+
+        assert self._loaded is not None
+        keep = min(_shared_start(slot.cached, slot.prompt), len(slot.prompt) - 1)
+        if not lc.llama_memory_seq_rm(self._loaded.memory, slot.seq, keep, -1):
+            lc.llama_memory_seq_rm(self._loaded.memory, slot.seq, -1, -1)
+            keep = 0
+        slot.cached, slot.reused = slot.prompt[:keep], keep
+
+    def _step(self) -> None:
+        """One `llama_decode` for every busy slot, then a token sampled for each slot that needs one."""
+        import llama_cpp as lc
+
+        loaded = self._loaded
+        assert loaded is not None
+        batch, count = loaded.batch, 0
+        fed: list[tuple[_Slot, list[int]]] = []
+        busy = [slot for slot in self._slots if slot.job is not None]
+        for slot in busy:
+            if slot.job is not None and slot.job.cancelled:
+                self._release(slot)
+        busy = [slot for slot in busy if slot.job is not None]
+        generating = [slot for slot in busy if slot.generating]
+        chunk = PROMPT_CHUNK if generating else BATCH_TOKENS
+        for slot in busy:
+            if slot.generating:
+                tokens = [slot.next_token or 0]
+            else:
+                tokens = slot.prompt[len(slot.cached) : len(slot.cached) + min(chunk, BATCH_TOKENS - count)]
+            if not tokens:
+                continue
+            ends_prompt = slot.generating or len(slot.cached) + len(tokens) == len(slot.prompt)
+            start = len(slot.cached)
+            for offset, token in enumerate(tokens):
+                batch.token[count] = token
+                batch.pos[count] = start + offset
+                batch.n_seq_id[count] = 1
+                batch.seq_id[count][0] = slot.seq
+                batch.logits[count] = offset == len(tokens) - 1 and ends_prompt
+                count += 1
+            slot.batch_index = count - 1 if ends_prompt else -1
+            fed.append((slot, tokens))
+        if not count:
+            return
+        batch.n_tokens = count
+        status = lc.llama_decode(loaded.ctx, batch)
+        if status != 0:
+            for slot, _ in fed:
+                self._fail(slot, EngineError(500, f"llama.cpp could not decode this batch (status {status})"))
+            return
+        for slot, tokens in fed:
+            slot.cached.extend(tokens)
+            if slot.batch_index >= 0:
+                self._sample(slot)
+
+    def _sample(self, slot: _Slot) -> None:
+        import llama_cpp as lc
+
+        loaded, job, out = self._loaded, slot.job, slot.out
+        assert loaded is not None and job is not None and out is not None
+        token = int(lc.llama_sampler_sample(slot.sampler, loaded.ctx, slot.batch_index))
+        now = time.perf_counter_ns()
+        slot.first_ns = slot.first_ns or now
+        if lc.llama_vocab_is_eog(loaded.vocab, token):
+            self._finish(slot, "stop")
+            return
+        slot.generated += 1
+        text = out.feed(loaded.piece(token))
+        if text:
+            job.emit(TextDelta(text))
+        if out.stopped:
+            self._finish(slot, "stop")
+        elif slot.generated == job.sampling.max_tokens or len(slot.cached) + 1 >= loaded.n_ctx_seq:
+            self._finish(slot, "length")
+        else:
+            slot.next_token = token
+
+    def _finish(self, slot: _Slot, reason: str) -> None:
+        job, out = slot.job, slot.out
+        assert job is not None and out is not None
+        if rest := out.flush():
+            job.emit(TextDelta(rest))
+        end = time.perf_counter_ns()
+        first = slot.first_ns or end
+        job.emit(
+            Finish(
+                done_reason=reason,
+                prompt_tokens=len(slot.prompt),
+                completion_tokens=slot.generated,
+                load_ns=slot.load_ns,
+                prompt_eval_ns=first - slot.started_ns,
+                eval_ns=end - first,
+                cached_tokens=slot.reused,
+            )
+        )
+        self._release(slot)
+
+    def _fail(self, slot: _Slot, error: BaseException) -> None:
+        import llama_cpp as lc
+
+        if slot.job is not None:
+            slot.job.emit(error)
+        if self._loaded is not None:
+            lc.llama_memory_seq_rm(self._loaded.memory, slot.seq, -1, -1)
+        slot.cached = []
+        self._release(slot)
+
+    def _release(self, slot: _Slot) -> None:
+        """Free the slot for the next job; its memory stays as a prompt cache."""
+        import llama_cpp as lc
+
+        if slot.sampler is not None:
+            lc.llama_sampler_free(slot.sampler)
+        slot.sampler, slot.job, slot.out, slot.next_token = None, None, None, None
+        slot.generated, slot.reused, slot.first_ns, slot.batch_index = 0, 0, 0, -1
+        slot.last_used_ns = time.perf_counter_ns()
+
+
+def _shared_start(cached: list[int], prompt: list[int]) -> int:
+    """How many tokens `cached` and `prompt` have in common from the start."""
+    for index, (old, new) in enumerate(zip(cached, prompt, strict=False)):
+        if old != new:
+            return index
+    return min(len(cached), len(prompt))
