@@ -12,6 +12,10 @@ rows say how many, or that the counts differ.
 Goals per API: decode rate ratio server / direct >= 0.95, and at most 15 ms added to the time to first
 token (median of the round-by-round differences). The server's cold start, process start to first
 answer, is reported without a reference.
+
+Then continuous batching, on a server with 8 slots: aggregate tokens/s of 2, 4 and 8 stories streamed
+at once against one stream alone (goal at 8: ≥ 3×), time to first token with 8 streams (p50, p95), and
+a tool call as alloy-ai's e2e test sends it (no max_tokens; goal: every call ≤ 10 s, spread shown).
 """
 
 from __future__ import annotations
@@ -156,4 +160,81 @@ def run(quick: bool = False) -> list[Row]:
     rows = [row for api, label in APIS.items() for row in _api_rows(label, samples[api], samples["direct"])]
     rows.append(Row("embedded", "server cold start (process start to first answer)", "s",
                     Stats.of([server.cold_start_s])))
+    return rows + run_concurrency(quick)
+
+
+# --- several streams at once: continuous batching -----------------------------------------------
+
+STREAMS = (1, 2, 4, 8)
+AGGREGATE_GOAL = 3.0  # aggregate tokens/s with 8 streams vs 1 stream
+STREAM_TOKENS = 64
+TOOL_GOAL_S = 10.0
+STORY_TOPICS = ["a lighthouse", "a baker", "a comet", "a fox", "a violin", "a glacier", "a robot", "a garden"]
+ADD_TOOL = {"type": "function", "function": {
+    "name": "add", "description": "Add two integers.",
+    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"},
+                                                    "note": {"type": "string"}}, "required": ["a", "b"]}}}
+
+
+def _stream_story(url: str, topic: str) -> Sample:
+    body = {"model": EMBEDDED_MODEL, "messages": [{"role": "user", "content": f"Write a short story about {topic}."}],
+            "stream": True, "options": {**SAMPLING, "num_predict": STREAM_TOKENS}}
+    with httpx.Client(base_url=url, timeout=300) as client:
+        def pieces() -> Iterator[str]:
+            with client.stream("POST", "/api/chat", json=body) as reply:
+                reply.raise_for_status()
+                for line in reply.iter_lines():
+                    if line:
+                        yield json.loads(line)["message"]["content"]
+        return _timed(pieces())
+
+
+def _concurrent(url: str, streams: int) -> tuple[float, list[float]]:
+    """Aggregate tokens/s of `streams` stories streamed at once, and each one's time to first token."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(streams) as pool:
+        samples = list(pool.map(lambda topic: _stream_story(url, topic), STORY_TOPICS[:streams]))
+    wall = time.perf_counter() - started
+    return sum(s.tokens for s in samples) / wall, [s.ttft_s for s in samples]
+
+
+def _tool_call_s(url: str) -> float:
+    """A tool call through /v1 as alloy-ai's e2e test sends it (optional parameter, no max_tokens), timed."""
+    body = {"model": EMBEDDED_MODEL, "tools": [ADD_TOOL],
+            "messages": [{"role": "user", "content": "Use the add tool to add 2 and 3."}]}
+    started = time.perf_counter()
+    reply = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=300)
+    reply.raise_for_status()
+    return time.perf_counter() - started
+
+
+def run_concurrency(quick: bool = False) -> list[Row]:
+    rounds = 1 if quick else 3
+    rates: dict[int, list[float]] = {n: [] for n in STREAMS}
+    loaded_ttft: list[float] = []
+    with serving("llama", parallel=max(STREAMS)) as server:
+        _concurrent(server.url, max(STREAMS))  # warm-up
+        for _ in range(rounds):
+            for streams in STREAMS:
+                rate, ttfts = _concurrent(server.url, streams)
+                rates[streams].append(rate)
+                if streams == max(STREAMS):
+                    loaded_ttft += ttfts
+        tool_s = [_tool_call_s(server.url) for _ in range(3 if quick else 8)]
+    rows = []
+    for streams in STREAMS[1:]:
+        last = streams == max(STREAMS)
+        rows.append(ratio_row("embedded", f"aggregate decode, {streams} streams at once", "tokens/s", rates[streams],
+                              rates[1], "1 stream", goal=f"ratio ≥ {AGGREGATE_GOAL:g}" if last else "",
+                              limit=AGGREGATE_GOAL if last else None, higher_is_better=True))
+    ttft = sorted(loaded_ttft)
+    p95 = ttft[min(len(ttft) - 1, round(0.95 * (len(ttft) - 1)))]
+    rows.append(Row("embedded", f"time to first token, {max(STREAMS)} streams at once", "ms",
+                    Stats.of(loaded_ttft).scaled(1e3), notes={"p50 ms": statistics.median(ttft) * 1e3,
+                                                              "p95 ms": p95 * 1e3}))
+    rows.append(Row("embedded", "tool call, no max_tokens, end to end", "s", Stats.of(tool_s),
+                    goal=f"every call ≤ {TOOL_GOAL_S:g} s", met=max(tool_s) <= TOOL_GOAL_S,
+                    notes={"slowest s": max(tool_s)}))
     return rows
