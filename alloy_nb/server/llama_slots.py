@@ -62,6 +62,7 @@ class Job:
     sampling: Sampling
     emit: Callable[[Event | BaseException], None]  # called from the worker thread
     cancelled: bool = False
+    load_only: bool = False  # load the model and finish at once (a warm-up)
     submitted_ns: int = field(default_factory=time.perf_counter_ns)
 
 
@@ -247,6 +248,9 @@ class SlotDecoder:
             if self._loaded is None or self._loaded.key != (job.model_path, job.n_ctx):
                 load_ns = self._load(job.model_path, job.n_ctx)
             assert self._loaded is not None
+            if job.load_only:
+                job.emit(Finish(load_ns=load_ns))
+                return
             prompt = self._loaded.tokenize(job.prompt)
             slot = self._free_slot(prompt)
             slot.sampler = sampler_chain(self._loaded.vocab, job.sampling)

@@ -85,7 +85,7 @@ def _voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 500:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code < 500:  # each try runs the notebook
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
