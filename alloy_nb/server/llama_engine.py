@@ -195,16 +195,14 @@ class LlamaCppEngine:
         return self._decoder.context_per_slot(model.path) if model is not None else None
 
     def preload(self) -> None:
-        """Load the first model now, in the background, so the first request does not wait for it
-        (a request that arrives meanwhile queues behind the load)."""
+        """Load the first model now, so the first request does not wait for it. Synchronous: the
+        model's own loading output must not interleave with the server's messages."""
         model = next(iter(self._models.values()))
-
-        def warm() -> None:
-            model.render([{"role": "user", "content": ""}])  # reads the header and compiles the template
-            n_ctx = context_size(None, model.card().context_length)
-            self._decoder.submit(Job(model.path, n_ctx, "", Sampling(), emit=lambda item: None, load_only=True))
-
-        threading.Thread(target=warm, name="alloy-nb-preload", daemon=True).start()
+        model.render([{"role": "user", "content": ""}])  # reads the header and compiles the template
+        done = threading.Event()
+        n_ctx = context_size(None, model.card().context_length)
+        self._decoder.submit(Job(model.path, n_ctx, "", Sampling(), emit=lambda item: done.set(), load_only=True))
+        done.wait()  # a model that fails to load fails again, with its error, on the first request
 
     def active_slots(self) -> int:
         """Requests decoding right now."""

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import llama_cpp as lc
+
 from alloy_nb.server.engines import EngineError, Event, Finish, TextDelta
 from alloy_nb.server.llama_sampling import Sampling, TextOut, sampler_chain
 
@@ -94,8 +96,6 @@ class _Loaded:
     """A model and its context with one sequence per slot (freed by `free`)."""
 
     def __init__(self, path: Path, n_ctx: int, parallel: int, threads: int) -> None:
-        import llama_cpp as lc
-
         lc.llama_backend_init()
         self.key = (path, n_ctx)
         self.model = lc.llama_model_load_from_file(str(path).encode(), lc.llama_model_default_params())
@@ -117,8 +117,6 @@ class _Loaded:
         self._piece = (ctypes.c_char * 256)()
 
     def tokenize(self, text: str) -> list[int]:
-        import llama_cpp as lc
-
         data = text.encode()
         room = len(data) + 8
         tokens = (lc.llama_token * room)()
@@ -128,14 +126,10 @@ class _Loaded:
         return list(tokens[:count])
 
     def piece(self, token: int) -> bytes:
-        import llama_cpp as lc
-
         size = lc.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
         return self._piece.raw[: max(0, size)]
 
     def free(self) -> None:
-        import llama_cpp as lc
-
         lc.llama_batch_free(self.batch)
         lc.llama_free(self.ctx)
         lc.llama_model_free(self.model)
@@ -233,8 +227,8 @@ class SlotDecoder:
         """Pop the queued jobs that can start: one per free slot, and only on the loaded model
         (a job for another model waits until every slot is free, then the model is swapped)."""
         starting: list[Job] = []
+        loaded = self._loaded.key if self._loaded is not None else None
         while self._pending and busy + len(starting) < self.parallel:
-            loaded = self._loaded.key if self._loaded is not None else None
             if (self._pending[0].model_path, self._pending[0].n_ctx) != loaded:
                 if not busy and not starting:  # the swap happens before this job starts
                     starting.append(self._pending.popleft())
@@ -251,21 +245,25 @@ class SlotDecoder:
             if job.load_only:
                 job.emit(Finish(load_ns=load_ns))
                 return
-            prompt = self._loaded.tokenize(job.prompt)
-            slot = self._free_slot(prompt)
+            prompt = self._fitted(self._loaded.tokenize(job.prompt), job.sampling.max_tokens)
+            slot, shared = self._free_slot(prompt)
             slot.sampler = sampler_chain(self._loaded.vocab, job.sampling)
         except Exception as error:  # a model that cannot load or a grammar llama.cpp rejects: this job fails
             job.emit(error)
             return
-        room = max(1, self._loaded.n_ctx_seq // TRUNCATED_ROOM)
-        if job.sampling.max_tokens is not None:
-            room = max(1, min(room, job.sampling.max_tokens))
-        limit = self._loaded.n_ctx_seq - room
-        slot.prompt = prompt[-limit:] if len(prompt) > limit else prompt
-        slot.job, slot.load_ns = job, load_ns
+        slot.prompt, slot.job, slot.load_ns = prompt, job, load_ns
         slot.out = TextOut(job.sampling.stop)
         slot.started_ns = time.perf_counter_ns()
-        self._reuse_cache(slot)
+        self._reuse_cache(slot, shared)
+
+    def _fitted(self, prompt: list[int], max_tokens: int | None) -> list[int]:
+        """`prompt`, or its end when it leaves a slot too little room to reply (as Ollama truncates)."""
+        assert self._loaded is not None
+        room = max(1, self._loaded.n_ctx_seq // TRUNCATED_ROOM)
+        if max_tokens is not None:
+            room = max(1, min(room, max_tokens))
+        limit = self._loaded.n_ctx_seq - room
+        return prompt[-limit:] if len(prompt) > limit else prompt
 
     def _load(self, path: Path, n_ctx: int) -> int:
         started = time.perf_counter_ns()
@@ -277,17 +275,16 @@ class SlotDecoder:
         self._loaded = _Loaded(path, n_ctx, self.parallel, self._threads)
         return time.perf_counter_ns() - started
 
-    def _free_slot(self, prompt: list[int]) -> _Slot:
-        """The free slot whose memory shares the longest start with `prompt` (least recently used on a tie)."""
-        free = [slot for slot in self._slots if slot.job is None]
-        return max(free, key=lambda slot: (_shared_start(slot.cached, prompt), -slot.last_used_ns))
+    def _free_slot(self, prompt: list[int]) -> tuple[_Slot, int]:
+        """The free slot whose memory shares the longest start with `prompt` (least recently used on a
+        tie), and how many tokens it shares."""
+        free = [(slot, _shared_start(slot.cached, prompt)) for slot in self._slots if slot.job is None]
+        return max(free, key=lambda pair: (pair[1], -pair[0].last_used_ns))
 
-    def _reuse_cache(self, slot: _Slot) -> None:
-        """Keep the slot's memory of the prompt's start; at least the last prompt token is evaluated."""
-        import llama_cpp as lc
-
+    def _reuse_cache(self, slot: _Slot, shared: int) -> None:
+        """Keep the `shared` tokens of the slot's memory; at least the last prompt token is evaluated."""
         assert self._loaded is not None
-        keep = min(_shared_start(slot.cached, slot.prompt), len(slot.prompt) - 1)
+        keep = min(shared, len(slot.prompt) - 1)
         if not lc.llama_memory_seq_rm(self._loaded.memory, slot.seq, keep, -1):
             lc.llama_memory_seq_rm(self._loaded.memory, slot.seq, -1, -1)
             keep = 0
@@ -295,19 +292,15 @@ class SlotDecoder:
 
     def _step(self) -> None:
         """One `llama_decode` for every busy slot, then a token sampled for each slot that needs one."""
-        import llama_cpp as lc
-
         loaded = self._loaded
         assert loaded is not None
         batch, count = loaded.batch, 0
         fed: list[tuple[_Slot, list[int]]] = []
-        busy = [slot for slot in self._slots if slot.job is not None]
-        for slot in busy:
+        for slot in self._slots:
             if slot.job is not None and slot.job.cancelled:
                 self._release(slot)
-        busy = [slot for slot in busy if slot.job is not None]
-        generating = [slot for slot in busy if slot.generating]
-        chunk = PROMPT_CHUNK if generating else BATCH_TOKENS
+        busy = [slot for slot in self._slots if slot.job is not None]
+        chunk = PROMPT_CHUNK if any(slot.generating for slot in busy) else BATCH_TOKENS
         for slot in busy:
             if slot.generating:
                 tokens = [slot.next_token or 0]
@@ -340,8 +333,6 @@ class SlotDecoder:
                 self._sample(slot)
 
     def _sample(self, slot: _Slot) -> None:
-        import llama_cpp as lc
-
         loaded, job, out = self._loaded, slot.job, slot.out
         assert loaded is not None and job is not None and out is not None
         token = int(lc.llama_sampler_sample(slot.sampler, loaded.ctx, slot.batch_index))
@@ -382,8 +373,6 @@ class SlotDecoder:
         self._release(slot)
 
     def _fail(self, slot: _Slot, error: BaseException) -> None:
-        import llama_cpp as lc
-
         if slot.job is not None:
             slot.job.emit(error)
         if self._loaded is not None:
@@ -393,8 +382,6 @@ class SlotDecoder:
 
     def _release(self, slot: _Slot) -> None:
         """Free the slot for the next job; its memory stays as a prompt cache."""
-        import llama_cpp as lc
-
         if slot.sampler is not None:
             lc.llama_sampler_free(slot.sampler)
         slot.sampler, slot.job, slot.out, slot.next_token = None, None, None, None
