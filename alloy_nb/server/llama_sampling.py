@@ -107,7 +107,10 @@ class TextOut:
         self.stopped = False
 
     def feed(self, data: bytes) -> str:
-        """The text that is safe to send after `data`; sets `stopped` at a stop string."""
+        """The text that is safe to send after `data`; sets `stopped` at a stop string, after which
+        nothing more is sent."""
+        if self.stopped:
+            return ""
         text = self._held + self._decoder.decode(data)
         if not self._stops:
             self._held = ""

@@ -51,3 +51,8 @@ def test_options_use_ollama_names_and_engine_defaults() -> None:
     given_ = Sampling.from_options({"temperature": 0, "num_predict": 12, "seed": -1, "stop": ["a", ""], "top_k": 5})
     assert (given_.temperature, given_.max_tokens, given_.stop, given_.top_k) == (0.0, 12, ("a",), 5)
     assert given_.seed == 0xFFFFFFFF  # a negative seed wraps as llama.cpp's uint32 does
+
+
+def test_nothing_is_sent_after_a_stop_string() -> None:
+    out = TextOut(["\n\n"])
+    assert (out.feed(b"<<\n\n"), out.feed("é".encode()), out.flush(), out.stopped) == ("<<", "", "", True)
