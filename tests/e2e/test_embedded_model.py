@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 from alloy_nb import ask, command, ensure, tool
-from alloy_nb.server.llama_engine import bundled_smollm2
+from alloy_nb.server.embedded_model import bundled_smollm2, served_smollm2
 
 
 class City(BaseModel):
@@ -38,12 +38,12 @@ class Mood(enum.Enum):
 
 
 def test_model_listing_has_real_size_digest_and_template(embedded) -> None:
-    path = bundled_smollm2()
+    path = served_smollm2()
     tags = httpx.get(f"{embedded.url}/api/tags").json()["models"]
     [card] = [m for m in tags if m["name"] == "smollm2:135m"]
     assert card["size"] == path.stat().st_size
     assert card["digest"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert card["details"]["quantization_level"] == "Q4_1" and card["details"]["family"] == "llama"
+    assert card["details"]["quantization_level"] == "Q8_0" and card["details"]["family"] == "llama"
     show = httpx.post(f"{embedded.url}/api/show", json={"model": "smollm2:135m"}).json()
     assert "<|im_start|>" in show["template"] and "temperature" in show["parameters"]
     models = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama").models.list()

@@ -18,7 +18,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from alloy_nb.server.llama_engine import LlamaCppEngine, bundled_smollm2
+from alloy_nb.server.embedded_model import served_smollm2
+from alloy_nb.server.llama_engine import LlamaCppEngine
 from alloy_nb.testing import ServerThread
 
 MODEL = "smollm2:135m"
@@ -42,7 +43,7 @@ class City(BaseModel):
 
 @pytest.fixture(scope="module")
 def batched() -> Iterator[ServerThread]:
-    engine = LlamaCppEngine({MODEL: bundled_smollm2()}, parallel=8)
+    engine = LlamaCppEngine({MODEL: served_smollm2()}, parallel=8)
     with ServerThread(engine) as server:
         yield server
     engine.close()
@@ -148,7 +149,7 @@ def test_a_cancelled_stream_frees_its_slot_while_the_others_finish(batched: Serv
 
 
 def test_a_full_queue_answers_503_like_ollama() -> None:
-    engine = LlamaCppEngine({MODEL: bundled_smollm2()}, parallel=1, max_queue=1)
+    engine = LlamaCppEngine({MODEL: served_smollm2()}, parallel=1, max_queue=1)
     with ServerThread(engine) as server:
         long = {"model": MODEL, "messages": [{"role": "user", "content": "Write a long story."}],
                 "options": {"temperature": 0, "num_predict": 300}}
