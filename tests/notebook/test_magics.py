@@ -279,7 +279,7 @@ def test_advice_in_a_cell_fits_the_cell_and_the_server(shell, server, capsys) ->
 def test_alloy_serve_serves_another_gguf_file_by_name(shell, server) -> None:
     from alloy_nb.config import current
     from alloy_nb.host import Host
-    from alloy_nb.server.llama_engine import bundled_smollm2
+    from alloy_nb.server.embedded_model import bundled_smollm2
 
     assert not run(shell, "%alloy serve --model tiny").success  # NAME=PATH.gguf, said plainly
     assert run(shell, f"%alloy serve --model tiny={bundled_smollm2()}").success
