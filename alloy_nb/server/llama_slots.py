@@ -22,12 +22,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import llama_cpp as lc
 
 from alloy_nb.server.engines import EngineError, Event, Finish, TextDelta
-from alloy_nb.server.llama_sampling import Sampling, TextOut, sampler_chain
+from alloy_nb.server.llama_sampling import Sampling, SlotSampler, TextOut
 
 BATCH_TOKENS = 512  # tokens per llama_decode at most, like llama-cpp-python's n_batch
 PROMPT_CHUNK = 64  # prompt tokens per slot per step while other slots generate: they never wait long
@@ -77,7 +76,7 @@ class _Slot:
     last_used_ns: int = 0
     job: Job | None = None
     prompt: list[int] = field(default_factory=list)
-    sampler: Any = None
+    sampler: SlotSampler | None = None
     out: TextOut | None = None
     next_token: int | None = None  # sampled, not yet decoded
     generated: int = 0
@@ -247,7 +246,7 @@ class SlotDecoder:
                 return
             prompt = self._fitted(self._loaded.tokenize(job.prompt), job.sampling.max_tokens)
             slot, shared = self._free_slot(prompt)
-            slot.sampler = sampler_chain(self._loaded.vocab, job.sampling)
+            slot.sampler = SlotSampler(self._loaded.vocab, job.sampling)
         except Exception as error:  # a model that cannot load or a grammar llama.cpp rejects: this job fails
             job.emit(error)
             return
@@ -333,9 +332,9 @@ class SlotDecoder:
                 self._sample(slot)
 
     def _sample(self, slot: _Slot) -> None:
-        loaded, job, out = self._loaded, slot.job, slot.out
-        assert loaded is not None and job is not None and out is not None
-        token = int(lc.llama_sampler_sample(slot.sampler, loaded.ctx, slot.batch_index))
+        loaded, job, out, sampler = self._loaded, slot.job, slot.out, slot.sampler
+        assert loaded is not None and job is not None and out is not None and sampler is not None
+        token = sampler.sample(loaded.ctx, slot.batch_index)
         now = time.perf_counter_ns()
         slot.first_ns = slot.first_ns or now
         if lc.llama_vocab_is_eog(loaded.vocab, token):
@@ -383,7 +382,7 @@ class SlotDecoder:
     def _release(self, slot: _Slot) -> None:
         """Free the slot for the next job; its memory stays as a prompt cache."""
         if slot.sampler is not None:
-            lc.llama_sampler_free(slot.sampler)
+            slot.sampler.close()
         slot.sampler, slot.job, slot.out, slot.next_token = None, None, None, None
         slot.generated, slot.reused, slot.first_ns, slot.batch_index = 0, 0, 0, -1
         slot.last_used_ns = time.perf_counter_ns()
