@@ -13,6 +13,9 @@ Goals per API: decode rate ratio server / direct >= 0.95, and at most 15 ms adde
 token (median of the round-by-round differences). The server's cold start, process start to first
 answer, is reported without a reference.
 
+Then the two model files side by side: prompt evaluation per token of the Q8_0 copy the server
+serves against the wheel's Q4_1 file (see `alloy_nb.server.embedded_model`), one loaded at a time.
+
 Then continuous batching, on a server with 8 slots: aggregate tokens/s of 2, 4 and 8 stories streamed
 at once against one stream alone (goal at 8: ≥ 3×), time to first token with 8 streams (p50, p95), and
 a tool call as alloy-ai's e2e test sends it (no max_tokens; goal: every call ≤ 10 s, spread shown).
@@ -165,7 +168,7 @@ def run(quick: bool = False) -> list[Row]:
     rows = [row for api, label in APIS.items() for row in _api_rows(label, samples[api], samples["direct"])]
     rows.append(Row("embedded", "server cold start (process start to first answer)", "s",
                     Stats.of([server.cold_start_s])))
-    return rows + run_prompt_read(quick) + run_concurrency(quick)
+    return rows + run_prompt_read(quick) + run_concurrency(quick) + run_course_cells(quick)
 
 
 # --- reading a prompt: the served Q8_0 copy against the wheel's Q4_1 file -------------------------
@@ -269,3 +272,44 @@ def run_concurrency(quick: bool = False) -> list[Row]:
                     goal=f"every call ≤ {TOOL_GOAL_S:g} s", met=max(tool_s) <= TOOL_GOAL_S,
                     notes={"slowest s": max(tool_s)}))
     return rows
+
+
+# --- the course's batch cells: `map` on the embedded server as a notebook starts it ----------------
+
+COUNTRIES = ["France", "Japan", "Brazil", "Kenya", "Canada", "India", "Peru", "Norway"]
+
+
+def _course_cells(url: str) -> dict[str, Callable[[], object]]:
+    """notebooks/05's two batch cells on 8 items, each through `map` and as a loop of single calls."""
+    from pydantic import BaseModel
+
+    from alloy_nb import ask, command
+
+    class Capital(BaseModel):
+        city: str
+        country: str
+
+    options = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "temperature": 0.0}
+    prompts = [f"What is the capital of {country}? Answer in a few words." for country in COUNTRIES]
+
+    @command(output=Capital, max_tokens=48, **options)
+    def capital(country: str) -> str:
+        return f"What is the capital of {country}? Reply with the city and the country."
+
+    return {
+        "text map": lambda: ask.map(prompts, max_tokens=16, progress=False, **options),
+        "text loop": lambda: [ask(prompt, max_tokens=16, **options) for prompt in prompts],
+        "typed map": lambda: capital.map(COUNTRIES, progress=False),
+        "typed loop": lambda: [capital(country) for country in COUNTRIES],
+    }
+
+
+def run_course_cells(quick: bool = False) -> list[Row]:
+    """Wall time of each cell with `map` (requests decoded together) against one call after another."""
+    from bench.timing import interleaved
+
+    with serving("llama") as server:  # the default slots, as `start_local_server` runs it
+        timings = interleaved(_course_cells(server.url), rounds=2 if quick else 5, loops=1)
+    return [ratio_row("embedded", f"course cell, {label} of 8 items: map", "s", timings[f"{case} map"],
+                      timings[f"{case} loop"], "one call after another")
+            for case, label in (("text", "ask.map"), ("typed", "typed command.map"))]
