@@ -13,13 +13,15 @@ from __future__ import annotations
 import codecs
 import ctypes
 import math
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 DEFAULTS = {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "repeat_penalty": 1.1}
 MIN_P = 0.05  # llama-cpp-python's default, kept so the embedded model samples as it always has
 PENALTY_LAST_N = 64
+PREFIX = 1024  # tokens a grammar judges before the whole vocabulary, when it refused the first pick
 RANDOM_SEED = 0xFFFFFFFF  # llama.cpp draws a seed of its own
 
 
@@ -63,11 +65,12 @@ class Sampling:
 class SlotSampler:
     """One slot's sampling: the chain for its options, and its grammar checked against one token.
 
-    A grammar is costly over the whole vocabulary: about 6 ms a token for a JSON schema over
-    SmolLM2's 49,152 tokens here, as long as decoding the token. So, as llama.cpp's own server does,
-    the chain first picks a token without the grammar and the grammar judges that one token; only
-    when it refuses it is the grammar applied to every candidate and the chain run again. Greedy
-    decoding picks the same token either way. Free it with `close`.
+    A grammar is costly over the whole vocabulary: about 8 ms a token for a JSON schema over
+    SmolLM2's 49,152 tokens here, longer than decoding the token. So, as llama.cpp's own server does,
+    the chain first picks a token without the grammar and the grammar judges that one token. When it
+    refuses, the grammar judges the best PREFIX tokens by logit, and the chain picks among those it
+    accepts if that cannot change the result (see `_Prefix`); only otherwise is it applied to every
+    token. Greedy decoding picks the same token every way. Free it with `close`.
     """
 
     def __init__(self, vocab: Any, sampling: Sampling) -> None:
@@ -76,29 +79,49 @@ class SlotSampler:
         self._lc = lc
         n_vocab = lc.llama_vocab_n_tokens(vocab)
         self.chain = _chain(sampling, n_vocab)
+        self._candidates = _Candidates(lc, n_vocab)
+        self._recent: deque[int] = deque(maxlen=PENALTY_LAST_N if sampling.repeat_penalty > 1 else 0)
         self.grammar = None
         if sampling.grammar is not None:
             self.grammar = lc.llama_sampler_init_grammar(vocab, sampling.grammar.encode(), b"root")
             if not self.grammar:
                 lc.llama_sampler_free(self.chain)
                 raise ValueError("llama.cpp could not compile the grammar for this request's schema")
-            self._candidates = _Candidates(lc, n_vocab)
             self._one = _Candidates(lc, 1)
+            self._needed = 1 if sampling.temperature <= 0 else sampling.top_k
+            prefix = max(PREFIX, self._needed + PENALTY_LAST_N)
+            usable = sampling.repeat_penalty >= 1 and self._needed > 0 and prefix < n_vocab
+            self._prefix = _Prefix(lc, prefix) if usable else None
 
     def sample(self, ctx: Any, index: int) -> int:
         """The next token from the logits of batch position `index`, accepted by the samplers."""
-        lc = self._lc
         if self.grammar is None:
-            return int(lc.llama_sampler_sample(self.chain, ctx, index))
-        candidates = self._candidates
-        token = candidates.choose(self.chain, lc.llama_get_logits_ith(ctx, index))
-        if not self._one.allows(self.grammar, token):
-            candidates.fill(lc.llama_get_logits_ith(ctx, index))
-            lc.llama_sampler_apply(self.grammar, candidates.ref)
-            token = candidates.choose(self.chain)
-        lc.llama_sampler_accept(self.grammar, token)
+            return int(self._lc.llama_sampler_sample(self.chain, ctx, index))
+        return self.choose(self._lc.llama_get_logits_ith(ctx, index))
+
+    def choose(self, logits: Any) -> int:
+        """The next token from `logits` (a pointer to one float per token), accepted by the samplers."""
+        lc = self._lc
+        token = self._candidates.choose(self.chain, logits)
+        if self.grammar is not None:
+            if not self._one.allows(self.grammar, token):
+                token = self._refused(logits)
+            lc.llama_sampler_accept(self.grammar, token)
         lc.llama_sampler_accept(self.chain, token)
+        self._recent.append(token)
         return token
+
+    def _refused(self, logits: Any) -> int:
+        """The chain's pick among the tokens the grammar accepts, after it refused the first pick."""
+        lc, prefix = self._lc, self._prefix
+        if prefix is not None:
+            prefix.fill_best(self._candidates.logits(logits))
+            lc.llama_sampler_apply(self.grammar, prefix.ref)
+            if prefix.unpenalized_accepted(self._recent) >= self._needed:
+                return prefix.choose(self.chain)
+        self._candidates.fill(logits)
+        lc.llama_sampler_apply(self.grammar, self._candidates.ref)
+        return self._candidates.choose(self.chain)
 
     def close(self) -> None:
         self._lc.llama_sampler_free(self.chain)
@@ -122,10 +145,16 @@ class _Candidates:
 
     def fill(self, logits: Any) -> None:
         """Every token with its logit from `logits` (a float pointer), unsorted, none selected."""
-        size = len(self._ids)
         self._view["id"] = self._ids
-        self._view["logit"] = self._np.ctypeslib.as_array(logits, shape=(size,))
-        self._view["p"] = 0.0
+        self._view["logit"] = self.logits(logits)
+        self._reset(len(self._ids))
+
+    def logits(self, logits: Any) -> Any:
+        """`logits` (a float pointer to one logit per token) as a numpy array, not copied."""
+        return self._np.ctypeslib.as_array(logits, shape=(len(self._ids),))
+
+    def _reset(self, size: int) -> None:
+        self._view["p"][:size] = 0.0
         self._array.size, self._array.selected, self._array.sorted = size, -1, False
 
     def choose(self, chain: Any, logits: Any = None) -> int:
@@ -141,6 +170,29 @@ class _Candidates:
         self._array.size, self._array.selected, self._array.sorted = 1, -1, False
         self._lc.llama_sampler_apply(grammar, self.ref)
         return bool(self._data[0].logit != -math.inf)
+
+
+class _Prefix(_Candidates):
+    """The best tokens by logit, to judge with a grammar before the whole vocabulary.
+
+    The chain's pick among the accepted tokens of this prefix is its pick among all accepted tokens
+    when at least `needed` of them (1 for greedy, else top-k) are free of repeat penalties: each of
+    those keeps a logit at least that of any token outside the prefix, whose logit a penalty can only
+    lower, so the chain's top-k holds no outside token.
+    """
+
+    def fill_best(self, values: Any) -> None:
+        """The tokens with the highest of `values` (a numpy array of every token's logit)."""
+        np, size = self._np, len(self._ids)
+        best = np.argpartition(values, -size)[-size:]
+        self._view["id"], self._view["logit"] = best, values[best]
+        self._reset(size)
+
+    def unpenalized_accepted(self, recent: Iterable[int]) -> int:
+        """How many tokens the grammar left (finite logit) that are not among the `recent` ones."""
+        np = self._np
+        kept = self._view["id"][self._view["logit"] != -math.inf]
+        return int(np.count_nonzero(~np.isin(kept, list(recent)))) if len(kept) else 0
 
 
 def _chain(sampling: Sampling, n_vocab: int) -> Any:
