@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from alloy_nb.server.engines import (
 )
 from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
 from alloy_nb.server.llama_slots import Job, SlotDecoder, default_max_queue, default_parallel
+from alloy_nb.server.schema_grammar import schema_grammar
 from alloy_nb.server.tool_grammar import (
     parse_tool_reply,
     tool_reply_schema,
@@ -252,12 +252,12 @@ class LlamaCppEngine:
 
 def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
     """The GBNF a reply must follow: the tool-call envelope, the `format` schema, any JSON, or none."""
-    from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
+    from llama_cpp.llama_grammar import JSON_GBNF
 
     if request.tools:
-        return str(json_schema_to_gbnf(json.dumps(tool_reply_schema(tools))))
+        return schema_grammar(tool_reply_schema(tools))
     if isinstance(request.format, dict):
-        return str(json_schema_to_gbnf(json.dumps(request.format)))
+        return schema_grammar(request.format)
     if request.format == "json":
         return JSON_GBNF
     return None
