@@ -363,6 +363,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
 """Each setting the environment may set -> its variables: the documented one, then an alias."""
 
 _ENV_NAMES = tuple(name for names in ENV_VARS.values() for name in names)
+_ENV_NAME_SET = frozenset(_ENV_NAMES)
 _JSON_FIELDS = frozenset(name for name in ENV_VARS if get_origin(Config.model_fields[name].annotation) is dict)
 
 
@@ -534,10 +535,13 @@ def current(**call_overrides: Any) -> Config:
     return config
 
 
-def _environment_snapshot() -> tuple[str | None, ...]:
-    """The raw values of the environment variables alloy_nb reads (through os.environ's public API:
-    about 0.5 µs a variable, most of it the KeyError an unset one raises inside)."""
-    return tuple(map(os.environ.get, _ENV_NAMES))
+def _environment_snapshot() -> tuple[tuple[str, str], ...]:
+    """The environment variables alloy_nb reads that are set, with their values.
+
+    Intersecting the names with the environment's keys takes ~4 µs; looking up each name takes ~20,
+    most of it the KeyError that os.environ raises inside for every unset one."""
+    present = _ENV_NAME_SET.intersection(os.environ)
+    return tuple(sorted((name, os.environ[name]) for name in present)) if present else ()
 
 
 def _key_of(values: Mapping[str, Any]) -> Any:

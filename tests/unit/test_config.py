@@ -236,6 +236,10 @@ def test_remembered_configs_follow_every_layer(monkeypatch: pytest.MonkeyPatch) 
     assert current(model="ollama:a").temperature == 0.5
     monkeypatch.setenv("ALLOY_MAX_TOKENS", "7")
     assert current(model="ollama:a").max_tokens == 7
+    monkeypatch.setenv("ALLOY_MAX_TOKENS", "9")  # a variable already set, changed
+    assert current(model="ollama:a").max_tokens == 9
+    monkeypatch.delenv("ALLOY_MAX_TOKENS")
+    assert current(model="ollama:a").max_tokens is None
     with settings(system="scoped"):
         assert current(model="ollama:a").system == "scoped"
     assert current(model="ollama:a").system is None
