@@ -20,7 +20,8 @@ Then continuous batching, on a server with 8 slots: aggregate tokens/s of 2, 4 a
 at once against one stream alone (goal at 8: ≥ 3×), from the first request to the last piece, prompts
 included; the same while every stream is generating (from the last one's first piece to the first
 one's last, against one stream's decode rate: batching without the prompts, which are read as one
-batch however many there are); time to first token with 8 streams (p50, p95); and a tool call as alloy-ai's e2e test sends it (no max_tokens; goal: every call ≤ 10 s, spread shown).
+batch however many there are); time to first token with 8 streams (p50, p95); and a tool call as
+alloy-ai's e2e test sends it (no max_tokens; goal: every call ≤ 10 s, spread shown).
 """
 
 from __future__ import annotations

@@ -79,15 +79,15 @@ class SlotSampler:
         self._lc = lc
         n_vocab = lc.llama_vocab_n_tokens(vocab)
         self.chain = _chain(sampling, n_vocab)
-        self._candidates = _Candidates(lc, n_vocab)
-        self._recent: deque[int] = deque(maxlen=PENALTY_LAST_N if sampling.repeat_penalty > 1 else 0)
         self.grammar = None
         if sampling.grammar is not None:
             self.grammar = lc.llama_sampler_init_grammar(vocab, sampling.grammar.encode(), b"root")
             if not self.grammar:
                 lc.llama_sampler_free(self.chain)
                 raise ValueError("llama.cpp could not compile the grammar for this request's schema")
+            self._candidates = _Candidates(lc, n_vocab)
             self._one = _Candidates(lc, 1)
+            self._recent: deque[int] = deque(maxlen=PENALTY_LAST_N if sampling.repeat_penalty > 1 else 0)
             self._needed = 1 if sampling.temperature <= 0 else sampling.top_k
             prefix = max(PREFIX, self._needed + PENALTY_LAST_N)
             usable = sampling.repeat_penalty >= 1 and self._needed > 0 and prefix < n_vocab
@@ -100,13 +100,13 @@ class SlotSampler:
         return self.choose(self._lc.llama_get_logits_ith(ctx, index))
 
     def choose(self, logits: Any) -> int:
-        """The next token from `logits` (a pointer to one float per token), accepted by the samplers."""
+        """The next token from `logits` (a pointer to one float per token), accepted by the samplers;
+        for a sampler with a grammar (without one, `sample` leaves it all to llama.cpp)."""
         lc = self._lc
         token = self._candidates.choose(self.chain, logits)
-        if self.grammar is not None:
-            if not self._one.allows(self.grammar, token):
-                token = self._refused(logits)
-            lc.llama_sampler_accept(self.grammar, token)
+        if not self._one.allows(self.grammar, token):
+            token = self._refused(logits)
+        lc.llama_sampler_accept(self.grammar, token)
         lc.llama_sampler_accept(self.chain, token)
         self._recent.append(token)
         return token

@@ -247,7 +247,8 @@ class SlotDecoder:
                 job.emit(Finish(load_ns=load_ns))
                 return
             prompt = self._fitted(self._loaded.tokenize(job.prompt), job.sampling.max_tokens)
-            slot, shared = self._free_slot(prompt)
+            shares = [(slot, _shared_start(slot.cached, prompt)) for slot in self._slots]
+            slot, shared = self._free_slot(shares)
             slot.sampler = SlotSampler(self._loaded.vocab, job.sampling)
         except Exception as error:  # a model that cannot load or a grammar llama.cpp rejects: this job fails
             job.emit(error)
@@ -255,7 +256,7 @@ class SlotDecoder:
         slot.prompt, slot.job, slot.load_ns = prompt, job, load_ns
         slot.out = TextOut(job.sampling.stop)
         slot.started_ns = time.perf_counter_ns()
-        self._reuse_cache(slot, self._copy_longer_start(slot, shared))
+        self._reuse_cache(slot, self._copy_longer_start(slot, shared, shares))
 
     def _fitted(self, prompt: list[int], max_tokens: int | None) -> list[int]:
         """`prompt`, or its end when it leaves a slot too little room to reply (as Ollama truncates)."""
@@ -276,18 +277,18 @@ class SlotDecoder:
         self._loaded = _Loaded(path, n_ctx, self.parallel, self._threads)
         return time.perf_counter_ns() - started
 
-    def _free_slot(self, prompt: list[int]) -> tuple[_Slot, int]:
-        """The free slot whose memory shares the longest start with `prompt` (least recently used on a
-        tie), and how many tokens it shares."""
-        free = [(slot, _shared_start(slot.cached, prompt)) for slot in self._slots if slot.job is None]
+    def _free_slot(self, shares: list[tuple[_Slot, int]]) -> tuple[_Slot, int]:
+        """The free slot whose memory shares the longest start with the prompt (least recently used on
+        a tie), and how many tokens it shares; `shares` pairs every slot with that count."""
+        free = [(slot, shared) for slot, shared in shares if slot.job is None]
         return max(free, key=lambda pair: (pair[1], -pair[0].last_used_ns))
 
-    def _copy_longer_start(self, slot: _Slot, shared: int) -> int:
+    def _copy_longer_start(self, slot: _Slot, shared: int, shares: list[tuple[_Slot, int]]) -> int:
         """When another slot's memory starts like `slot`'s prompt for COPY_WORTH tokens more than its
         own (the same system prompt and instructions in every request of a batch), copy that memory
         over, which costs less than evaluating the tokens; returns the tokens `slot` now shares."""
         assert self._loaded is not None
-        donors = [(other, _shared_start(other.cached, slot.prompt)) for other in self._slots if other is not slot]
+        donors = [(other, longer) for other, longer in shares if other is not slot]
         donor, longer = max(donors, key=lambda pair: pair[1], default=(None, 0))
         if donor is None or longer < shared + COPY_WORTH:
             return shared
