@@ -40,6 +40,7 @@ class NativeStrategy:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.client_key = client_key(config)  # the config never changes, so neither does its client
 
     def request(
         self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
@@ -106,10 +107,10 @@ class NativeStrategy:
                 await replies.aclose()  # hand the connection back now, not when collected
 
     def _client(self) -> ollama.Client:
-        return _client(*client_key(self.config))
+        return _client(*self.client_key)
 
     def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
-        return leased_client(("native", *client_key(self.config)), lambda: _async_client(self.config))
+        return leased_client(("native", *self.client_key), lambda: _async_client(self.config))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}

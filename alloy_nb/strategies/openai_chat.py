@@ -57,6 +57,7 @@ class OpenAIChatStrategy:
                 "or pass api='native'."
             )
         self.config = config
+        self.client_key = client_key(config)  # the config never changes, so neither does its client
 
     def request(
         self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
@@ -121,10 +122,10 @@ class OpenAIChatStrategy:
                         yield piece
 
     def _client(self) -> openai.OpenAI:
-        return _client(*client_key(self.config))
+        return _client(*self.client_key)
 
     def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
-        return leased_client(("openai_chat", *client_key(self.config)), lambda: _async_client(self.config))
+        return leased_client(("openai_chat", *self.client_key), lambda: _async_client(self.config))
 
     def assistant_message(self, turn: Turn) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": turn.text}

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -25,7 +26,8 @@ _PROCESS_ID = secrets.token_hex(4)  # trace ids: a random prefix per process, th
 _call_numbers = itertools.count(1)
 
 
-class ToolCallRecord(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ToolCallRecord:
     """One tool call as the model asked for it (arguments raw: an object or a JSON string)."""
 
     id: str
@@ -33,12 +35,14 @@ class ToolCallRecord(BaseModel):
     arguments: Any
 
 
-class Usage(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
 
-class RequestEvent(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class RequestEvent:
     """A request: `body` is the JSON the HTTP client put on the wire (no headers)."""
 
     kind: Literal["request"] = "request"
@@ -51,15 +55,16 @@ class RequestEvent(BaseModel):
     at_s: float = 0.0
 
 
-class ResponseEvent(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ResponseEvent:
     """A reply, parsed into text and tool calls, with its token counts and timings."""
 
     kind: Literal["response"] = "response"
     turn: int
     text: str = ""
     thinking: str | None = None
-    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
-    usage: Usage = Field(default_factory=Usage)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
     done_reason: str | None = None
     duration_s: float = 0.0
     ttft_s: float | None = None
@@ -69,7 +74,8 @@ class ResponseEvent(BaseModel):
     raw: Any = None
 
 
-class ToolEvent(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ToolEvent:
     """One tool execution: the arguments as received and either its result or its error."""
 
     kind: Literal["tool"] = "tool"
@@ -84,12 +90,14 @@ class ToolEvent(BaseModel):
     at_s: float | None = None  # when the run started, seconds since the trace started (None: not recorded)
 
 
-class ErrorInfo(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ErrorInfo:
     type: str
     message: str
 
 
-class RetryEvent(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class RetryEvent:
     """A failure that is tried again: one request (`scope="request"`, a transient fault) or the whole
     call (`scope="call"`, the `retry` setting), after waiting `wait_s`."""
 
@@ -101,6 +109,8 @@ class RetryEvent(BaseModel):
     wait_s: float
     at_s: float = 0.0
 
+
+_RECORDS = (ToolCallRecord, Usage, RequestEvent, ResponseEvent, ToolEvent, ErrorInfo, RetryEvent)
 
 Event = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
 AnyEvent = RequestEvent | ResponseEvent | ToolEvent | RetryEvent
@@ -251,10 +261,9 @@ def _plain(model: BaseModel) -> Any:
     stack: list[tuple[Any, Any, Any]] = [(model, root, 0)]
     while stack:
         item, parent, key = stack.pop()
-        if isinstance(item, BaseModel):
-            fields = [name for name, info in type(item).model_fields.items() if not info.exclude]
+        if isinstance(item, (BaseModel, *_RECORDS)):
             parent[key] = record = dict[str, Any]()
-            stack.extend((getattr(item, name), record, name) for name in fields)
+            stack.extend((getattr(item, name), record, name) for name in _field_names(item))
         elif isinstance(item, dict):
             parent[key] = mapping = dict[Any, Any]()
             stack.extend((child, mapping, name) for name, child in item.items())
@@ -286,10 +295,18 @@ def capped(value: Any, limit: int) -> Any:
     return value
 
 
-def _cap_fields(model: BaseModel, limit: int) -> None:
-    for name, item in model.__dict__.items():
+def _cap_fields(record: Any, limit: int) -> None:
+    for name in _field_names(record):
+        item = getattr(record, name)
         if _has_long_string(item, limit):
-            setattr(model, name, capped(item, limit))
+            setattr(record, name, capped(item, limit))
+
+
+def _field_names(record: Any) -> list[str]:
+    """The fields a record or model keeps in its JSON."""
+    if isinstance(record, BaseModel):
+        return [name for name, info in type(record).model_fields.items() if not info.exclude]
+    return [f.name for f in fields(record)]
 
 
 def _has_long_string(value: Any, limit: int) -> bool:
@@ -304,6 +321,8 @@ def _has_long_string(value: Any, limit: int) -> bool:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+        elif isinstance(item, _RECORDS):
+            stack.extend(getattr(item, name) for name in _field_names(item))
         elif isinstance(item, BaseModel):
             stack.extend(item.__dict__.values())
     return False
