@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
 
+from alloy_nb.logs import flush
 from bench.report import Row, environment, table_lines, update_doc, write_json
 
 BENCHMARKS = {
@@ -41,19 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
 
-    rows: list[Row] = []
-    failed: list[str] = []
-    for name in args.names or list(BENCHMARKS):
-        started = time.perf_counter()
-        print(f"== {name}", file=sys.stderr, flush=True)
-        try:
-            produced = importlib.import_module(BENCHMARKS[name]).run(quick=args.quick)
-        except Exception:  # one broken benchmark must not hide the others' figures
-            traceback.print_exc()
-            failed.append(name)
-            continue
-        rows.extend(produced)
-        print("\n".join(table_lines(produced)[2:]), f"\n   ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="alloy-nb-bench-") as scratch:
+        # the benchmarks' calls (theirs and their child processes') never reach the user's own call log
+        os.environ["ALLOY_LOG_DB"] = str(Path(scratch) / "calls.db")
+        rows, failed = _run_all(args.names or list(BENCHMARKS), quick=args.quick)
+        flush()  # the last rows are written before the scratch directory goes
 
     meta = environment()
     print("\n".join(table_lines(rows)))
@@ -66,6 +61,24 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"\nbenchmarks that failed to run: {', '.join(failed)}")
     return 1 if failed else 0
+
+
+def _run_all(names: list[str], *, quick: bool) -> tuple[list[Row], list[str]]:
+    """Run the named benchmarks one after another; a failing one is reported, the rest still run."""
+    rows: list[Row] = []
+    failed: list[str] = []
+    for name in names:
+        started = time.perf_counter()
+        print(f"== {name}", file=sys.stderr, flush=True)
+        try:
+            produced = importlib.import_module(BENCHMARKS[name]).run(quick=quick)
+        except Exception:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        rows.extend(produced)
+        print("\n".join(table_lines(produced)[2:]), f"\n   ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    return rows, failed
 
 
 if __name__ == "__main__":

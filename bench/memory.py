@@ -34,6 +34,7 @@ def resident_mb() -> float:
 def _worker(url: str, mode: str, batch: int) -> dict[str, float]:
     """Run in a fresh interpreter: RSS after warm-up and after each of two batches of calls."""
     from alloy_nb import ask
+    from alloy_nb.logs import flush
 
     def add(a: int, b: int) -> int:
         """Add two integers."""
@@ -55,16 +56,21 @@ def _worker(url: str, mode: str, batch: int) -> dict[str, float]:
         def call() -> object:
             return ask("Add 2 and 3.", tools=[add], trace_history=history, **options)
 
+    def settled_mb() -> float:
+        """RSS once the call log has written what is queued (a queue of up to a second of calls is
+        transient, not kept) and garbage is collected."""
+        flush()
+        gc.collect()
+        return resident_mb()
+
     for _ in range(200):
         call()
     readings = []
     for _ in range(2):
-        gc.collect()
-        readings.append(resident_mb())
+        readings.append(settled_mb())
         for _ in range(batch):
             call()
-    gc.collect()
-    readings.append(resident_mb())
+    readings.append(settled_mb())
     return {"warm": readings[0], "first": readings[1] - readings[0], "second": readings[2] - readings[1]}
 
 

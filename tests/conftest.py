@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -10,13 +11,22 @@ import pytest
 
 import alloy_nb
 import alloy_nb.config
+import alloy_nb.logs
 from alloy_nb.testing import ScriptedEngine, ScriptedServer, ServerThread
+
+_USER_DATA = tempfile.mkdtemp(prefix="alloy-nb-tests-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Calls made by tests (and the kernels they start) go to a call log of their own in a temporary
     user data directory, never the user's."""
-    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="alloy-nb-tests-")
+    os.environ["XDG_DATA_HOME"] = _USER_DATA
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The session's user data directory goes with the session."""
+    alloy_nb.logs.flush()  # the writer thread is done with the log before it is removed
+    shutil.rmtree(_USER_DATA, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,9 +54,12 @@ def test_table_and_generated_doc_section(tmp_path: Path) -> None:
 
 def test_quick_run_writes_every_row_as_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
+    user_data = tmp_path / "user-data"  # where the user's own call log would be
     done = subprocess.run([sys.executable, "-m", "bench", "overhead", "memory", "--quick", "--json", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "XDG_DATA_HOME": str(user_data)})
     assert done.returncode == 0, done.stderr[-2000:]
+    assert not (user_data / "alloy_nb" / "calls.db").exists()  # the benchmarks' calls went to a scratch log
     rows = json.loads(out.read_text())["rows"]
     cases = {(row["benchmark"], row["case"]) for row in rows}
     assert ("overhead", "native: one tool round trip") in cases and ("overhead", "openai_chat: text") in cases
