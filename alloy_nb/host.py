@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from .client_cache import ClientCache
 from .config import Config, connection, current, redact_host
 from .errors import no_server
 
@@ -67,7 +67,7 @@ class Host:
         return redact_host(self.url)
 
     def client(self) -> ollama.Client:
-        return _client(self.url, self.timeout, self.headers)
+        return _clients.get(self.url, self.timeout, self.headers)
 
     def answers(self) -> bool:
         """Whether an Ollama-shaped server answers `GET /api/version` now."""
@@ -104,7 +104,7 @@ class Host:
 
         try:
             # no read timeout: Ollama is silent while it verifies a multi-GB download
-            yield from _client(self.url, None, self.headers).pull(model, stream=True)
+            yield from _clients.get(self.url, None, self.headers).pull(model, stream=True)
         except (ConnectionError, httpx.ConnectError):  # the SDK wraps only non-streamed connect errors
             raise no_server(self.shown) from None
 
@@ -154,14 +154,16 @@ def human_size(size: int) -> str:
     return f"{amount:.1f} TB"
 
 
-@lru_cache(maxsize=8)
-def _client(url: str, timeout: float | None, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
-    """A pooled client; `timeout=None` waits as long as a read takes (connecting still gives up)."""
+def _new_client(url: str, timeout: float | None, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
+    """A client for the host calls; `timeout=None` waits as long as a read takes (connecting still gives up)."""
     import httpx
     import ollama
 
     limits = httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(QUICK_TIMEOUT, read=None)
     return ollama.Client(host=url, timeout=limits, headers=dict(headers))
+
+
+_clients: ClientCache[ollama.Client] = ClientCache(_new_client)
 
 
 def _host_model(listed: Any) -> HostModel:

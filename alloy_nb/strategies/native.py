@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import ollama
 
+from ..client_cache import ClientCache
 from ..config import Config, Strategy
 from ..errors import AlloyError
 from ..outputs import OutputSpec
@@ -107,7 +108,7 @@ class NativeStrategy:
                 await replies.aclose()  # hand the connection back now, not when collected
 
     def _client(self) -> ollama.Client:
-        return _client(*self.client_key)
+        return _clients.get(*self.client_key)
 
     def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
         return leased_client(("native", *self.client_key), lambda: _async_client(self.config))
@@ -131,15 +132,17 @@ def _classify(problem: BaseException) -> AlloyError | tuple[int, str] | None:
     return None
 
 
-@lru_cache(maxsize=8)
-def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
-    """One pooled client per host, timeout and headers; it records every request body it sends."""
+def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
+    """A client for one host, timeout and headers; it records every request body it sends."""
     return ollama.Client(
         host=host,
         timeout=httpx.Timeout(timeout, connect=10.0),
         headers=dict(headers),
         event_hooks=WIRE_HOOKS,
     )
+
+
+_clients = ClientCache(_new_client)
 
 
 def _async_client(config: Config) -> ollama.AsyncClient:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import AbstractAsyncContextManager
-from functools import lru_cache
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .. import errors
+from ..client_cache import ClientCache
 from ..config import Config, Strategy, redact_host
 from ..errors import AlloyError, ConfigurationError
 from ..outputs import OutputSpec
@@ -122,7 +122,7 @@ class OpenAIChatStrategy:
                         yield piece
 
     def _client(self) -> openai.OpenAI:
-        return _client(*self.client_key)
+        return _clients.get(*self.client_key)
 
     def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
         return leased_client(("openai_chat", *self.client_key), lambda: _async_client(self.config))
@@ -166,9 +166,8 @@ class OpenAIChatStrategy:
         return None
 
 
-@lru_cache(maxsize=8)
-def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> openai.OpenAI:
-    """One pooled client per host, timeout and headers, no silent retries, recording every request body."""
+def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> openai.OpenAI:
+    """A client for one host, timeout and headers, without silent retries, recording every request body."""
     return openai.OpenAI(
         base_url=f"{host}/v1",
         api_key="ollama",
@@ -177,6 +176,9 @@ def _client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> 
         default_headers=dict(headers),
         http_client=openai.DefaultHttpxClient(event_hooks=WIRE_HOOKS),
     )
+
+
+_clients = ClientCache(_new_client)
 
 
 def _async_client(config: Config) -> openai.AsyncOpenAI:

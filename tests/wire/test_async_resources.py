@@ -1,4 +1,5 @@
-"""`asyncio.run(ask.async_(...))` in a loop keeps no socket or event loop alive (a 128-file limit)."""
+"""HTTP resources: `asyncio.run(ask.async_(...))` in a loop keeps no socket or event loop alive (a
+128-file limit), and a script that ends leaves no socket open for the garbage collector."""
 
 from __future__ import annotations
 
@@ -25,3 +26,22 @@ def test_five_hundred_asyncio_runs_under_a_low_file_limit(server) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     before, after = map(int, done.stdout.split())
     assert after <= before + 4, f"{after - before} file descriptors left open after 500 calls"
+
+
+EXIT_SCRIPT = textwrap.dedent("""
+    from alloy_nb import ask
+    from alloy_nb.host import Host
+    for api in ("native", "openai_chat"):
+        assert ask("hi", api=api, log=False) == "You said: hi"
+    assert Host().answers()
+    print("done")
+""")
+
+
+def test_a_script_that_ends_after_sync_calls_leaves_no_socket_for_the_collector(server) -> None:
+    """The kept clients (both strategies', the host client's) are closed at exit: Python's
+    development mode reports every socket the garbage collector has to close."""
+    done = subprocess.run([sys.executable, "-X", "dev", "-c", EXIT_SCRIPT], capture_output=True, text=True,
+                          timeout=120, env={"OLLAMA_HOST": server.url, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
+    assert "ResourceWarning" not in done.stderr, done.stderr[-2000:]
