@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from .config import current
-from .log import CallNotFound, LoggedCall, get as _get, search as _search
+from .log import CallNotFound, LoggedCall, get as _get, prune as _prune, search as _search
 from .log.replay import Replay, replay as _replay
 from .log.session import flush
 from .log.store import default_path
 from .trace import Trace
 
-__all__ = ["CallNotFound", "LoggedCall", "Replay", "flush", "get", "path", "replay", "search"]
+__all__ = ["CallNotFound", "LoggedCall", "Replay", "flush", "get", "path", "prune", "replay", "search"]
 
 
 def path() -> Path:
@@ -44,6 +44,13 @@ def get(id: str) -> Trace:
     """The trace of the logged call with this id (or the one id starting with it)."""
     flush()
     return _get(id, path=path())
+
+
+def prune(older_than: str | datetime | timedelta, *, vacuum: bool = False) -> int:
+    """Delete the logged calls older than `older_than` ("30d", "2w", a timedelta or a datetime) from the
+    configured log; returns how many went. `vacuum=True` also shrinks the file (see `log.store.prune`)."""
+    flush()
+    return _prune(older_than, path(), vacuum=vacuum)
 
 
 def replay(

@@ -1,7 +1,8 @@
-"""The SQLite call log: every finished call as a row, searchable (`search`, `get`, `alloy-nb logs`)."""
+"""The SQLite call log: every finished call as a row, searchable (`search`, `get`, `alloy-nb logs`),
+old calls deleted with `prune`."""
 
 from .errors import AlloyLogWarning, CallNotFound
-from .store import LoggedCall, default_path, get, search
+from .store import LoggedCall, default_path, get, prune, search
 from .writer import LogWriter
 
-__all__ = ["AlloyLogWarning", "CallNotFound", "LogWriter", "LoggedCall", "default_path", "get", "search"]
+__all__ = ["AlloyLogWarning", "CallNotFound", "LogWriter", "LoggedCall", "default_path", "get", "prune", "search"]

@@ -1,4 +1,4 @@
-"""``alloy-nb logs``: the logged calls, newest first, as a table or as JSON lines."""
+"""``alloy-nb logs``: the logged calls, newest first, as a table or as JSON lines; `--prune` deletes old ones."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import current
-from .store import LoggedCall, default_path, search
+from .store import LoggedCall, default_path, prune, search
 from .table import text_table
 
 
@@ -30,22 +30,31 @@ def add_logs_command(commands: Any) -> None:
     logs.add_argument("--since", metavar="DURATION", help="only calls from the last DURATION: 30m, 3h, 1d, 2w")
     logs.add_argument("--json", action="store_true", help="print one JSON object per call instead of a table")
     logs.add_argument(
+        "--prune", metavar="DURATION", help="instead of listing, delete the calls older than DURATION: 30d, 2w"
+    )
+    logs.add_argument("--vacuum", action="store_true", help="with --prune, also shrink the file (rewrites it)")
+    logs.add_argument(
         "--db", type=Path, metavar="PATH", help=f"the log's file (default: ALLOY_LOG_DB, else {default_path()})"
     )
     logs.set_defaults(run=_logs)
 
 
 def _logs(args: argparse.Namespace) -> int:
+    if args.vacuum and not args.prune:
+        print("alloy-nb: --vacuum goes with --prune, e.g. alloy-nb logs --prune 30d --vacuum", file=sys.stderr)
+        return 2
     try:
         db = args.db or _configured_path()
+        if args.prune:
+            deleted = prune(args.prune, db, vacuum=args.vacuum)
+            print(f"Deleted {deleted} logged call{'' if deleted == 1 else 's'} older than {args.prune} from {db}.")
+            return 0
         calls = search(args.query, n=args.n, model=args.model, status=args.status, since=args.since, path=db)
     except ValueError as error:  # a bad --since or query, or an invalid ALLOY_* variable
         print(f"alloy-nb: {error}", file=sys.stderr)
         return 2
     except sqlite3.Error as error:
-        print(
-            f"alloy-nb: cannot read the call log {args.db}: {error}. Check the path given with --db.", file=sys.stderr
-        )
+        print(f"alloy-nb: cannot read the call log {db}: {error}. Check the path given with --db.", file=sys.stderr)
         return 1
     if args.json:
         for call in calls:

@@ -192,6 +192,22 @@ def get(id: str, path: DbPath | None = None) -> Trace:
     return Trace.from_json(rows[0][1])
 
 
+def prune(older_than: str | datetime | timedelta, path: DbPath | None = None, *, vacuum: bool = False) -> int:
+    """Delete the logged calls that started before `older_than` (a duration back from now, as for
+    `search`'s `since`, or a moment); returns how many went. Their space is reused by later calls;
+    `vacuum=True` also gives it back to the disk, by rewriting the file (slow for a large log, and
+    it needs as much free disk as the log takes)."""
+    target = os.fspath(path if path is not None else default_path())
+    if not _exists(target):
+        return 0
+    before = cutoff(older_than, name="older_than")
+    with closing(connect(target)) as conn:
+        deleted = conn.execute("DELETE FROM calls WHERE time < ?", (before,)).rowcount
+        if vacuum:
+            conn.execute("VACUUM")
+    return int(deleted)
+
+
 def fts_query(text: str) -> str:
     """User words as an FTS5 query that cannot be a syntax error: each word quoted, `*` kept as a prefix.
 
@@ -208,8 +224,9 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def cutoff(since: str | datetime | timedelta, now: datetime | None = None) -> str:
-    """The `time` value from which calls count as `since` (a duration back from `now`, or a moment).
+def cutoff(since: str | datetime | timedelta, now: datetime | None = None, *, name: str = "since") -> str:
+    """The `time` value from which calls count as `since` (a duration back from `now`, or a moment);
+    `name` is the argument that errors name.
 
     >>> cutoff("90m", now=datetime(2025, 1, 31, 12, 0, tzinfo=timezone.utc))
     '2025-01-31T10:30:00.000+00:00'
@@ -219,7 +236,7 @@ def cutoff(since: str | datetime | timedelta, now: datetime | None = None) -> st
         match = _DURATION.fullmatch(since)
         if not match:
             raise ValueError(
-                f"since={since!r} is not a duration. Use a number and a unit: '45s', '30m', '3h', '1d', '2w' "
+                f"{name}={since!r} is not a duration. Use a number and a unit: '45s', '30m', '3h', '1d', '2w' "
                 "(or pass a datetime)."
             )
         since = timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])

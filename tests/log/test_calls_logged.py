@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,18 @@ def test_search_finds_yesterdays_call_by_a_word_of_its_reply(log_db: Path, serve
     found = logs.search("moon")
     assert [call.prompt.endswith("Why tides?") for call in found] == [True]
     assert found[0].trace.responses[0].text == "The tides follow the moon."
+
+
+def test_prune_deletes_the_calls_before_a_moment_including_ones_still_queued(log_db: Path, server) -> None:
+    server.script(Reply(text="first"), Reply(text="second"))
+    ask("Earlier?")  # still queued for the writer when prune starts: written first, then deleted
+    time.sleep(0.01)
+    moment = datetime.now(timezone.utc)
+    time.sleep(0.01)
+    ask("Later?")
+    assert logs.prune(moment) == 1
+    assert logs.prune(moment - timedelta(days=1)) == 0
+    assert [reply for *_, reply in _rows(log_db)] == ["second"]
 
 
 def test_log_false_writes_nothing(log_db: Path, server) -> None:

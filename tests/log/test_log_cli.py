@@ -72,3 +72,20 @@ def test_the_log_named_by_alloy_log_db_is_the_default(
     monkeypatch.setenv("ALLOY_LOG_DB", str(logged))
     assert main(["logs", "--json"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_prune_deletes_old_calls_and_says_how_many(logged: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with connect(logged) as conn:
+        conn.execute("UPDATE calls SET time = '2020-01-01T00:00:00.000+00:00' WHERE id = 'call1'")
+    conn.close()
+    assert main(["logs", "--db", str(logged), "--prune", "30d", "--vacuum"]) == 0
+    assert capsys.readouterr().out.strip() == f"Deleted 1 logged call older than 30d from {logged}."
+    main(["logs", "--db", str(logged), "-n", "0", "--json"])
+    assert sorted(json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()) == ["call0", "call2"]
+
+
+def test_prune_needs_a_duration_and_vacuum_needs_prune(logged: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["logs", "--db", str(logged), "--prune", "soon"]) == 2
+    assert "older_than='soon' is not a duration" in capsys.readouterr().err
+    assert main(["logs", "--db", str(logged), "--vacuum"]) == 2
+    assert "--vacuum goes with --prune" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import pytest
 from log_helpers import make_trace
 
 import alloy_nb
-from alloy_nb.log import CallNotFound, LoggedCall, get, search
+from alloy_nb.log import CallNotFound, LoggedCall, get, prune, search
 from alloy_nb.log.schema import SCHEMA_VERSION
 from alloy_nb.log.store import _redacted, connect, insert_many, row_of
 from alloy_nb.testing import ScriptedTurn
@@ -191,6 +191,39 @@ def test_replacing_a_row_keeps_the_search_index_right(db: Path) -> None:
         conn.execute("INSERT INTO calls_fts (calls_fts) VALUES ('integrity-check')")
         assert conn.execute("SELECT count(*) FROM calls").fetchone() == (1,)
     conn.close()
+
+
+def test_prune_deletes_only_older_calls_and_their_words(db: Path) -> None:
+    old = make_trace("an old question", "ancient", started_at=hours_ago(24 * 40))
+    month = make_trace("a month ago", "monthly", started_at=hours_ago(24 * 29))
+    fresh = make_trace("today", "current", started_at=hours_ago(1))
+    log(db, old, month, fresh)
+    assert prune("30d", db) == 1
+    assert [c.id for c in search(n=0, path=db)] == [fresh.id, month.id]
+    assert search("ancient", path=db) == [] and len(search("monthly", path=db)) == 1  # the index lost its words
+    assert prune(timedelta(hours=2), db) == 1 and [c.id for c in search(n=0, path=db)] == [fresh.id]
+    assert prune("30d", db) == 0
+    with connect(db) as conn:
+        conn.execute("INSERT INTO calls_fts (calls_fts) VALUES ('integrity-check')")
+    conn.close()
+
+
+def test_prune_with_vacuum_gives_the_space_back(db: Path) -> None:
+    log(db, *(make_trace("question", "x" * 20_000, started_at=hours_ago(48)) for _ in range(50)))
+    with connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    full = db.stat().st_size
+    assert prune("1d", db, vacuum=True) == 50
+    assert db.stat().st_size < full / 4
+    assert search(n=0, path=db) == []
+
+
+def test_prune_of_a_log_not_written_yet_deletes_nothing_and_creates_nothing(db: Path) -> None:
+    assert prune("1d", db) == 0 and not db.exists()
+    with pytest.raises(ValueError, match=r"older_than='old' is not a duration"):
+        log(db, make_trace())
+        prune("old", db)
 
 
 def test_the_files_are_private_and_the_schema_versioned(db: Path) -> None:
