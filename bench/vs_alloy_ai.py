@@ -56,7 +56,8 @@ def _venv_python() -> Path:
 
 
 def _worker(python: Path, url: str, rounds: int, loops: int, warmup: int) -> dict[str, Any]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ALLOY_")}
+    # no ALLOY_* setting reaches either library, except where alloy_nb logs (the run's scratch log)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ALLOY_") or name == "ALLOY_LOG_DB"}
     env["OLLAMA_HOST"] = url
     command = [str(python), "-m", "bench.alloy_ai_worker", "--rounds", str(rounds), "--loops", str(loops),
                "--warmup", str(warmup)]

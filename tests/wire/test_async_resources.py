@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,9 +21,14 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def _child_env(server) -> dict[str, str]:
+    """A bare environment for the child, with the session's scratch user data (so its call log is not the user's)."""
+    return {"OLLAMA_HOST": server.url, "PATH": "/usr/bin:/bin", "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"]}
+
+
 def test_five_hundred_asyncio_runs_under_a_low_file_limit(server) -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300,
-                          env={"OLLAMA_HOST": server.url, "PATH": "/usr/bin:/bin"})
+                          env=_child_env(server))
     assert done.returncode == 0, done.stderr[-2000:]
     before, after = map(int, done.stdout.split())
     assert after <= before + 4, f"{after - before} file descriptors left open after 500 calls"
@@ -42,6 +48,6 @@ def test_a_script_that_ends_after_sync_calls_leaves_no_socket_for_the_collector(
     """The kept clients (both strategies', the host client's) are closed at exit: Python's
     development mode reports every socket the garbage collector has to close."""
     done = subprocess.run([sys.executable, "-X", "dev", "-c", EXIT_SCRIPT], capture_output=True, text=True,
-                          timeout=120, env={"OLLAMA_HOST": server.url, "PATH": "/usr/bin:/bin"})
+                          timeout=120, env=_child_env(server))
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
     assert "ResourceWarning" not in done.stderr, done.stderr[-2000:]
