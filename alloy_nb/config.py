@@ -13,17 +13,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple, cast, get_origin
+from typing import Any, NamedTuple, cast, get_origin
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from .choices import API_CHOICES, Strategy
 from .errors import ConfigurationError
 
-Strategy = Literal["native", "openai_chat"]
-API_CHOICES = ("auto", "native", "openai_chat")
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
 MODEL_PREFIX = "ollama:"

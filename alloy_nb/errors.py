@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
 if TYPE_CHECKING:
     from .trace import Trace
 
@@ -186,6 +184,8 @@ def one_line(problem: object, limit: int) -> str:
     >>> one_line("a\\n  b", 10), one_line("x" * 20, 5)
     ('a b', 'xxxx…')
     """
+    from pydantic import ValidationError  # here: importing the errors must not import pydantic
+
     if isinstance(problem, ValidationError) and problem.errors():
         error = problem.errors()[0]
         where = ".".join(str(part) for part in error["loc"])

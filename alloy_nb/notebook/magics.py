@@ -18,7 +18,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from traitlets import Dict, Integer, Unicode
 
-from ..config import API_CHOICES
+from ..choices import API_CHOICES
 from ..errors import AlloyError, ModelNotFound
 from .prompt_template import interpolate
 from .result_view import FORMATS, text_bundle, value_bundle

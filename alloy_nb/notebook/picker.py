@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import config as settings
 from ..capabilities import ModelInfo, known
+from ..choices import API_CHOICES
 from ..config import Config, redact_host
 from ..errors import ConfigurationError
 from ..host import Host, HostInfo
@@ -21,7 +22,7 @@ _STRATEGY_LABELS = {
     "native": "native (/api/chat)",
     "openai_chat": "openai_chat (/v1/chat/completions)",
 }
-STRATEGY_OPTIONS: tuple[tuple[str, str], ...] = tuple((_STRATEGY_LABELS[c], c) for c in settings.API_CHOICES)
+STRATEGY_OPTIONS: tuple[tuple[str, str], ...] = tuple((_STRATEGY_LABELS[c], c) for c in API_CHOICES)
 
 
 ThinkOption = tuple[str, bool | str]

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..config import Strategy
+from ..choices import Strategy
 from ..outputs import OutputSpec
 from ..tools import Tool
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import ollama
 
+from ..choices import Strategy
 from ..client_cache import ClientCache
-from ..config import Config, Strategy
+from ..config import Config
 from ..errors import AlloyError
 from ..outputs import OutputSpec
 from ..tools import Tool

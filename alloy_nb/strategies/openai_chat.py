@@ -11,8 +11,9 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .. import errors
+from ..choices import Strategy
 from ..client_cache import ClientCache
-from ..config import Config, Strategy, redact_host
+from ..config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
 from ..outputs import OutputSpec
 from ..tools import Tool

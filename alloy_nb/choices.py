@@ -1,0 +1,9 @@
+"""The names settings accept that other layers list too, kept free of pydantic so that
+`%load_ext alloy_nb` does not import it (the first call does)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Strategy = Literal["native", "openai_chat"]
+API_CHOICES: tuple[str, ...] = ("auto", "native", "openai_chat")  # `api=`: auto routes gpt-oss to openai_chat
