@@ -111,6 +111,7 @@ class RetryEvent:
 
 
 _RECORDS = (ToolCallRecord, Usage, RequestEvent, ResponseEvent, ToolEvent, ErrorInfo, RetryEvent)
+_WITH_FIELDS = (BaseModel, *_RECORDS)
 
 Event = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
 AnyEvent = RequestEvent | ResponseEvent | ToolEvent | RetryEvent
@@ -261,7 +262,7 @@ def _plain(model: BaseModel) -> Any:
     stack: list[tuple[Any, Any, Any]] = [(model, root, 0)]
     while stack:
         item, parent, key = stack.pop()
-        if isinstance(item, (BaseModel, *_RECORDS)):
+        if isinstance(item, _WITH_FIELDS):
             parent[key] = record = dict[str, Any]()
             stack.extend((getattr(item, name), record, name) for name in _field_names(item))
         elif isinstance(item, dict):

@@ -180,13 +180,13 @@ class _Layout:
 
     def add(self, event: AnyEvent) -> None:
         if event.kind == "request":
-            self._request(event)
+            self._on_request(event)
         elif event.kind == "response":
-            self._response(event)
+            self._on_response(event)
         elif event.kind == "tool":
-            self._tool(event)
+            self._on_tool(event)
         elif event.kind == "retry":
-            self._retry(event)
+            self._on_retry(event)
 
     def close_pending(self, end: float, *, failed: bool, note: str) -> None:
         """The unanswered request ends at `end`: a failure, or still waiting for its reply."""
@@ -196,7 +196,7 @@ class _Layout:
             bar = partial(Bar, "wait", pending.row, pending.label, pending.sent_s, waited, finalize=pending.finalize)
             self._emit(bar(note=note, failed=failed))
 
-    def _request(self, event: RequestEvent) -> None:
+    def _on_request(self, event: RequestEvent) -> None:
         self.close_pending(event.at_s, failed=True, note="no reply recorded")
         key = (event.attempt, event.turn)
         self.sends[key] = sends = self.sends.get(key, 0) + 1
@@ -204,7 +204,7 @@ class _Layout:
         label += f" · try {sends}" if sends > 1 else ""
         self.pending = _Pending(event.at_s, self._row(), label, event.finalize)
 
-    def _response(self, event: ResponseEvent) -> None:
+    def _on_response(self, event: ResponseEvent) -> None:
         pending, self.pending = self.pending, None
         if pending is None:  # a reply without its request (a hand-made trace): placed by its own timings
             end = event.at_s if event.at_s is not None else self.cursor + event.duration_s
@@ -212,12 +212,12 @@ class _Layout:
         for bar in _reply_bars(pending, event):
             self._emit(bar)
 
-    def _tool(self, event: ToolEvent) -> None:
+    def _on_tool(self, event: ToolEvent) -> None:
         start = event.at_s if event.at_s is not None else self.cursor
         note = _tool_error(event)
         self._emit(Bar("tool", self._row(), f"⚙ {event.name}", start, event.duration_s, note=note, failed=bool(note)))
 
-    def _retry(self, event: RetryEvent) -> None:
+    def _on_retry(self, event: RetryEvent) -> None:
         error = _error_text(event.error)
         self.close_pending(event.at_s, failed=True, note=error)
         label = "↻ retry" if event.scope == "request" else "↻ call retry"
