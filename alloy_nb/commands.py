@@ -25,6 +25,7 @@ from .call.streaming import (
 from .config import current
 from .errors import ConfigurationError
 from .images import images_of
+from .messages import Message, history_message
 from .outputs import output_spec
 from .tools import as_tools
 from .trace import Trace
@@ -115,13 +116,13 @@ def with_context(prompt: str, context: Mapping[str, Any]) -> str:
     return f"Context: {dict(context)}\n\nTask: {prompt}"
 
 
-def _history_message(message: Mapping[str, str]) -> dict[str, str]:
+def _history_message(message: Mapping[str, str]) -> Message:
     role, content = message.get("role"), message.get("content")
     if role not in ("user", "assistant", "system") or not isinstance(content, str):
         raise ConfigurationError(
             f"history entries are {{'role': 'user'|'assistant'|'system', 'content': str}}, got {dict(message)!r}."
         )
-    return {"role": role, "content": content}
+    return history_message(role, content)
 
 
 def _plan(job: Job, options: CallOptions, concurrency: int, on_error: OnError, progress: bool) -> BatchPlan:

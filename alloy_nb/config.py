@@ -26,6 +26,8 @@ from .errors import ConfigurationError
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
 MODEL_PREFIX = "ollama:"
+# The settings a request is built from (besides the model and the strategy): traced, and replayed.
+REQUEST_SETTINGS = ("system", "temperature", "max_tokens", "think", "context_length", "keep_alive", "extra")
 
 
 def setting(
@@ -189,6 +191,12 @@ class Config(BaseModel):
                 "extra['ollama_options'] must be a dict of Ollama options, e.g. {'num_ctx': 4096}."
             )
         return value
+
+    def request_settings(self) -> dict[str, Any]:
+        """The settings that shape what a call sends, those that are set: the trace keeps them, and a
+        replay sends them again."""
+        values = {name: getattr(self, name) for name in REQUEST_SETTINGS}
+        return {name: value for name, value in values.items() if value is not None and value != {}}
 
     @property
     def base_url(self) -> str:

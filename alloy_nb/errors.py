@@ -7,8 +7,16 @@
     │   ├── OllamaUnavailable       (ConnectionError) nothing answers at the host
     │   ├── ModelNotFound           (LookupError) the host does not have the model; `.available`
     │   └── ServerError             an HTTP error or a reply not in the API's shape; `.status_code`
-    └── ToolError                   a tool could not run (goes back to the model inside the loop)
-        └── ContractFailed          a `@require` / `@ensure` predicate did not hold; `.kind`
+    ├── ToolError                   a tool could not run (goes back to the model inside the loop)
+    │   └── ContractFailed          a `@require` / `@ensure` predicate did not hold; `.kind`
+    ├── BatchError                  an item of `map(..., on_error="raise")` failed; `.result`, `.item`
+    └── RemoteError                 an item's error on a Dask worker that could not travel back as itself
+    BatchInterrupted                (KeyboardInterrupt) Ctrl-C stopped a `map`; `.result` keeps what finished
+    CallNotFound                    (KeyError) no logged call has the id asked for
+    AlloyLogWarning                 (UserWarning) the call log could not be written; calls go on
+
+The last three are not `AlloyError`s on purpose: Ctrl-C must stay a `KeyboardInterrupt`, a
+missing id is a lookup like `dict[key]`, and a log that cannot be written never stops a call.
 
 As in alloy-ai, `except CommandError` catches every way a call can fail once it is sent.
 `.transient` is true for faults worth retrying as they are (a dropped connection, 502/503/504,
@@ -21,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from .call.batch_result import BatchResult, ItemResult
     from .trace import Trace
 
 
@@ -94,6 +103,42 @@ class ServerError(CommandError):
         self.status_code = status_code
         self.body = body
         self.transient = transient
+
+
+class BatchError(AlloyError):
+    """An item of a `map(..., on_error="raise")` failed; `.result` holds what finished, `.item` the failure."""
+
+    def __init__(self, item: ItemResult, result: BatchResult) -> None:
+        super().__init__(
+            f"Item {item.index} of {len(result)} failed: {type(item.error).__name__}: {item.error}. "
+            "The items that finished are in this error's .result; pass on_error='collect' to keep going past failures."
+        )
+        self.item = item
+        self.result = result
+        self.trace = item.trace
+
+
+class RemoteError(AlloyError):
+    """An item's error raised on a worker that could not travel back as itself; the message says what it was."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a `map` outside a notebook; `.result` holds every item that finished (`.resume()`)."""
+
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__(result.interrupted_message())
+        self.result = result
+
+
+class CallNotFound(KeyError):
+    """No logged call has the id asked for, or several start with it."""
+
+    def __str__(self) -> str:  # KeyError's own str() shows the message's repr, quotes and escapes included
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+class AlloyLogWarning(UserWarning):
+    """The call log could not be written; calls go on without it."""
 
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})  # a proxy or a server between restarts: worth another try

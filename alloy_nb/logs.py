@@ -6,17 +6,20 @@ log file, after writing out the calls still queued, so a call made a moment ago 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._replay import Replay, replay as _replay
 from .config import current
 from .log import CallNotFound, LoggedCall, get as _get, prune as _prune, search as _search
-from .log.replay import Replay, replay as _replay
 from .log.session import flush
 from .log.store import default_path
 from .trace import Trace
+
+if TYPE_CHECKING:
+    from .tools import Tool
 
 __all__ = ["CallNotFound", "LoggedCall", "Replay", "flush", "get", "path", "prune", "replay", "search"]
 
@@ -54,10 +57,18 @@ def prune(older_than: str | datetime | timedelta, *, vacuum: bool = False) -> in
 
 
 def replay(
-    call: Trace | str, *, namespace: Mapping[str, Any] | None = None, output: Any = None, **changes: Any
+    call: Trace | str,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+    output: Any = None,
+    tools: Sequence[Tool | Callable[..., Any]] = (),
+    **changes: Any,
 ) -> Replay:
     """Send a logged call (its trace, or its id in the log) again with `changes` (model=, api=, system=,
-    think=, temperature=, ...); tools are looked up by name in `namespace`, or answer with their logged
-    results. The `Replay` shows both calls side by side with a diff of replies and request bodies."""
+    think=, temperature=, host=, ...), to the configured host unless `host=` is given.
+
+    A logged tool runs only if an alloy_nb tool (made by `@tool`) of its name is in `tools` or `namespace`;
+    the others answer with their logged results. The `Replay` shows both calls side by side with a diff
+    of replies and request bodies, and says what it did not take from the log."""
     trace = get(call) if isinstance(call, str) else call
-    return _replay(trace, namespace=namespace, output=output, **changes)
+    return _replay(trace, namespace=namespace, output=output, tools=tools, **changes)

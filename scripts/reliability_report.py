@@ -132,6 +132,13 @@ def render(module: Any, outcomes: dict[str, str], figures: dict[str, str]) -> st
         "",
         *(f"- {what}: `{where}`" for what, where in BESIDE_THE_MATRIX),
         "",
+        "## Red team, round two",
+        "",
+        "A second pass as an attacker would try it (crafted traces and log rows, hostile servers, model output and",
+        "clients of `alloy-nb serve`). Each finding has a test that failed before its fix:",
+        "",
+        *(f"- {severity}: {what}: `{where}`" for severity, what, where in ROUND_TWO),
+        "",
     ]
     return "\n".join(lines)
 
@@ -153,6 +160,16 @@ BESIDE_THE_MATRIX = (
      "kept-alive connections untouched)", "tests/server/test_connection_deadlines.py"),
     ("a kernel interrupt, a server killed behind the notebook's back, kernel shutdown",
      "tests/notebook/test_embedded_server_lifetime.py"),
+)
+
+
+ROUND_TWO = (
+    ("High", "a replay goes to the configured host (or an explicit host=), never to the host a trace or log row "
+     "names, so a crafted row cannot send the conversation and the configured headers elsewhere",
+     "tests/log/test_replay.py"),
+    ("High", "a replay binds a logged tool name only to an alloy_nb tool (namespace or tools=); any other name, "
+     "`open` and `print` included, answers with its logged result, and the replay view says so; a logged output "
+     "type must be a class", "tests/log/test_replay.py"),
 )
 
 

@@ -23,9 +23,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import ConfigurationError, OllamaUnavailable
+from ..errors import BatchError, BatchInterrupted, ConfigurationError, OllamaUnavailable
 from ..trace import Trace
-from .batch_result import BatchError, BatchInterrupted, BatchResult, ItemResult
+from .batch_result import BatchResult, ItemResult
 from .hosts import HostPool
 from .progress import REFRESH_S, BatchProgress
 from .retries import is_transient

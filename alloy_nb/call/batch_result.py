@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import redact_host
-from ..errors import AlloyError
 from ..trace import Trace
 from ..trace.timeline import batch_timeline_html
 
@@ -36,27 +35,6 @@ class ItemResult:
     @property
     def tokens(self) -> int:
         return (self.trace.usage.completion_tokens or 0) if self.trace is not None else 0
-
-
-class BatchError(AlloyError):
-    """An item of a `map(..., on_error="raise")` failed; `.result` holds what finished, `.item` the failure."""
-
-    def __init__(self, item: ItemResult, result: BatchResult) -> None:
-        super().__init__(
-            f"Item {item.index} of {len(result)} failed: {type(item.error).__name__}: {item.error}. "
-            "The items that finished are in this error's .result; pass on_error='collect' to keep going past failures."
-        )
-        self.item = item
-        self.result = result
-        self.trace = item.trace
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a `map` outside a notebook; `.result` holds every item that finished (`.resume()`)."""
-
-    def __init__(self, result: BatchResult) -> None:
-        super().__init__(result.interrupted_message())
-        self.result = result
 
 
 @dataclass

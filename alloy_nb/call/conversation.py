@@ -15,8 +15,9 @@ from typing import Any
 from ..config import Config
 from ..errors import CommandError, ToolLoopLimitExceeded
 from ..images import Image
+from ..messages import Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..outputs import OutputSpec
-from ..strategies import ChatStrategy, ToolCall, Turn
+from ..strategies import ChatStrategy, Turn
 from ..tools import Tool
 
 
@@ -28,28 +29,37 @@ class CallSpec:
     output: OutputSpec
     tools: list[Tool] = field(default_factory=list)
     config: Config = field(default_factory=Config)
-    history: list[dict[str, str]] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)
     images: tuple[Image, ...] = ()
 
-    def first_messages(self) -> list[dict[str, Any]]:
+    def first_messages(self) -> list[Message]:
         """System prompt (with the output instruction), earlier exchanges, then the prompt (with its images;
         each strategy puts them on the wire its own way)."""
         system = [self.config.system] if self.config.system else []
         if not self.output.is_text:
             system.append(self.output.instruction)
-        messages = [{"role": "system", "content": "\n\n".join(system)}] if system else []
-        prompt: dict[str, Any] = {"role": "user", "content": self.prompt}
-        if self.images:
-            prompt["images"] = list(self.images)
+        messages: list[Message] = [SystemMessage(text="\n\n".join(system))] if system else []
+        prompt = UserMessage(text=self.prompt, images=tuple(range(len(self.images))))
         return [*messages, *self.history, prompt]
+
+    def send(
+        self, strategy: ChatStrategy, messages: list[Message], *, turn: int = 0, finalize: bool = False, stream: bool
+    ) -> Send:
+        """The request for this conversation state: with the call's tools, or none when finalizing."""
+        sent = list(messages)
+        tools = [] if finalize else self.tools
+        body = strategy.request(sent, tools, self.output, images=self.images, stream=stream)
+        return Send(body, sent, turn, finalize, self.images)
 
 
 @dataclass(frozen=True)
 class Send:
-    """Send this request; `images` are the call's, so the trace can keep their base64 out."""
+    """Send this request: `messages` is the conversation it carries, in neutral form; `images` are
+    the call's, so the trace can keep their base64 out."""
 
     request: dict[str, Any]
-    turn: int
+    messages: list[Message]
+    turn: int = 0
     finalize: bool = False
     images: tuple[Image, ...] = ()
 
@@ -68,9 +78,8 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
     messages = spec.first_messages()
     turn_number = 0
     while True:
-        request = strategy.request(list(messages), spec.tools, spec.output, stream=False)
-        turn: Turn = yield Send(request, turn_number, images=spec.images)
-        messages.append(strategy.assistant_message(turn))
+        turn: Turn = yield spec.send(strategy, messages, turn=turn_number, stream=False)
+        messages.append(turn.message())
         if not turn.tool_calls:
             break
         if turn_number >= spec.config.max_tool_turns:
@@ -79,16 +88,17 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
         ran: list[str] = yield RunTools(turn.tool_calls[:limit], turn_number)
         skipped = len(turn.tool_calls) - len(ran)  # every call still gets a result: the APIs expect one each
         results = [*ran, *[_not_run(limit)] * skipped]
-        messages.extend(strategy.tool_result_message(c, r) for c, r in zip(turn.tool_calls, results, strict=True))
+        messages.extend(
+            ToolResult(call_id=c.id, name=c.name, text=r) for c, r in zip(turn.tool_calls, results, strict=True)
+        )
         turn_number += 1
     try:
         return spec.output.parse(turn.text)
     except CommandError as exc:
         if not spec.config.auto_finalize_missing_output:
             raise _unusable(exc, turn, spec.config, finalized=False) from None
-    messages.append({"role": "user", "content": "Now give your final answer. " + spec.output.instruction})
-    request = strategy.request(list(messages), [], spec.output, stream=False)
-    final: Turn = yield Send(request, turn_number + 1, finalize=True, images=spec.images)
+    messages.append(UserMessage(text="Now give your final answer. " + spec.output.instruction))
+    final: Turn = yield spec.send(strategy, messages, turn=turn_number + 1, finalize=True, stream=False)
     try:
         return spec.output.parse(final.text)
     except CommandError as exc:

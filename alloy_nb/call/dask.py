@@ -16,14 +16,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import AlloyError
+from ..errors import RemoteError
 from .batch import BatchPlan, Job, host_fault, outcome
 from .batch_result import BatchResult, ItemResult
 from .progress import BatchProgress
-
-
-class RemoteError(AlloyError):
-    """An item's error raised on a worker that could not travel back as itself; the message says what it was."""
 
 
 def run_item(job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan) -> ItemResult:

@@ -15,9 +15,10 @@ from ..config import Config, redact_host
 from ..errors import AlloyError, ContractFailed, ToolError
 from ..images import without_image_data
 from ..log.session import log_call
-from ..strategies import ChatStrategy, Exchange, ToolCall, Turn, strategy_for
+from ..messages import ToolCall
+from ..strategies import ChatStrategy, Exchange, Turn, strategy_for
 from ..tools import Tool, parse_arguments, result_content
-from ..trace import RequestEvent, ResponseEvent, RetryEvent, ToolCallRecord, ToolEvent, Trace, Usage, remember
+from ..trace import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage, remember
 from .conversation import CallSpec, Send, conversation
 from .retries import RetryPolicy
 
@@ -29,7 +30,9 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
         strategy=strategy.name,
         host=redact_host(spec.config.host),
         output_type=spec.output.type_name,
+        settings=spec.config.request_settings(),
         tools=[t.name for t in spec.tools],
+        tool_schemas=[t.spec()["function"] for t in spec.tools],
         stream=stream,
         max_chars=spec.config.trace_max_chars,
         images=[image.record() for image in spec.images],
@@ -258,7 +261,9 @@ def recording_request(
     finally:
         if exchange.sent is not None:  # None only when the SDK refused the request before sending it
             body = without_image_data(exchange.sent.body, effect.images)
-            event.body, event.url = trace.cap(body, exchange.sent.size), exchange.sent.url
+            size = exchange.sent.size  # the messages' strings are in the body: none is longer than it
+            event.body, event.url = trace.cap(body, size), exchange.sent.url
+            event.messages = trace.cap(effect.messages, size)
 
 
 def response_event(
@@ -270,10 +275,11 @@ def response_event(
         turn=number,
         text=turn.text,
         thinking=turn.thinking,
-        tool_calls=[ToolCallRecord(id=c.id, name=c.name, arguments=c.arguments) for c in turn.tool_calls],
+        tool_calls=list(turn.tool_calls),
         usage=Usage(prompt_tokens=turn.prompt_tokens, completion_tokens=turn.completion_tokens),
         done_reason=turn.done_reason,
         duration_s=round(duration, 6),
+        generation_s=turn.generation_s,
         ttft_s=ttft,
         at_s=at_s,
         raw=raw,

@@ -20,7 +20,7 @@ from ..errors import ConfigurationError, no_valid_chunks
 from ..strategies import Exchange, StreamChunk, Turn, strategy_for
 from ..strategies.inline_thinking import InlineThinkingStream
 from ..trace import Trace
-from .conversation import CallSpec, Send
+from .conversation import CallSpec
 from .drivers import (
     finish_ok,
     fitted,
@@ -69,7 +69,7 @@ class _StreamRecorder:
         self.spec = spec
         self.config = spec.config
         self.strategy = strategy_for(spec.config)
-        self.request = self.strategy.request(spec.first_messages(), [], spec.output, stream=True)
+        self.send = spec.send(self.strategy, spec.first_messages(), stream=True)
 
     def opened(self) -> tuple[Generator[StreamChunk, None, None], list[StreamChunk]]:
         """The chunk iterator and its first chunk (none for an empty stream). The request goes on
@@ -77,7 +77,7 @@ class _StreamRecorder:
         failed = 0
         while True:
             exchange = Exchange()
-            chunks = self.strategy.stream(self.request, exchange)
+            chunks = self.strategy.stream(self.send.request, exchange)
             try:
                 with self._sending(exchange):
                     return chunks, list(itertools.islice(chunks, 1))
@@ -92,7 +92,7 @@ class _StreamRecorder:
         failed = 0
         while True:
             exchange = Exchange()
-            chunks = self.strategy.stream_async(self.request, exchange)
+            chunks = self.strategy.stream_async(self.send.request, exchange)
             try:
                 with self._sending(exchange):
                     return chunks, await anext(chunks, None)
@@ -104,7 +104,7 @@ class _StreamRecorder:
 
     @contextmanager
     def _sending(self, exchange: Exchange) -> Iterator[None]:
-        with recording_request(self.trace, self.strategy, Send(self.request, 0, images=self.spec.images), exchange):
+        with recording_request(self.trace, self.strategy, self.send, exchange):
             yield
 
     def pieces_of(self, chunk: StreamChunk) -> list[Piece]:

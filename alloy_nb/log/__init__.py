@@ -1,7 +1,7 @@
 """The SQLite call log: every finished call as a row, searchable (`search`, `get`, `alloy-nb logs`),
 old calls deleted with `prune`."""
 
-from .errors import AlloyLogWarning, CallNotFound
+from ..errors import AlloyLogWarning, CallNotFound
 from .store import LoggedCall, default_path, get, prune, search
 from .writer import LogWriter
 

@@ -16,8 +16,9 @@ from typing import Any, TypeAlias
 
 import platformdirs
 
+from ..errors import CallNotFound
+from ..messages import SystemMessage, UserMessage
 from ..trace.model import Trace
-from .errors import CallNotFound
 from .schema import COLUMNS, create_schema
 
 DbPath: TypeAlias = "str | os.PathLike[str]"  # a file path, or a `file:` URI
@@ -61,7 +62,7 @@ def row_of(trace: Trace, notebook: str | None = None, cell: str | None = None) -
         "host": _redacted(trace.host),
         "status": trace.status,
         "prompt": _redacted(_prompt(trace)),
-        "reply": _redacted(_reply(trace)),
+        "reply": _redacted(trace.reply_text()),
         "thinking": _redacted(thinking) if thinking else None,
         "prompt_tokens": _total(r.usage.prompt_tokens for r in responses),
         "completion_tokens": _total(r.usage.completion_tokens for r in responses),
@@ -297,33 +298,9 @@ def _utc(started_at: str) -> str:
 
 
 def _prompt(trace: Trace) -> str:
-    requests = trace.requests
-    body = requests[0].body if requests else None
-    messages = body.get("messages") if isinstance(body, dict) else None
-    if not isinstance(messages, list):
-        return ""
-    texts = (
-        _message_text(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") in ("system", "user")
-    )
-    return "\n\n".join(text for text in texts if text)
-
-
-def _message_text(content: Any) -> str:
-    """A message's text: Ollama's string content, or the text parts of OpenAI's list of parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
-
-
-def _reply(trace: Trace) -> str:
-    if isinstance(trace.result, str):
-        return trace.result
-    if trace.result is not None:
-        return json.dumps(trace.result, ensure_ascii=False, default=repr)
-    responses = trace.responses
-    return responses[-1].text if responses else ""
+    """The system prompt and the user's messages the call began with (what a search of the prompt finds)."""
+    messages = trace.first_messages()
+    return "\n\n".join(m.text for m in messages if isinstance(m, (SystemMessage, UserMessage)) and m.text)
 
 
 def _total(counts: Iterable[int | None]) -> int | None:

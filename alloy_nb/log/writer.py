@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
+from ..errors import AlloyLogWarning
 from ..trace.model import Trace
-from .errors import AlloyLogWarning
 from .store import DbPath, connect, default_path, insert_many, row_of
 
 # a finished trace with its notebook and cell, or its row kept for another try

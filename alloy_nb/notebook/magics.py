@@ -396,14 +396,18 @@ class AlloyMagics(Magics):
 
     @magic_arguments("alloy replay")
     @call_options
+    @argument("--host", help="send the replay to this Ollama host (default: the configured one, never the logged)")
     @argument("id", help="the logged call's id (from %alloy log)")
     def _cmd_replay(self, rest: str) -> Any:
-        """Send a logged call again with the changes given, side by side with a diff."""
+        """Send a logged call again with the changes given, side by side with a diff. Its tools run only
+        where the notebook defines an @tool function of that name; others answer with their logged results."""
         from .. import logs
 
         args = _parse(self._cmd_replay, rest)
         given = {"model": args.model, "api": args.api}  # not the cell defaults: the logged call's own
         changes = {key: value for key, value in self._options(args).items() if given.get(key, True)}
+        if args.host:
+            changes["host"] = args.host
         try:
             return logs.replay(args.id, namespace=self.namespace, **changes)
         except KeyError as exc:
@@ -632,10 +636,7 @@ def _key_value(item: str) -> tuple[str, Any]:
 
 
 def _last_user_message(trace: Trace) -> str:
-    if not trace.requests or not isinstance(trace.requests[0].body, dict):
-        return ""
-    users = [m for m in trace.requests[0].body.get("messages", []) if m.get("role") == "user"]
-    text = str(users[-1].get("content", "")) if users else ""
+    text = trace.prompt()
     return text if len(text) <= 60 else text[:59] + "…"
 
 

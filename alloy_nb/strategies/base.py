@@ -3,27 +3,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..choices import Strategy
+from ..images import Image
+from ..messages import AssistantMessage, Message, ToolCall
 from ..outputs import OutputSpec
 from ..tools import Tool
 
 
-@dataclass(frozen=True)
-class ToolCall:
-    """A tool call in neutral form; `arguments` stays raw (object or JSON string) until run."""
-
-    id: str
-    name: str
-    arguments: Any
-
-
 @dataclass
 class Turn:
-    """One model reply in neutral form."""
+    """One model reply in neutral form, with what the server said about it."""
 
     text: str
     tool_calls: list[ToolCall] = field(default_factory=list)
@@ -31,6 +24,11 @@ class Turn:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     done_reason: str | None = None
+    generation_s: float | None = None  # the server's own time generating the reply (Ollama's eval_duration)
+
+    def message(self) -> AssistantMessage:
+        """The reply as it goes back into the conversation."""
+        return AssistantMessage(text=self.text, thinking=self.thinking, tool_calls=tuple(self.tool_calls))
 
 
 @dataclass(frozen=True)
@@ -74,9 +72,16 @@ class ChatStrategy(Protocol):
     endpoint: str
 
     def request(
-        self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
+        self,
+        messages: Sequence[Message],
+        tools: list[Tool],
+        output: OutputSpec,
+        *,
+        images: Sequence[Image] = (),
+        stream: bool,
     ) -> dict[str, Any]:
-        """The SDK call's keyword arguments for this conversation state."""
+        """The SDK call's keyword arguments for this conversation (`images`: the call's, which user
+        messages point into)."""
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         """Send one request and return the reply; `exchange` records the bytes both ways."""
@@ -87,9 +92,3 @@ class ChatStrategy(Protocol):
         """Stream one request's reply; `exchange.sent` is filled when the request goes out."""
 
     def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]: ...
-
-    def assistant_message(self, turn: Turn) -> dict[str, Any]:
-        """The assistant reply as it goes back into the conversation on this wire."""
-
-    def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
-        """A tool result in this wire's format (`tool_name` or `tool_call_id`)."""

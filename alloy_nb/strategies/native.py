@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
@@ -14,23 +14,39 @@ from ..choices import Strategy
 from ..client_cache import ClientCache
 from ..config import Config
 from ..errors import AlloyError
+from ..images import Image
+from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import Exchange, StreamChunk, ToolCall, Turn
+from .base import Exchange, StreamChunk, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .failures import translated, translated_async
 from .inline_thinking import split_turn
 from .pool import client_key, leased_client
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
-_MESSAGE_KEYS = ("role", "content", "thinking", "images", "tool_name", "tool_calls")  # what the SDK's Message holds
 
 
-def _wire_message(message: dict[str, Any]) -> dict[str, Any]:
-    """A message as the SDK's Message holds it; images go as base64 strings."""
-    wire = {key: message[key] for key in _MESSAGE_KEYS if message.get(key)}
-    if "images" in wire:
-        wire["images"] = [image.base64 for image in wire["images"]]
+def wire_message(message: Message, images: Sequence[Image]) -> dict[str, Any]:
+    """A neutral message as the SDK's Message holds it (empty fields left out); images as base64."""
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": message.text}
+    if isinstance(message, UserMessage):
+        wire: dict[str, Any] = {"role": "user", "content": message.text}
+        if message.images:
+            wire["images"] = [images[index].base64 for index in message.images]
+        return wire
+    if isinstance(message, ToolResult):
+        return {"role": "tool", "tool_name": message.name, "content": message.text}
+    return _assistant_message(message)
+
+
+def _assistant_message(message: AssistantMessage) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": "assistant", "content": message.text}
+    if message.thinking:
+        wire["thinking"] = message.thinking
+    if message.tool_calls:
+        wire["tool_calls"] = [{"function": {"name": c.name, "arguments": c.arguments}} for c in message.tool_calls]
     return wire
 
 
@@ -45,7 +61,13 @@ class NativeStrategy:
         self.client_key = client_key(config)  # the config never changes, so neither does its client
 
     def request(
-        self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
+        self,
+        messages: Sequence[Message],
+        tools: list[Tool],
+        output: OutputSpec,
+        *,
+        images: Sequence[Image] = (),
+        stream: bool,
     ) -> dict[str, Any]:
         options = dict(self.config.extra.get("ollama_options", {}))
         top_level = {key: options.pop(key) for key in TOP_LEVEL_FIELDS if key in options}
@@ -62,7 +84,7 @@ class NativeStrategy:
             top_level["keep_alive"] = self.config.keep_alive
         request: dict[str, Any] = {
             "model": self.config.model_name,
-            "messages": [_wire_message(m) for m in messages],
+            "messages": [wire_message(m, images) for m in messages],
             "tools": [_ollama_tool(t) for t in tools],
             "stream": stream,
             **top_level,
@@ -114,17 +136,6 @@ class NativeStrategy:
     def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
         return leased_client(("native", *self.client_key), lambda: _async_client(self.config))
 
-    def assistant_message(self, turn: Turn) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
-        if turn.thinking:
-            message["thinking"] = turn.thinking
-        if turn.tool_calls:
-            message["tool_calls"] = [{"function": {"name": c.name, "arguments": c.arguments}} for c in turn.tool_calls]
-        return message
-
-    def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
-        return {"role": "tool", "tool_name": call.name, "content": content}
-
 
 def _classify(problem: BaseException) -> AlloyError | tuple[int, str] | None:
     """The ollama SDK reports an HTTP error answer as ResponseError; the rest is httpx's."""
@@ -170,6 +181,7 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
             prompt_tokens=reply.prompt_eval_count,
             completion_tokens=reply.eval_count,
             done_reason=reply.done_reason,
+            generation_s=reply.eval_duration / 1e9 if reply.eval_duration else None,
         )
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -15,9 +15,11 @@ from ..choices import Strategy
 from ..client_cache import ClientCache
 from ..config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
+from ..images import Image
+from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import Exchange, StreamChunk, ToolCall, Turn
+from .base import Exchange, StreamChunk, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .failures import connection_failed, translated, translated_async
 from .inline_thinking import split_turn
@@ -29,11 +31,37 @@ from .pool import client_key, leased_client
 PATH = "/chat/completions"
 
 
-def _with_image_parts(message: dict[str, Any]) -> dict[str, Any]:
-    """A message with images as OpenAI content parts: the text, then each image as a data URL."""
-    parts: list[dict[str, Any]] = [{"type": "text", "text": message.get("content") or ""}]
-    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in message["images"]]
-    return {**{key: value for key, value in message.items() if key != "images"}, "content": parts}
+def wire_message(message: Message, images: Sequence[Image]) -> dict[str, Any]:
+    """A neutral message in OpenAI's chat shape; a user message's images as content parts (data URLs)."""
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": message.text}
+    if isinstance(message, UserMessage):
+        if not message.images:
+            return {"role": "user", "content": message.text}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+        parts += [{"type": "image_url", "image_url": {"url": images[index].data_url}} for index in message.images]
+        return {"role": "user", "content": parts}
+    if isinstance(message, ToolResult):
+        return {"role": "tool", "tool_call_id": message.call_id, "content": message.text}
+    return _assistant_message(message)
+
+
+def _assistant_message(message: AssistantMessage) -> dict[str, Any]:
+    """The model's turn as it goes back: thinking stays out (the /v1 API takes none back)."""
+    wire: dict[str, Any] = {"role": "assistant", "content": message.text}
+    if message.tool_calls:
+        wire["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {
+                    "name": c.name,
+                    "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments),
+                },
+            }
+            for c in message.tool_calls
+        ]
+    return wire
 
 
 class OpenAIChatStrategy:
@@ -61,9 +89,15 @@ class OpenAIChatStrategy:
         self.client_key = client_key(config)  # the config never changes, so neither does its client
 
     def request(
-        self, messages: list[dict[str, Any]], tools: list[Tool], output: OutputSpec, *, stream: bool
+        self,
+        messages: Sequence[Message],
+        tools: list[Tool],
+        output: OutputSpec,
+        *,
+        images: Sequence[Image] = (),
+        stream: bool,
     ) -> dict[str, Any]:
-        wire = [_with_image_parts(m) if m.get("images") else m for m in messages]
+        wire = [wire_message(m, images) for m in messages]
         request: dict[str, Any] = {"model": self.config.model_name, "messages": wire, "stream": stream}
         if tools:
             request["tools"] = [t.spec() for t in tools]
@@ -127,25 +161,6 @@ class OpenAIChatStrategy:
 
     def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
         return leased_client(("openai_chat", *self.client_key), lambda: _async_client(self.config))
-
-    def assistant_message(self, turn: Turn) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
-        if turn.tool_calls:
-            message["tool_calls"] = [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {
-                        "name": c.name,
-                        "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments),
-                    },
-                }
-                for c in turn.tool_calls
-            ]
-        return message
-
-    def tool_result_message(self, call: ToolCall, content: str) -> dict[str, Any]:
-        return {"role": "tool", "tool_call_id": call.id, "content": content}
 
     def _translated(self) -> Any:
         return translated(self.config, self._classify)

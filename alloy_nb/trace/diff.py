@@ -13,15 +13,6 @@ _ADDED = "background:rgba(40,170,60,.18)"
 _REMOVED = "background:rgba(220,40,40,.16)"
 
 
-def reply_text(trace: Trace) -> str:
-    """The call's final text: its result when a string, else its last reply."""
-    if isinstance(trace.result, str):
-        return trace.result
-    if trace.result is not None:
-        return json.dumps(trace.result, indent=2, ensure_ascii=False, default=str)
-    return trace.responses[-1].text if trace.responses else ""
-
-
 def first_body(trace: Trace) -> Any:
     return trace.requests[0].body if trace.requests else None
 
@@ -41,7 +32,7 @@ def diff_html(before: Trace, after: Trace) -> str:
     bodies = [json.dumps(first_body(trace), indent=1, sort_keys=True, ensure_ascii=False) for trace in (before, after)]
     return (
         '<div class="alloy-diff">'
-        + _section("reply", diff_lines(reply_text(before), reply_text(after)))
+        + _section("reply", diff_lines(before.reply_text(), after.reply_text()))
         + _section("first request body", diff_lines(*bodies))
         + "</div>"
     )

@@ -11,6 +11,7 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..messages import AssistantMessage, Message, ToolResult
 from .timeline import duration_text as _duration, timeline_section
 
 if TYPE_CHECKING:
@@ -19,10 +20,7 @@ if TYPE_CHECKING:
 
 MAX_SHOWN_CHARS = 20_000
 
-_ROLES = {"system", "user", "assistant", "tool"}
 _STATUSES = {"ok", "error", "interrupted", "running"}
-_LINK_FIELDS = ("tool_name", "tool_call_id")
-_SHOWN_MESSAGE_FIELDS = {"role", "content", "tool_calls", *_LINK_FIELDS}
 
 _CSS = """
 .alloy-trace{font:13px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;border:1px solid #8884;
@@ -70,7 +68,7 @@ def trace_html(trace: Trace) -> str:
     previous: list[Any] = []
     for event in trace.events:
         if event.kind == "request":
-            messages = _messages(event)
+            messages = list(event.messages)
             parts.append(_request(event, messages, previous))
             previous = messages
         elif event.kind == "response":
@@ -149,13 +147,7 @@ def _outcome(trace: Trace) -> str:
 # --- requests and their messages ------------------------------------------------------------
 
 
-def _messages(event: RequestEvent) -> list[Any]:
-    body = event.body
-    messages = body.get("messages") if isinstance(body, dict) else None
-    return messages if isinstance(messages, list) else []
-
-
-def _request(event: RequestEvent, messages: list[Any], previous: list[Any]) -> str:
+def _request(event: RequestEvent, messages: list[Message], previous: list[Message]) -> str:
     kept = _common_prefix(previous, messages)
     finalize = '<span class="at-finalize">finalize turn, no tools</span>' if event.finalize else ""
     attempt = f" · attempt {event.attempt}" if event.attempt > 1 else ""
@@ -172,7 +164,7 @@ def _request(event: RequestEvent, messages: list[Any], previous: list[Any]) -> s
     )
 
 
-def _common_prefix(previous: list[Any], current: list[Any]) -> int:
+def _common_prefix(previous: list[Message], current: list[Message]) -> int:
     count = 0
     for before, now in zip(previous, current, strict=False):
         if before != now:
@@ -181,36 +173,22 @@ def _common_prefix(previous: list[Any], current: list[Any]) -> int:
     return count
 
 
-def _message(message: Any) -> str:
-    if not isinstance(message, dict):
-        return f'<div class="at-msg"><pre>{_text(_json(message))}</pre></div>'
-    role = message.get("role")
-    role_class = f" at-role-{role}" if role in _ROLES else ""
-    links = "".join(_field(key, message[key]) for key in _LINK_FIELDS if key in message)
-    extras = "".join(_field(key, _json(value)) for key, value in message.items() if key not in _SHOWN_MESSAGE_FIELDS)
-    calls = message.get("tool_calls")
-    wire_calls = "".join(_wire_tool_call(call) for call in calls) if isinstance(calls, list) else ""
+def _message(message: Message) -> str:
+    links = ""
+    calls = ""
+    if isinstance(message, ToolResult):
+        links = _field("tool", message.name) + _field("call", message.call_id)
+    elif isinstance(message, AssistantMessage):
+        calls = "".join(_call(c.name, _field("id", c.id) if c.id else "", c.arguments) for c in message.tool_calls)
+    images = getattr(message, "images", ())
+    extras = _field("images", ", ".join(f"image {index + 1}" for index in images)) if images else ""
+    content = f"<pre>{_text(message.text)}</pre>" if message.text else ""
+    if not content and not calls:
+        content = '<div class="at-note">(empty)</div>'
     return (
-        f'<div class="at-msg{role_class}"><span class="at-badge">{_text(str(role))}</span>{links}{extras}'
-        f"{_content(message.get('content'), empty=not wire_calls)}{wire_calls}</div>"
+        f'<div class="at-msg at-role-{message.role}"><span class="at-badge">{_text(message.role)}</span>{links}{extras}'
+        f"{content}{calls}</div>"
     )
-
-
-def _content(content: Any, *, empty: bool) -> str:
-    if isinstance(content, str) and content:
-        return f"<pre>{_text(content)}</pre>"
-    if content in (None, ""):
-        return '<div class="at-note">(empty)</div>' if empty else ""
-    return f"<pre>{_text(_json(content))}</pre>"
-
-
-def _wire_tool_call(call: Any) -> str:
-    """An assistant message's tool call as sent: native `{function}` or openai `{id, type, function}`."""
-    function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict):
-        return f'<div class="at-call"><pre>{_text(_json(call))}</pre></div>'
-    call_id = _field("id", call["id"]) if "id" in call else ""
-    return _call(str(function.get("name")), call_id, function.get("arguments"))
 
 
 def _call(name: str, call_id: str, arguments: Any) -> str:

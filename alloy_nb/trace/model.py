@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -18,6 +18,16 @@ from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
 from ..images import ImageRecord
+from ..messages import (
+    MESSAGE_TYPES,
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+    prompt_of,
+)
 from ..nesting import MAX_NESTING, cut_deeper_than, value_depth
 
 Status = Literal["running", "ok", "error", "interrupted"]
@@ -27,28 +37,24 @@ _call_numbers = itertools.count(1)
 
 
 @dataclass(slots=True, kw_only=True)
-class ToolCallRecord:
-    """One tool call as the model asked for it (arguments raw: an object or a JSON string)."""
-
-    id: str
-    name: str
-    arguments: Any
-
-
-@dataclass(slots=True, kw_only=True)
 class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
 
+NeutralMessage = Annotated[SystemMessage | UserMessage | AssistantMessage | ToolResult, Field(discriminator="role")]
+
+
 @dataclass(slots=True, kw_only=True)
 class RequestEvent:
-    """A request: `body` is the JSON the HTTP client put on the wire (no headers)."""
+    """A request: `messages` is the conversation it carried, in neutral form; `body` is the JSON the
+    HTTP client put on the wire (no headers)."""
 
     kind: Literal["request"] = "request"
     turn: int
     endpoint: str
     url: str
+    messages: list[NeutralMessage] = field(default_factory=list)
     body: Any = None
     finalize: bool = False
     attempt: int = 1  # which attempt of the call (see `retry`) this request belongs to
@@ -63,10 +69,11 @@ class ResponseEvent:
     turn: int
     text: str = ""
     thinking: str | None = None
-    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     done_reason: str | None = None
     duration_s: float = 0.0
+    generation_s: float | None = None  # the server's own time generating (Ollama's eval_duration), if it said
     ttft_s: float | None = None
     thinking_s: float | None = None  # streamed: from the first thinking piece to the first piece of the answer
     thinking_pieces: int | None = None  # streamed: thinking pieces received (Ollama sends about one token each)
@@ -110,7 +117,7 @@ class RetryEvent:
     at_s: float = 0.0
 
 
-_RECORDS = (ToolCallRecord, Usage, RequestEvent, ResponseEvent, ToolEvent, ErrorInfo, RetryEvent)
+_RECORDS = (Usage, RequestEvent, ResponseEvent, ToolEvent, ErrorInfo, RetryEvent, *MESSAGE_TYPES)
 _WITH_FIELDS = (BaseModel, *_RECORDS)
 
 Event = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
@@ -126,7 +133,9 @@ class Trace(BaseModel):
     strategy: str
     host: str
     output_type: str = "str"
+    settings: dict[str, Any] = Field(default_factory=dict)  # the call's request settings that were set (replayed)
     tools: list[str] = Field(default_factory=list)
+    tool_schemas: list[dict[str, Any]] = Field(default_factory=list)  # each tool's name, description, parameters
     stream: bool = False
     images: list[ImageRecord] = Field(default_factory=list)  # the call's images: type, size, sha256, thumbnail
     warnings: list[str] = Field(default_factory=list)  # e.g. a prompt that filled the context window
@@ -158,6 +167,25 @@ class Trace(BaseModel):
     @property
     def retries(self) -> list[RetryEvent]:
         return [e for e in self.events if isinstance(e, RetryEvent)]
+
+    def first_messages(self) -> list[Message]:
+        """The conversation the call began with (system prompt, earlier exchanges, prompt)."""
+        requests = self.requests
+        return list(requests[0].messages) if requests else []
+
+    def prompt(self) -> str:
+        """The text of the call's prompt (its first request's last user message)."""
+        prompt = prompt_of(self.first_messages())
+        return prompt.text if prompt is not None else ""
+
+    def reply_text(self) -> str:
+        """The call's final text: its result when a string, its result as JSON when typed, else its last reply."""
+        if isinstance(self.result, str):
+            return self.result
+        if self.result is not None:
+            return json.dumps(self.result, indent=2, ensure_ascii=False, default=str)
+        responses = self.responses
+        return responses[-1].text if responses else ""
 
     @property
     def usage(self) -> Usage:
@@ -290,8 +318,10 @@ def capped(value: Any, limit: int) -> Any:
         )
     if isinstance(value, dict):
         return {key: capped(item, limit) for key, item in value.items()}
-    if isinstance(value, list):
-        return [capped(item, limit) for item in value]
+    if isinstance(value, (list, tuple)):
+        return type(value)(capped(item, limit) for item in value)
+    if isinstance(value, MESSAGE_TYPES):  # frozen, and shared with the running call: cut a copy
+        return replace(value, **{name: capped(getattr(value, name), limit) for name in _field_names(value)})
     _cap_fields(value, limit)
     return value
 
@@ -320,7 +350,7 @@ def _has_long_string(value: Any, limit: int) -> bool:
                 return True
         elif isinstance(item, dict):
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):
             stack.extend(item)
         elif isinstance(item, _RECORDS):
             stack.extend(getattr(item, name) for name in _field_names(item))
@@ -335,7 +365,7 @@ def _event_line(event: AnyEvent) -> str:
         return f"↻ {what} attempt {event.attempt} failed ({event.error.type}); again in {event.wait_s:.2f}s"
     if isinstance(event, RequestEvent):
         kind = "finalize request" if event.finalize else "request"
-        messages = len(event.body.get("messages", [])) if isinstance(event.body, dict) else 0
+        messages = len(event.messages)
         return f"[{event.turn}] → {kind} {event.endpoint} ({messages} message{'' if messages == 1 else 's'})"
     if isinstance(event, ResponseEvent):
         calls = ", ".join(f"{c.name}({_short(str(c.arguments), 60)})" for c in event.tool_calls)

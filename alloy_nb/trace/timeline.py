@@ -262,11 +262,11 @@ def _answer_start(reply: ResponseEvent, end: float) -> tuple[float | None, Liter
 
 
 def _server_eval_s(reply: ResponseEvent) -> float | None:
-    """Ollama's `eval_duration` (ns) from a native reply's body, if there is one."""
-    value = reply.raw.get("eval_duration") if isinstance(reply.raw, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    """The server's own generation time (Ollama's `eval_duration`), if it gave one, within the reply's."""
+    value = reply.generation_s
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         return None
-    return min(value / 1e9, reply.duration_s)
+    return min(value, reply.duration_s)
 
 
 def _rate(tokens: int | None, seconds: float) -> float | None:

@@ -11,7 +11,8 @@ from sample_types import Invoice
 
 import alloy_nb
 from alloy_nb import ServerError, ask, command, tool
-from alloy_nb.call.batch_result import BatchError, BatchResult
+from alloy_nb.call.batch_result import BatchResult
+from alloy_nb.errors import BatchError
 from alloy_nb.testing import ScriptedEngine, ScriptedTurn as Reply, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(12)]
@@ -183,7 +184,7 @@ SCRIPT = """
 import os, signal, sys, threading
 import alloy_nb
 from alloy_nb import ask
-from alloy_nb.call.batch_result import BatchInterrupted
+from alloy_nb.errors import BatchInterrupted
 alloy_nb.configure(host=sys.argv[1])
 threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:

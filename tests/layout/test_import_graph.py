@@ -107,3 +107,66 @@ def test_the_server_depends_on_nothing_in_the_core() -> None:
     for module, imports in import_graph().items():
         if module.startswith("alloy_nb.server"):
             assert all(target.startswith("alloy_nb.server") for target in imports), (module, imports)
+
+
+# The rooms in rank order: a module may import its own rank and those below it, never above.
+# The leaves (the trace, the call log) sit beside the ranks: anything may import them, and they
+# import only the foundation and each other. The server and the testing helpers are checked above.
+RANKS: dict[str, int] = {
+    **dict.fromkeys(
+        ("errors", "choices", "config", "nesting", "images", "messages", "client_cache", "outputs", "tools"), 0
+    ),
+    **dict.fromkeys(("strategies", "host", "capabilities"), 1),
+    "call": 2,
+    **dict.fromkeys(("commands", "_replay", "logs", "local"), 3),
+    **dict.fromkeys(("notebook", "cli", ""), 4),
+}
+LEAVES = ("trace", "log")
+OUTSIDE = ("server", "testing")
+COMMAND_LINE = "cli"  # `alloy-nb serve` starts the server: the one edge into it
+
+
+def room(module: str) -> str:
+    """The room a module lives in: its top-level name under alloy_nb ("" for the package itself)."""
+    return module.removeprefix("alloy_nb").removeprefix(".").split(".")[0]
+
+
+def wrong_edges(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Each import that goes up the ranks, or out of a leaf into a room above the foundation."""
+    found = []
+    for module, imports in graph.items():
+        source = room(module)
+        if source in OUTSIDE:
+            continue
+        for target in imports:
+            goal = room(target)
+            if goal in LEAVES or goal == source:
+                continue
+            ceiling = 0 if source in LEAVES else RANKS[source]
+            if goal in OUTSIDE:
+                if not (source == COMMAND_LINE and goal == "server"):
+                    found.append((module, target))
+            elif RANKS[goal] > ceiling:
+                found.append((module, target))
+    return sorted(found)
+
+
+def test_every_room_has_a_rank() -> None:
+    rooms = {room(module) for module in import_graph()}
+    assert rooms - set(RANKS) - set(LEAVES) - set(OUTSIDE) == set()
+
+
+def test_no_import_goes_up_the_ranks() -> None:
+    assert wrong_edges(import_graph()) == []
+
+
+def test_the_rank_check_sees_a_wrong_edge() -> None:
+    graph = {
+        "alloy_nb.log.replay": {"alloy_nb.commands", "alloy_nb.trace.model", "alloy_nb.config"},
+        "alloy_nb.strategies.native": {"alloy_nb.call.retries", "alloy_nb.tools"},
+        "alloy_nb.notebook.magics": {"alloy_nb.commands", "alloy_nb.log.store"},
+    }
+    assert wrong_edges(graph) == [
+        ("alloy_nb.log.replay", "alloy_nb.commands"),
+        ("alloy_nb.strategies.native", "alloy_nb.call.retries"),
+    ]

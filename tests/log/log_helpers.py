@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alloy_nb.messages import SystemMessage, UserMessage
 from alloy_nb.trace import RequestEvent, ResponseEvent, Trace, Usage
 
 
@@ -27,7 +28,9 @@ def make_trace(
         "model": model,
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": prompt}],
     }
-    trace.add(RequestEvent(turn=0, endpoint="POST /api/chat", url="http://127.0.0.1:11434/api/chat", body=body))
+    messages = [SystemMessage(text="Be brief."), UserMessage(text=prompt)]
+    url = "http://127.0.0.1:11434/api/chat"
+    trace.add(RequestEvent(turn=0, endpoint="POST /api/chat", url=url, messages=messages, body=body))
     trace.add(ResponseEvent(turn=0, text=reply, usage=Usage(prompt_tokens=12, completion_tokens=5), duration_s=0.2))
     if error is not None or status == "error":
         trace.finish("error", error=error or RuntimeError("boom"))

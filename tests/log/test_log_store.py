@@ -15,6 +15,7 @@ import alloy_nb
 from alloy_nb.log import CallNotFound, LoggedCall, get, prune, search
 from alloy_nb.log.schema import SCHEMA_VERSION
 from alloy_nb.log.store import _redacted, connect, insert_many, row_of
+from alloy_nb.messages import AssistantMessage, UserMessage
 from alloy_nb.testing import ScriptedTurn
 from alloy_nb.trace import RequestEvent, ResponseEvent, Trace
 
@@ -58,13 +59,14 @@ def test_a_typed_result_is_logged_as_json_and_an_error_with_its_type() -> None:
     assert failed["reply"] == "half an ans"  # no result: the last reply's text
 
 
-def test_openai_content_parts_give_the_prompt_text() -> None:
+def test_the_prompt_column_holds_the_system_and_user_texts_never_the_replies() -> None:
     trace = Trace(model="ollama:gpt-oss:20b", strategy="openai_chat", host="http://127.0.0.1:11434")
     parts = [{"type": "text", "text": "Describe this"}, {"type": "image_url", "image_url": {"url": "data:..."}}]
-    body = {"messages": [{"role": "user", "content": parts}, {"role": "assistant", "content": "earlier"}]}
-    trace.add(RequestEvent(turn=0, endpoint="POST /v1/chat/completions", url="", body=body))
+    body = {"messages": [{"role": "user", "content": parts}]}
+    messages = [UserMessage(text="Hello"), AssistantMessage(text="earlier"), UserMessage(text="Describe this", images=(0,))]
+    trace.add(RequestEvent(turn=0, endpoint="POST /v1/chat/completions", url="", messages=messages, body=body))
     trace.add(ResponseEvent(turn=0, text="A cat."))
-    assert row_of(trace)["prompt"] == "Describe this"
+    assert row_of(trace)["prompt"] == "Hello\n\nDescribe this"
 
 
 def test_credentials_are_redacted_from_every_column() -> None:

@@ -27,17 +27,14 @@ def tool_call_trace(server, api: str) -> Trace:
     return trace
 
 
-def test_native_tool_result_shows_tool_name(server) -> None:
-    html = tool_call_trace(server, "native")._repr_html_()
-    assert '<span class="at-field">tool_name</span><code>add</code>' in html
-    assert "tool_call_id" not in html
-
-
-def test_openai_chat_tool_result_shows_the_real_tool_call_id(server) -> None:
-    trace = tool_call_trace(server, "openai_chat")
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_a_tool_result_shows_its_tool_and_the_real_call_id(server, api: str) -> None:
+    """The view reads the neutral record: the same fields whichever wire API carried the result."""
+    trace = tool_call_trace(server, api)
     [call] = trace.responses[0].tool_calls
-    assert call.id
-    assert f'<span class="at-field">tool_call_id</span><code>{call.id}</code>' in trace._repr_html_()
+    html = trace._repr_html_()
+    assert '<span class="at-field">tool</span><code>add</code>' in html
+    assert call.id and f'<span class="at-field">call</span><code>{call.id}</code>' in html
 
 
 def test_scripted_reply_is_escaped(server) -> None:

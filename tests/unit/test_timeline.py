@@ -46,8 +46,8 @@ def test_thinking_sits_between_waiting_and_the_answer() -> None:
     assert bars[-1].tokens_per_s == pytest.approx(16 / 0.8)  # thinking tokens count: first token → done
 
 
-def test_native_reply_splits_by_the_servers_eval_duration() -> None:
-    reply = ResponseEvent(turn=0, at_s=0.6, duration_s=0.5, raw={"eval_duration": 200_000_000, "eval_count": 10},
+def test_a_reply_splits_by_the_servers_generation_time() -> None:
+    reply = ResponseEvent(turn=0, at_s=0.6, duration_s=0.5, generation_s=0.2,
                           usage=Usage(completion_tokens=10))
     wait, generation = timeline_bars(trace(request(0, 0.1), reply, duration_s=0.6))
     assert spans([wait, generation]) == [("wait", 0, 0.1, 0.3), ("generation", 0, 0.4, 0.2)]

@@ -9,7 +9,9 @@ from html.parser import HTMLParser
 import pytest
 from IPython.lib.pretty import pretty
 
-from alloy_nb.trace import ErrorInfo, RequestEvent, ResponseEvent, ToolCallRecord, ToolEvent, Trace, Usage
+from alloy_nb.messages import AssistantMessage, Message, ToolCall, ToolResult, UserMessage
+from alloy_nb.strategies import native, openai_chat
+from alloy_nb.trace import ErrorInfo, RequestEvent, ResponseEvent, ToolEvent, Trace, Usage
 from alloy_nb.trace.html import MAX_SHOWN_CHARS, comparison_html, trace_html
 
 EVIL = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)", "\"quotes'"]
@@ -41,24 +43,27 @@ def trace(strategy: str = "native", **fields) -> Trace:
     return Trace(**{"model": "ollama:smollm2:135m", "host": "http://127.0.0.1:11434", "strategy": strategy, **fields})
 
 
-def request(turn: int, messages: list[dict], endpoint: str = NATIVE, **fields) -> RequestEvent:
-    return RequestEvent(turn=turn, endpoint=endpoint, url="", body={"model": "m", "messages": messages}, **fields)
+def request(turn: int, messages: list[Message], endpoint: str = NATIVE, **fields) -> RequestEvent:
+    """A request event as the loop records it: the neutral messages beside the body as that API sends them."""
+    wire = native.wire_message if endpoint == NATIVE else openai_chat.wire_message
+    body = {"model": "m", "messages": [wire(m, ()) for m in messages]}
+    return RequestEvent(turn=turn, endpoint=endpoint, url="", messages=messages, body=body, **fields)
 
 
-USER = {"role": "user", "content": "What is 2 + 3?"}
+USER = UserMessage(text="What is 2 + 3?")
 
 
 def native_tool_trace() -> Trace:
-    assistant = {"role": "assistant", "tool_calls": [{"function": {"name": "add", "arguments": {"a": 2, "b": 3}}}]}
+    assistant = AssistantMessage(tool_calls=(ToolCall(id="call_0", name="add", arguments={"a": 2, "b": 3}),))
     return trace(
         "native",
         tools=["add"],
         events=[
             request(0, [USER]),
-            ResponseEvent(turn=0, tool_calls=[ToolCallRecord(id="call_0", name="add", arguments={"a": 2, "b": 3})],
+            ResponseEvent(turn=0, tool_calls=[ToolCall(id="call_0", name="add", arguments={"a": 2, "b": 3})],
                           usage=Usage(prompt_tokens=4, completion_tokens=14), done_reason="stop", duration_s=0.04),
             ToolEvent(turn=0, call_id="call_0", name="add", arguments={"a": 2, "b": 3}, result="5", duration_s=0.0001),
-            request(1, [USER, assistant, {"role": "tool", "tool_name": "add", "content": "5"}]),
+            request(1, [USER, assistant, ToolResult(call_id="call_0", name="add", text="5")]),
             ResponseEvent(turn=1, text="The sum is 5.", usage=Usage(prompt_tokens=5, completion_tokens=4), duration_s=1.5),
         ],
         status="ok",
@@ -68,17 +73,16 @@ def native_tool_trace() -> Trace:
 
 
 def openai_tool_trace(arguments: str = '{"a":2,"b":3}') -> Trace:
-    assistant = {"role": "assistant", "content": "", "tool_calls": [
-        {"id": "call_9bf1b11d", "type": "function", "function": {"name": "add", "arguments": arguments}}]}
+    assistant = AssistantMessage(tool_calls=(ToolCall(id="call_9bf1b11d", name="add", arguments=arguments),))
     return trace(
         "openai_chat",
         tools=["add"],
         events=[
             request(0, [USER], OPENAI),
-            ResponseEvent(turn=0, tool_calls=[ToolCallRecord(id="call_9bf1b11d", name="add", arguments=arguments)],
+            ResponseEvent(turn=0, tool_calls=[ToolCall(id="call_9bf1b11d", name="add", arguments=arguments)],
                           done_reason="tool_calls", raw={"id": "chatcmpl-1"}),
             ToolEvent(turn=0, call_id="call_9bf1b11d", name="add", arguments=arguments, result="5"),
-            request(1, [USER, assistant, {"role": "tool", "tool_call_id": "call_9bf1b11d", "content": "5"}], OPENAI),
+            request(1, [USER, assistant, ToolResult(call_id="call_9bf1b11d", name="add", text="5")], OPENAI),
             ResponseEvent(turn=1, text="5", done_reason="stop"),
         ],
         status="ok",
@@ -86,21 +90,21 @@ def openai_tool_trace(arguments: str = '{"a":2,"b":3}') -> Trace:
     )
 
 
-def test_native_tool_turn_links_results_by_tool_name() -> None:
+def test_a_tool_result_names_its_tool_and_the_call_it_answers() -> None:
     html = trace_html(native_tool_trace())
-    assert '<span class="at-field">tool_name</span><code>add</code>' in html
-    assert "tool_call_id" not in html
+    assert '<span class="at-field">tool</span><code>add</code> <span class="at-field">call</span><code>call_0</code>' in html
+    assert escape('"tool_name": "add"') in html and "tool_call_id" not in html  # the native body, as sent
     assert escape(json.dumps({"a": 2, "b": 3}, indent=2)) in html
     assert "1 earlier message omitted" in html and html.count("<pre>What is 2 + 3?</pre>") == 1
     assert "4 + 14 tokens" in html and "9 + 18 = 27" in html
     assert "POST /api/chat" in html and "at-status-ok" in html
 
 
-def test_openai_chat_tool_turn_links_results_by_tool_call_id() -> None:
+def test_openai_chat_bodies_link_results_by_tool_call_id() -> None:
     html = trace_html(openai_tool_trace())
-    assert '<span class="at-field">tool_call_id</span><code>call_9bf1b11d</code>' in html
+    assert '<span class="at-field">call</span><code>call_9bf1b11d</code>' in html
     assert '<span class="at-field">id</span><code>call_9bf1b11d</code>' in html
-    assert "tool_name" not in html
+    assert escape('"tool_call_id": "call_9bf1b11d"') in html and "tool_name" not in html
     assert escape(json.dumps({"a": 2, "b": 3}, indent=2)) in html  # JSON-string arguments pretty-printed
     assert "response raw (JSON)" in html and "chatcmpl-1" in html and OPENAI in html
 
@@ -117,8 +121,8 @@ def test_finalize_turn_is_marked() -> None:
         events=[
             request(0, [USER]),
             ResponseEvent(turn=0, text="five"),
-            request(1, [USER, {"role": "assistant", "content": "five"},
-                        {"role": "user", "content": "Now give your final answer."}], finalize=True),
+            request(1, [USER, AssistantMessage(text="five"), UserMessage(text="Now give your final answer.")],
+                    finalize=True),
             ResponseEvent(turn=1, text="5"),
         ],
         status="ok",
@@ -155,13 +159,13 @@ def evil_trace() -> Trace:
         model=EVIL_TEXT,
         tools=[EVIL_TEXT],
         events=[
-            request(0, [{"role": "user", "content": EVIL_TEXT}]),
+            request(0, [UserMessage(text=EVIL_TEXT)], OPENAI),
             ResponseEvent(turn=0, text=EVIL_TEXT, thinking=EVIL_TEXT, done_reason=EVIL_TEXT,
-                          tool_calls=[ToolCallRecord(id=EVIL_TEXT, name=EVIL_TEXT, arguments=EVIL_TEXT)],
+                          tool_calls=[ToolCall(id=EVIL_TEXT, name=EVIL_TEXT, arguments=EVIL_TEXT)],
                           raw={"content": EVIL_TEXT, EVIL_TEXT: 1}),
             ToolEvent(turn=0, call_id=EVIL_TEXT, name=EVIL_TEXT, arguments={EVIL_TEXT: EVIL_TEXT}, result=EVIL_TEXT),
             ToolEvent(turn=0, call_id="2", name="fail", arguments=EVIL_TEXT, error=EVIL_TEXT),
-            request(1, [{"role": EVIL_TEXT, "content": EVIL_TEXT, "tool_call_id": EVIL_TEXT, EVIL_TEXT: EVIL_TEXT}]),
+            request(1, [ToolResult(call_id=EVIL_TEXT, name=EVIL_TEXT, text=EVIL_TEXT)], OPENAI),
         ],
         status="ok",
         result={"answer": EVIL_TEXT},
@@ -198,7 +202,7 @@ def test_comparison_has_both_strategies_in_columns_that_stack_when_narrow() -> N
     assert html.count('<div class="alloy-compare-col">') == 2
     assert '<div class="alloy-compare-title">native</div>' in html
     assert '<div class="alloy-compare-title">openai_chat</div>' in html
-    assert "tool_name" in html and "tool_call_id" in html
+    assert "tool_name" in html and "tool_call_id" in html  # each body as its API sent it
     titled = comparison_html(native_tool_trace(), openai_tool_trace(), "left one", "right one")
     assert "left one" in titled and "right one" in titled
 

@@ -14,7 +14,7 @@ from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply, ca
 from alloy_nb.trace import Trace
 
 CASSETTES = Path(__file__).parents[1] / "cassettes"
-_TIMING = {"id", "started_at", "duration_s", "at_s", "ttft_s", "thinking_s", "host", "url", "raw"}
+_TIMING = {"id", "started_at", "duration_s", "at_s", "ttft_s", "thinking_s", "generation_s", "host", "url", "raw"}
 
 
 class City(BaseModel):

@@ -13,9 +13,10 @@ import pytest
 import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
 from alloy_nb.config import current
+from alloy_nb.messages import SystemMessage, ToolCall, ToolResult, UserMessage
 from alloy_nb.outputs import output_spec
 from alloy_nb.strategies import Exchange
-from alloy_nb.strategies.base import ToolCall, Turn
+from alloy_nb.strategies.base import Turn
 from alloy_nb.strategies.native import NativeStrategy
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
@@ -214,8 +215,8 @@ def test_the_exchange_holds_what_the_server_received(server) -> None:
                      extra={"ollama_options": {"num_ctx": 2048, "keep_alive": "1m", "think": False}})
     strategy = NativeStrategy(config)
     turn = Turn(text="", thinking="hm", tool_calls=[ToolCall(id="call_0", name="lookup", arguments={"city": "Oslo"})])
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"},
-                strategy.assistant_message(turn), strategy.tool_result_message(turn.tool_calls[0], "rain")]
+    messages = [SystemMessage(text="Be brief."), UserMessage(text="Weather?"),
+                turn.message(), ToolResult(call_id="call_0", name="lookup", text="rain")]
     for request in (strategy.request(messages, [lookup], output_spec(str), stream=False),
                     strategy.request(messages[:2], [], output_spec(dict[str, int]), stream=False)):
         server.engine.reset()
