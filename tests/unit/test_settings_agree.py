@@ -54,7 +54,7 @@ ALIASES = {"ALLOY_DEFAULT_SYSTEM": "ALLOY_SYSTEM", "ALLOY_AUTO_FINALIZE_MISSING_
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in {*SAMPLES, *config._ENV_NAMES}:
+    for var in {*SAMPLES, *config.ENV_NAMES}:
         monkeypatch.delenv(var, raising=False)
     alloy_nb.reset_configuration()
     yield

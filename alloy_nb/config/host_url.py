@@ -1,0 +1,114 @@
+"""Host strings: `OLLAMA_HOST` read exactly as Ollama reads it, credentials in a URL turned into a
+header, and hosts redacted for display."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from functools import lru_cache
+from urllib.parse import unquote
+
+from ..errors import ConfigurationError
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_PORT = 11434
+
+
+def normalize_host(host: str) -> str:
+    """A base URL from a host spelled the way `OLLAMA_HOST` may be, read exactly as Ollama reads it.
+
+    No scheme means `http` and port 11434; a scheme without a port means its own port (80, 443);
+    a trailing `/` is dropped, a path is kept, and so are `user:password@` credentials.
+
+    >>> normalize_host(""), normalize_host(":56789"), normalize_host("gpu-box")
+    ('http://127.0.0.1:11434', 'http://127.0.0.1:56789', 'http://gpu-box:11434')
+    >>> normalize_host("http://gpu-box"), normalize_host("https://gpu-box"), normalize_host("[::1]/ollama/")
+    ('http://gpu-box:80', 'https://gpu-box:443', 'http://[::1]:11434/ollama')
+    """
+    text = host.strip()
+    if not text:
+        return DEFAULT_HOST
+    scheme, has_scheme, rest = text.partition("://")
+    if not has_scheme:
+        scheme, rest = "http", text
+    scheme = scheme.lower()
+    netloc, _, path = rest.partition("/")
+    credentials, _, address = netloc.rpartition("@")
+    name, port = _split_port(address, host)
+    if scheme not in ("http", "https") or not _valid_host_name(name):
+        raise ConfigurationError(
+            f"OLLAMA_HOST {redact_host(host)!r} is not a host Ollama can reach; write it like 127.0.0.1:11434, "
+            "gpu-box, http://gpu-box:11434 or https://proxy.example/ollama."
+        )
+    if port is None:
+        port = DEFAULT_PORT if not has_scheme else (443 if scheme == "https" else 80)
+    userinfo = f"{credentials}@" if credentials else ""
+    path = "/" + path.strip("/") if path.strip("/") else ""
+    return f"{scheme}://{userinfo}{name or '127.0.0.1'}:{port}{path}"
+
+
+def _split_port(address: str, original: str) -> tuple[str, int | None]:
+    """`host:port`, `[v6]:port`, `:port` or a bare host, split; a port that is not a number is an error."""
+    if address.startswith("["):
+        end = address.find("]")
+        name, after = address[: end + 1], address[end + 1 :]
+        text = after[1:] if after.startswith(":") else None
+        if end < 0 or (after and text is None):
+            text = "?"
+    elif address.count(":") == 1:
+        name, text = address.split(":")
+    else:
+        name, text = address, None
+    if text is None:
+        return name, None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigurationError(f"OLLAMA_HOST {redact_host(original)!r} has no valid port number; use 1-65535.")
+    return name, int(text)
+
+
+def _valid_host_name(name: str) -> bool:
+    if name.startswith("["):
+        return len(name) > 2 and all(c in "0123456789abcdefABCDEF:.%" or c.isalnum() for c in name[1:-1])
+    return all(c.isalnum() or c in "-._" for c in name)
+
+
+def connection(host: str, headers: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The one authentication rule of both strategies and the host client: credentials in the URL
+    become a Basic Authorization header, unless one is configured; the URL goes on without them.
+
+    >>> connection("https://me:pw@proxy.example:443", {})
+    ('https://proxy.example:443', (('Authorization', 'Basic bWU6cHc='),))
+    >>> connection("https://me:pw@proxy.example:443", {"authorization": "Bearer t"})
+    ('https://proxy.example:443', (('authorization', 'Bearer t'),))
+    """
+    return _connection(host, tuple(sorted(headers.items())))
+
+
+@lru_cache(maxsize=64)
+def _connection(host: str, headers: tuple[tuple[str, str], ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    scheme, _, rest = host.partition("://")
+    netloc, slash, path = rest.partition("/")
+    credentials, at, address = netloc.rpartition("@")
+    if not at:
+        return host, headers
+    url = f"{scheme}://{address}{slash}{path}"
+    if any(name.lower() == "authorization" for name, _ in headers):
+        return url, headers
+    user, _, password = credentials.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return url, tuple(sorted((*headers, ("Authorization", f"Basic {token}"))))
+
+
+@lru_cache(maxsize=64)
+def redact_host(url: str) -> str:
+    """The host URL without any `user:password@` part, safe to show and to trace.
+
+    >>> redact_host("https://me:secret@proxy.example:443/ollama")
+    'https://***@proxy.example:443/ollama'
+    """
+    scheme, has_scheme, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/") if has_scheme else url.partition("/")
+    if "@" not in netloc:
+        return url
+    shown = "***@" + netloc.rsplit("@", 1)[1] + slash + path
+    return f"{scheme}://{shown}" if has_scheme else shown
