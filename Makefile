@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # llama.cpp's native CPU build crashes in an AMX kernel on some machines: build it portable.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install demo test test-browser lint bench serve clean
+.PHONY: install demo test test-fast test-browser lint bench serve clean
 
 # tests/browser drives JupyterLab in Debian's chromium (Playwright's own browser download is never used).
 CHROMIUM := /usr/bin/chromium
@@ -30,6 +30,10 @@ $(CHROMIUM):
 
 test: $(STAMP) $(CHROMIUM) lint
 	$(BIN)/pytest
+
+# The minute-long loop while working: unit, wire and layout tests (no kernels, browsers or models).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/wire tests/layout
 
 lint: $(STAMP)
 	$(BIN)/ruff check alloy_nb tests bench scripts notebooks

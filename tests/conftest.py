@@ -14,6 +14,8 @@ import alloy_nb.config
 import alloy_nb.logs
 from alloy_nb.testing import ScriptedEngine, ScriptedServer, ServerThread
 
+pytest_plugins = ["shell_fixture"]
+
 _USER_DATA = tempfile.mkdtemp(prefix="alloy-nb-tests-")
 
 

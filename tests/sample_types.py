@@ -9,6 +9,11 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 
+class City(BaseModel):
+    name: str
+    country: str
+
+
 class Invoice(BaseModel):
     number: str
     total: float

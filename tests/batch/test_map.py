@@ -7,10 +7,11 @@ from datetime import datetime
 
 import pytest
 from batch_helpers import echo_after
+from sample_tools import add
 from sample_types import Invoice
 
 import alloy_nb
-from alloy_nb import ServerError, ask, command, tool
+from alloy_nb import ServerError, ask, command
 from alloy_nb.call.batch_result import BatchResult
 from alloy_nb.errors import BatchError
 from alloy_nb.testing import ScriptedEngine, ScriptedTurn as Reply, ServerThread
@@ -46,10 +47,6 @@ def test_typed_items_validate_and_keep_their_traces(server) -> None:
     assert all("format" in slot.trace.requests[0].body for slot in result.items)
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 def test_command_items_are_an_argument_a_tuple_or_keywords_and_tools_run(server) -> None:

@@ -15,15 +15,10 @@ import httpx
 import ollama
 import openai
 import pytest
-from pydantic import BaseModel
+from sample_types import City
 
 from alloy_nb import ask, command, ensure, tool
 from alloy_nb.server.embedded_model import bundled_smollm2, served_smollm2
-
-
-class City(BaseModel):
-    name: str
-    country: str
 
 
 @dataclasses.dataclass

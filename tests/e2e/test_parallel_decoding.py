@@ -16,7 +16,7 @@ import httpx
 import ollama
 import openai
 import pytest
-from pydantic import BaseModel
+from sample_types import City
 
 from alloy_nb.server.embedded_model import served_smollm2
 from alloy_nb.server.llama_engine import LlamaCppEngine
@@ -36,9 +36,6 @@ PROMPTS = [
 GREEDY = {"temperature": 0, "num_predict": 24, "seed": 1}
 
 
-class City(BaseModel):
-    name: str
-    country: str
 
 
 @pytest.fixture(scope="module")

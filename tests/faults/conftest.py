@@ -1,27 +1,11 @@
-"""Fault-matrix fixtures: the notebook tests' `shell`, and a server left idle for the modules after."""
+"""Fault-matrix fixtures: a server left idle for the modules after."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-
-def _notebook_fixtures() -> ModuleType:
-    """tests/notebook/conftest.py, loaded under its own name so its `shell` fixture serves here too."""
-    path = Path(__file__).resolve().parents[1] / "notebook" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("alloy_nb_notebook_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-shell = _notebook_fixtures().shell
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -39,6 +39,7 @@ from fault_keeps import (
     retried,
     tool_event,
 )
+from sample_tools import add
 from sample_types import Invoice
 
 import alloy_nb
@@ -60,10 +61,6 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 @tool

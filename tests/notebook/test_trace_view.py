@@ -5,17 +5,11 @@ from __future__ import annotations
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from sample_tools import add
 
-from alloy_nb import Trace, ask, tool
+from alloy_nb import Trace, ask
 from alloy_nb.notebook.trace_view import Comparison, compare
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
 
 pytestmark = pytest.mark.usefixtures("alloy_at_server")
 

@@ -8,19 +8,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sample_tools import add
 
 import alloy_nb
-from alloy_nb import ConfigurationError, ModelNotFound, ask, model_info, tool
+from alloy_nb import ConfigurationError, ModelNotFound, ask, model_info
 from alloy_nb.capabilities import forget, is_known
 from alloy_nb.config import current
 from alloy_nb.server import ModelCard
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from sample_tools import add
+from sample_types import City
 
-from alloy_nb import ask, tool
+from alloy_nb import ask
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply, cassette, to_script
 from alloy_nb.trace import Trace
 
@@ -17,15 +18,8 @@ CASSETTES = Path(__file__).parents[1] / "cassettes"
 _TIMING = {"id", "started_at", "duration_s", "at_s", "ttft_s", "thinking_s", "generation_s", "host", "url", "raw"}
 
 
-class City(BaseModel):
-    name: str
-    country: str
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 def _without_timing(value: Any) -> Any:

@@ -5,15 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from sample_tools import add
 
-from alloy_nb import ConfigurationError, ask, command, tool
+from alloy_nb import ConfigurationError, ask, command
 from alloy_nb.testing import ScriptedTurn as Reply
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add."""
-    return a + b
 
 
 def test_sync_stream_yields_pieces_and_records_the_trace(server, api: str) -> None:

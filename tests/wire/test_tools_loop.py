@@ -9,6 +9,7 @@ from typing import Literal
 
 import ollama
 import pytest
+from sample_tools import add
 
 import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
@@ -19,12 +20,6 @@ from alloy_nb.strategies import Exchange
 from alloy_nb.strategies.base import Turn
 from alloy_nb.strategies.native import NativeStrategy
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
 
 
 @tool

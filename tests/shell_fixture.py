@@ -1,4 +1,5 @@
-"""Notebook-layer fixtures: a real IPython shell with the extension loaded, pointed at the scripted server."""
+"""The `shell` fixture (a plugin of tests/conftest.py): a real IPython shell with the extension loaded,
+pointed at the scripted server, for the notebook and fault-matrix tests."""
 
 from __future__ import annotations
 
