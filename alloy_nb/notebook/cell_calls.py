@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
+from ..config import MODEL_PREFIX
 from ..errors import AlloyError
+from .magic_flags import did_you_mean
 from .magics_state import MagicsState
 from .prompt_template import interpolate
 from .result_view import text_bundle, value_bundle
@@ -78,13 +80,19 @@ class CellCalls(MagicsState):
         return self.namespace[name] if name.isidentifier() and name in self.namespace else name
 
     def _model(self, name: str | None) -> str | None:
+        """An alias, `ollama:<model>`, or a bare model name (`-m llama3` is `ollama:llama3`)."""
         if name is None:
             return None
-        return str(self.aliases.get(name, name))
+        model = str(self.aliases.get(name, name))
+        return model if model.startswith(MODEL_PREFIX) else MODEL_PREFIX + model
 
     def _evaluate(self, expression: str) -> Any:
         try:
             return eval(expression, self.namespace)
+        except NameError as exc:
+            types = [key for key, value in self.namespace.items() if isinstance(value, type) and key[:1] != "_"]
+            hint = did_you_mean(getattr(exc, "name", None) or expression, types)
+            raise UsageError(f"-o {expression!r} is not a type here: NameError: {exc}{hint}") from None
         except Exception as exc:
             raise UsageError(f"-o {expression!r} is not a type here: {type(exc).__name__}: {exc}") from None
 
@@ -92,7 +100,9 @@ class CellCalls(MagicsState):
         tools = []
         for name in filter(None, (part.strip() for part in (names or "").split(","))):
             if not callable(self.namespace.get(name)):
-                raise UsageError(f"-t {name}: no function named {name!r} in the notebook.")
+                functions = [key for key, value in self.namespace.items() if callable(value) and key[:1] != "_"]
+                hint = did_you_mean(name, functions)
+                raise UsageError(f"-t {name}: no function named {name!r} in the notebook{hint or '.'}")
             tools.append(self.namespace[name])
         return tools
 

@@ -7,7 +7,7 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -61,13 +61,36 @@ def parse_flags(method: Any, line: str) -> Any:
 
 
 def with_suggestion(message: str, parser: Any) -> str:
+    """argparse's message, with what to write instead: the closest choice for a value not among a
+    flag's choices, an example for a value of the wrong kind, the closest flag for an unknown one."""
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        return message + did_you_mean(choice[1], re.findall(r"'([^']*)'", choice[2]), quote=True)
+    kind = re.search(r"argument (?:-\w/)?(--?[\w-]+): invalid (int|float) value", message)
+    if kind:
+        example = "200" if kind[2] == "int" else "0.2"
+        return f"{message}. {kind[1]} takes a {'whole ' if kind[2] == 'int' else ''}number, e.g. {kind[1]} {example}."
+    if "unrecognized arguments" not in message:
+        return message
     known = sorted(set(re.findall(r"(?<![\w-])--?[a-z][\w-]*", parser.format_help())))
-    unknown = [word for word in message.replace(",", " ").split() if word.startswith("-")]
-    for word in unknown:
-        close = difflib.get_close_matches(word.split("=")[0].replace("_", "-"), known, n=1, cutoff=0.6)
-        if close:
-            return f"{message}. Did you mean {close[0]}?"
+    for word in message.partition(":")[2].replace(",", " ").split():
+        if word.startswith("-"):
+            hint = did_you_mean(word.split("=")[0].replace("_", "-"), known)
+            if hint:
+                return message + hint
     return message
+
+
+def did_you_mean(word: str, candidates: Iterable[str], *, quote: bool = False) -> str:
+    """` Did you mean X?` for the candidate closest to `word`, or nothing when none is close.
+
+    >>> did_you_mean("natve", ["auto", "native", "openai_chat"], quote=True)
+    ". Did you mean 'native'?"
+    """
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f". Did you mean {close[0]!r}?" if quote else f". Did you mean {close[0]}?"
 
 
 def help_text(cell_usage: str, subcommands: dict[str, Callable[[str], Any]]) -> str:

@@ -197,6 +197,26 @@ def test_mistyped_flags_and_commands_get_the_close_match_and_no_prefix_matching(
     assert server.requests == []
 
 
+def test_bad_values_and_misspelt_names_get_what_to_write_instead(shell, server, capsys) -> None:
+    shell.run_cell("class Planet: pass\ndef days_until(date: str) -> int:\n    return 3")
+    for line, advice in (
+        ("--max-tokens lots", "--max-tokens takes a whole number, e.g. --max-tokens 200."),
+        ("--temperature hot", "--temperature takes a number, e.g. --temperature 0.2."),
+        ("--api natve", "Did you mean 'native'?"),
+        ("-o Planett", "Did you mean Planet?"),
+        ("-t days_untl", "Did you mean days_until?"),
+    ):
+        assert not run(shell, f"%%alloy {line}\nhi").success
+        err = capsys.readouterr().err
+        assert advice in err and "Did you mean --" not in err, (line, err)  # a right flag is never "corrected"
+    assert server.requests == []
+
+
+def test_a_bare_model_name_is_an_ollama_model(shell, server) -> None:
+    assert run(shell, "%%alloy -m llama3.1:8b --no-stream\nhi").success
+    assert server.requests[-1].body["model"] == "llama3.1:8b"
+
+
 def test_compare_takes_the_cell_flags_and_caps_tokens(shell, server) -> None:
     server.script(Reply(text="a"), Reply(text="b"), Reply(text="c"), Reply(text="d"))
     shell.run_line_magic("alloy", 'compare --max-tokens 20 -s "Be brief." "Name a colour."')
