@@ -100,18 +100,36 @@ def help_text(cell_usage: str, subcommands: dict[str, Callable[[str], Any]]) -> 
         "    %%alloy -m ollama:smollm2:135m --max-tokens 60",
         "    Name three colours.",
         "",
-        cell_usage,
-        "  %alloy? shows every flag; the result is in _alloy (and --as NAME), the trace in _alloy_trace.",
+        *_cell_usage(cell_usage),
+        "  %%alloy? shows every flag; the result is in _alloy (and --as NAME), the trace in _alloy_trace.",
         "",
         "Commands:",
     ]
     for name, method in sorted(subcommands.items()):
-        summary = (method.parser.description or "").strip().splitlines()[0]  # type: ignore[attr-defined]
-        lines.append(f"  %alloy {name:<8} {summary}")
+        lines.append(f"  %alloy {name:<8} {first_sentence(method.parser.description or '')}")  # type: ignore[attr-defined]
     lines.append(
         'Defaults: %config AlloyMagics.default_model = "ollama:smollm2:135m" (also default_api, default_format).'
     )
     return "\n".join(lines)
+
+
+def _cell_usage(usage: str) -> list[str]:
+    """IPython's usage text for the cell magic, as plain lines: no reST `::` marker, `%%alloy` not `%alloy`."""
+    lines = [line for line in usage.splitlines() if line.strip() not in ("", "::")]
+    return [line.replace("%alloy ", "%%alloy ", 1) if index == 0 else line for index, line in enumerate(lines)]
+
+
+def first_sentence(text: str) -> str:
+    """A docstring's first sentence on one line, without reST markup.
+
+    >>> first_sentence("The call log: searchable; `show ID` opens one.\n    More here.")
+    'The call log: searchable; show ID opens one.'
+    >>> first_sentence("Send a logged call again. Its tools run only\n    where defined.")
+    'Send a logged call again.'
+    """
+    flat = " ".join(text.replace("`", "").split())
+    end = flat.find(". ")
+    return flat if end < 0 else flat[: end + 1]
 
 
 def key_value(item: str) -> tuple[str, Any]:

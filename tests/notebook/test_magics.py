@@ -166,8 +166,10 @@ def test_line_commands(shell, server, capsys) -> None:
     magics = shell.magics_manager.registry["AlloyMagics"]
     for name in magics.subcommands():  # every command has a line saying what it does
         line = next((line for line in shown.splitlines() if line.strip().startswith(f"%alloy {name}")), "")
-        assert len(line.split()) > 3, (name, line)
+        assert len(line.split()) > 3 and line.endswith("."), (name, line)  # a whole sentence, not cut mid-way
     assert "qwen3" not in shown  # every example runs on the embedded model
+    assert "::" not in shown.splitlines() and "`" not in shown  # plain text: no reST markers, no raw backticks
+    assert any(line.strip().startswith("%%alloy [-m MODEL]") for line in shown.splitlines())
     config = shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
     assert config.temperature == 0.5 and config.system == "Be kind."
     server.script(Reply(text="hello"))
