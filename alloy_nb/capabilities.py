@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Config, current, model_name, redact_host
+from .config import Config, current, model_name, redact_host, same_model
 from .errors import ConfigurationError, ModelNotFound, model_missing, no_server
 from .host import Host
 
@@ -248,13 +248,13 @@ def _loaded_context(config: Config) -> int | None:
     except Exception:
         return None
     for model in running:
-        if model.model == config.model_name or model.name == config.model_name:
+        if any(same_model(name, config.model_name) for name in (model.model, model.name) if name):
             return int(model.context_length) if model.context_length else None
     return None
 
 
 def _cannot(config: Config, info: ModelInfo, capability: str) -> ConfigurationError:
-    others = [name for name in _models_with(config, capability) if name != config.model_name]
+    others = [name for name in _models_with(config, capability) if not same_model(name, config.model_name)]
     suggestion = (
         f" Models on {info.host} that can: {', '.join(others)}." if others else f" No model on {info.host} can."
     )

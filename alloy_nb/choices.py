@@ -7,3 +7,4 @@ from typing import Literal
 
 Strategy = Literal["native", "openai_chat"]
 API_CHOICES: tuple[str, ...] = ("auto", "native", "openai_chat")  # `api=`: auto routes gpt-oss to openai_chat
+MODEL_PREFIX = "ollama:"  # models are `ollama:<name>`

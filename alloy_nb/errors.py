@@ -21,7 +21,9 @@ missing id is a lookup like `dict[key]`, and a log that cannot be written never 
 As in alloy-ai, `except CommandError` catches every way a call can fail once it is sent.
 `.transient` is true for faults worth retrying as they are (a dropped connection, 502/503/504,
 a timeout). Each message says what happened, what was expected and what to do next. Hosts in messages are
-always shown redacted (no credentials).
+always shown redacted (no credentials). A `CommandError`'s message may quote a reply or a server's answer:
+its control and invisible characters are shown as stand-ins (`visible`), so printing it runs nothing;
+`.raw_text` keeps the reply as it came.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ class CommandError(AlloyError):
     """The call did not produce a value: the reply could not become the output, or the server failed."""
 
     def __init__(self, message: str, raw_text: str | None = None) -> None:
-        super().__init__(message)
+        from .visible import visible  # here: %load_ext imports the errors, and needs none of this
+
+        super().__init__(visible(message))
         self.raw_text = raw_text
 
 

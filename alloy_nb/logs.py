@@ -38,7 +38,10 @@ def search(
     status: str | None = None,
     since: str | datetime | timedelta | None = None,
 ) -> list[LoggedCall]:
-    """Logged calls matching every filter, newest first (`.trace` on each gives its `Trace`)."""
+    """Logged calls matching every filter, newest first (`.trace` on each gives its `Trace`).
+
+    A `since` that is not a duration or reaches back before the year 1, or text SQLite cannot take (a NUL
+    character), is a `ValueError` that names the argument and what to pass instead."""
     flush()
     return _search(query, n=n, model=model, status=status, since=since, path=path())
 

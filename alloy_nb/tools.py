@@ -10,6 +10,7 @@ import json
 import re
 import threading
 import typing
+import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -254,6 +255,7 @@ def _make_tool(func: Callable[..., Any], name: str | None, description: str | No
     doc = inspect.getdoc(func) or ""
     summary, param_docs = _parse_docstring(doc)
     tool_name = str(name or getattr(func, "__name__", None) or type(func).__name__)
+    _warn_if_undescribed(func, tool_name, has_description=bool(description or summary))
     return Tool(
         func=func,
         name=tool_name,
@@ -262,6 +264,34 @@ def _make_tool(func: Callable[..., Any], name: str | None, description: str | No
         timeout=timeout,
         contracts=tuple(getattr(func, _CONTRACTS, ())),
     )
+
+
+def _warn_if_undescribed(func: Callable[..., Any], name: str, *, has_description: bool) -> None:
+    """The model chooses and fills a tool from its description and parameter types alone: say when either is missing."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return
+    untyped = [
+        p.name for p in parameters if p.annotation is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    missing = []
+    if not has_description:
+        missing.append("no docstring, so the model sees only its name as the description (add a line on what it does)")
+    if untyped:
+        missing.append(
+            f"no type on {', '.join(untyped)}, so the model is told any value will do (annotate, e.g. {untyped[0]}: int)"
+        )
+    if missing:
+        warnings.warn(f"Tool {name!r} has {' and '.join(missing)}.", UserWarning, stacklevel=_outside_this_module())
+
+
+def _outside_this_module() -> int:
+    """The stack level of the first caller outside this module: the line that applied `@tool`."""
+    level, frame = 1, inspect.currentframe()
+    while frame is not None and frame.f_code.co_filename == __file__:
+        level, frame = level + 1, frame.f_back
+    return level - 1
 
 
 def _arguments_model(func: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:

@@ -170,6 +170,17 @@ ROUND_TWO = (
     ("High", "a replay binds a logged tool name only to an alloy_nb tool (namespace or tools=); any other name, "
      "`open` and `print` included, answers with its logged result, and the replay view says so; a logged output "
      "type must be a class", "tests/log/test_replay.py"),
+    ("Medium", "`alloy-nb logs`, `%alloy log`, `%alloy history`, the status line and error messages that quote a "
+     "reply show C0/C1 controls as stand-ins (no OSC 52 clipboard write, no screen clear, no OSC 8 link)",
+     "tests/log/test_terminal_safety.py, tests/notebook/test_history_and_batch_shown_safely.py"),
+    ("Low", "a NUL in a log query and `since='800000d'` are one-line errors, in Python, the CLI and the magic",
+     "tests/log/test_terminal_safety.py"),
+    ("Low", "a call log named by a `file:` URI is owner-only (0600), its directory too",
+     "tests/log/test_terminal_safety.py"),
+    ("Low", "a thumbnail longer than the string cap is dropped with a plain note, never cut inside `<img src>`",
+     "tests/wire/test_image_thumbnails.py"),
+    ("Low", "bidi and zero-width characters in tool names, arguments and paths show as `<U+202E>` in every HTML "
+     "view and the CLI", "tests/unit/test_invisible_characters.py, tests/log/test_terminal_safety.py"),
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from ..config import redact_host
 from ..trace import Trace
 from ..trace.timeline import batch_timeline_html
+from ..visible import visible_html
 
 _SHOWN_CHARS = 120  # of an item, value or error in the notebook table
 _TABLE_ROWS = 50  # rows the notebook table shows before "… N more"
@@ -179,10 +180,10 @@ def _row_html(index: int, item: Any, slot: ItemResult | None) -> str:
         result, host, seconds = f"✗ {_cut(error)}", redact_host(slot.host or ""), f"{slot.duration_s:.2f}"
         style = " style='background:rgba(220,40,40,.12)'"
     if slot is not None:
-        result = html.escape(result)
+        result = visible_html(result)
     return (
-        f"<tr{style}><td>{index}</td><td>{html.escape(_cut(item))}</td><td>{result}</td>"
-        f"<td>{html.escape(host)}</td><td>{seconds}</td></tr>"
+        f"<tr{style}><td>{index}</td><td>{visible_html(_cut(item))}</td><td>{result}</td>"
+        f"<td>{visible_html(host)}</td><td>{seconds}</td></tr>"
     )
 
 

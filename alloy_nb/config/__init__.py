@@ -9,6 +9,7 @@ Precedence, highest first: per-call arguments > `settings(...)` scopes > `config
     layers.py       `configure()`, `settings()`, `current()`: the layers and how they combine
 """
 
+from ..choices import MODEL_PREFIX
 from .environment import ENV_NAMES, ENV_VARS, settings_table_markdown
 from .host_url import DEFAULT_HOST, connection, normalize_host, redact_host
 from .layers import (
@@ -21,7 +22,7 @@ from .layers import (
     settings,
     subscribe,
 )
-from .model import MODEL_PREFIX, REQUEST_SETTINGS, THINK_LEVELS, Config, model_name, think_setting
+from .model import REQUEST_SETTINGS, THINK_LEVELS, Config, model_name, same_model, think_setting
 
 __all__ = [
     "DEFAULT_HOST",
@@ -41,6 +42,7 @@ __all__ = [
     "normalize_host",
     "redact_host",
     "reset_configuration",
+    "same_model",
     "settings",
     "settings_table_markdown",
     "subscribe",

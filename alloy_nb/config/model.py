@@ -8,11 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import PydanticUndefined
 
-from ..choices import API_CHOICES, Strategy
+from ..choices import API_CHOICES, MODEL_PREFIX, Strategy
 from ..errors import ConfigurationError
 from .host_url import DEFAULT_HOST, connection, normalize_host, redact_host
 
-MODEL_PREFIX = "ollama:"
 # The settings a request is built from (besides the model and the strategy): traced, and replayed.
 REQUEST_SETTINGS = ("system", "temperature", "max_tokens", "think", "context_length", "keep_alive", "extra")
 
@@ -244,3 +243,19 @@ def model_name(model: str) -> str:
             "for example 'ollama:llama3.1:8b' or 'ollama:smollm2:135m'."
         )
     return model[len(MODEL_PREFIX) :].strip()
+
+
+def same_model(name: str, other: str) -> bool:
+    """Whether two model names (without `ollama:`) are one model, as Ollama reads them: an untagged
+    name means its `latest` tag, so `llama3.1` is what `/api/tags` lists as `llama3.1:latest`.
+
+    >>> same_model("llama3.1", "llama3.1:latest"), same_model("hf.co/me/tiny", "hf.co/me/tiny:latest")
+    (True, True)
+    >>> same_model("llama3.1", "llama3.1:8b")
+    False
+    """
+    return _tagged(name) == _tagged(other)
+
+
+def _tagged(name: str) -> str:
+    return name if ":" in name.rpartition("/")[2] else f"{name}:latest"

@@ -1,16 +1,20 @@
-"""``alloy-nb logs``: the logged calls, newest first, as a table or as JSON lines; `--prune` deletes old ones."""
+"""``alloy-nb logs``: the logged calls, newest first, as a table or as JSON lines; `--prune` deletes old ones.
+
+Everything printed shows control and invisible characters as stand-ins (`visible`; JSON lines as JSON
+escapes), so a logged reply cannot write the clipboard, clear the screen or hide part of a name.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..config import current
+from ..visible import visible, visible_json
 from .store import LoggedCall, default_path, prune, search
 from .table import text_table
 
@@ -41,30 +45,36 @@ def add_logs_command(commands: Any) -> None:
 
 def _logs(args: argparse.Namespace) -> int:
     if args.vacuum and not args.prune:
-        print("alloy-nb: --vacuum goes with --prune, e.g. alloy-nb logs --prune 30d --vacuum", file=sys.stderr)
+        _problem("--vacuum goes with --prune, e.g. alloy-nb logs --prune 30d --vacuum")
         return 2
     try:
         db = args.db or _configured_path()
         if args.prune:
             deleted = prune(args.prune, db, vacuum=args.vacuum)
-            print(f"Deleted {deleted} logged call{'' if deleted == 1 else 's'} older than {args.prune} from {db}.")
+            plural = "" if deleted == 1 else "s"
+            print(visible(f"Deleted {deleted} logged call{plural} older than {args.prune} from {db}."))
             return 0
         calls = search(args.query, n=args.n, model=args.model, status=args.status, since=args.since, path=db)
     except ValueError as error:  # a bad --since or query, or an invalid ALLOY_* variable
-        print(f"alloy-nb: {error}", file=sys.stderr)
+        _problem(str(error))
         return 2
     except sqlite3.Error as error:
-        print(f"alloy-nb: cannot read the call log {db}: {error}. Check the path given with --db.", file=sys.stderr)
+        _problem(f"cannot read the call log {db}: {error}. Check the path given with --db.")
         return 1
     if args.json:
         for call in calls:
-            print(json.dumps(_plain(call), ensure_ascii=False))
+            print(visible_json(_plain(call)))
     elif calls:
         print(text_table(calls))
     else:
         where = "" if db.exists() else " (the file does not exist yet)"
-        print(f"No logged calls match in {db}{where}.", file=sys.stderr)
+        print(visible(f"No logged calls match in {db}{where}."), file=sys.stderr)
     return 0
+
+
+def _problem(message: str) -> None:
+    """One line on stderr: what is wrong and what to do."""
+    print(visible(f"alloy-nb: {' '.join(message.split())}"), file=sys.stderr)
 
 
 def _configured_path() -> Path:

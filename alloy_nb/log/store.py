@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -32,11 +33,13 @@ def default_path() -> Path:
 def connect(path: DbPath | None = None, *, busy_timeout_s: float = 5.0) -> sqlite3.Connection:
     """Open the log in autocommit mode, creating the file (owner-only), WAL mode and the schema as needed.
 
-    A `file:` URI (`file:calls.db?mode=ro`) goes to SQLite as it is."""
+    A `file:` URI (`file:calls.db?mode=ro`) goes to SQLite as it is; the file it may create is created
+    owner-only first, as for a path."""
     target = os.fspath(path if path is not None else default_path())
     uri = target.startswith("file:")
-    if not uri:
-        _create_private(Path(target))
+    created = _file_of_uri(target) if uri else Path(target)
+    if created is not None:
+        _create_private(created)
     conn = sqlite3.connect(target, timeout=busy_timeout_s, isolation_level=None, uri=uri)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -136,6 +139,8 @@ def search(
     `model` is the model string with or without `ollama:`; `since` is a duration back from now
     ("30m", "3h", "1d", "2w"), a timedelta, or a datetime (naive ones are local time)."""
     target = os.fspath(path if path is not None else default_path())
+    for name, value in (("query", query), ("model", model), ("status", status)):
+        _check_text(name, value)
     if not _exists(target):
         return []
     source, where, params = "calls", [], []
@@ -233,16 +238,23 @@ def cutoff(since: str | datetime | timedelta, now: datetime | None = None, *, na
     '2025-01-31T10:30:00.000+00:00'
     """
     now = now or datetime.now(timezone.utc)
-    if isinstance(since, str):
-        match = _DURATION.fullmatch(since)
-        if not match:
-            raise ValueError(
-                f"{name}={since!r} is not a duration. Use a number and a unit: '45s', '30m', '3h', '1d', '2w' "
-                "(or pass a datetime)."
-            )
-        since = timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
-    moment = now - since if isinstance(since, timedelta) else since.astimezone(timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    given = since
+    try:
+        if isinstance(since, str):
+            match = _DURATION.fullmatch(since)
+            if not match:
+                raise ValueError(
+                    f"{name}={since!r} is not a duration. Use a number and a unit: '45s', '30m', '3h', '1d', '2w' "
+                    "(or pass a datetime)."
+                )
+            since = timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
+        moment = now - since if isinstance(since, timedelta) else since.astimezone(timezone.utc)
+        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    except OverflowError:  # a duration beyond what a timedelta or a datetime holds
+        raise ValueError(
+            f"{name}={given!r} reaches back before the year 1. Give a shorter duration, e.g. '3650d' for ten "
+            "years, or a datetime."
+        ) from None
 
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@\"'\\]+:[^/\s@\"'\\]*@")
@@ -281,6 +293,38 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:  # another process created it a moment ago
         pass
+
+
+def _file_of_uri(uri: str) -> Path | None:
+    """The file opening a `file:` URI may create, or None: read-only, read-write (the file must exist),
+    in memory, or on another host (which SQLite refuses).
+
+    >>> _file_of_uri("file:///tmp/calls%20log.db?cache=private"), _file_of_uri("file:calls.db?mode=ro")
+    (PosixPath('/tmp/calls log.db'), None)
+    """
+    parts = urllib.parse.urlsplit(uri)
+    mode = urllib.parse.parse_qs(parts.query).get("mode", [""])[-1]
+    path = urllib.parse.unquote(parts.path)
+    if mode in ("ro", "rw", "memory") or path in ("", ":memory:") or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(path)
+
+
+def _check_text(name: str, value: str | None) -> None:
+    """Refuse what SQLite cannot take as text, naming the argument and what to pass instead."""
+    if value is None:
+        return
+    if "\x00" in value:
+        raise ValueError(
+            f"{name}={value!r} contains a NUL character (\\x00), which the call log cannot search for; remove it."
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{name}={value!r} is not valid text: it holds a lone surrogate (often bytes that were not UTF-8). "
+            "Pass UTF-8 text."
+        ) from None
 
 
 def _exists(target: str) -> bool:

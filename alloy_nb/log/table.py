@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..visible import visible
 from .store import LoggedCall
 
 HEADERS = ("id", "time", "model", "status", "tokens", "prompt", "reply")
@@ -13,11 +14,17 @@ SHOWN_CHARS = 60
 def cells(call: LoggedCall) -> tuple[str, ...]:
     """One call's cells, in HEADERS order; a failed call shows its error in place of the reply.
 
-    The strings are plain text, not escaped for any markup."""
+    The strings are plain text with control and invisible characters shown (see `visible`), not
+    escaped for any markup."""
     tokens = f"{call.prompt_tokens or 0}+{call.completion_tokens or 0}"
     reply = call.error if call.error else call.reply
     time = call.time[:19].replace("T", " ")  # to the second, UTC
-    return (call.id, time, call.model, call.status, tokens, short(call.prompt), short(reply))
+    return (
+        *(visible(cell) for cell in (call.id, time, call.model, call.status)),
+        tokens,
+        short(call.prompt),
+        short(reply),
+    )
 
 
 def text_table(calls: Sequence[LoggedCall]) -> str:
@@ -28,10 +35,10 @@ def text_table(calls: Sequence[LoggedCall]) -> str:
 
 
 def short(text: str | None, limit: int = SHOWN_CHARS) -> str:
-    """`text` on one line, cut to `limit` characters.
+    """`text` on one line with its control and invisible characters shown, cut to `limit` characters.
 
-    >>> short("line one\\nline two", 12)
-    'line one li…'
+    >>> short("line one\\nline two", 12), short("\\x1b[2Jcleared", 12)
+    ('line one li…', '␛[2Jcleared')
     """
-    flat = " ".join((text or "").split())
+    flat = visible(" ".join((text or "").split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..config import Config
+from ..config import Config, same_model
 from ..trace import Trace
 from ..trace.model import AnyEvent, RequestEvent, RetryEvent, ToolEvent
+from ..visible import visible
 
 
 def opening_line(config: Config) -> str:
@@ -29,7 +30,7 @@ def event_line(event: AnyEvent, model: str) -> str | None:
         what = "the request" if event.scope == "request" else f"the call (attempt {event.attempt + 1})"
         return f"{event.error.type}: trying {what} again in {event.wait_s:.1f} s…"
     if isinstance(event, ToolEvent):
-        return f"tool {event.name} running…"
+        return visible(f"tool {event.name} running…")
     if isinstance(event, RequestEvent):
         return (
             "finalize turn: asking once more for the answer in the schema…"
@@ -41,7 +42,7 @@ def event_line(event: AnyEvent, model: str) -> str | None:
             )
         )
     if event.tool_calls:
-        return f"{model} asked for {', '.join(call.name for call in event.tool_calls)}"
+        return visible(f"{model} asked for {', '.join(call.name for call in event.tool_calls)}")
     return None
 
 
@@ -119,4 +120,4 @@ def _is_loaded(config: Config) -> bool:
         loaded = Host(config, timeout=1.0).running().models
     except Exception:
         return True
-    return any(model.model == config.model_name or model.name == config.model_name for model in loaded)
+    return any(same_model(name, config.model_name) for model in loaded for name in (model.model, model.name) if name)

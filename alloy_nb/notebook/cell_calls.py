@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from ..config import MODEL_PREFIX
+from ..choices import MODEL_PREFIX
 from ..errors import AlloyError
 from .magic_flags import did_you_mean
 from .magics_state import MagicsState

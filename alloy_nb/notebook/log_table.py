@@ -1,5 +1,5 @@
-"""Logged calls as an HTML table for notebooks (every model, tool and user string escaped), with a
-plain-text fallback."""
+"""Logged calls as an HTML table for notebooks (every model, tool and user string escaped, its control
+and invisible characters shown), with a plain-text fallback."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..log.store import LoggedCall
 from ..log.table import HEADERS, cells, text_table
+from ..visible import visible_html
 
 _TITLE_CHARS = 2_000  # the full prompt or reply shows on hover, up to this much
 _ERROR_ROW = "background:rgba(176,0,32,0.08)"
@@ -37,7 +38,7 @@ def _row_html(call: LoggedCall) -> str:
     full = {"prompt": call.prompt, "reply": call.error or call.reply}
     tds = []
     for header, value in zip(HEADERS, values, strict=True):
-        title = f' title="{html.escape(full[header][:_TITLE_CHARS])}"' if header in full else ""
+        title = f' title="{visible_html(full[header][:_TITLE_CHARS])}"' if header in full else ""
         style = f' style="{_ERROR_TEXT}"' if failed and header in ("status", "reply") else ""
         tds.append(f"<td{title}{style}>{html.escape(value)}</td>")
     row_style = f' style="{_ERROR_ROW}"' if failed else ""

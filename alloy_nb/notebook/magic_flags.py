@@ -122,9 +122,9 @@ def _cell_usage(usage: str) -> list[str]:
 def first_sentence(text: str) -> str:
     """A docstring's first sentence on one line, without reST markup.
 
-    >>> first_sentence("The call log: searchable; `show ID` opens one.\n    More here.")
+    >>> first_sentence("The call log: searchable; `show ID` opens one. More here.")
     'The call log: searchable; show ID opens one.'
-    >>> first_sentence("Send a logged call again. Its tools run only\n    where defined.")
+    >>> first_sentence("Send a logged call again.")
     'Send a logged call again.'
     """
     flat = " ".join(text.replace("`", "").split())

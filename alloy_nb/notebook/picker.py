@@ -179,10 +179,16 @@ def _with_credentials_kept(shown: str, configured: str) -> str:
 
 
 def _model_options(info: HostInfo, model: str) -> tuple[tuple[str, str], ...]:
-    """The host's models as `(label, "ollama:<name>")`, plus the configured model if the host does not list it."""
-    options = tuple((m.label, settings.MODEL_PREFIX + m.name) for m in info.models)
+    """The host's models as `(label, "ollama:<name>")`, plus the configured model if the host does not list it.
+
+    The host's entry for the configured model keeps the configured spelling (`ollama:llama3.1` for the
+    listed `llama3.1:latest`), so the dropdown shows it as chosen."""
+    wanted = settings.model_name(model)
+    options = tuple(
+        (m.label, model if settings.same_model(m.name, wanted) else settings.MODEL_PREFIX + m.name) for m in info.models
+    )
     if model not in (value for _, value in options):
-        options += ((f"{settings.model_name(model)} (not listed by the host)", model),)
+        options += ((f"{wanted} (not listed by the host)", model),)
     return options
 
 

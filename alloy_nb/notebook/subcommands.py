@@ -9,6 +9,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from ..errors import AlloyError
+from ..visible import visible
 from .cell_calls import CellCalls
 from .magic_flags import call_options, key_value, parse_flags
 
@@ -94,7 +95,10 @@ class Subcommands(CellCalls):
             prompt = prompt_line(trace)
             chat = " · --chat" if trace.id in self.chat_calls else ""
             print(
-                f"[{index}] {trace.started_at[11:19]} {trace.model} via {trace.strategy} · {trace.status}{chat} · {prompt}"
+                visible(
+                    f"[{index}] {trace.started_at[11:19]} {trace.model} via {trace.strategy} · {trace.status}{chat} "
+                    f"· {prompt}"
+                )
             )
 
     @magic_arguments("alloy log")
@@ -204,5 +208,6 @@ class Subcommands(CellCalls):
 
 
 def prompt_line(trace: Trace) -> str:
-    text = trace.prompt()
+    """The call's prompt on one line, cut to 60 characters."""
+    text = " ".join(trace.prompt().split())
     return text if len(text) <= 60 else text[:59] + "…"

@@ -1,12 +1,13 @@
-"""What changed between two calls: their replies and their first request bodies, line by line."""
+"""What changed between two calls: their replies and their first request bodies, line by line (escaped,
+control and invisible characters shown)."""
 
 from __future__ import annotations
 
 import difflib
-import html
 import json
 from typing import Any
 
+from ..visible import visible_html
 from .model import Trace
 
 _ADDED = "background:rgba(40,170,60,.18)"
@@ -39,15 +40,14 @@ def diff_html(before: Trace, after: Trace) -> str:
 
 
 def _section(title: str, lines: list[str]) -> str:
+    heading = f"<b>{visible_html(title)}</b>"
     if not lines:
-        return f"<div><b>{html.escape(title)}</b>: the same</div>"
+        return f"<div>{heading}: the same</div>"
     shown = "".join(_line(line) for line in lines)
-    return (
-        f"<details open><summary><b>{html.escape(title)}</b></summary><pre style='margin:2px 0'>{shown}</pre></details>"
-    )
+    return f"<details open><summary>{heading}</summary><pre style='margin:2px 0'>{shown}</pre></details>"
 
 
 def _line(line: str) -> str:
     style = _ADDED if line.startswith("+") else _REMOVED if line.startswith("-") else ""
-    escaped = html.escape(line)
+    escaped = visible_html(line)
     return f"<div style='{style}'>{escaped}</div>" if style else f"<div>{escaped}</div>"

@@ -1,4 +1,5 @@
-"""Trace as HTML: a self-contained, script-free conversation view; every data string escaped.
+"""Trace as HTML: a self-contained, script-free conversation view; every data string escaped, its
+control and invisible characters shown (`visible`: a tool named `invoice\u202efdp.exe` reads so).
 
 Stdlib only, so the core can render without IPython. Layout: a header; the timeline; per request
 the messages new since the previous request, then the response and that turn's tool runs;
@@ -7,11 +8,12 @@ collapsible raw JSON; the outcome.
 
 from __future__ import annotations
 
-import html
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..messages import AssistantMessage, Message, ToolResult
+from ..visible import visible_html
 from .timeline import duration_text as _duration, timeline_section
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 
 MAX_SHOWN_CHARS = 20_000
+_PNG_DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}")  # nothing in it needs escaping
 
 _STATUSES = {"ok", "error", "interrupted", "running"}
 
@@ -121,15 +124,23 @@ def _images(trace: Trace) -> str:
     """The call's images: a thumbnail (a PNG alloy_nb made, never the original bytes) and the facts of each."""
     shown = []
     for number, image in enumerate(trace.images, start=1):
-        thumbnail = image.thumbnail or ""
-        picture = (
-            f'<img class="at-thumb" src="{_text(thumbnail)}" alt="image {number}">'
-            if thumbnail.startswith("data:image/png;base64,")
-            else ""
-        )
         facts = f"image {number}: {image.media_type}, {image.size:,} bytes, sha256 {image.sha256[:16]}…"
-        shown.append(f'<span class="at-image">{picture}<span class="at-meta">{_text(facts)}</span></span>')
+        shown.append(
+            f'<span class="at-image">{_thumbnail(image.thumbnail, number)}'
+            f'<span class="at-meta">{_text(facts)}</span></span>'
+        )
     return f'<div class="at-images">{"".join(shown)}</div>' if shown else ""
+
+
+def _thumbnail(thumbnail: str | None, number: int) -> str:
+    """The thumbnail as an image only when it is a whole PNG data URI, put in `src` uncut; anything else
+    (the trace's note on a thumbnail longer than trace_max_chars, a cut or forged one) as text beside it."""
+    if not thumbnail:
+        return ""
+    if _PNG_DATA_URI.fullmatch(thumbnail):
+        return f'<img class="at-thumb" src="{thumbnail}" alt="image {number}">'
+    note = "thumbnail not shown: not a whole PNG data URI" if thumbnail.startswith("data:") else thumbnail
+    return f'<span class="at-note">{_text(note)}</span>'
 
 
 def _outcome(trace: Trace) -> str:
@@ -264,9 +275,10 @@ def _json(value: Any) -> str:
 
 
 def _text(value: str) -> str:
-    """Escaped for HTML, cut to MAX_SHOWN_CHARS with a visible note."""
+    """Shown and escaped for HTML (`visible_html`), cut to MAX_SHOWN_CHARS with a visible note; for element
+    text only (the note is markup)."""
     if len(value) <= MAX_SHOWN_CHARS:
-        return html.escape(value, quote=True)
+        return visible_html(value)
     more = len(value) - MAX_SHOWN_CHARS
     note = f'<span class="at-note">… ({more} more characters; see trace.to_json())</span>'
-    return html.escape(value[:MAX_SHOWN_CHARS], quote=True) + note
+    return visible_html(value[:MAX_SHOWN_CHARS]) + note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import secrets
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from ..messages import (
     prompt_of,
 )
 from ..nesting import MAX_NESTING, cut_deeper_than, value_depth
+from ..visible import visible
 
 Status = Literal["running", "ok", "error", "interrupted"]
 
@@ -148,6 +150,11 @@ class Trace(BaseModel):
     max_chars: int = Field(default=200_000, exclude=True, repr=False, description="Longer strings are cut.")
     clock_start: float = Field(default_factory=time.perf_counter, exclude=True, repr=False)
 
+    def model_post_init(self, context: Any) -> None:
+        """The call's thumbnails obey the trace's string limit too (one too long is dropped, saying so)."""
+        if _has_long_string(self.images, self.max_chars):
+            self.images = capped(self.images, self.max_chars)
+
     def elapsed(self) -> float:
         """Seconds since the trace started (for event timestamps)."""
         return time.perf_counter() - self.clock_start
@@ -238,7 +245,7 @@ class Trace(BaseModel):
         return cls.model_validate_json(text)
 
     def summary(self) -> str:
-        """A compact, line-per-event text view."""
+        """A compact, line-per-event text view; control and invisible characters shown (see `visible`)."""
         lines = [
             f"Trace {self.id} · {self.model} via {self.strategy} · {self.status}"
             + (f" in {self.duration_s:.2f}s" if self.duration_s is not None else "")
@@ -250,7 +257,7 @@ class Trace(BaseModel):
             lines.append(f"  ✗ {self.error.type}: {_short(self.error.message, 160)}")
         elif self.status == "ok":
             lines.append(f"  = {_short(repr(self.result), 160)}")
-        return "\n".join(lines)
+        return visible("\n".join(lines))
 
     def __str__(self) -> str:
         return self.summary()
@@ -304,15 +311,25 @@ def _plain(model: BaseModel) -> Any:
     return root[0]
 
 
-def capped(value: Any, limit: int) -> Any:
-    """`value` with every string longer than `limit` cut, saying how much was cut.
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,")
 
-    Nothing is copied when nothing is too long; models inside are cut in place."""
+
+def capped(value: Any, limit: int) -> Any:
+    """`value` with every string longer than `limit` cut, saying how much was cut; a data URI (an image)
+    is not cut but replaced by the note, as half of one shows nothing and breaks where it is used.
+
+    Nothing is copied when nothing is too long; models inside are cut in place.
+
+    >>> capped("data:image/png;base64," + "A" * 200, 100)
+    '[a data URI of 222 characters, not kept in the trace; trace_max_chars=100]'
+    """
     if not _has_long_string(value, limit):
         return value
     if isinstance(value, (dict, list)) and value_depth(value) > MAX_NESTING:  # cutting recurses per level
         value = cut_deeper_than(value)
     if isinstance(value, str):
+        if _DATA_URI.match(value):
+            return f"[a data URI of {len(value)} characters, not kept in the trace; trace_max_chars={limit}]"
         return (
             value[:limit] + f"… [{len(value) - limit} more characters not kept in the trace; trace_max_chars={limit}]"
         )

@@ -3,17 +3,18 @@
 `timeline_bars` computes the bars as plain data. The HTML carries class attributes only, as the trace
 view does: bars are placed by position classes in per-mille steps with a `<style>` rule for each one
 used (a class means the same position in every view, so views on one page never clash). Every string
-that came from a model or a tool is escaped.
+that came from a model or a tool is escaped, its control and invisible characters shown (`visible`).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Literal
+
+from ..visible import visible_html
 
 if TYPE_CHECKING:  # (types only: the trace model imports the views that import this)
     from .model import AnyEvent, ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace
@@ -345,7 +346,7 @@ def _chart(title: str, rows: str, scale: _Scale, extra_class: str = "") -> str:
     """Title, rows, axis and legend, with a rule for each position the rows and axis use."""
     axis = _axis(scale)  # placed before the rules are written
     return (
-        f'<div class="at-tl{extra_class}"><style>{_CSS}{scale.css()}</style><div class="at-tl-title">{html.escape(title)}</div>'
+        f'<div class="at-tl{extra_class}"><style>{_CSS}{scale.css()}</style><div class="at-tl-title">{visible_html(title)}</div>'
         f'<div class="at-tl-grid">{rows}{axis}</div>{_legend()}</div>'
     )
 
@@ -353,7 +354,7 @@ def _chart(title: str, rows: str, scale: _Scale, extra_class: str = "") -> str:
 def _trace_row(bars: list[Bar], scale: _Scale) -> str:
     first = bars[0]
     finalize = '<span class="at-tl-fin">finalize</span>' if first.finalize else ""
-    label = f"{html.escape(first.label)}{finalize}"
+    label = f"{visible_html(first.label)}{finalize}"
     return _row(label, "".join(_bar(bar, 0.0, scale) for bar in bars), _row_note(bars))
 
 
@@ -361,13 +362,13 @@ def _batch_row(index: int, trace: Trace, bars: list[Bar], offset: float, scale: 
     shown = "".join(_bar(bar, offset, scale) for bar in bars)
     requests = len(trace.requests)
     note = f"{duration_text(trace.duration_s)} · {trace.status} · {requests} request{'' if requests == 1 else 's'}"
-    return _row(html.escape(f"#{index} · {trace.host}"), shown, note)
+    return _row(visible_html(f"#{index} · {trace.host}"), shown, note)
 
 
 def _row(label_html: str, bars_html: str, note: str, extra_class: str = "") -> str:
     return (
         f'<div class="at-tl-row{extra_class}"><span class="at-tl-label">{label_html}</span>'
-        f'<span class="at-tl-track">{bars_html}</span><span class="at-tl-note">{html.escape(note)}</span></div>'
+        f'<span class="at-tl-track">{bars_html}</span><span class="at-tl-note">{visible_html(note)}</span></div>'
     )
 
 
@@ -387,7 +388,7 @@ def _bar(bar: Bar, offset: float, scale: _Scale) -> str:
     width = scale.width(left, bar.duration_s)
     classes = f"at-tl-bar at-tl-{bar.kind} at-tl-x{left} at-tl-w{width}"
     classes += " at-tl-failed" * bar.failed + " at-tl-right" * (left > 600)
-    return f'<span class="{classes}"><span class="at-tl-tip">{html.escape(_tip(bar, offset))}</span></span>'
+    return f'<span class="{classes}"><span class="at-tl-tip">{visible_html(_tip(bar, offset))}</span></span>'
 
 
 def _tip(bar: Bar, offset: float) -> str:

@@ -155,10 +155,12 @@ FAULTS: tuple[Fault, ...] = (
           turns=(Reply(status=502, error="bad gateway"),) * 2 + (Reply(text=RECOVERED),), settings=QUICK,
           stream=True, value=RECOVERED),
     Fault("200 with a non-JSON body", ServerError,
-          rf"The server at {LOOPBACK} sent a reply that is not the API's shape \(JSONDecodeError: .*\)\. {NOT_OLLAMA}",
+          rf"The server at {LOOPBACK} answered with a reply that is not JSON, beginning '<html>proxy error</html>'\. "
+          rf"{NOT_OLLAMA} A proxy in front of it may want a login first\.",
           (REQUEST, NO_REPLY), turns=(Reply(raw_body="<html>proxy error</html>"),)),
     Fault("200 with a non-JSON body, streamed (ndjson)", ServerError,
-          rf"The server at {LOOPBACK} sent a reply that is not the API's shape \(JSONDecodeError: .*\)\. {NOT_OLLAMA}",
+          rf"The server at {LOOPBACK} answered with a reply that is not JSON, beginning '<html>proxy error</html>'\. "
+          rf"{NOT_OLLAMA} A proxy in front of it may want a login first\.",
           (REQUEST, NO_REPLY), turns=(Reply(raw_body="<html>proxy error</html>"),), stream=True, strategies=("native",)),
     Fault("200 with a non-JSON body, streamed (SSE)", ServerError,
           rf"The server at {LOOPBACK} sent no valid chunks: the stream ended without text or a final chunk\. {NOT_OLLAMA} "
@@ -177,7 +179,7 @@ FAULTS: tuple[Fault, ...] = (
           (NOTHING_SENT,), env={"ALLOY_EXTRA_JSON": '{"ollama_api": "responses"}'}, strategies=(None,)),
     Fault("model string without ollama:", ConfigurationError,
           r"Model 'llama3\.1:8b' is not an Ollama model string\. Use 'ollama:<model>', for example 'ollama:llama3\.1:8b'.*",
-          (NOTHING_SENT,), model="llama3.1:8b"),
+          (NOTHING_SENT,), model="llama3.1:8b", entries=("python",)),  # %%alloy -m llama3.1:8b means ollama:
     Fault("native-only option on openai_chat", ConfigurationError,
           r"extra\['ollama_options'\] \(num_ctx\) only exist on Ollama's native API, and this call uses openai_chat "
           r"\(model 'ollama:smollm2:135m'\)\. Remove them, or pass api='native'\.",

@@ -114,7 +114,19 @@ def test_the_server_depends_on_nothing_in_the_core() -> None:
 # import only the foundation and each other. The server and the testing helpers are checked above.
 RANKS: dict[str, int] = {
     **dict.fromkeys(
-        ("errors", "choices", "config", "nesting", "images", "messages", "client_cache", "outputs", "tools"), 0
+        (
+            "errors",
+            "visible",
+            "choices",
+            "config",
+            "nesting",
+            "images",
+            "messages",
+            "client_cache",
+            "outputs",
+            "tools",
+        ),
+        0,
     ),
     **dict.fromkeys(("strategies", "host", "capabilities"), 1),
     "call": 2,

@@ -12,6 +12,7 @@ from nbclient import NotebookClient
 import alloy_nb
 from alloy_nb.config import current
 from alloy_nb.notebook.picker import ModelPicker, model_picker
+from alloy_nb.testing import ScriptedEngine, ServerThread
 
 SERVED = ["ollama:smollm2:135m", "ollama:llama3.1:8b", "ollama:gpt-oss:20b", "ollama:qwen3:0.6b", "ollama:gemma3:4b"]
 
@@ -163,3 +164,20 @@ def test_picker_in_a_real_kernel_saves_its_widget_state(server, monkeypatch: pyt
     shown_html = " ".join(m["state"].get("value", "") for m in state.values() if m["model_name"] == "HTMLModel")
     assert ">completion</span>" in shown_html and "context 8,192 tokens" in shown_html
     assert chosen == ["cannot think", "llama3.1:8b · 4.8 GB", "openai_chat (/v1/chat/completions)"]
+
+
+def test_an_untagged_model_is_the_hosts_latest_in_the_dropdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ollama:llama3.1` is what the host lists as `llama3.1:latest`: chosen, never "not listed"."""
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    engine = ScriptedEngine(("llama3.1:latest", "qwen3:0.6b"))
+    with ServerThread(engine) as host:
+        alloy_nb.reset_configuration()
+        alloy_nb.configure(host=host.url, model="ollama:llama3.1")
+        shown = model_picker()
+        try:
+            assert [value for _, value in shown.model.options] == ["ollama:llama3.1", "ollama:qwen3:0.6b"]
+            assert shown.model.value == "ollama:llama3.1"
+            assert not any("not listed" in label for label, _ in shown.model.options)
+        finally:
+            shown.close()
+            alloy_nb.reset_configuration()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Literal
 
 import pytest
@@ -110,3 +111,23 @@ def test_result_content() -> None:
     assert result_content("text") == "text"
     assert result_content({"a": [1, 2]}) == '{"a":[1,2]}'
     assert result_content(convert.run({"amount": 1})) == '{"amount":1.0,"currency":"EUR","note":null}'
+
+
+def test_a_tool_without_a_docstring_or_types_warns_at_the_decorator_line() -> None:
+    with pytest.warns(UserWarning, match=r"Tool 'bare' has no docstring.* and no type on x, so the model") as seen:
+
+        @tool
+        def bare(x, y: int):  # type: ignore[no-untyped-def]
+            return x
+
+    assert seen[0].filename == __file__  # the user's own line, not alloy_nb's
+
+
+def test_a_described_and_typed_tool_is_quiet() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+
+        @tool(name="described")
+        def quiet(x: int) -> int:
+            """Return x."""
+            return x
