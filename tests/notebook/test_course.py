@@ -86,7 +86,6 @@ STRATEGY_CELLS = (  # a browser test drives these cells in this order: keep the 
     "ask.traced(",
     'extra={"ollama_options": {"num_ctx": 2048}}',
     'alloy_nb.config.current(model="ollama:gpt-oss:20b").strategy',
-    "server.stop()",
 )
 
 
@@ -199,12 +198,15 @@ def test_course_notebook_runs_on_the_embedded_model(name: str, monkeypatch: pyte
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert code[0].source.startswith("%load_ext alloy_nb\n") and "start_local_server()" in code[0].source
-    assert "temperature=0.0" in code[0].source and code[-1].source == "server.stop()"
+    assert "temperature=0.0" in code[0].source
+    assert not any(cell.source.strip() == "server.stop()" for cell in code), "a notebook stops its server"
+    notebook.cells.append(nbformat.v4.new_code_cell('print("a cell of my own:", alloy_nb.ask("Hi", max_tokens=4) is not None)'))
 
     started = time.perf_counter()
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     print(f"\n{name} executed in {time.perf_counter() - started:.1f}s")
+    assert "a cell of my own: True" in _shown(notebook.cells.pop()), "a cell added at the end finds no server"
 
     assert "started here: True" in _shown(code[0])
     CHECKS[name](notebook)
