@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import Config, same_model
 from ..trace import Trace
-from ..trace.model import AnyEvent, RequestEvent, RetryEvent, ToolEvent
+from ..trace.events import AnyEvent, RequestEvent, RetryEvent, ToolEvent
 from ..visible import visible
 
 

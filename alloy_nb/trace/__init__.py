@@ -1,18 +1,8 @@
 """Traces: the plain-data record of each call (`model`) and its HTML views (`html`)."""
 
-from .model import (
-    ErrorInfo,
-    RequestEvent,
-    ResponseEvent,
-    RetryEvent,
-    ToolEvent,
-    Trace,
-    Usage,
-    last_trace,
-    observing,
-    recent_traces,
-    remember,
-)
+from .events import ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Usage
+from .model import Trace, observing
+from .recent import last_trace, recent_traces, remember
 
 __all__ = [
     "ErrorInfo",

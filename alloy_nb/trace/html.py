@@ -17,7 +17,8 @@ from ..visible import visible_html
 from .timeline import duration_text as _duration, timeline_section
 
 if TYPE_CHECKING:
-    from .model import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace
+    from .events import RequestEvent, ResponseEvent, RetryEvent, ToolEvent
+    from .model import Trace
 
 
 MAX_SHOWN_CHARS = 20_000

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Literal
 from ..visible import visible_html
 
 if TYPE_CHECKING:  # (types only: the trace model imports the views that import this)
-    from .model import AnyEvent, ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace
+    from .events import AnyEvent, ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent
+    from .model import Trace
 
 BarKind = Literal["wait", "thinking", "generation", "tool", "retry"]
 

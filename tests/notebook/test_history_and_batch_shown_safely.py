@@ -6,7 +6,7 @@ from alloy_nb import ask
 from alloy_nb.messages import ToolCall
 from alloy_nb.notebook.call_status import event_line
 from alloy_nb.testing import ScriptedTurn as Reply
-from alloy_nb.trace.model import ResponseEvent, ToolEvent
+from alloy_nb.trace.events import ResponseEvent, ToolEvent
 
 HOSTILE = "clear\x1b[2J then invoice\u202efdp.exe"
 
