@@ -181,6 +181,17 @@ ROUND_TWO = (
      "tests/wire/test_image_thumbnails.py"),
     ("Low", "bidi and zero-width characters in tool names, arguments and paths show as `<U+202E>` in every HTML "
      "view and the CLI", "tests/unit/test_invisible_characters.py, tests/log/test_terminal_safety.py"),
+    ("Medium", "the embedded server bounds every JSON-schema repetition count (1,000) and the grammar's size, "
+     "nested pattern quantifiers together, answers 400 naming the bound, and builds grammars off the event loop",
+     "tests/server/test_schema_bounds.py"),
+    ("Medium", "an image over 25 Mpx is a 400 read from its header, decoded off the event loop",
+     "tests/server/test_hostile_inputs.py"),
+    ("Low", "a lone surrogate 950 levels deep is repaired without recursion; a failed request is one log line",
+     "tests/server/test_hostile_inputs.py, tests/server/test_engine_failures.py"),
+    ("Low", "a `$ref` that leads nowhere or a schema no grammar can follow is a 400 on every engine",
+     "tests/server/test_schema_bounds.py"),
+    ("Low", "a `--model NAME=PATH` that is not a readable GGUF file stops `alloy-nb serve` at start, naming it",
+     "tests/server/test_model_files.py"),
 )
 
 

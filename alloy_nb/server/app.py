@@ -1,16 +1,12 @@
 """``create_app``: the Ollama-compatible HTTP app around one engine.
 
-Like Ollama, the app refuses browser-borne requests it should not serve: a foreign
-``Host`` while it listens on loopback (DNS rebinding) and an ``Origin`` outside the
-allowlist; allowed origins get CORS headers.
+The app reads both wire formats into one `ChatRequest`, checks its schemas, runs it through the
+engine and answers in the request's format. Browser-borne requests are guarded (`guard`), bodies
+bounded (`bodies`), failures answered in each route's shape and logged as one line (`failures`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import logging
-import os
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
@@ -20,15 +16,15 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 
 from alloy_nb.server import ollama_api, openai_api
+from alloy_nb.server.bodies import json_body, stream_flag
 from alloy_nb.server.engines import (
     ChatRequest,
     Engine,
@@ -41,11 +37,18 @@ from alloy_nb.server.engines import (
     ToolCalls,
     refusal,
 )
+from alloy_nb.server.failures import (
+    answering_failures,
+    describe,
+    dialect_for,
+    error_response,
+    log_failure,
+)
+from alloy_nb.server.guard import CORS_HEADERS, CORS_METHODS, Guard, origin_pattern
 from alloy_nb.server.ollama_api import OllamaDialect
 from alloy_nb.server.openai_api import OpenAIDialect
-from alloy_nb.server.wire import BadRequest, BodyTooLarge, Dialect, Reply, StreamRenderer, find_card, json_line
-
-log = logging.getLogger("alloy_nb.server")
+from alloy_nb.server.schema_checks import check_schemas
+from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
 
 KEEP_ALIVE = timedelta(minutes=5)
 
@@ -71,7 +74,7 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
 
     async def show(request: Request) -> Response:
         try:
-            name = ollama_api.show_model_name(await _json_body(request))
+            name = ollama_api.show_model_name(await json_body(request))
         except BadRequest as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
         card = find_card(engine.models(), name)
@@ -81,8 +84,8 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
 
     async def pull(request: Request) -> Response:
         try:
-            body = await _json_body(request)
-            name, stream = ollama_api.pull_model_name(body), _stream_flag(body)
+            body = await json_body(request)
+            name, stream = ollama_api.pull_model_name(body), stream_flag(body)
         except BadRequest as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
         progress = engine.pull(name)
@@ -92,7 +95,8 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
                 return JSONResponse(await _last(first, progress))
         except EngineError as error:
             return JSONResponse({"error": error.message}, status_code=error.status)
-        return _ClosingStream(_progress_lines(first, progress), media_type=OllamaDialect.stream_media_type)
+        lines = _progress_lines(request, first, progress)
+        return _ClosingStream(lines, media_type=OllamaDialect.stream_media_type)
 
     async def running(request: Request) -> Response:
         loaded = chat.loaded(engine.models())
@@ -111,134 +115,25 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
         return PlainTextResponse("Ollama is running")
 
     routes = [
-        Route("/", root, methods=["GET", "HEAD"]),
-        Route("/api/chat", native_chat, methods=["POST"]),
-        Route("/api/tags", tags, methods=["GET", "HEAD"]),
-        Route("/api/show", show, methods=["POST"]),
-        Route("/api/pull", pull, methods=["POST"]),
-        Route("/api/ps", running, methods=["GET"]),
-        Route("/api/version", server_version, methods=["GET", "HEAD"]),
-        Route("/v1/chat/completions", openai_chat, methods=["POST"]),
-        Route("/v1/models", openai_models, methods=["GET"]),
+        Route(path, answering_failures(endpoint), methods=methods)
+        for path, endpoint, methods in [
+            ("/", root, ["GET", "HEAD"]),
+            ("/api/chat", native_chat, ["POST"]),
+            ("/api/tags", tags, ["GET", "HEAD"]),
+            ("/api/show", show, ["POST"]),
+            ("/api/pull", pull, ["POST"]),
+            ("/api/ps", running, ["GET"]),
+            ("/api/version", server_version, ["GET", "HEAD"]),
+            ("/v1/chat/completions", openai_chat, ["POST"]),
+            ("/v1/models", openai_models, ["GET"]),
+        ]
     ]
     allowed = origin_pattern(origins)
     middleware = [
-        Middleware(_Guard, allow_any_host=allow_any_host, origins=re.compile(allowed)),
+        Middleware(Guard, allow_any_host=allow_any_host, origins=re.compile(allowed)),
         Middleware(CORSMiddleware, allow_origin_regex=allowed, allow_methods=CORS_METHODS, allow_headers=CORS_HEADERS),
     ]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: _internal_error})
-
-
-# --- Host and Origin guards ---------------------------------------------------------------
-
-_LOCAL_ORIGINS = r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::\d+)?"
-_APP_ORIGINS = r"(?:app|file|tauri|vscode-webview|vscode-file)://.*"
-
-CORS_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
-CORS_HEADERS = [
-    "Authorization",
-    "Content-Type",
-    "User-Agent",
-    "Accept",
-    "X-Requested-With",
-    # the openai SDKs' own headers (the ollama SDKs send only the ones above)
-    "OpenAI-Beta",
-    "OpenAI-Organization",
-    "OpenAI-Project",
-    "X-Stainless-Arch",
-    "X-Stainless-Async",
-    "X-Stainless-Custom-Poll-Interval",
-    "X-Stainless-Helper-Method",
-    "X-Stainless-Lang",
-    "X-Stainless-OS",
-    "X-Stainless-Package-Version",
-    "X-Stainless-Poll-Helper",
-    "X-Stainless-Read-Timeout",
-    "X-Stainless-Retry-Count",
-    "X-Stainless-Runtime",
-    "X-Stainless-Runtime-Version",
-    "X-Stainless-Stream-Helper",
-    "X-Stainless-Timeout",
-]
-
-
-def origin_pattern(extra: Iterable[str] = ()) -> str:
-    """A regex (for ``fullmatch``) of the origins allowed: local ones, ``OLLAMA_ORIGINS``, ``extra``."""
-    texts = [os.environ.get("OLLAMA_ORIGINS", ""), *extra]
-    entries = [entry.strip() for text in texts for entry in text.split(",")]
-    wildcards = [_wildcard(entry) for entry in entries if entry]
-    return "|".join(f"(?:{pattern})" for pattern in [_LOCAL_ORIGINS, _APP_ORIGINS, *wildcards])
-
-
-def _wildcard(origin: str) -> str:
-    """``https://*.example.com`` as a regex: ``*`` matches anything, the rest literally."""
-    return ".*".join(re.escape(part) for part in origin.split("*"))
-
-
-def _is_loopback_host(host: str) -> bool:
-    """Whether a ``Host`` header (port optional) names this machine: a loopback name or address.
-
-    Unspecified addresses (``0.0.0.0``) count too: clients reach loopback through them, and
-    an address literal cannot be rebound by DNS.
-    """
-    name = _host_name(host.strip().lower())
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
-
-
-def _host_name(host: str) -> str:
-    """The name in a ``Host`` header, without brackets or port."""
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.partition(":")[0] if host.count(":") == 1 else host
-
-
-class _Guard:
-    """Answers 403, before CORS and routing, to a foreign ``Host`` (unless allowed) or ``Origin``.
-
-    Web pages can make a browser call this server: the Host check stops DNS rebinding
-    (evil.example resolving to 127.0.0.1), the Origin check stops other sites' pages.
-    """
-
-    def __init__(self, app: ASGIApp, *, allow_any_host: bool, origins: re.Pattern[str]) -> None:
-        self._app = app
-        self._allow_any_host = allow_any_host
-        self._origins = origins
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = self._problem(scope) if scope["type"] == "http" else None
-        if problem is None:
-            await self._app(scope, receive, send)
-            return
-        # shaped as a 400: OpenAI has no error type for 403, and the request is what is at fault
-        body = _dialect_for(scope["path"]).error(400, problem)
-        await JSONResponse(body, status_code=403)(scope, receive, send)
-
-    def _problem(self, scope: Scope) -> str | None:
-        headers = Headers(scope=scope)
-        host, origin = headers.get("host"), headers.get("origin")
-        if host is not None and not self._allow_any_host and not _is_loopback_host(host):
-            return (
-                f"Host header {host!r} refused: the server listens on loopback; "
-                f"open it as {_loopback_url(scope)}, or start it with --host 0.0.0.0"
-            )
-        if origin is not None and not self._origins.fullmatch(origin):
-            return f"Origin {origin!r} is not allowed; add it with OLLAMA_ORIGINS or --origins"
-        return None
-
-
-def _loopback_url(scope: Scope) -> str:
-    """This server's own loopback URL, for the refusal message."""
-    host, port = scope.get("server") or ("127.0.0.1", None)
-    if not _is_loopback_host(host):
-        host = "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}" if port is None else f"http://{host}:{port}"
 
 
 class _ChatHandler:
@@ -256,14 +151,15 @@ class _ChatHandler:
     async def handle(self, request: Request, dialect: Dialect) -> Response:
         started = time.perf_counter_ns()
         try:
-            chat = dialect.parse(await _json_body(request), request.url.path)
+            chat = dialect.parse(await json_body(request), request.url.path)
             chat.headers = dict(request.headers)
+            check_schemas(chat)
         except BadRequest as error:
-            return _error(dialect, error.status, str(error))
+            return error_response(dialect, error.status, str(error))
         card = find_card(self._engine.models(), chat.model)
         refused = refusal(card, chat) if card is not None else None
         if refused is not None:
-            return _error(dialect, 400, refused)
+            return error_response(dialect, 400, refused)
         events = self._engine.generate(chat)
         try:
             if chat.stream:
@@ -271,14 +167,14 @@ class _ChatHandler:
             else:
                 reply = await _collect(events)
         except EngineError as error:
-            return _error(dialect, error.status, error.message)
+            return error_response(dialect, error.status, error.message)
         except Exception as error:
-            log.exception("engine failed on %s", chat.path)
-            return _error(dialect, 500, _describe(error))
-        self._expiry[chat.model] = datetime.now(timezone.utc) + KEEP_ALIVE
+            log_failure(request, describe(error))
+            return error_response(dialect, 500, describe(error))
+        self._expiry[card.name if card is not None else chat.model] = datetime.now(timezone.utc) + KEEP_ALIVE
         if not chat.stream:
             return JSONResponse(dialect.reply(chat, reply, time.perf_counter_ns() - started))
-        body = _stream(dialect.renderer(chat, started), first, events)
+        body = _stream(request, dialect.renderer(chat, started), first, events)
         return _ClosingStream(body, media_type=_media_type(dialect, chat))
 
 
@@ -303,7 +199,7 @@ class _ClosingStream(StreamingResponse):
 
 
 async def _stream(
-    renderer: StreamRenderer, first: Event, events: AsyncGenerator[Event, None]
+    request: Request, renderer: StreamRenderer, first: Event, events: AsyncGenerator[Event, None]
 ) -> AsyncGenerator[bytes, None]:
     """Render events; engine errors after the first byte become an error line."""
     try:
@@ -318,14 +214,14 @@ async def _stream(
     except EngineError as error:
         yield renderer.error(error.message)
     except Exception as error:
-        log.exception("engine failed mid-stream")
-        yield renderer.error(_describe(error))
+        log_failure(request, describe(error), " mid-stream")
+        yield renderer.error(describe(error))
     finally:
         await events.aclose()
 
 
 async def _progress_lines(
-    first: dict[str, Any], progress: AsyncGenerator[dict[str, Any], None]
+    request: Request, first: dict[str, Any], progress: AsyncGenerator[dict[str, Any], None]
 ) -> AsyncGenerator[bytes, None]:
     """Pull progress as ndjson lines; a failure after the first line becomes an error line."""
     try:
@@ -335,8 +231,8 @@ async def _progress_lines(
     except EngineError as error:
         yield json_line({"error": error.message})
     except Exception as error:
-        log.exception("engine failed during a pull")
-        yield json_line({"error": _describe(error)})
+        log_failure(request, describe(error), " mid-pull")
+        yield json_line({"error": describe(error)})
     finally:
         await progress.aclose()
 
@@ -346,13 +242,6 @@ async def _last(first: dict[str, Any], progress: AsyncIterator[dict[str, Any]]) 
     async for update in progress:
         last = update
     return last
-
-
-def _stream_flag(body: dict[str, Any]) -> bool:
-    stream = body.get("stream", True)
-    if not isinstance(stream, bool):
-        raise BadRequest('invalid request body: "stream" must be true or false')
-    return stream
 
 
 async def _collect(events: AsyncIterator[Event]) -> Reply:
@@ -373,69 +262,13 @@ async def _collect(events: AsyncIterator[Event]) -> Reply:
     return reply
 
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
-
-
-async def _json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
-    """The JSON body, read no further than `limit` bytes (413 beyond it)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"request body too large: {declared} bytes, the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"request body too large: over {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as error:
-        raise BadRequest(f"invalid JSON body: {error}") from None
-    except RecursionError:
-        raise BadRequest("invalid JSON body: nested too deeply") from None
-    # A lone surrogate (`"\ud800"`) is valid JSON but no valid text: replace it, as Ollama does.
-    return _without_lone_surrogates(body) if _SURROGATE_ESCAPE.search(raw) else body
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON (send numbers only)")
-
-
-def _without_lone_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
-    return value
-
-
 def _media_type(dialect: Dialect, chat: ChatRequest) -> str:
     return dialect.stream_media_type if chat.stream else "application/json"
 
 
-def _error(dialect: Dialect, status: int, message: str) -> JSONResponse:
-    return JSONResponse(dialect.error(status, message), status_code=status)
-
-
-def _describe(error: Exception) -> str:
-    return f"engine error: {type(error).__name__}: {error}"
-
-
 async def _internal_error(request: Request, error: Exception) -> Response:
-    """Unexpected failures outside chat still answer in the route's error shape."""
-    return _error(_dialect_for(request.url.path), 500, f"internal error: {type(error).__name__}: {error}")
-
-
-def _dialect_for(path: str) -> Dialect:
-    """The error shape of a path: OpenAI's under ``/v1/``, else Ollama's."""
-    return OpenAIDialect() if path.startswith("/v1/") else OllamaDialect()
+    """Unexpected failures outside the routes (in middleware) still answer in the route's error shape."""
+    return error_response(dialect_for(request.url.path), 500, describe(error, "internal error"))
 
 
 def _package_version() -> str:

@@ -138,7 +138,11 @@ def _serve(args: argparse.Namespace) -> int:
             f"alloy-nb: warning: listening on {args.host} exposes the server to the network; it has no authentication.",
             file=sys.stderr,
         )
-    engine = ENGINES[args.engine](args)
+    try:
+        engine = ENGINES[args.engine](args)
+    except (OSError, ValueError) as error:  # a model file that is missing or that llama.cpp cannot read
+        print(f"alloy-nb: {error}", file=sys.stderr)
+        return 2
     try:
         sock = bind(args.host, args.port)
     except OSError as error:

@@ -1,7 +1,9 @@
 """The deterministic demo model: `alloy-nb serve --engine scripted` and the base of the test engine.
 
 It calls the first tool offered, else fills the `format` schema, else echoes the user; it lists a
-few plausible models and "pulls" new names with a short fake download.
+few plausible models and "pulls" new names with a short fake download. Filling a schema and looking
+at images take time, so a request that asks for either is answered from a worker thread; an image
+over MAX_IMAGE_PIXELS is refused before it is decoded (a 12 KB PNG can hold 81 million pixels).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
+import anyio
+
 from alloy_nb.server.engines import (
     ChatRequest,
     EngineError,
@@ -29,6 +33,7 @@ from alloy_nb.server.engines import (
 )
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn, split_words
+from alloy_nb.server.wire import find_card
 
 DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b", "gemma3:4b")
 # What real Ollama reports for these families: which think, which see, which take tools.
@@ -38,6 +43,7 @@ _NO_TOOLS = ("gemma3", "llava", "deepseek-r1")
 _LEVELS = ("gpt-oss",)  # takes low / medium / high, not on / off
 PULL_CHUNKS = 4
 PULL_CHUNK_DELAY = 0.02
+MAX_IMAGE_PIXELS = 25_000_000  # a 6000×4000 photo; Pillow's own bomb check starts at 89 million
 
 Responder = Callable[[ChatRequest], ScriptedTurn]
 
@@ -57,26 +63,8 @@ class DemoEngine:
         self._cards = [fake_card(name) for name in model_names]
         self._responder = responder or demo_turn
         self._lock = threading.Lock()
-        self._active = 0
-        self._peak = 0
         self._parallel = parallel
         self._slots: asyncio.Semaphore | None = None  # made on the server's event loop
-
-    @property
-    def active(self) -> int:
-        """How many generations are running right now."""
-        with self._lock:
-            return self._active
-
-    @property
-    def peak_active(self) -> int:
-        """The most generations that ran at once (since `reset_peak`)."""
-        with self._lock:
-            return self._peak
-
-    def reset_peak(self) -> None:
-        with self._lock:
-            self._peak = self._active
 
     def models(self) -> list[ModelCard]:
         return list(self._cards)
@@ -93,21 +81,21 @@ class DemoEngine:
             self._cards = [fake_card(name) for name in self._served]
 
     async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        if request.model not in {card.name for card in self.models()}:
+        if find_card(self.models(), request.model) is None:
             raise EngineError.model_not_found(request.model)
         if self._parallel is not None and self._slots is None:
             self._slots = asyncio.Semaphore(self._parallel)
         async with self._slots or contextlib.nullcontext():
-            turn = self.turn_for(request)
-            self._change_active(+1)
-            try:
-                async for event in self.play(turn, request):
+            turn = await self.turn_for(request)
+            async with contextlib.aclosing(self.play(turn, request)) as events:
+                async for event in events:
                     yield event
-            finally:
-                self._change_active(-1)
 
-    def turn_for(self, request: ChatRequest) -> ScriptedTurn:
-        """The reply to give (subclasses may answer from a script)."""
+    async def turn_for(self, request: ChatRequest) -> ScriptedTurn:
+        """The reply to give, from a worker thread when the request has schemas or images to work on
+        (subclasses may answer from a script)."""
+        if request.tools or isinstance(request.format, dict) or any(m.get("images") for m in request.messages):
+            return await anyio.to_thread.run_sync(self._responder, request)
         return self._responder(request)
 
     async def play(self, turn: ScriptedTurn, request: ChatRequest) -> AsyncGenerator[Event, None]:
@@ -124,7 +112,7 @@ class DemoEngine:
 
     async def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
         """A fake download for a new name (then served); ``nonexistent…`` names fail."""
-        if name not in {card.name for card in self.models()}:
+        if find_card(self.models(), name) is None:
             yield {"status": "pulling manifest"}
             if name.startswith("nonexistent"):
                 raise EngineError(500, "pull model manifest: file does not exist")
@@ -143,11 +131,6 @@ class DemoEngine:
                 if card.name not in {served.name for served in self._cards}:
                     self._cards.append(card)
         yield {"status": "success"}
-
-    def _change_active(self, step: int) -> None:
-        with self._lock:
-            self._active += step
-            self._peak = max(self._peak, self._active)
 
 
 def turn_events(turn: ScriptedTurn) -> list[Event]:
@@ -213,7 +196,8 @@ _COLOURS = {
 
 
 def describe_image(data: str) -> str:
-    """What the demo model "sees": an image's format, size and main colour (from its base64)."""
+    """What the demo model "sees": an image's format, size and main colour (from its base64); an
+    image over MAX_IMAGE_PIXELS is the client's error (400), found before it is decoded."""
     import base64
     import io
 
@@ -221,12 +205,25 @@ def describe_image(data: str) -> str:
 
     try:
         with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise _too_large(f"{width * height / 1e6:.0f} megapixels ({width}×{height})")
             mean = image.convert("RGB").resize((1, 1)).getpixel((0, 0))
-            shape = f"a {image.width}×{image.height} {image.format or 'image'}"
+            shape = f"a {width}×{height} {image.format or 'image'}"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # Pillow refused it as it opened
+        raise _too_large(f"over {(Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels") from None
     except (ValueError, OSError, UnidentifiedImageError):
         return "something that is not an image"
     colour = min(_COLOURS, key=lambda name: sum((a - b) ** 2 for a, b in zip(_COLOURS[name], mean, strict=True)))
     return f"{shape}, mostly {colour}"
+
+
+def _too_large(size: str) -> EngineError:
+    return EngineError(
+        400,
+        f"an image has {size}; the demo model looks at images of at most {MAX_IMAGE_PIXELS / 1e6:.0f} "
+        "megapixels: send a smaller one",
+    )
 
 
 def _arguments(parameters: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,11 @@ Requests are rendered with the model's chat template and handed to a `SlotDecode
 up to `parallel` of them together in one llama.cpp batch per token (continuous batching) on its
 worker thread; tokens cross to the event loop through an asyncio queue. Closing the event
 generator (client disconnect) cancels the job, which frees its slot at the next step. Typed output
-and tool calls are enforced with llama.cpp grammars compiled from the JSON schemas.
+and tool calls are enforced with llama.cpp grammars compiled from the JSON schemas. Rendering a
+prompt and building a grammar take a thread of their own, so the event loop keeps answering.
+
+Every model file is checked when the engine is made: a file llama.cpp cannot read stops the start
+with an error naming it, rather than failing every later listing and chat.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from alloy_nb.server.engines import (
 )
 from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
 from alloy_nb.server.llama_slots import Job, SlotDecoder, default_max_queue, default_parallel
-from alloy_nb.server.schema_grammar import schema_grammar
+from alloy_nb.server.schema_grammar import SchemaError, schema_grammar
 from alloy_nb.server.tool_grammar import (
     parse_tool_reply,
     tool_reply_schema,
@@ -41,8 +45,10 @@ from alloy_nb.server.tool_grammar import (
     tool_turn_text,
     uncalled_tools,
 )
+from alloy_nb.server.wire import same_model
 
 DEFAULT_CONTEXT = 4096
+GGUF_MAGIC = b"GGUF"
 _FILE_TYPES = {
     0: "F32",
     1: "F16",
@@ -89,6 +95,23 @@ class GGUFModel:
     @property
     def metadata(self) -> dict[str, str]:
         return self._header[0]
+
+    def check(self) -> None:
+        """Raise ValueError, naming the file and what is wrong, unless llama.cpp can read its header."""
+        with self.path.open("rb") as handle:
+            magic = handle.read(len(GGUF_MAGIC))
+        if magic != GGUF_MAGIC:
+            raise ValueError(
+                f"cannot serve {self.name!r}: {self.path} is not a GGUF file (it starts with {magic!r}, "
+                f"not {GGUF_MAGIC!r}); pass a .gguf model file"
+            )
+        try:
+            self._header  # noqa: B018 (reading the header is the check)
+        except ValueError as error:
+            raise ValueError(
+                f"cannot serve {self.name!r}: llama.cpp cannot read {self.path} ({error}); the file may be cut "
+                "short or need a newer llama-cpp-python: download it again, or update llama-cpp-python"
+            ) from None
 
     @cached_property
     def _formatter(self) -> Any:
@@ -161,6 +184,7 @@ class LlamaCppEngine:
         for model in self._models.values():
             if not model.path.is_file():
                 raise FileNotFoundError(f"GGUF file for {model.name!r} not found: {model.path}")
+            model.check()
         self._decoder = SlotDecoder(
             parallel=parallel or default_parallel(),
             threads=threads or max(1, os.cpu_count() or 1),
@@ -213,7 +237,7 @@ class LlamaCppEngine:
         yield {"status": "success"}
 
     async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        model = self._models.get(request.model)
+        model = next((model for name, model in self._models.items() if same_model(name, request.model)), None)
         if model is None:
             raise EngineError.model_not_found(request.model)
         tools = uncalled_tools(request)
@@ -226,13 +250,8 @@ class LlamaCppEngine:
             except RuntimeError:  # the event loop is gone (server shut down): nobody is listening
                 job.cancelled = True
 
-        job = Job(
-            model_path=model.path,
-            n_ctx=context_size(request.options.get("num_ctx"), model.card().context_length),
-            prompt=model.render(_chat_messages(request, tools)),
-            sampling=Sampling.from_options(request.options, _grammar(request, tools)),
-            emit=emit,
-        )
+        n_ctx, prompt, sampling = await asyncio.to_thread(_prepared, model, request, tools)
+        job = Job(model_path=model.path, n_ctx=n_ctx, prompt=prompt, sampling=sampling, emit=emit)
         self._decoder.submit(job)
         pieces: list[str] = []
         try:
@@ -250,17 +269,27 @@ class LlamaCppEngine:
             self._decoder.cancel(job)
 
 
+def _prepared(model: GGUFModel, request: ChatRequest, tools: Sequence[ToolSpec]) -> tuple[int, str, Sampling]:
+    """The context size, prompt and sampling of a request (work for a thread: templates and grammars)."""
+    n_ctx = context_size(request.options.get("num_ctx"), model.card().context_length)
+    prompt = model.render(_chat_messages(request, tools))
+    return n_ctx, prompt, Sampling.from_options(request.options, _grammar(request, tools))
+
+
 def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
-    """The GBNF a reply must follow: the tool-call envelope, the `format` schema, any JSON, or none."""
+    """The GBNF a reply must follow: the tool-call envelope, the `format` schema, any JSON, or none;
+    a schema no grammar can follow is the client's error (400)."""
     from llama_cpp.llama_grammar import JSON_GBNF
 
-    if request.tools:
-        return schema_grammar(tool_reply_schema(tools))
-    if isinstance(request.format, dict):
-        return schema_grammar(request.format)
-    if request.format == "json":
-        return JSON_GBNF
-    return None
+    try:
+        if request.tools:
+            return schema_grammar(tool_reply_schema(tools))
+        if isinstance(request.format, dict):
+            return schema_grammar(request.format)
+    except SchemaError as error:
+        where = "tool parameters" if request.tools else "response_format" if request.api == "openai" else "format"
+        raise EngineError(400, f"invalid JSON schema in {where}: {error}") from None
+    return JSON_GBNF if request.format == "json" else None
 
 
 def _chat_messages(request: ChatRequest, tools: Sequence[ToolSpec]) -> list[dict[str, str]]:

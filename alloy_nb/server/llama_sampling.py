@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alloy_nb.server.engines import EngineError
+
 DEFAULTS = {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "repeat_penalty": 1.1}
 MIN_P = 0.05  # llama-cpp-python's default, kept so the embedded model samples as it always has
 PENALTY_LAST_N = 64
@@ -84,7 +86,11 @@ class SlotSampler:
             self.grammar = lc.llama_sampler_init_grammar(vocab, sampling.grammar.encode(), b"root")
             if not self.grammar:
                 lc.llama_sampler_free(self.chain)
-                raise ValueError("llama.cpp could not compile the grammar for this request's schema")
+                raise EngineError(
+                    400,
+                    "invalid JSON schema: llama.cpp cannot compile the grammar made from this request's schema "
+                    "(the server log says why); simplify the schema: fewer optional parts, smaller counts",
+                )
             self._candidates = _Candidates(lc, n_vocab)
             self._one = _Candidates(lc, 1)
             self._recent: deque[int] = deque(maxlen=PENALTY_LAST_N if sampling.repeat_penalty > 1 else 0)

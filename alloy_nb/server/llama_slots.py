@@ -15,7 +15,6 @@ Jobs talk back through ``emit``: text deltas, then a ``Finish`` or an exception.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 import time
@@ -27,9 +26,9 @@ from pathlib import Path
 import llama_cpp as lc
 
 from alloy_nb.server.engines import EngineError, Event, Finish, TextDelta
+from alloy_nb.server.llama_loaded import BATCH_TOKENS, LoadedModel
 from alloy_nb.server.llama_sampling import Sampling, SlotSampler, TextOut
 
-BATCH_TOKENS = 512  # tokens per llama_decode at most, like llama-cpp-python's n_batch
 PROMPT_CHUNK = 64  # prompt tokens per slot per step while other slots generate: they never wait long
 COPY_WORTH = 16  # prompt tokens worth a copy of a slot's memory: copying costs ~17 ms, evaluating ~1.8 ms a token
 TRUNCATED_ROOM = 20  # a prompt too long for a slot keeps the last (1 - 1/20) of it, leaving room to reply
@@ -93,49 +92,6 @@ class _Slot:
         return self.next_token is not None
 
 
-class _Loaded:
-    """A model and its context with one sequence per slot (freed by `free`)."""
-
-    def __init__(self, path: Path, n_ctx: int, parallel: int, threads: int) -> None:
-        lc.llama_backend_init()
-        self.key = (path, n_ctx)
-        self.model = lc.llama_model_load_from_file(str(path).encode(), lc.llama_model_default_params())
-        if not self.model:
-            raise EngineError(500, f"llama.cpp could not load the model file {path}")
-        params = lc.llama_context_default_params()
-        params.n_ctx = n_ctx * parallel
-        params.n_batch = params.n_ubatch = BATCH_TOKENS
-        params.n_seq_max = parallel
-        params.n_threads = params.n_threads_batch = threads
-        self.ctx = lc.llama_init_from_model(self.model, params)
-        if not self.ctx:
-            lc.llama_model_free(self.model)
-            raise EngineError(500, f"llama.cpp could not make a context of {n_ctx} tokens x {parallel} slots")
-        self.vocab = lc.llama_model_get_vocab(self.model)
-        self.memory = lc.llama_get_memory(self.ctx)
-        self.n_ctx_seq = int(lc.llama_n_ctx_seq(self.ctx))
-        self.batch = lc.llama_batch_init(BATCH_TOKENS, 0, 1)
-        self._piece = (ctypes.c_char * 256)()
-
-    def tokenize(self, text: str) -> list[int]:
-        data = text.encode()
-        room = len(data) + 8
-        tokens = (lc.llama_token * room)()
-        count = lc.llama_tokenize(self.vocab, data, len(data), tokens, room, False, True)
-        if count < 0:
-            raise EngineError(500, "llama.cpp could not tokenize the prompt")
-        return list(tokens[:count])
-
-    def piece(self, token: int) -> bytes:
-        size = lc.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
-        return self._piece.raw[: max(0, size)]
-
-    def free(self) -> None:
-        lc.llama_batch_free(self.batch)
-        lc.llama_free(self.ctx)
-        lc.llama_model_free(self.model)
-
-
 class SlotDecoder:
     """Runs jobs on `parallel` slots of one loaded model, loading another model when asked."""
 
@@ -147,7 +103,7 @@ class SlotDecoder:
         self._pending: deque[Job] = deque()
         self._closed = False
         self._slots = [_Slot(seq) for seq in range(parallel)]
-        self._loaded: _Loaded | None = None
+        self._loaded: LoadedModel | None = None
         self._worker: threading.Thread | None = None
 
     def submit(self, job: Job) -> None:
@@ -274,7 +230,7 @@ class SlotDecoder:
             self._loaded = None
             for slot in self._slots:
                 slot.cached = []
-        self._loaded = _Loaded(path, n_ctx, self.parallel, self._threads)
+        self._loaded = LoadedModel(path, n_ctx, self.parallel, self._threads)
         return time.perf_counter_ns() - started
 
     def _free_slot(self, shares: list[tuple[_Slot, int]]) -> tuple[_Slot, int]:

@@ -129,8 +129,23 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def same_model(name: str, other: str) -> bool:
+    """Whether two names are one model, as Ollama reads them: an untagged name means its `latest` tag.
+
+    >>> same_model("llama3.1", "llama3.1:latest"), same_model("hf.co/me/tiny", "hf.co/me/tiny:latest")
+    (True, True)
+    >>> same_model("llama3.1", "llama3.1:8b")
+    False
+    """
+    return _tagged(name) == _tagged(other)
+
+
+def _tagged(name: str) -> str:
+    return name if ":" in name.rpartition("/")[2] else f"{name}:latest"
+
+
 def find_card(cards: list[ModelCard], name: str) -> ModelCard | None:
-    return next((card for card in cards if card.name == name), None)
+    return next((card for card in cards if same_model(card.name, name)), None)
 
 
 def json_line(data: Any) -> bytes:

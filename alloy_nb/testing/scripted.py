@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator, Sequence
@@ -27,7 +28,8 @@ class ScriptedEngine(DemoEngine):
     """Replays queued turns; with an empty queue, answers like the demo model.
 
     Thread-safe: tests queue turns from their own thread while the server runs in another.
-    The last `KEEP_REQUESTS` chat requests are kept in `requests` until `reset()`.
+    The last `KEEP_REQUESTS` chat requests are kept in `requests` until `reset()`; `active` and
+    `peak_active` count the replies being played (with `parallel`, not those waiting their turn).
     """
 
     KEEP_REQUESTS = 1000  # a long-running test server stays bounded
@@ -42,6 +44,8 @@ class ScriptedEngine(DemoEngine):
         self._script_lock = threading.Lock()
         self._turns: deque[Turn] = deque()
         self._requests: deque[ChatRequest] = deque(maxlen=self.KEEP_REQUESTS)
+        self._active = 0
+        self._peak = 0
 
     def script(self, *turns: Turn) -> None:
         """Queue turns; each chat request to a known model consumes one."""
@@ -55,6 +59,22 @@ class ScriptedEngine(DemoEngine):
         with self._script_lock:
             self._turns.clear()
             self._requests.clear()
+
+    @property
+    def active(self) -> int:
+        """How many replies are being played right now."""
+        with self._script_lock:
+            return self._active
+
+    @property
+    def peak_active(self) -> int:
+        """The most replies played at once (since `reset_peak`)."""
+        with self._script_lock:
+            return self._peak
+
+    def reset_peak(self) -> None:
+        with self._script_lock:
+            self._peak = self._active
 
     @property
     def requests(self) -> list[ChatRequest]:
@@ -74,12 +94,27 @@ class ScriptedEngine(DemoEngine):
         async for event in super().generate(request):
             yield event
 
-    def turn_for(self, request: ChatRequest) -> Turn:
+    async def turn_for(self, request: ChatRequest) -> Turn:
         with self._script_lock:
             scripted = self._turns.popleft() if self._turns else None
-        return super().turn_for(request) if scripted is None else scripted
+        return await super().turn_for(request) if scripted is None else scripted
 
     async def play(self, turn: Turn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        self._count(+1)
+        try:
+            async with contextlib.aclosing(self._play(turn, request)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self._count(-1)
+
+    def _count(self, step: int) -> None:
+        with self._script_lock:
+            self._active += step
+            self._peak = max(self._peak, self._active)
+
+    async def _play(self, turn: Turn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        """The turn's events; a fault turn sets the connection's fault instead of (or after) some."""
         if not isinstance(turn, ScriptedTurn) or (turn.raw_body is None and turn.close_after_chunks is None):
             async for event in super().play(turn, request):
                 yield event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import httpx
@@ -13,8 +13,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from alloy_nb.server import ChatRequest, Event, ModelCard, TextDelta, ToolSpec
-from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn, ServerThread
+from alloy_nb.server import ToolSpec
+from alloy_nb.testing import ScriptedToolCall, ScriptedTurn
 
 MODEL = "llama3.1:8b"
 HI = [{"role": "user", "content": "Hi"}]
@@ -390,60 +390,3 @@ def test_demo_calls_the_first_tool_then_answers(native: ollama.Client) -> None:
         model=MODEL, messages=[*HI, first, {"role": "tool", "content": "0", "tool_name": "add"}], tools=[ADD_TOOL]
     )
     assert after.message.content == "You said: Hi" and not after.message.tool_calls
-
-
-# --- an engine that fails -----------------------------------------------------------------
-
-
-class FailingEngine:
-    """Yields ``fail_after`` text deltas, then raises."""
-
-    fail_after = 0
-
-    def models(self) -> list[ModelCard]:
-        return ScriptedEngine([MODEL]).models()
-
-    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        for index in range(self.fail_after):
-            yield TextDelta(f"t{index} ")
-        raise RuntimeError("boom")
-
-
-@pytest.fixture(scope="module")
-def failing() -> Iterator[tuple[FailingEngine, str]]:
-    engine = FailingEngine()
-    with ServerThread(engine) as thread:
-        yield engine, thread.url
-
-
-def test_engine_failure_before_output_is_a_500_error_shape(failing: tuple[FailingEngine, str]) -> None:
-    engine, url = failing
-    engine.fail_after = 0
-    native = httpx.post(url + "/api/chat", json={"model": MODEL, "messages": HI})
-    assert native.status_code == 500 and native.json() == {"error": "engine error: RuntimeError: boom"}
-    compat = httpx.post(url + "/v1/chat/completions", json={"model": MODEL, "messages": HI})
-    assert compat.status_code == 500 and compat.json()["error"]["type"] == "api_error"
-
-
-def test_engine_failure_mid_stream_is_an_error_line(failing: tuple[FailingEngine, str]) -> None:
-    engine, url = failing
-    engine.fail_after = 1
-    received: list[str] = []
-    with pytest.raises(ollama.ResponseError, match="boom"):
-        for part in ollama.Client(host=url).chat(model=MODEL, messages=HI, stream=True):
-            received.append(part.message.content)
-    assert received == ["t0 "]
-    with openai.OpenAI(base_url=url + "/v1", api_key="ollama", max_retries=0) as client:
-        with pytest.raises(openai.APIError, match="boom"):
-            list(client.chat.completions.create(model=MODEL, messages=HI, stream=True))
-
-
-def test_oversized_body_is_413_in_each_error_shape(server) -> None:
-    import httpx
-
-    big = b'{"model": "smollm2:135m", "messages": [{"role": "user", "content": "' + b"x" * (65 * 1024 * 1024) + b'"}]}'
-    native = httpx.post(f"{server.url}/api/chat", content=big, timeout=30)
-    assert native.status_code == 413 and "too large" in native.json()["error"]
-    compat = httpx.post(f"{server.url}/v1/chat/completions", content=big, timeout=30)
-    assert compat.status_code == 413 and "too large" in compat.json()["error"]["message"]
-    assert server.requests == []

@@ -89,10 +89,8 @@ async def _pull(engine: LlamaCppEngine, name: str) -> list[dict[str, Any]]:
     return [update async for update in engine.pull(name)]
 
 
-async def test_the_embedded_engine_cannot_download(tmp_path: Path) -> None:
-    gguf = tmp_path / "x.gguf"
-    gguf.write_bytes(b"not loaded")
-    engine = LlamaCppEngine({"x": gguf})
+async def test_the_embedded_engine_cannot_download(smollm2: Path) -> None:
+    engine = LlamaCppEngine({"x": smollm2})
     assert await _pull(engine, "x") == [{"status": "success"}]
     with pytest.raises(EngineError, match="no network access") as info:
         await _pull(engine, "other")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from alloy_nb import ConfigurationError, ask
-from alloy_nb.testing import ScriptedTurn as Reply
+from alloy_nb.testing import ScriptedEngine, ScriptedTurn as Reply, ServerThread
 
 LONG = "word " * 400
 
@@ -56,3 +56,12 @@ def test_streams_report_it_too(server) -> None:
     stream = ask.stream(LONG, context_length=128)
     "".join(stream)
     assert stream.trace.warnings and "128 tokens read of 128" in stream.trace.warnings[0]
+
+
+def test_an_untagged_model_name_is_the_hosts_latest(api: str) -> None:
+    """Ollama lists `llama3.1:latest`; `ollama:llama3.1` is the same model, so its context is found."""
+    engine = ScriptedEngine(("llama3.1:latest",))
+    with ServerThread(engine) as host:
+        engine.script(Reply(text="ok", prompt_tokens=8000))
+        _, trace = ask.traced("Hi", api=api, host=host.url, model="ollama:llama3.1")
+    assert trace.warnings and "8,000 tokens read of 8,192" in trace.warnings[0]
