@@ -95,8 +95,8 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
     try:
         return spec.output.parse(turn.text)
     except CommandError as exc:
-        if not spec.config.auto_finalize_missing_output:
-            raise _unusable(exc, turn, spec.config, finalized=False) from None
+        if not spec.config.auto_finalize_missing_output or turn.done_reason == "length":
+            raise _unusable(exc, turn, spec.config, finalized=False) from None  # a cut reply: asking again cannot help
     messages.append(UserMessage(text="Now give your final answer. " + spec.output.instruction))
     final: Turn = yield spec.send(strategy, messages, turn=turn_number + 1, finalize=True, stream=False)
     try:

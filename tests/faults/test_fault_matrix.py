@@ -211,11 +211,10 @@ FAULTS: tuple[Fault, ...] = (
               o.trace.requests[0].body.get("max_tokens"), o.trace.requests[0].body.get("options", {}).get("num_predict")))),
           turns=(Reply(text='{"value": 4', done_reason="length"),), output=int,
           settings={"max_tokens": 8, "auto_finalize_missing_output": False}),
-    Fault("reply cut by the token limit, finalize cut too", CommandError,
-          r"Even after one finalize turn: .*Raw reply: '\{\"value\": 4'\. The reply was cut off by the token limit "
-          r"\(max_tokens=8\) before it was complete: raise max_tokens\.",
-          (REQUEST, FINALIZE, CUT_OFF), turns=(Reply(text='{"value"', done_reason="length"),
-                                               Reply(text='{"value": 4', done_reason="length")),
+    Fault("reply cut by the token limit: no finalize turn, which could not help", CommandError,
+          r"Failed to parse the model's output as int: the reply is not JSON\. Raw reply: '\{\"value\"'\. "
+          r"The reply was cut off by the token limit \(max_tokens=8\) before it was complete: raise max_tokens\.",
+          (REQUEST, counts(1, 1, 0), CUT_OFF), turns=(Reply(text='{"value"', done_reason="length"),),
           output=int, settings={"max_tokens": 8}),
     Fault("unknown tool", None, r"There is no tool named 'missing_tool'\. Available tools: add\.",
           (REQUEST, tool_event("missing_tool", "no tool named")),
