@@ -167,7 +167,14 @@ class CellCalls(MagicsState):
     def _remember_exchange(self, prompt: str, trace: Trace) -> None:
         reply = trace.responses[-1].text if trace.responses else ""
         self.chat_history += [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
-        del self.chat_history[: max(0, len(self.chat_history) - 2 * self.max_history)]
+        dropped = max(0, len(self.chat_history) - 2 * self.max_history)
+        if dropped:
+            del self.chat_history[:dropped]
+            print(
+                f"--chat keeps the last {self.max_history} exchanges (%config AlloyMagics.max_history): the oldest "
+                "is no longer sent, so the model cannot see it.",
+                file=sys.stderr,
+            )
 
 
 def call_config(options: dict[str, Any]) -> Any:

@@ -118,11 +118,13 @@ def test_each_format(shell, server, fmt: str, reply: str, mime: str, check) -> N
         assert check(published(shell, mime)[-1])
 
 
-def test_chat_history_is_bounded_and_reset(shell, server) -> None:
+def test_chat_history_is_bounded_and_reset(shell, server, capsys) -> None:
     shell.run_line_magic("config", "AlloyMagics.max_history = 2")
     for number in range(3):
         server.script(Reply(text=f"answer {number}"))
         assert run(shell, f"%%alloy --chat --no-stream\nquestion {number}").success
+        dropped_note = "--chat keeps the last 2 exchanges" in capsys.readouterr().err
+        assert dropped_note == (number == 2)  # said when the oldest exchange stops being sent, not before
     server.script(Reply(text="answer 3"))
     run(shell, "%%alloy --chat --no-stream\nquestion 3")
     sent = [m["content"] for m in server.requests[-1].body["messages"]]
