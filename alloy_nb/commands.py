@@ -6,7 +6,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, TypedDict, cast
+from typing import Any, NamedTuple, TypedDict
 
 from typing_extensions import Unpack
 
@@ -22,7 +22,7 @@ from .call.streaming import (
     stream,
     stream_async,
 )
-from .config import current
+from .config import Config, current
 from .errors import ConfigurationError
 from .images import images_of
 from .messages import Message, history_message
@@ -85,7 +85,9 @@ def _spec(
     tools: Iterable[Callable[..., Any]] | None,
     options: CallOptions,
     context: Mapping[str, Any] | None = None,
+    config: Config | None = None,
 ) -> CallSpec:
+    """The call: with `config` when given (a `map` item's, resolved by the caller), else `options` over the layers."""
     if not isinstance(prompt, str):
         raise ConfigurationError(f"The prompt must be a string, got {type(prompt).__name__}.")
     if context:
@@ -97,7 +99,7 @@ def _spec(
         prompt=prompt,
         output=output_spec(output),
         tools=as_tools(tools),
-        config=current(**settings),
+        config=config if config is not None else current(**settings),
         history=history,
         images=images,
     )
@@ -126,10 +128,9 @@ def _history_message(message: Mapping[str, str]) -> Message:
 
 
 def _plan(job: Job, options: CallOptions, concurrency: int, on_error: OnError, progress: bool) -> BatchPlan:
-    """How `map` runs: `concurrency` requests in flight per host, on the configured hosts."""
-    config = current(**options)  # a bad setting fails now, before any item runs
-    hosts = config.hosts or (config.host,)
-    return BatchPlan(job, hosts, concurrency, on_error, progress, config.transient_retries)
+    """How `map` runs; every item gets the settings resolved here (a bad one fails now; Dask workers get them)."""
+    settings = {key: value for key, value in options.items() if key not in ("history", "images")}
+    return BatchPlan(job, current(**settings), concurrency, on_error, progress)
 
 
 def _mapped(plan: BatchPlan, items: Iterable[Any], engine: Any) -> BatchResult:
@@ -259,8 +260,8 @@ class Ask:
         checked = as_tools(tools)
         output_spec(output)
 
-        async def one(prompt: Any, overrides: dict[str, Any]) -> tuple[Any, Trace]:
-            return await run_async(_spec(prompt, output, checked, cast(CallOptions, {**options, **overrides}), context))
+        async def one(prompt: Any, config: Config) -> tuple[Any, Trace]:
+            return await run_async(_spec(prompt, output, checked, options, context, config))
 
         return one
 
@@ -381,11 +382,10 @@ class Command:
         """`await cmd.map_async(items)`: `map` on the running event loop."""
         return await _mapped_async(_plan(self._job, self.options, concurrency, on_error, progress), items)
 
-    async def _job(self, item: Any, overrides: dict[str, Any]) -> tuple[Any, Trace]:
+    async def _job(self, item: Any, config: Config) -> tuple[Any, Trace]:
         args, kwargs = _arguments(item)
         prompt = await self._prompt_async(args, kwargs)
-        options = cast(CallOptions, {**self.options, **overrides})
-        return await run_async(_spec(prompt, self.output, self.tools, options))
+        return await run_async(_spec(prompt, self.output, self.tools, self.options, config=config))
 
     def with_options(self, **options: Unpack[CallOptions]) -> Command:
         """A copy with some settings changed, e.g. `cmd.with_options(model="ollama:qwen3:0.6b")`."""

@@ -203,6 +203,19 @@ def malformed_reply(host: str, problem: BaseException) -> ServerError:
     )
 
 
+def not_json(host: str, reply: str) -> ServerError:
+    """The host answered, and not with JSON: a proxy's login or error page, not Ollama. `status_code` is
+    200 (the answer said OK): unlike a failing item, another host may serve the same request."""
+    start = one_line(reply, 60)
+    what = f"a reply that is not JSON, beginning {start!r}" if start else "an empty reply"
+    return ServerError(
+        f"The server at {host} answered with {what}. "
+        "Is OLLAMA_HOST pointing at an Ollama server? A proxy in front of it may want a login first.",
+        status_code=200,
+        body=one_line(reply, 500),
+    )
+
+
 def no_valid_chunks(host: str) -> ServerError:
     return ServerError(
         f"The server at {host} sent no valid chunks: the stream ended without text or a final "

@@ -192,6 +192,12 @@ ROUND_TWO = (
      "tests/server/test_schema_bounds.py"),
     ("Low", "a `--model NAME=PATH` that is not a readable GGUF file stops `alloy-nb serve` at start, naming it",
      "tests/server/test_model_files.py"),
+    ("Medium", "`map(engine=<dask Client>)` sends the caller's resolved settings with each task (model, system, "
+     "headers, scopes); no secret reaches a task key or the dashboard", "tests/batch/test_dask_settings.py"),
+    ("Medium", "`timeout` bounds a whole non-streamed reply (a host trickling a byte at a time), and a miss moves "
+     "the item to another host", "tests/wire/test_total_deadline.py, tests/batch/test_host_faults.py"),
+    ("Low", "a host answering 200 with a login page is a host fault in `map` (items move on) and one clear error "
+     "for a single call", "tests/wire/test_not_json_host.py, tests/batch/test_host_faults.py"),
 )
 
 

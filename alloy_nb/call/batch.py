@@ -1,9 +1,10 @@
 """`map`: many calls at once, bounded per host, results in input order, nothing lost.
 
 Items go to the least busy host with a free slot (`HostPool`). A fault of the host (unreachable, a
-dropped connection, 502/503/504, a timeout) sends the item to another host when there is one, and
-cools the failing host down; any other failure (a reply that does not validate, a 4xx, a tool
-loop limit) is the item's result and is never retried here (each call keeps its own `retry`).
+dropped connection, 502/503/504, a timeout, an answer that is not JSON such as a proxy's login page)
+sends the item to another host when there is one, and cools the failing host down; any other
+failure (a reply that does not validate, a 4xx, a tool loop limit) is the item's result and is never
+retried here (each call keeps its own `retry`).
 
 The synchronous form runs the batch on an event loop in a worker thread, so it works the same in a
 script and in a notebook (whose own loop is busy running the cell). A first Ctrl-C stops sending
@@ -21,32 +22,35 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
-from ..errors import BatchError, BatchInterrupted, ConfigurationError, OllamaUnavailable
+from ..config import Config
+from ..errors import BatchError, BatchInterrupted, ConfigurationError, OllamaUnavailable, ServerError
 from ..trace import Trace
 from .batch_result import BatchResult, ItemResult
 from .hosts import HostPool
 from .progress import REFRESH_S, BatchProgress
 from .retries import is_transient
 
-Job = Callable[
-    [Any, dict[str, Any]], Coroutine[Any, Any, tuple[Any, Trace]]
-]  # (item, setting overrides) -> (value, trace)
+Job = Callable[[Any, Config], Coroutine[Any, Any, tuple[Any, Trace]]]  # (item, its call's settings) -> (value, trace)
 OnError = Literal["collect", "raise"]
 DEFAULT_PER_HOST = 4  # requests in flight per host, like Ollama's default OLLAMA_NUM_PARALLEL
 
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """How to run a batch: the call for one item and where and how many at once."""
+    """How to run a batch: the call for one item, its settings, and where and how many at once.
+
+    `config` holds the caller's settings, resolved where `map` was called (`configure()`, `settings()`
+    scopes, the environment, the call's own): every item runs with exactly these, changed only in its
+    host, whether in this process or on a Dask worker whose own settings may differ."""
 
     job: Job
-    hosts: tuple[str, ...]
+    config: Config
     per_host: int = DEFAULT_PER_HOST
     on_error: OnError = "collect"
     progress: bool = True
-    transient_retries: int = 2  # the calls' own setting: extra tries of an item on other hosts
 
     def __post_init__(self) -> None:
         if self.per_host < 1:
@@ -55,19 +59,32 @@ class BatchPlan:
             raise ConfigurationError(f"on_error={self.on_error!r}: use 'collect' (the default) or 'raise'.")
 
     @property
+    def hosts(self) -> tuple[str, ...]:
+        """The servers the batch spreads over: `hosts`, else the one `host`."""
+        return self.config.hosts or (self.config.host,)
+
+    @property
     def attempts(self) -> int:
         """Tries per item: with several hosts, one more per host fault the calls' settings allow."""
-        return 1 + self.transient_retries if len(self.hosts) > 1 else 1
+        return 1 + self.config.transient_retries if len(self.hosts) > 1 else 1
 
-    def overrides(self, host: str) -> dict[str, Any]:
-        """Settings for one item's call: its host; with several hosts, no retries of a failing one
-        inside the call (the item moves to another host instead)."""
-        return {"host": host, "transient_retries": 0} if len(self.hosts) > 1 else {"host": host}
+    def config_for(self, host: str) -> Config:
+        """Settings for one item's call on `host`: the caller's, on that host; with several hosts, no
+        retries of a failing one inside the call (the item moves to another host instead)."""
+        return self._per_host[host]
+
+    @cached_property
+    def _per_host(self) -> dict[str, Config]:
+        """One config object per host, made once: calls share their strategy and clients by config."""
+        retries = {"transient_retries": 0} if len(self.hosts) > 1 else {}
+        return {host: self.config.model_copy(update={"host": host, **retries}) for host in self.hosts}
 
 
 def host_fault(error: BaseException) -> bool:
-    """A failure of the server rather than of the item: worth another host."""
-    return is_transient(error) or isinstance(error, OllamaUnavailable)
+    """A failure of the server rather than of the item, worth another host: a transient fault, nothing
+    answering, or an answer that is not JSON (a proxy's login page: `errors.not_json`, status 200)."""
+    answered_not_json = isinstance(error, ServerError) and error.status_code == 200
+    return is_transient(error) or isinstance(error, OllamaUnavailable) or answered_not_json
 
 
 class _Batch:
@@ -104,7 +121,7 @@ class _Batch:
             started = time.perf_counter()
             faulted = False
             try:
-                value, trace = await self.plan.job(item, self.plan.overrides(host))
+                value, trace = await self.plan.job(item, self.plan.config_for(host))
                 slot = ItemResult(index, item, value, None, trace, host, time.perf_counter() - started, attempt)
             except Exception as error:
                 faulted = host_fault(error)

@@ -5,6 +5,10 @@ own host (items spread over the hosts in turn) and moving to the next on a host 
 batch does. Results and traces come back in order of completion to the notebook's progress bar;
 the cluster's worker threads bound how many run at once, and Dask resubmits the tasks of a worker
 that dies. Ctrl-C cancels what has not finished and keeps the rest (`result.resume()`).
+
+Every item runs with the settings resolved in the caller's process (`BatchPlan.config`), never the
+worker's own. They travel as task arguments, which the dashboard does not show; task keys (what it
+shows) hold a batch id and an index, nothing from the settings: headers and host credentials are secrets.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ def run_item(job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan) -> Item
         host = hosts[attempt % len(hosts)]
         attempt += 1
         try:
-            value, trace = asyncio.run(job(item, plan.overrides(host)))
+            value, trace = asyncio.run(job(item, plan.config_for(host)))
             return ItemResult(0, item, value, None, trace, host, time.perf_counter() - started, attempt)
         except Exception as error:
             if host_fault(error) and attempt < plan.attempts:
@@ -64,7 +68,7 @@ def run_on_cluster(plan: BatchPlan, client: Any, result: BatchResult, indexes: S
             result.inputs[index],
             [*hosts[index % len(hosts) :], *hosts[: index % len(hosts)]],
             plan,
-            key=f"alloy-map-{batch_id}-{index}",
+            key=f"alloy-map-{batch_id}-{index}",  # what the dashboard shows: never a setting (see above)
             pure=False,
         ): index
         for index in indexes

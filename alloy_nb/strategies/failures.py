@@ -8,7 +8,9 @@ is decided here, once. The missing-model listing is read without blocking on asy
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -19,9 +21,6 @@ from .. import errors
 from ..config import Config, redact_host
 from ..errors import AlloyError, ModelNotFound
 from ..host import Host, HostInfo
-
-# httpx and httpx2 (the openai SDK's fork) name these alike: the connection was made, then lost.
-_LOST_MID_REPLY = ("RemoteProtocolError", "ReadError")
 
 # A strategy's own reading of an exception: an alloy_nb error, a (status, detail) HTTP answer, or None.
 Classify = Callable[[BaseException], "AlloyError | tuple[int, str] | None"]
@@ -73,7 +72,9 @@ def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyE
         if status < 0:  # the ollama SDK's reading of an error line in the middle of a streamed reply
             return errors.failed_mid_reply(host, detail)
         return errors.http_failure(host, status, detail)
-    if isinstance(problem, httpx.TimeoutException):
+    if isinstance(problem, json.JSONDecodeError):
+        return errors.not_json(host, problem.doc)
+    if isinstance(problem, (httpx.TimeoutException, TimeoutError)):  # TimeoutError: the async deadline
         return errors.timed_out(host, config.timeout)
     if isinstance(problem, (ConnectionError, httpx.TransportError)):
         return connection_failed(host, problem)
@@ -84,12 +85,19 @@ def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyE
 
 def connection_failed(host: str, problem: BaseException) -> AlloyError:
     """The server hung up mid-reply, the host name does not resolve, or nothing listens."""
-    causes = list(_causes(problem))
-    if any(type(cause).__name__ in _LOST_MID_REPLY for cause in causes):
+    causes, lost = list(_causes(problem)), _lost_mid_reply()
+    if any(isinstance(cause, lost) for cause in causes):
         return errors.lost_mid_reply(host)
     if any(isinstance(cause, socket.gaierror) for cause in causes):
         return errors.unresolvable_host(host)
     return errors.no_server(host)
+
+
+def _lost_mid_reply() -> tuple[type[BaseException], ...]:
+    """The errors of a connection made, then lost: httpx's, and httpx2's once loaded (newer openai SDKs
+    use that fork of httpx; an error of it implies it is loaded, so it is never imported here)."""
+    forks = [module for module in (httpx, sys.modules.get("httpx2")) if module is not None]
+    return tuple(error for module in forks for error in (module.RemoteProtocolError, module.ReadError))
 
 
 def _causes(problem: BaseException) -> Iterator[BaseException]:

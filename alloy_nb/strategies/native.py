@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
 
+import anyio
 import httpx
 import ollama
 
@@ -20,6 +21,7 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import Exchange, StreamChunk, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
+from .deadline import deadline_transport
 from .failures import translated, translated_async
 from .inline_thinking import split_turn
 from .pool import client_key, leased_client
@@ -97,16 +99,16 @@ class NativeStrategy:
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         with translated(self.config, _classify), recording(exchange):
-            return _turn(self._client().chat(**request))
+            return _turn(self._client(whole_reply=True).chat(**request))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         async with translated_async(self.config, _classify), self._async_client() as client:
-            with recording(exchange):
+            with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
                 return _turn(await client.chat(**request))
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         with translated(self.config, _classify):
-            replies = self._client().chat(**request)
+            replies = self._client(whole_reply=False).chat(**request)
             try:
                 with recording(exchange):  # the request goes out with the first chunk
                     first = next(replies, None)
@@ -130,8 +132,8 @@ class NativeStrategy:
             finally:
                 await replies.aclose()  # hand the connection back now, not when collected
 
-    def _client(self) -> ollama.Client:
-        return _clients.get(*self.client_key)
+    def _client(self, *, whole_reply: bool) -> ollama.Client:
+        return _clients.get(*self.client_key, whole_reply)
 
     def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
         return leased_client(("native", *self.client_key), lambda: _async_client(self.config))
@@ -144,17 +146,21 @@ def _classify(problem: BaseException) -> AlloyError | tuple[int, str] | None:
     return None
 
 
-def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> ollama.Client:
-    """A client for one host, timeout and headers; it records every request body it sends."""
+def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...], whole_reply: bool) -> ollama.Client:
+    """A client for one host, timeout and headers; it records every request body it sends. With
+    `whole_reply` (non-streamed calls), `timeout` bounds each reply in all, not only each read."""
     return ollama.Client(
         host=host,
         timeout=httpx.Timeout(timeout, connect=10.0),
         headers=dict(headers),
         event_hooks=WIRE_HOOKS,
+        transport=deadline_transport(timeout, client=httpx.Client, transport=httpx.HTTPTransport)
+        if whole_reply
+        else None,
     )
 
 
-_clients = ClientCache(_new_client)
+_clients = ClientCache(_new_client, size=16)  # two per host and settings: whole replies, streams
 
 
 def _async_client(config: Config) -> ollama.AsyncClient:

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import anyio
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
@@ -21,6 +22,7 @@ from ..outputs import OutputSpec
 from ..tools import Tool
 from .base import Exchange, StreamChunk, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
+from .deadline import deadline_transport
 from .failures import connection_failed, translated, translated_async
 from .inline_thinking import split_turn
 from .pool import client_key, leased_client
@@ -119,17 +121,17 @@ class OpenAIChatStrategy:
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         with self._translated(), recording(exchange):
-            return _turn(self._client().post(PATH, body=request, cast_to=ChatCompletion))
+            return _turn(self._client(whole_reply=True).post(PATH, body=request, cast_to=ChatCompletion))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         async with self._translated_async(), self._async_client() as client:
-            with recording(exchange):
+            with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
                 return _turn(await client.post(PATH, body=request, cast_to=ChatCompletion))
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         with self._translated():
             with recording(exchange):
-                chunks = self._client().post(
+                chunks = self._client(whole_reply=False).post(
                     PATH,
                     body=request,
                     cast_to=ChatCompletion,
@@ -156,8 +158,8 @@ class OpenAIChatStrategy:
                     if piece is not None:
                         yield piece
 
-    def _client(self) -> openai.OpenAI:
-        return _clients.get(*self.client_key)
+    def _client(self, *, whole_reply: bool) -> openai.OpenAI:
+        return _clients.get(*self.client_key, whole_reply)
 
     def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
         return leased_client(("openai_chat", *self.client_key), lambda: _async_client(self.config))
@@ -182,19 +184,23 @@ class OpenAIChatStrategy:
         return None
 
 
-def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...]) -> openai.OpenAI:
-    """A client for one host, timeout and headers, without silent retries, recording every request body."""
+def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...], whole_reply: bool) -> openai.OpenAI:
+    """A client for one host, timeout and headers, without silent retries, recording every request body.
+    With `whole_reply` (non-streamed calls), `timeout` bounds each reply in all, not only each read."""
     return openai.OpenAI(
         base_url=f"{host}/v1",
         api_key="ollama",
         timeout=timeout,
         max_retries=0,
         default_headers=dict(headers),
-        http_client=openai.DefaultHttpxClient(event_hooks=WIRE_HOOKS),
+        http_client=openai.DefaultHttpxClient(
+            event_hooks=WIRE_HOOKS,
+            transport=deadline_transport(timeout, client=openai.DefaultHttpxClient) if whole_reply else None,
+        ),
     )
 
 
-_clients = ClientCache(_new_client)
+_clients = ClientCache(_new_client, size=16)  # two per host and settings: whole replies, streams
 
 
 def _async_client(config: Config) -> openai.AsyncOpenAI:
@@ -210,6 +216,8 @@ def _async_client(config: Config) -> openai.AsyncOpenAI:
 
 
 def _turn(completion: Any) -> Turn:
+    if isinstance(completion, str):  # what the SDK hands back for a reply that is not JSON
+        raise json.JSONDecodeError("the reply is not JSON", completion, 0)
     if not getattr(completion, "choices", None):
         raise ValueError("the completion has no choices")
     choice = completion.choices[0]

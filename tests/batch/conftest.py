@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import distributed  # the test extra installs it: these tests always run
 import pytest
 from batch_helpers import echo_after
 
@@ -21,3 +22,11 @@ def two_hosts() -> Iterator[tuple[ServerThread, ServerThread]]:
     engines = [ScriptedEngine(responder=echo_after(lambda _: 0.05), parallel=1) for _ in range(2)]
     with ServerThread(engines[0]) as first, ServerThread(engines[1]) as second:
         yield first, second
+
+
+@pytest.fixture(scope="module")
+def cluster_client() -> Iterator[distributed.Client]:
+    """A real LocalCluster with two worker processes (about 2 s to start), one per test module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client

@@ -5,22 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
 
-import distributed  # the test extra installs it: these tests always run
-import pytest
 from sample_types import Invoice
 
 from alloy_nb import ask, command
 
 PROMPTS = [f"item {i}" for i in range(16)]
-
-
-@pytest.fixture(scope="module")
-def cluster_client() -> Iterator[distributed.Client]:
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
 
 
 def test_a_cluster_run_equals_the_local_run(cluster_client, two_hosts) -> None:
@@ -40,7 +30,10 @@ def test_typed_commands_defined_here_run_on_the_workers(cluster_client, server) 
 
     result = invoice.map(["A-1", "B-2"], engine=cluster_client, progress=False)
     assert all(isinstance(value, Invoice) for value in result.values), result.values
-    assert [s.trace.requests[0].body["messages"][-1]["content"] for s in result.items] == ["Invoice A-1.", "Invoice B-2."]
+    assert [s.trace.requests[0].body["messages"][-1]["content"] for s in result.items] == [
+        "Invoice A-1.",
+        "Invoice B-2.",
+    ]
 
 
 def test_a_worker_killed_mid_batch_loses_nothing(cluster_client, two_hosts) -> None:
@@ -55,5 +48,8 @@ def test_a_worker_killed_mid_batch_loses_nothing(cluster_client, two_hosts) -> N
     finally:
         killer.cancel()
     assert result.values == [f"echo: {prompt}" for prompt in prompts], result.summary()
-    assert victim not in cluster_client.scheduler_info()["workers"] or pids[victim] not in cluster_client.run(os.getpid).values()
+    assert (
+        victim not in cluster_client.scheduler_info()["workers"]
+        or pids[victim] not in cluster_client.run(os.getpid).values()
+    )
     cluster_client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker for the next test

@@ -174,7 +174,7 @@ def test_http_error_status_is_a_server_error(server, api: str) -> None:
 
 def test_non_json_body_is_a_clear_error(server, api: str) -> None:
     server.script(Reply(raw_body="<html>proxy error</html>"))
-    with pytest.raises(ServerError, match="not the API's shape"):
+    with pytest.raises(ServerError, match="answered with a reply that is not JSON, beginning '<html>proxy error"):
         ask("Hi", api=api)
 
 
