@@ -257,6 +257,11 @@ def one_line(problem: object, limit: int) -> str:
 
 
 def _status_hint(status: int) -> str:
+    if 300 <= status < 400:
+        return (
+            "That is a redirect, which alloy_nb never follows: it would send the conversation and your headers "
+            "to another address. If you trust where it points, set OLLAMA_HOST (or host=) to that address."
+        )
     if status == 503:
         return "It is busy or still loading the model; retry in a moment."
     if status >= 500:

@@ -160,7 +160,7 @@ def _new_client(url: str, timeout: float | None, headers: tuple[tuple[str, str],
     import ollama
 
     limits = httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(QUICK_TIMEOUT, read=None)
-    return ollama.Client(host=url, timeout=limits, headers=dict(headers))
+    return ollama.Client(host=url, timeout=limits, headers=dict(headers), follow_redirects=False)
 
 
 _clients: ClientCache[ollama.Client] = ClientCache(_new_client)

@@ -139,6 +139,18 @@ def render(module: Any, outcomes: dict[str, str], figures: dict[str, str]) -> st
         "",
         *(f"- {severity}: {what}: `{where}`" for severity, what, where in ROUND_TWO),
         "",
+        "Two decisions from the same pass:",
+        "",
+        "- **Redirects are never followed.** The ollama SDK and the openai SDK's client follow them by default and",
+        "  resend the body and custom headers (httpx drops only `Authorization`, and only across origins). alloy_nb's",
+        "  clients turn that off; a 3xx is an error that says where to point the host if it is trusted:",
+        "  `tests/wire/test_redirects.py`.",
+        "- **The call log's queue is bounded in bytes where bytes are known.** A call's size is known only once its",
+        "  row is built, on the writer thread (measuring it on the caller's thread would put serialisation on the hot",
+        "  path). Unwritten calls stay bounded by count (10,000, each string capped by `trace_max_chars`); the rows",
+        "  kept while the database is locked, where the growth was, are bounded at 128 MB, oldest dropped first:",
+        "  `tests/log/test_log_writer.py`.",
+        "",
     ]
     return "\n".join(lines)
 

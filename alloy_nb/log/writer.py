@@ -23,6 +23,7 @@ _Queued: TypeAlias = tuple[Trace, str | None, str | None] | dict[str, Any]
 FLUSH_INTERVAL_S = 1.0
 BATCH_SIZE = 500
 MAX_PENDING = 10_000
+MAX_KEPT_BYTES = 128 * 1024 * 1024  # rows kept for another try while the database is locked
 
 
 class LogWriter:
@@ -30,14 +31,17 @@ class LogWriter:
 
     Rows are written at most `FLUSH_INTERVAL_S` after their call finished (sooner when `BATCH_SIZE`
     are waiting); a process killed at any moment loses at most the calls of that last interval.
-    Beyond `max_pending` unwritten calls the oldest are dropped (counted in `dropped`). A log that
-    cannot be written warns once (`AlloyLogWarning`) and never raises into a call."""
+    Beyond `max_pending` unwritten calls the oldest are dropped (counted in `dropped`); so are the
+    oldest rows kept while the database is locked once they hold more than `max_kept_bytes` (a call's
+    size is only known once its row is built, on the writer thread). A log that cannot be written
+    warns once (`AlloyLogWarning`) and never raises into a call."""
 
     def __init__(
         self,
         path: DbPath | None = None,
         *,
         max_pending: int = MAX_PENDING,
+        max_kept_bytes: int = MAX_KEPT_BYTES,
         connect: Callable[[DbPath], sqlite3.Connection] = connect,
     ) -> None:
         self.path = os.fspath(path if path is not None else default_path())
@@ -45,6 +49,7 @@ class LogWriter:
         self.written = 0
         self._connect = connect
         self._max_pending = max_pending
+        self._max_kept_bytes = max_kept_bytes
         self._pending: deque[_Queued] = deque()
         self._settled = 0  # submitted calls now written or dropped (flush waits for this to catch up)
         self._submitted = 0
@@ -129,6 +134,7 @@ class LogWriter:
                 with self._done:
                     if locked:
                         self._pending.extendleft(reversed(rows))
+                        self._drop_kept_beyond_budget()
                     else:
                         self.dropped += len(rows)
                         self._settle(len(rows))
@@ -151,6 +157,18 @@ class LogWriter:
                     self.dropped += 1
                     self._settle(1)
         return rows
+
+    def _drop_kept_beyond_budget(self) -> None:
+        """Drop the oldest kept rows while the kept rows hold more than `max_kept_bytes` (caller holds `_done`)."""
+        kept = [item for item in self._pending if isinstance(item, dict)]
+        size = sum(_row_bytes(row) for row in kept)
+        for row in kept:
+            if size <= self._max_kept_bytes:
+                return
+            self._pending.remove(row)
+            size -= _row_bytes(row)
+            self.dropped += 1
+            self._settle(1)
 
     def _settle(self, count: int) -> None:
         """Count calls as done (the caller holds `_done`) and wake anyone waiting in `flush`."""
@@ -176,6 +194,11 @@ class LogWriter:
             warnings.warn(message, AlloyLogWarning, stacklevel=1)
         except Exception:  # warnings turned into errors: raised here they would only end the writer thread
             pass
+
+
+def _row_bytes(row: dict[str, Any]) -> int:
+    """About what a row holds in memory: its trace's JSON dominates."""
+    return sum(len(value) for value in row.values() if isinstance(value, str))
 
 
 def _what_happened(error: BaseException) -> str:

@@ -51,14 +51,14 @@ class DeadlineTransport:
 
 
 def deadline_transport(
-    seconds: float, *, client: Callable[[], Any], transport: Callable[[], Any] | None = None
+    seconds: float, *, client: Callable[..., Any], transport: Callable[[], Any] | None = None
 ) -> Any:  # typed as what the client takes: an httpx or an httpx2 transport
     """A `DeadlineTransport` sending through a new `transport()` when the environment names no proxy
     (then it is what a new `client()` would send through), else through a new `client()`."""
     if transport is not None and not urllib.request.getproxies():
         direct = transport()
         return DeadlineTransport(direct.handle_request, direct.close, seconds)
-    routed = client()
+    routed = client(follow_redirects=False)  # the outer client decides: it never follows one
     return DeadlineTransport(partial(routed.send, stream=True), routed.close, seconds)
 
 

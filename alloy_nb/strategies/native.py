@@ -153,6 +153,7 @@ def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...],
         host=host,
         timeout=httpx.Timeout(timeout, connect=10.0),
         headers=dict(headers),
+        follow_redirects=False,  # a redirect would resend the body and the headers elsewhere
         event_hooks=WIRE_HOOKS,
         transport=deadline_transport(timeout, client=httpx.Client, transport=httpx.HTTPTransport)
         if whole_reply
@@ -169,6 +170,7 @@ def _async_client(config: Config) -> ollama.AsyncClient:
         host=config.base_url,
         timeout=httpx.Timeout(config.timeout, connect=10.0),
         headers=config.request_headers,
+        follow_redirects=False,
         event_hooks=ASYNC_WIRE_HOOKS,
     )
 

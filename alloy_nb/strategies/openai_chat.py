@@ -194,6 +194,7 @@ def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...],
         max_retries=0,
         default_headers=dict(headers),
         http_client=openai.DefaultHttpxClient(
+            follow_redirects=False,  # a redirect would resend the body and the headers elsewhere
             event_hooks=WIRE_HOOKS,
             transport=deadline_transport(timeout, client=openai.DefaultHttpxClient) if whole_reply else None,
         ),
@@ -211,7 +212,7 @@ def _async_client(config: Config) -> openai.AsyncOpenAI:
         timeout=config.timeout,
         max_retries=0,
         default_headers=config.request_headers,
-        http_client=openai.DefaultAsyncHttpxClient(event_hooks=ASYNC_WIRE_HOOKS),
+        http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False, event_hooks=ASYNC_WIRE_HOOKS),
     )
 
 

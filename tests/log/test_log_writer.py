@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -178,6 +178,23 @@ def test_a_locked_log_keeps_the_calls_and_writes_them_once_free(db: Path) -> Non
     assert "kept and tried again" in messages[0]
     assert (writer.written, writer.dropped) == (2, 0)
     assert count(db) == 2
+
+
+def test_rows_kept_while_locked_are_bounded_in_bytes_oldest_first(db: Path) -> None:
+    blocker = connect(db)
+    blocker.execute("BEGIN EXCLUSIVE")
+    with log_warnings():
+        writer = LogWriter(db, max_kept_bytes=150_000, connect=partial(connect, busy_timeout_s=0.05))
+        for number in range(10):
+            writer.submit(make_trace(f"call {number}", "x" * 20_000))  # each row holds about 60 kB
+        assert not writer.flush(1.5)  # the rows are built, kept, and over the budget
+        blocker.execute("ROLLBACK")
+        assert writer.flush(5)
+        writer.close()
+    blocker.close()
+    assert (writer.written, writer.dropped) == (2, 8)
+    with closing(connect(db)) as conn:  # the newest calls are the ones kept
+        assert {row[0].split()[-1] for row in conn.execute("SELECT prompt FROM calls")} == {"8", "9"}
 
 
 def test_two_processes_writing_at_once_lose_nothing(db: Path) -> None:
