@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -34,6 +35,20 @@ def test_typed_commands_defined_here_run_on_the_workers(cluster_client, server) 
         "Invoice A-1.",
         "Invoice B-2.",
     ]
+
+
+def test_map_async_runs_on_the_cluster_too(cluster_client, server) -> None:
+    @command
+    def echo(word: str) -> str:
+        return word
+
+    remote = asyncio.run(echo.map_async(["x", "y"], engine=cluster_client, progress=False))
+    local_pid = os.getpid()
+    assert remote.values == ["You said: x", "You said: y"]
+    assert all(slot.trace is not None for slot in remote.items)
+    assert local_pid not in set(cluster_client.run(os.getpid).values())  # the workers are other processes
+    remote = asyncio.run(ask.map_async(["z"], engine=cluster_client, progress=False))
+    assert remote.values == ["You said: z"]
 
 
 def test_a_worker_killed_mid_batch_loses_nothing(cluster_client, two_hosts) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import datetime
 
@@ -107,6 +108,21 @@ def test_least_busy_dispatch_spreads_items_over_hosts(two_hosts) -> None:
     assert first.engine.peak_active == second.engine.peak_active == 1
 
 
+def test_a_commands_map_takes_the_keywords_ask_map_takes(two_hosts) -> None:
+    first, second = two_hosts
+
+    @command
+    def double(word: str) -> str:
+        return f"Say {word} twice."
+
+    result = double.map(["a", "b", "c", "d"], hosts=[first.url, second.url], max_tokens=7, progress=False)
+    assert len(result.ok) == 4 and {slot.host for slot in result.items} == {first.url, second.url}
+    sent = [request.body for engine in (first.engine, second.engine) for request in engine.requests]
+    assert all(body["options"]["num_predict"] == 7 for body in sent)
+    again = asyncio.run(double.map_async(["e"], host=second.url, progress=False))
+    assert again.items[0].host == second.url and double.options == {}  # the command itself is unchanged
+
+
 def test_a_host_killed_mid_batch_loses_nothing(two_hosts) -> None:
     first, second = two_hosts
     prompts = [f"item {i}" for i in range(30)]
@@ -150,7 +166,7 @@ def test_the_table_escapes_what_items_values_and_errors_hold(server) -> None:
     page = result._repr_html_()
     assert "<script>" not in page and "<img" not in page and "<b>one" not in page
     assert "&lt;script&gt;" in page and "&lt;img src=x" in page and "&lt;b&gt;one" in page
-    assert "background:rgba(220,40,40" in page  # the failure is highlighted
+    assert '<tr class="av-failed">' in page  # the failure is highlighted
 
 
 def test_to_pandas_has_a_row_per_item(server) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 import alloy_nb
 from alloy_nb import ConfigurationError, config
-from alloy_nb.commands import CallOptions
+from alloy_nb.call.options import CallOptions
 
 README = Path(__file__).parents[2] / "README.md"
 CALL_ONLY = {"api", "history", "images"}
