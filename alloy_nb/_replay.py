@@ -137,7 +137,7 @@ def logged_call(trace: Trace) -> RebuiltCall:
     history = [
         {"role": m.role, "content": m.text} for m in messages[:-1] if isinstance(m, (UserMessage, AssistantMessage))
     ]
-    options = dict(trace.settings)
+    options = dict(trace.request_settings)
     system = options.pop("system", None)
     return RebuiltCall(prompt.text, system, history, options, list(trace.tool_schemas))
 

@@ -226,7 +226,7 @@ def valid_text(text: str) -> str:
     return text
 
 
-def parse_arguments(raw: Any) -> dict[str, Any]:
+def tool_call_arguments(raw: Any) -> dict[str, Any]:
     """Arguments arrive as an object (native) or a JSON string (openai_chat); raises `ToolError`."""
     depth = value_depth(raw) if isinstance(raw, dict) else text_too_deep(raw) if isinstance(raw, str) else None
     if depth is not None and depth > MAX_NESTING:

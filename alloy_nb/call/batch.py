@@ -29,7 +29,7 @@ from ..config import Config
 from ..errors import BatchError, BatchInterrupted, ConfigurationError, OllamaUnavailable, ServerError
 from ..trace import Trace
 from .batch_result import BatchResult, ItemResult
-from .hosts import HostPool
+from .host_pool import HostPool
 from .progress import REFRESH_S, BatchProgress
 from .retries import is_transient
 

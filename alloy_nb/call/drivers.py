@@ -17,7 +17,7 @@ from ..images import without_image_data
 from ..log.session import log_call
 from ..messages import ToolCall
 from ..strategies import ChatStrategy, Exchange, Turn, strategy_for
-from ..tools import Tool, parse_arguments, result_content
+from ..tools import Tool, result_content, tool_call_arguments
 from ..trace import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage, remember
 from .conversation import CallSpec, Send, conversation
 from .retries import RetryPolicy
@@ -30,7 +30,7 @@ def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False)
         strategy=strategy.name,
         host=redact_host(spec.config.host),
         output_type=spec.output.type_name,
-        settings=spec.config.request_settings(),
+        request_settings=spec.config.request_settings(),
         tools=[t.name for t in spec.tools],
         tool_schemas=[t.spec()["function"] for t in spec.tools],
         stream=stream,
@@ -334,7 +334,7 @@ class _ToolRunner:
             known = ", ".join(self.tools) or "none"
             raise ToolError(f"There is no tool named {call.name!r}. Available tools: {known}.")
         try:
-            return tool, parse_arguments(call.arguments)
+            return tool, tool_call_arguments(call.arguments)
         except ToolError as exc:
             raise ToolError(f"Tool {call.name!r}: {exc}") from None
 

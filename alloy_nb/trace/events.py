@@ -94,5 +94,5 @@ class RetryEvent:
 
 RECORDS = (Usage, RequestEvent, ResponseEvent, ToolEvent, ErrorInfo, RetryEvent, *MESSAGE_TYPES)
 
-Event = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
+TraceEvent = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
 AnyEvent = RequestEvent | ResponseEvent | ToolEvent | RetryEvent

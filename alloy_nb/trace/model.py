@@ -23,11 +23,11 @@ from .capping import cap_fields, capped, has_long_string, plain_data
 from .events import (
     AnyEvent,
     ErrorInfo,
-    Event,
     RequestEvent,
     ResponseEvent,
     RetryEvent,
     ToolEvent,
+    TraceEvent,
     Usage,
 )
 from .recent import keep_latest
@@ -48,13 +48,13 @@ class Trace(BaseModel):
     strategy: str
     host: str
     output_type: str = "str"
-    settings: dict[str, Any] = Field(default_factory=dict)  # the call's request settings that were set (replayed)
+    request_settings: dict[str, Any] = Field(default_factory=dict)  # the request settings that were set (replayed)
     tools: list[str] = Field(default_factory=list)
     tool_schemas: list[dict[str, Any]] = Field(default_factory=list)  # each tool's name, description, parameters
     stream: bool = False
     images: list[ImageRecord] = Field(default_factory=list)  # the call's images: type, size, sha256, thumbnail
     warnings: list[str] = Field(default_factory=list)  # e.g. a prompt that filled the context window
-    events: list[Event] = Field(default_factory=list)
+    events: list[TraceEvent] = Field(default_factory=list)
     status: Status = "running"
     result: Any = None
     error: ErrorInfo | None = None

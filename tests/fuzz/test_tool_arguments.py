@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import example, given, settings, strategies as st
 
 from alloy_nb import ToolError, tool
-from alloy_nb.tools import parse_arguments
+from alloy_nb.tools import tool_call_arguments
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
@@ -25,7 +25,7 @@ def book(city: str, nights: int, guests: list[str] | None = None) -> str:
 
 def _parsed_or_tool_error(raw: Any) -> dict[str, Any] | None:
     try:
-        result = parse_arguments(raw)
+        result = tool_call_arguments(raw)
     except ToolError as error:
         assert str(error).startswith("The arguments ")
         return None

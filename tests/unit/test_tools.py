@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 
 from alloy_nb import ConfigurationError, ToolError, tool
-from alloy_nb.tools import as_tools, parse_arguments, result_content
+from alloy_nb.tools import as_tools, result_content, tool_call_arguments
 
 
 @tool
@@ -98,13 +98,13 @@ def test_var_args_are_refused() -> None:
     [({"a": 1}, {"a": 1}), ('{"a": 1}', {"a": 1}), ("", {}), (None, {})],
 )
 def test_parse_arguments(raw: object, parsed: dict) -> None:
-    assert parse_arguments(raw) == parsed
+    assert tool_call_arguments(raw) == parsed
 
 
 @pytest.mark.parametrize(("raw", "message"), [('{"a": 1', "not valid JSON"), ("[1, 2]", "must be a JSON object"), (7, "must be a JSON object")])
 def test_parse_arguments_errors(raw: object, message: str) -> None:
     with pytest.raises(ToolError, match=message):
-        parse_arguments(raw)
+        tool_call_arguments(raw)
 
 
 def test_result_content() -> None:
