@@ -257,6 +257,11 @@ def one_line(problem: object, limit: int) -> str:
 
 
 def _status_hint(status: int) -> str:
+    if status in (401, 403):
+        return (
+            "The host wants a key, or refused the one sent: set OLLAMA_API_KEY (for ollama.com, a key from "
+            "ollama.com/settings/keys) or configure(api_key=...), or headers={'Authorization': ...} for a proxy."
+        )
     if 300 <= status < 400:
         return (
             "That is a redirect, which alloy_nb never follows: it would send the conversation and your headers "

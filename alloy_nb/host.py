@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .client_cache import ClientCache
-from .config import Config, connection, current, redact_host
+from .config import Config, current, redact_host
 from .errors import no_server
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Host:
 
     def __init__(self, config: Config | None = None, *, url: str | None = None, timeout: float = QUICK_TIMEOUT) -> None:
         config = config or current()
-        self.url, self.headers = connection(url or config.host, config.headers)
+        self.url, self.headers = config.connection(url)
         self.timeout = timeout
 
     @property

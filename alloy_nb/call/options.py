@@ -48,6 +48,7 @@ class CallOptions(TypedDict, total=False):
     log: bool
     log_db: str
     headers: dict[str, str]
+    api_key: str
     default_system: str
     parallel_tools_max: int
     api: str

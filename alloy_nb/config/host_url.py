@@ -72,16 +72,24 @@ def _valid_host_name(name: str) -> bool:
     return all(c.isalnum() or c in "-._" for c in name)
 
 
-def connection(host: str, headers: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The one authentication rule of both strategies and the host client: credentials in the URL
-    become a Basic Authorization header, unless one is configured; the URL goes on without them.
+def connection(
+    host: str, headers: Mapping[str, str], api_key: str | None = None
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The one authentication rule of every strategy and the host client: a configured Authorization
+    header wins; else credentials in the URL become a Basic one; else an API key (OLLAMA_API_KEY)
+    becomes a Bearer one. The URL goes on without credentials.
 
     >>> connection("https://me:pw@proxy.example:443", {})
     ('https://proxy.example:443', (('Authorization', 'Basic bWU6cHc='),))
     >>> connection("https://me:pw@proxy.example:443", {"authorization": "Bearer t"})
     ('https://proxy.example:443', (('authorization', 'Bearer t'),))
+    >>> connection("https://ollama.com:443", {}, "k1")
+    ('https://ollama.com:443', (('Authorization', 'Bearer k1'),))
     """
-    return _connection(host, tuple(sorted(headers.items())))
+    url, sent = _connection(host, tuple(sorted(headers.items())))
+    if api_key and not any(name.lower() == "authorization" for name, _ in sent):
+        sent = tuple(sorted((*sent, ("Authorization", f"Bearer {api_key}"))))
+    return url, sent
 
 
 @lru_cache(maxsize=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr, field_validator
 from pydantic_core import PydanticUndefined
 
 from ..choices import API_CHOICES, MODEL_PREFIX, Strategy
@@ -40,7 +40,7 @@ class Config(BaseModel):
     )
     max_tokens: int | None = setting(None, gt=0, env="ALLOY_MAX_TOKENS", help="Most tokens per reply (none: no limit).")
     think: bool | str | None = setting(
-        None, env="ALLOY_THINK", help="Thinking: true, false or a level (low, medium, high); none: the model's default."
+        None, env="ALLOY_THINK", help="Thinking: true, false or a level (low, medium, high, max); none: the model's default."
     )
     context_length: int | None = setting(
         None,
@@ -111,6 +111,13 @@ class Config(BaseModel):
     log: bool = setting(True, env="ALLOY_LOG", help="Write every call to the SQLite call log (`alloy_nb.logs`).")
     log_db: str | None = setting(
         None, env="ALLOY_LOG_DB", help="The call log's SQLite file; none: `calls.db` in the user data directory."
+    )
+    api_key: SecretStr | None = setting(
+        None,
+        env="OLLAMA_API_KEY",
+        repr=False,
+        help="A key for a host that wants one, such as https://ollama.com: sent as `Authorization: Bearer`, "
+        "never traced, logged or shown.",
     )
     # Never from the environment: headers carry secrets (a proxy's Authorization).
     headers: dict[str, str] = setting(
@@ -187,13 +194,19 @@ class Config(BaseModel):
     @property
     def base_url(self) -> str:
         """The host URL without credentials: what the SDKs are given, so no log line shows a password."""
-        return connection(self.host, self.headers)[0]
+        return self.connection()[0]
 
     @property
     def request_headers(self) -> dict[str, str]:
         """The headers every request carries: the configured ones, plus `Authorization: Basic …` from
         `user:password@` in the host unless an Authorization header is configured (that one wins)."""
-        return dict(connection(self.host, self.headers)[1])
+        return dict(self.connection()[1])
+
+    def connection(self, host: str | None = None) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The URL without credentials and the headers every request to `host` (default: the configured
+        one) carries, credentials and API key included (see `host_url.connection`)."""
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        return connection(host or self.host, self.headers, key)
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
@@ -213,7 +226,7 @@ class Config(BaseModel):
         return "openai_chat" if "gpt-oss" in self.model_name else "native"
 
 
-THINK_LEVELS = ("low", "medium", "high")
+THINK_LEVELS = ("low", "medium", "high", "max")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 

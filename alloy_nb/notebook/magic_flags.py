@@ -31,7 +31,7 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
             nargs="?",
             const="true",
             metavar="LEVEL",
-            help="let a thinking model think (alone: on; or off, low, medium, high)",
+            help="let a thinking model think (alone: on; or off, low, medium, high, max)",
         ),
         argument("--context-length", type=int, metavar="TOKENS", help="context window (num_ctx; native only)"),
         argument("--keep-alive", metavar="DURATION", help='how long the model stays loaded, e.g. "10m" (native only)'),

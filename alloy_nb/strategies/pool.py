@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..config import Config, connection
+from ..config import Config
 
 
 class AsyncClosable(Protocol):
@@ -19,7 +19,7 @@ T = TypeVar("T", bound=AsyncClosable)
 
 def client_key(config: Config) -> tuple[str, float, tuple[tuple[str, str], ...]]:
     """What makes two calls' HTTP clients interchangeable: host, timeout and headers."""
-    url, headers = connection(config.host, config.headers)
+    url, headers = config.connection()
     return url, config.timeout, headers
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 import alloy_nb
 from alloy_nb import ConfigurationError, config
@@ -47,6 +48,7 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "OLLAMA_HOSTS": ("hosts", "gpu-a, gpu-b:8080", ("http://gpu-a:11434", "http://gpu-b:8080")),
     "ALLOY_LOG": ("log", "0", False),
     "ALLOY_LOG_DB": ("log_db", "/tmp/alloy-calls.db", "/tmp/alloy-calls.db"),
+    "OLLAMA_API_KEY": ("api_key", "k-123", SecretStr("k-123")),
 }
 # alloy-ai's name -> the name alloy_nb read before, which stays an alias
 ALIASES = {"ALLOY_DEFAULT_SYSTEM": "ALLOY_SYSTEM", "ALLOY_AUTO_FINALIZE_MISSING_OUTPUT": "ALLOY_AUTO_FINALIZE"}
@@ -63,9 +65,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _loose(hint: Any) -> Any:
     """The type without `None` (CallOptions leaves a setting out rather than passing None), and a
-    tuple of a setting as any sequence of its items (what a caller may pass)."""
+    tuple of a setting as any sequence of its items, and a secret as its text (what a caller may pass)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return typing.Union[tuple(arg for arg in typing.get_args(hint) if arg is not type(None))]
+        return typing.Union[tuple(_loose(arg) for arg in typing.get_args(hint) if arg is not type(None))]
+    if hint is SecretStr:
+        return str
     if typing.get_origin(hint) is tuple and typing.get_args(hint)[1:] == (...,):
         return Sequence[typing.get_args(hint)[0]]  # type: ignore[valid-type]
     return hint

@@ -132,3 +132,10 @@ def test_the_v1_api_reads_reasoning_effort_and_data_url_images(server) -> None:
     image["image_url"]["url"] = "https://example.com/cat.png"
     reply = httpx.post(url, json=body, timeout=10)
     assert reply.status_code == 400 and "base64 data URLs" in reply.json()["error"]["message"]
+
+
+def test_max_is_a_thinking_level_sent_only_where_the_model_offers_it(server) -> None:
+    assert current(think="MAX").think == "max"
+    with pytest.raises(ConfigurationError, match=r"think='max' is not a setting gpt-oss:20b offers .*it takes 'low'"):
+        ask("Hi", think="max", model="ollama:gpt-oss:20b")
+    assert server.requests == []

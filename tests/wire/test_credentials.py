@@ -71,3 +71,40 @@ def test_a_bad_ollama_host_with_credentials_is_reported_without_them(monkeypatch
     with pytest.raises(ConfigurationError, match="OLLAMA_HOST") as refused:
         current()
     assert SECRET not in str(refused.value) and "***@proxy" in str(refused.value)
+
+
+API_KEY = "sk-ollama-4f7c2b"
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_ollama_api_key_reaches_every_request_and_no_record(server, api: str, monkeypatch, caplog) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", API_KEY)
+    caplog.set_level(logging.DEBUG)
+    _, trace = ask.traced("hi", api=api)
+    Host(current()).info()  # the host calls: tags, show, ps
+    sent = [request.headers.get("authorization") for request in server.requests]
+    assert sent and set(sent) == {f"Bearer {API_KEY}"}, sent
+    shown = [trace.to_json(), repr(current()), str(current()), caplog.text, alloy_nb.config.settings_table_markdown()]
+    assert not any(API_KEY in text for text in shown)
+
+
+def test_a_configured_authorization_header_wins_over_the_key(server, monkeypatch) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", API_KEY)
+    ask("hi", headers={"Authorization": "Bearer proxy"})
+    assert server.requests[0].headers["authorization"] == "Bearer proxy"
+
+
+@pytest.mark.parametrize("api", ["native", "openai_chat"])
+def test_a_401_says_where_the_key_goes_and_never_shows_it(server, api: str, monkeypatch) -> None:
+    from alloy_nb import ServerError
+    from alloy_nb.testing import ScriptedTurn
+
+    monkeypatch.setenv("OLLAMA_API_KEY", API_KEY)
+    server.script(ScriptedTurn(status=401, error="unauthorized"))
+    with pytest.raises(ServerError, match=r"HTTP 401.*set OLLAMA_API_KEY") as refused:
+        ask("hi", api=api, transient_retries=0)
+    assert API_KEY not in str(refused.value) and API_KEY not in (refused.value.trace.to_json() if refused.value.trace else "")
+
+
+def test_ollama_com_is_a_tls_host_on_port_443() -> None:
+    assert current(host="https://ollama.com").base_url == "https://ollama.com:443"
