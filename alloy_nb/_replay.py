@@ -12,7 +12,6 @@ order, and the replay view says which did.
 
 from __future__ import annotations
 
-import html
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +25,7 @@ from .errors import AlloyError, ConfigurationError
 from .messages import AssistantMessage, UserMessage
 from .tools import Tool, as_tools
 from .trace import Trace
-from .trace.diff import diff_html
-from .trace.html import comparison_html
+from .views.compare import replay_html
 
 
 @dataclass
@@ -49,8 +47,7 @@ class Replay:
             f"logged · {self.original.model} · {self.original.strategy}",
             f"replayed · {self.replayed.model} · {self.replayed.strategy}",
         )
-        notes = "".join(f"<div><b>Note</b>: {html.escape(note)}</div>" for note in self.notes)
-        return notes + comparison_html(self.original, self.replayed, *titles) + diff_html(self.original, self.replayed)
+        return replay_html(self.notes, self.original, self.replayed, titles)
 
     @property
     def notes(self) -> list[str]:

@@ -10,7 +10,6 @@ into the default level of a model that only takes levels (gpt-oss). When the hos
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from .config import Config, current, model_name, redact_host, same_model
 from .errors import ConfigurationError, ModelNotFound, model_missing, no_server
 from .host import Host
+from .views.capabilities import model_info_html
 
 CAPABILITIES = ("completion", "tools", "vision", "thinking", "embedding")
 _NEEDS = {"tools": "call tools", "vision": "read images", "thinking": "think"}
@@ -59,16 +59,8 @@ class ModelInfo:
     def __str__(self) -> str:
         return self.summary()
 
-    def badges_html(self) -> str:
-        """The capabilities as small escaped badges."""
-        return "".join(
-            f'<span style="border:1px solid #8886;border-radius:8px;padding:0 6px;margin-right:4px">{html.escape(c)}</span>'
-            for c in self.capabilities
-        )
-
     def _repr_html_(self) -> str:
-        badges = self.badges_html()
-        rows = [
+        facts = [
             ("host", self.host),
             ("context length", f"{self.context_length:,} tokens" if self.context_length else "unknown"),
             ("parameters", self.parameter_size or "unknown"),
@@ -76,13 +68,8 @@ class ModelInfo:
             ("family", self.family or "unknown"),
         ]
         if self.think_values:
-            rows.append(("thinking", f"{', '.join(map(str, self.think_values))} (default {self.think_default})"))
-        cells = "".join(
-            f"<tr><th style='text-align:left;padding-right:12px'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        name = html.escape(self.model.removeprefix("ollama:"))
-        return f"<div><b>{name}</b> {badges}<table>{cells}</table></div>"
+            facts.append(("thinking", f"{', '.join(map(str, self.think_values))} (default {self.think_default})"))
+        return model_info_html(self.model.removeprefix("ollama:"), self.capabilities, facts)
 
 
 def model_info(model: str | None = None, *, host: str | None = None) -> ModelInfo:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import redact_host
 from ..trace import Trace
-from ..trace.timeline import batch_timeline_html
-from ..visible import visible_html
+from ..views.batch import BatchRow, batch_html
 
 _SHOWN_CHARS = 120  # of an item, value or error in the notebook table
 _TABLE_ROWS = 50  # rows the notebook table shows before "… N more"
@@ -152,39 +150,24 @@ class BatchResult(Sequence[Any]):
         return f"<BatchResult of {len(self)} items{state}: {self.summary()}>"
 
     def _repr_html_(self) -> str:
-        rows = [_row_html(index, self.inputs[index], slot) for index, slot in enumerate(self.slots[:_TABLE_ROWS])]
-        if len(self) > _TABLE_ROWS:
-            rows.append(f"<tr><td colspan='5'>… {len(self) - _TABLE_ROWS} more (result.to_pandas() has all)</td></tr>")
-        note = f"<div><b>{html.escape(self.interrupted_message())}</b></div>" if self.interrupted else ""
-        return (
-            f'<div class="alloy-batch"><div>{html.escape(self.summary())}</div>{note}'
-            "<table><tr><th>#</th><th>item</th><th>result</th><th>host</th><th>s</th></tr>"
-            f"{''.join(rows)}</table>{self._timeline_html()}</div>"
+        rows = [_row(index, self.inputs[index], slot) for index, slot in enumerate(self.slots[:_TABLE_ROWS])]
+        traced = [(slot.index, slot.trace) for slot in self.items if slot.trace is not None]
+        return batch_html(
+            self.summary(),
+            rows,
+            more=max(len(self) - _TABLE_ROWS, 0),
+            interrupted=self.interrupted_message() if self.interrupted else None,
+            traced=traced,
         )
 
-    def _timeline_html(self) -> str:
-        traced = [(slot.index, slot.trace) for slot in self.items if slot.trace is not None]
-        if not traced:
-            return ""
-        timeline = batch_timeline_html([trace for _, trace in traced], [index for index, _ in traced])
-        return f"<details><summary>timeline</summary>{timeline}</details>"
 
-
-def _row_html(index: int, item: Any, slot: ItemResult | None) -> str:
+def _row(index: int, item: Any, slot: ItemResult | None) -> BatchRow:
+    """The table's row for one item: its text cut to _SHOWN_CHARS, the host without credentials."""
     if slot is None:
-        result, host, seconds, style = "<i>not run</i>", "", "", ""
-    elif slot.ok:
-        result, host, seconds, style = _cut(slot.value), redact_host(slot.host or ""), f"{slot.duration_s:.2f}", ""
-    else:
-        error = _error_text(slot.error) if slot.error else ""
-        result, host, seconds = f"✗ {_cut(error)}", redact_host(slot.host or ""), f"{slot.duration_s:.2f}"
-        style = " style='background:rgba(220,40,40,.12)'"
-    if slot is not None:
-        result = visible_html(result)
-    return (
-        f"<tr{style}><td>{index}</td><td>{visible_html(_cut(item))}</td><td>{result}</td>"
-        f"<td>{visible_html(host)}</td><td>{seconds}</td></tr>"
-    )
+        return BatchRow(index, _cut(item))
+    result = _cut(slot.value) if slot.ok else _cut(_error_text(slot.error) if slot.error else "")
+    host = redact_host(slot.host or "")
+    return BatchRow(index, _cut(item), result, host, f"{slot.duration_s:.2f}", failed=not slot.ok)
 
 
 def _error_text(error: BaseException) -> str:

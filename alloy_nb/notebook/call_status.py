@@ -7,12 +7,12 @@ are never silent. It ends replaced by the reply and the same footer a streamed c
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from ..config import Config, same_model
 from ..trace import Trace
 from ..trace.events import AnyEvent, RequestEvent, RetryEvent, ToolEvent
+from ..views.status import footer_html, status_line_html
 from ..visible import visible
 
 
@@ -61,7 +61,7 @@ class CallStatus:
         line = event_line(event, self._model)
         if line is not None and line != self.lines[-1]:
             self.lines.append(line)
-            self._handle.update({"text/plain": line, "text/html": f"<i>{html.escape(line)}</i>"}, raw=True)
+            self._handle.update({"text/plain": line, "text/html": status_line_html(line)}, raw=True)
 
     def finish(self, bundle: dict[str, Any], trace: Trace) -> None:
         """Replace the status with the result and the call's footer."""
@@ -106,8 +106,7 @@ def with_footer(bundle: dict[str, Any], footer: str) -> dict[str, Any]:
     """The bundle with the footer under the reply, in each text form it has."""
     result = dict(bundle)
     if "text/html" in result:
-        shown = "<br>".join(html.escape(line) for line in footer.splitlines())  # warnings on lines of their own
-        result["text/html"] = f'{result["text/html"]}<div class="alloy-footer"><sub>{shown}</sub></div>'
+        result["text/html"] = result["text/html"] + footer_html(footer)
     result["text/plain"] = f"{result.get('text/plain', '')}\n\n— {footer}"
     return result
 

@@ -7,13 +7,11 @@ comparison of the two traces follows as the cell's result.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Sequence
 
 from ..trace import Trace
-
-_COLUMNS = "display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,22em),1fr));gap:10px"
+from ..views.compare import compare_live_html
 
 
 class CompareProgress:
@@ -57,10 +55,6 @@ class CompareProgress:
         self._handle.update(self._bundle(), raw=True)
 
     def _bundle(self) -> dict[str, str]:
-        columns = "".join(
-            f"<div><b>{html.escape(side)}</b> <i>{html.escape(self._state[side])}</i>"
-            f'<div style="white-space:pre-wrap">{html.escape("".join(self._pieces[side]))}</div></div>'
-            for side in self._sides
-        )
+        sides = [(side, self._state[side], "".join(self._pieces[side])) for side in self._sides]
         plain = "  ".join(f"{side}: {self._state[side]}" for side in self._sides)
-        return {"text/html": f'<div class="alloy-compare-live" style="{_COLUMNS}">{columns}</div>', "text/plain": plain}
+        return {"text/html": compare_live_html(sides), "text/plain": plain}

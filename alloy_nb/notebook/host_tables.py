@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,6 +10,7 @@ from typing import Any
 
 from ..config import Config
 from ..host import Host, human_size
+from ..views.tables import table_html
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,7 @@ class Table:
         )
 
     def _repr_html_(self) -> str:
-        if self.error:
-            return f'<div style="color:#b00020">{html.escape(self.error)}</div>'
-        if not self.rows:
-            return f"<div>{html.escape(self.empty)}</div>"
-        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows)
-        # narrow windows scroll the table instead of cutting its last columns off
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        return f'<div class="alloy-models" style="max-width:100%;overflow-x:auto">{table}</div>'
+        return table_html(self.columns, self.rows, empty=self.empty, error=self.error)
 
 
 def models_table(config: Config) -> Table:

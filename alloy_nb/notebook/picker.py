@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,8 @@ from ..choices import API_CHOICES
 from ..config import Config, redact_host
 from ..errors import ConfigurationError
 from ..host import Host, HostInfo
+from ..views.capabilities import capability_line_html
+from ..views.status import error_html, host_status_html
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -116,7 +117,7 @@ class ModelPicker:
         try:
             settings.configure(**changes)
         except ConfigurationError as exc:
-            self.status.value = _error_html(str(exc))
+            self.status.value = error_html(str(exc))
 
     def _on_think(self, change: dict[str, Any]) -> None:
         if change["new"] != DEFAULT_THINK:
@@ -212,21 +213,16 @@ def _think_options(info: ModelInfo | None, think: bool | str | None) -> tuple[Th
 def _capabilities_html(info: ModelInfo | None) -> str:
     if info is None:
         return ""
-    facts = [f"context {info.context_length:,} tokens" if info.context_length else ""]
-    facts += [info.parameter_size, info.quantization]
-    shown = html.escape(" · ".join(fact for fact in facts if fact))
-    return f'{info.badges_html()}<span style="opacity:.75">{shown}</span>'
+    context = f"context {info.context_length:,} tokens" if info.context_length else ""
+    return capability_line_html(info.capabilities, [context, info.parameter_size, info.quantization])
 
 
 def _status_html(info: HostInfo, strategy: str) -> str:
     if info.error:
-        return _error_html(info.error)
+        return error_html(info.error)
     count = len(info.models)
     version = info.version or "(version unknown)"
     name = f"{info.server} {version} (the embedded server)" if info.embedded else f"Ollama {version}"
-    text = f"{name} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} · next call: "
-    return f"{html.escape(text)}<b>{html.escape(strategy)}</b>"
-
-
-def _error_html(message: str) -> str:
-    return f'<span style="color: #b00020">{html.escape(message)}</span>'
+    return host_status_html(
+        f"{name} at {redact_host(info.host)} · {count} model{'' if count == 1 else 's'} · next call: ", strategy
+    )

@@ -1,21 +1,16 @@
 """How a `%%alloy` reply is shown: `-f markdown|text|code|json|html`, and typed values.
 
-Every HTML view of a reply is built by `safe_text`: nothing the model wrote becomes live HTML.
+Every HTML view of a reply is built by `views/reply.py`: nothing the model wrote becomes live HTML.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
-from .safe_text import code_html, markdown_html
+from ..views.reply import code_html, markdown_html, sandboxed_html
 
 FORMATS = ("markdown", "text", "code", "json", "html")
-# The `html` view runs no script (sandbox) and loads nothing (CSP): a remote image could carry data out.
-_NOTHING_LOADS = (
-    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-)
 
 
 def text_bundle(text: str, fmt: str) -> dict[str, Any]:
@@ -31,9 +26,7 @@ def text_bundle(text: str, fmt: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             return plain
     if fmt == "html":
-        document = html.escape(_NOTHING_LOADS + text, quote=True)
-        frame = f'<iframe sandbox="" style="width:100%;border:0" srcdoc="{document}"></iframe>'
-        return {"text/html": frame, **plain}
+        return {"text/html": sandboxed_html(text), **plain}
     return plain
 
 

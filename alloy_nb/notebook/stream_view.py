@@ -10,14 +10,14 @@ footer every `%%alloy` cell ends with (`call_status.call_footer`).
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ..trace import Trace
+from ..views.reply import markdown_html, thinking_html
+from ..views.status import status_line_html
 from .call_status import call_footer, with_footer
-from .safe_text import markdown_html
 
 Clock = Callable[[], float]
 
@@ -41,7 +41,8 @@ class StreamView:
         self._clock = clock
         self._pieces: list[str] = []
         self._thoughts: list[str] = []
-        self._thoughts_shown: tuple[int, str] = (0, "")  # (pieces joined, their escaped text): rejoined only when grown
+        self._thoughts_shown: tuple[int, bool, str] = (0, False, "")  # (pieces, folded, html): drawn when changed
+        self._statuses: list[tuple[int, str]] = []  # (answer pieces before it, line): a tool loop's steps
         self._last_render = -self._interval  # the first piece shows at once
         self.updates = 0
         self._handle = display({"text/plain": status}, raw=True, display_id=True)
@@ -60,36 +61,48 @@ class StreamView:
         self._thoughts.append(piece)
         self._maybe_render()
 
+    def add_status(self, line: str) -> None:
+        """A line on what the call does between turns (a tool running, its result), shown at once
+        after the text so far, escaped; never part of `text`."""
+        self._statuses.append((len(self._pieces), line))
+        self._maybe_render(now=True)
+
     def finish(self, bundle: dict[str, Any], trace: Trace | None) -> None:
         """The final render: the thinking (folded), `bundle` (the reply in its format), the footer."""
         if self._thoughts and "text/html" in bundle:
             bundle = {**bundle, "text/html": self._thinking_html(folded=True) + bundle["text/html"]}
         self._render(with_footer(bundle, call_footer(trace)) if trace is not None else bundle)
 
-    def _maybe_render(self) -> None:
-        now = self._clock()
-        if now - self._last_render < self._wait:
+    def _maybe_render(self, *, now: bool = False) -> None:
+        clock = self._clock()
+        if not now and clock - self._last_render < self._wait:
             return
-        self._last_render = now
+        self._last_render = clock
         text = self.text
-        plain = text or "(thinking…)"
+        plain = self._with_statuses(text, str, lambda line: f"\n[{line}]\n") or "(thinking…)"
         if self._as_markdown:
             started = time.perf_counter()
             thinking = self._thinking_html(folded=bool(text)) if self._thoughts else ""
-            self._render({"text/html": thinking + markdown_html(text), "text/plain": plain})
+            answer = self._with_statuses(text, markdown_html, lambda line: f"<div>{status_line_html(line)}</div>")
+            self._render({"text/html": thinking + answer, "text/plain": plain})
             self._wait = max(self._interval, 4 * (time.perf_counter() - started))
         else:
             self._render({"text/plain": plain})
 
+    def _with_statuses(self, text: str, show: Callable[[str], str], status: Callable[[str], str]) -> str:
+        """The answer so far (`text`), each stretch between status lines shown by `show`, each line by `status`."""
+        if not self._statuses:
+            return show(text)
+        shown, start = [], 0
+        for end, line in self._statuses:
+            shown += [show("".join(self._pieces[start:end])), status(line)]
+            start = end
+        return "".join([*shown, show("".join(self._pieces[start:]))])
+
     def _thinking_html(self, *, folded: bool) -> str:
-        if self._thoughts_shown[0] != len(self._thoughts):
-            self._thoughts_shown = (len(self._thoughts), html.escape("".join(self._thoughts)))
-        shown = self._thoughts_shown[1]
-        state = "" if folded else " open"
-        return (
-            f'<details class="alloy-thinking"{state}><summary style="opacity:.7">Thinking</summary>'
-            f'<div style="white-space:pre-wrap;opacity:.65;font-size:90%">{shown}</div></details>'
-        )
+        if self._thoughts_shown[:2] != (len(self._thoughts), folded):
+            self._thoughts_shown = (len(self._thoughts), folded, thinking_html("".join(self._thoughts), folded=folded))
+        return self._thoughts_shown[2]
 
     def _render(self, bundle: dict[str, Any]) -> None:
         self.updates += 1

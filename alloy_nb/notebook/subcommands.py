@@ -110,7 +110,7 @@ class Subcommands(CellCalls):
     def _cmd_log(self, rest: str) -> Any:
         """The call log: calls from this and earlier sessions, searchable; `show ID` opens one."""
         from .. import logs
-        from .log_table import log_table_html, log_table_text
+        from ..views.log_table import log_table_html, log_table_text
 
         args = parse_flags(self._cmd_log, rest)
         if args.words[:1] == ["show"]:

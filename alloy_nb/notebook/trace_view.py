@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from IPython.display import HTML, display
 
 from ..trace import Trace
-from ..trace.html import comparison_html, trace_html
+from ..views.compare import comparison_html
+from ..views.trace import trace_html
 
 
 def show_trace(trace: Trace) -> None:

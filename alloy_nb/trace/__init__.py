@@ -1,4 +1,5 @@
-"""Traces: the plain-data record of each call (`model`) and its HTML views (`html`)."""
+"""Traces: the plain-data record of each call (`model`, `events`), its timeline and diffs as data; the HTML
+views of them live in `alloy_nb.views`."""
 
 from .events import ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Usage
 from .model import Trace, observing

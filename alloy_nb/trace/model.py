@@ -177,7 +177,7 @@ class Trace(BaseModel):
 
     def _repr_html_(self) -> str:
         """Notebook view: the conversation as escaped, script-free HTML."""
-        from .html import trace_html
+        from ..views.trace import trace_html
 
         try:
             return trace_html(self)

@@ -110,7 +110,7 @@ def test_the_server_depends_on_nothing_in_the_core() -> None:
 
 
 # The rooms in rank order: a module may import its own rank and those below it, never above.
-# The leaves (the trace, the call log) sit beside the ranks: anything may import them, and they
+# The leaves (the trace, the call log, the HTML views) sit beside the ranks: anything may import them, and they
 # import only the foundation and each other. The server and the testing helpers are checked above.
 RANKS: dict[str, int] = {
     **dict.fromkeys(
@@ -133,7 +133,7 @@ RANKS: dict[str, int] = {
     **dict.fromkeys(("commands", "_replay", "logs", "local"), 3),
     **dict.fromkeys(("notebook", "cli", ""), 4),
 }
-LEAVES = ("trace", "log")
+LEAVES = ("trace", "log", "views")
 OUTSIDE = ("server", "testing")
 COMMAND_LINE = "cli"  # `alloy-nb serve` starts the server: the one edge into it
 

@@ -9,7 +9,8 @@ from log_helpers import make_trace
 
 from alloy_nb.log import search
 from alloy_nb.log.store import connect, insert_many, row_of
-from alloy_nb.notebook.log_table import log_table_html, log_table_text
+from alloy_nb.views.log_table import log_table_html, log_table_text
+from alloy_nb.views.style import stylesheet
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -49,20 +50,21 @@ def logged(db: Path) -> list:
 
 def test_every_payload_is_escaped(db: Path) -> None:
     html = log_table_html(logged(db))
-    assert {tag for tag, _ in tags(html)} <= {"div", "table", "thead", "tbody", "tr", "th", "td"}
+    assert {tag for tag, _ in tags(html)} <= {"div", "style", "table", "thead", "tbody", "tr", "th", "td"}
     for _, attrs in tags(html):
-        assert {name for name, _ in attrs} <= {"class", "style", "title"}
+        assert {name for name, _ in attrs} <= {"class", "title"}
         assert all("alert" not in (value or "") or name == "title" for name, value in attrs)
     for payload in PAYLOADS:
         assert payload not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<link" not in html and "<script" not in html and "<style" not in html
+    assert "<link" not in html and "<script" not in html
+    assert html.count("<style") == 1 and f"<style>{stylesheet('table')}</style>" in html  # alloy_nb's own, once
 
 
 def test_errors_are_highlighted_and_shown(db: Path) -> None:
     html = log_table_html(logged(db))
     error_rows = [attrs for tag, attrs in tags(html) if tag == "tr" and attrs]
-    assert len(error_rows) == 1 and "background" in dict(error_rows[0])["style"]
+    assert len(error_rows) == 1 and dict(error_rows[0])["class"] == "av-failed"
     assert "RuntimeError: &lt;script&gt;" in html
 
 

@@ -48,7 +48,7 @@ def test_a_replay_sends_the_same_call_and_changes_only_what_is_asked(server, api
     assert replayed.value == "Paris, France." and not replayed.same_reply
     page = replayed._repr_html_()
     assert "logged · ollama:smollm2:135m" in page and "replayed · ollama:qwen3:0.6b" in page
-    assert "<div style='background:rgba(40,170,60,.18)'>+Paris, France.</div>" in page
+    assert '<div class="av-added">+Paris, France.</div>' in page
 
 
 def test_a_replay_on_the_other_strategy_keeps_system_history_and_typed_output(server) -> None:

@@ -106,7 +106,7 @@ def test_server_down_gives_a_short_message_and_keeps_the_trace(shell, capsys) ->
         ("code", "print(1)", "text/html", lambda v: v.startswith("<pre><code>print(1)</code></pre>")),
         ("json", '{"a": 1}', "application/json", lambda v: v == {"a": 1}),
         ("html", "<script>alert(1)</script><b>hi</b>", "text/html",
-         lambda v: v.startswith('<iframe sandbox=""') and "<script>" not in v and "&lt;script&gt;" in v),
+         lambda v: '<iframe class="av-frame" sandbox="" srcdoc=' in v and "<script>" not in v and "&lt;script&gt;" in v),
     ],
 )
 def test_each_format(shell, server, fmt: str, reply: str, mime: str, check) -> None:

@@ -98,8 +98,9 @@ def test_a_host_with_no_server_gives_a_readable_status(picker: ModelPicker) -> N
     url = _closed_port_url()
     picker.host.value = url
     assert current().host == url
-    assert picker.status.value.endswith(
-        f"No server at {url}: connection refused. Start ollama serve or run %alloy serve.</span>"
+    assert picker.status.value.endswith(  # in the error colour
+        f'<span class="av-error">No server at {url}: connection refused. Start ollama serve or run %alloy serve.'
+        "</span></div>"
     )
     assert picker.model.value == "ollama:smollm2:135m"
 

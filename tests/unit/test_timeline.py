@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from alloy_nb.trace import ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage
-from alloy_nb.trace.html import trace_html
-from alloy_nb.trace.timeline import MAX_BATCH_ROWS, Bar, batch_timeline_html, timeline_bars, timeline_html
+from alloy_nb.trace.timeline import Bar, timeline_bars
+from alloy_nb.views.timeline import MAX_BATCH_ROWS, batch_timeline_html, timeline_html
+from alloy_nb.views.trace import trace_html
 
 EVIL = "<img src=x onerror=alert(1)> <script>alert(1)</script> \"quotes'"
 
@@ -158,8 +159,8 @@ def test_html_places_bars_with_classes_and_labels_durations() -> None:
     )
     page = timeline_html(made)
     assert_only_classes(page)
-    assert "at-tl-bar at-tl-wait at-tl-x0 at-tl-w125" in page and ".alloy-trace .at-tl-w125{width:12.5%}" in page
-    assert "at-tl-bar at-tl-generation at-tl-x125 at-tl-w375" in page and ".alloy-trace .at-tl-x125{left:12.5%}" in page
+    assert "at-tl-bar at-tl-wait at-tl-x0 at-tl-w125" in page and ".alloy-view .at-tl-w125{width:12.5%}" in page
+    assert "at-tl-bar at-tl-generation at-tl-x125 at-tl-w375" in page and ".alloy-view .at-tl-x125{left:12.5%}" in page
     assert "at-tl-bar at-tl-tool at-tl-x500 at-tl-w250" in page
     assert "wait 250.0 ms · gen 750.0 ms · 40 tok/s" in page and "run 500.0 ms" in page
     assert '<span class="at-tl-tick at-tl-x1000 at-tl-tick-last">2.00 s</span>' in page  # axis ends at the duration

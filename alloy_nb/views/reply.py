@@ -1,4 +1,5 @@
-"""Model and tool text as inert HTML: Markdown formatting kept, no raw HTML, no active or loading URLs.
+"""A model's reply as HTML in which nothing it wrote is live: Markdown with its formatting kept, one
+code block, a sandboxed frame for `-f html`, and the muted thinking above the answer.
 
 Output a cell produces in the running session is *trusted* by JupyterLab, which then renders
 `text/markdown` without its sanitizer: raw HTML in a reply (`<script>`, `onerror=`) would run.
@@ -10,6 +11,7 @@ about where code starts and ends: every character of the reply reaches the page 
 - Links keep working only for `http`, `https` and `mailto`; any other (`javascript:`,
   `data:`, relative) stays visible as the Markdown the model wrote.
 - Images never load (a remote image can carry data out in its URL): each becomes a link.
+- `-f html` goes into an iframe that runs no script (`sandbox`) and loads nothing (CSP).
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from .style import page
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
+# The `html` view runs no script (sandbox) and loads nothing (CSP): a remote image could carry data out.
+_NOTHING_LOADS = (
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+)
 _SAFE_LINK = re.compile(r"(?:https?://|mailto:)[^\s]*\Z", re.IGNORECASE)
 _OWN_FENCE = re.compile(r"\A\s*(`{3,}|~{3,})[^\n]*\n(?P<body>.*?)\n?[ \t]*\1[`~]*\s*\Z", re.DOTALL)
 
@@ -36,6 +44,22 @@ def code_html(text: str) -> str:
     match = _OWN_FENCE.match(text)
     body = match.group("body") if match else text
     return f"<pre><code>{html.escape(body)}</code></pre>"
+
+
+def sandboxed_html(text: str) -> str:
+    """The reply as a page of its own, in an iframe that runs and loads nothing."""
+    document = html.escape(_NOTHING_LOADS + text, quote=True)
+    return page(f'<iframe class="av-frame" sandbox="" srcdoc="{document}"></iframe>', "reply")
+
+
+def thinking_html(thinking: str, *, folded: bool) -> str:
+    """The model's thinking, escaped and muted: open while it streams, folded once the answer starts."""
+    state = "" if folded else " open"
+    return page(
+        f'<details class="alloy-thinking"{state}><summary>Thinking</summary>'
+        f'<div class="av-thought">{html.escape(thinking)}</div></details>',
+        "reply",
+    )
 
 
 def is_safe_link(url: str) -> bool:

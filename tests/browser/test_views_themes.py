@@ -1,0 +1,148 @@
+"""alloy_nb's HTML views in real JupyterLab at 800 px, light and dark: a tool-calling trace with its
+timeline, a batch table with a failed row and its timeline, a replay with its diff, the call log, a
+comparison, the picker and the models table. Each reads (text contrast against what it sits on, translucent tints composited,
+at least 3:1; a timeline bar's tooltip too) and fits (nothing wider than its output area, no table that
+needs to scroll).
+Screenshots of each view go to test-artifacts/browser/views-*.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from test_jupyterlab import _CELLS, WIDGET_MS, run_new_notebook
+from test_layout import _pick_theme
+
+FLOOR = 3.0  # WCAG 2.1's floor for large text and UI parts; muted labels here are 11-12 px, so no lower
+SETUP = (
+    "%load_ext alloy_nb\n"
+    "import alloy_nb\n"
+    "from alloy_nb import ask, tool\n"
+    "from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn, ServerThread\n"
+    "engine = ScriptedEngine()\n"
+    "server = ServerThread(engine).start()\n"
+    "alloy_nb.configure(host=server.url, log_db='calls.db')\n"
+    "@tool\n"
+    "def add(a: int, b: int) -> int:\n"
+    '    """Add two integers."""\n'
+    "    return a + b\n"
+    "engine.script(ScriptedTurn(thinking='Two numbers: add them.', tool_calls=[ScriptedToolCall('add', {'a': 2, 'b': 3})],\n"
+    "                           delay=0.2),\n"
+    "              ScriptedTurn(chunks=['2 + 3 ', '= 5.'], delay=0.1, chunk_delay=0.05))"
+)
+VIEWS = {  # name → the cell that shows it
+    "trace": "value, trace = ask.traced('Add 2 and 3.', tools=[add])\ntrace",
+    "batch": (
+        "engine.script(ScriptedTurn(text='fine'), ScriptedTurn(status=400, error='bad request: ' + 'no such field ' * 12),\n"
+        "              ScriptedTurn(text='A reply long enough to need wrapping in a narrow table cell. ' * 2))\n"
+        "batch = ask.map(['one', 'two', 'a long item that goes on ' * 6], concurrency=1, progress=False)\n"
+        "batch"
+    ),
+    "replay": (
+        "engine.script(ScriptedTurn(text='fine, and then\\nsomething else'))\n"
+        "alloy_nb.logs.replay(batch.items[0].trace, temperature=0.5)"
+    ),
+    "log": "%alloy log -n 6",
+    "compare": '%alloy compare --max-tokens 20 "Name a colour and explain, at length, why that colour is the one."',
+    "picker": "%alloy picker",
+    "models": "%alloy models",
+}
+
+# Every text in the output areas whose contrast against what it sits on is under `floor`: the
+# backgrounds of every ancestor composited (translucent tints included), the text's colour blended by
+# each ancestor's opacity. Computed colours come as rgb()/rgba(), or color(srgb …) for color-mix().
+_CONTRAST_JS = """({selector, floor}) => {
+  const parse = (text) => {
+    const m = (text.match(/[\\d.]+/g) || []).map(Number);
+    if (m.length < 3) return [0, 0, 0, 0];
+    const scale = text.startsWith('color(') ? 255 : 1;
+    return [m[0] * scale, m[1] * scale, m[2] * scale, m.length > 3 ? m[3] : 1];
+  };
+  const over = (top, below) => top.slice(0, 3).map((c, i) => c * top[3] + below[i] * (1 - top[3]));
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const backdrop = (el) => {
+    const layers = [];
+    for (let node = el; node; node = node.parentElement) layers.push(parse(getComputedStyle(node).backgroundColor));
+    return layers.reverse().reduce((below, layer) => over(layer, below), [255, 255, 255]);
+  };
+  const found = [];
+  let lowest = Infinity;
+  for (const area of document.querySelectorAll(selector + ' .jp-OutputArea-output')) {
+    for (const el of area.querySelectorAll('*')) {
+      const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+      let alpha = 1;
+      for (let node = el; node && node !== area; node = node.parentElement) alpha *= Number(getComputedStyle(node).opacity);
+      const fg = parse(getComputedStyle(el).color), bg = backdrop(el);
+      const text = over([...fg.slice(0, 3), fg[3] * alpha], bg);
+      const [hi, lo] = [lum(text), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      lowest = Math.min(lowest, ratio);
+      if (ratio < floor) found.push(`${el.tagName}.${el.className} '${el.textContent.trim().slice(0, 30)}' ${ratio.toFixed(2)}`);
+    }
+  }
+  return {found: found.slice(0, 20), lowest};
+}"""
+
+# Everything in an output area that reaches past its right edge, an output that scrolls sideways,
+# and a table box of alloy_nb's that needs its scroll bar (at 800 px the cells must wrap instead).
+_FIT_JS = """(selector) => {
+  const found = [];
+  for (const area of document.querySelectorAll(selector + ' .jp-OutputArea-output')) {
+    const right = area.getBoundingClientRect().right + 1;
+    if (area.scrollWidth > area.clientWidth + 1) found.push(`an output scrolls: ${area.scrollWidth} > ${area.clientWidth}`);
+    for (const el of area.querySelectorAll('*')) {
+      const box = el.getBoundingClientRect();
+      if (box.width && box.right > right && !el.closest('.av-scroll')) {
+        found.push(`${el.tagName}.${el.className} ends at ${Math.round(box.right)} > ${Math.round(right)}`);
+      }
+    }
+    for (const box of area.querySelectorAll('.av-scroll, .alloy-view pre')) {
+      if (box.scrollWidth > box.clientWidth + 1) found.push(`${box.className || box.tagName} scrolls: ${box.scrollWidth} > ${box.clientWidth}`);
+    }
+  }
+  return found.slice(0, 20);
+}"""
+
+
+def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
+    notebook = run_new_notebook(lab, page, "views.ipynb", [SETUP, *VIEWS.values()])
+    assert "Error" not in notebook.errors(), notebook.errors()
+    cells = {name: page.locator(_CELLS).nth(number) for number, name in enumerate(VIEWS, start=1)}
+    page.locator(f"{_CELLS} select").nth(2).wait_for(timeout=WIDGET_MS)  # the picker's widgets are drawn
+    for name, locator in (("trace", ".alloy-trace .at-tl-bar"), ("batch", "tr.av-failed"), ("replay", ".av-added"),
+                          ("log", ".alloy-log td"), ("compare", ".alloy-compare-col .alloy-trace"),
+                          ("models", ".alloy-models td")):
+        assert notebook.outputs(cells[name]).locator(locator).count() > 0, f"the {name} view shows {locator}"
+    notebook.outputs(cells["batch"]).locator("summary", has_text="timeline").click()  # open: checked too
+    page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser
+    page.set_viewport_size({"width": 800, "height": 1400})
+
+    problems: dict[str, list[str]] = {}
+    lowest: dict[str, float] = {}
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        if theme != "JupyterLab Light":
+            _pick_theme(page, theme)
+        page.wait_for_timeout(500)
+        shade = theme.split()[-1].lower()
+        for name, cell in cells.items():
+            cell.scroll_into_view_if_needed()
+            notebook.outputs(cell).screenshot(path=str(artifacts_dir / f"views-{name}-800px-{shade}.png"))
+        timeline = notebook.outputs(cells["trace"]).locator(".at-tl").first
+        timeline.scroll_into_view_if_needed()
+        timeline.locator(".at-tl-bar").first.hover()  # its tooltip shows: read and fit with the rest
+        timeline.screenshot(path=str(artifacts_dir / f"views-timeline-tip-800px-{shade}.png"))
+        contrast = page.evaluate(_CONTRAST_JS, {"selector": _CELLS, "floor": FLOOR})
+        lowest[shade] = round(contrast["lowest"], 2)
+        if found := contrast["found"] + page.evaluate(_FIT_JS, _CELLS):
+            problems[theme] = found
+    print(f"\nlowest text contrast: {lowest}")
+    assert problems == {}, problems
+
+    page.evaluate("""(selector) => { const probe = document.createElement('div');  // the checks see a failure
+      probe.innerHTML = '<span style="color:#555">faint</span><pre style="white-space:pre">' + 'x'.repeat(400) + '</pre>';
+      probe.className = 'alloy-view';
+      document.querySelector(selector + ' .jp-OutputArea-output').appendChild(probe); }""", _CELLS)
+    assert any("'faint'" in found for found in page.evaluate(_CONTRAST_JS, {"selector": _CELLS, "floor": FLOOR})["found"])
+    assert any(found.startswith("PRE scrolls") for found in page.evaluate(_FIT_JS, _CELLS))
