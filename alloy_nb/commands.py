@@ -147,8 +147,8 @@ class Ask:
         context: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> TextStream:
-        """Iterate over text pieces as they arrive; the stream's `.trace` records the call.
-        (`tools=` is accepted as in alloy-ai, and refused: streaming is text only.)"""
+        """Iterate over text pieces as they arrive, every turn's, with the `tools` run between turns;
+        `stream.events()` also gives the thinking, tool calls and results; `.trace` records the call."""
         return stream(call_spec(prompt, str, tools, options, context))
 
     def stream_async(
@@ -159,7 +159,7 @@ class Ask:
         context: Mapping[str, Any] | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncTextStream:
-        """`async for piece in ask.stream_async(...)`."""
+        """`async for piece in ask.stream_async(...)` (the tool calls of a turn run concurrently)."""
         return stream_async(call_spec(prompt, str, tools, options, context))
 
 
@@ -224,7 +224,7 @@ class Command:
         """Text pieces as they arrive: `for piece in cmd.stream(...)`, or for an async command (as in
         alloy-ai) `async for piece in cmd.stream(...)`."""
         if self.is_async:
-            check_streamable(self._spec(""))  # refuse tools or typed output now, as the sync form does
+            check_streamable(self._spec(""))  # refuse a typed output now, as the sync form does
             return PendingAsyncTextStream(lambda: self.stream_async(*args, **kwargs))
         return stream(self._spec(self._prompt(args, kwargs)))
 

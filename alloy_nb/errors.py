@@ -179,6 +179,16 @@ def failed_mid_reply(host: str, detail: str) -> ServerError:
     )
 
 
+def tool_calls_cut_off(host: str, names: str) -> ServerError:
+    """A streamed reply ended early while the model was asking for tools: none of them runs."""
+    return ServerError(
+        f"The stream from {host} ended before the reply was complete, while the model was asking for tools "
+        f"({names}): a call cut off may lack arguments, so none was run. Retry; if it keeps happening, "
+        "check the server's log (it may have crashed or run out of memory).",
+        transient=True,
+    )
+
+
 def timed_out(host: str, seconds: float) -> ServerError:
     return ServerError(
         f"The server at {host} did not answer within {seconds:g}s. "

@@ -25,11 +25,14 @@ BENCHMARKS = {
     "alloy-ai": "bench.vs_alloy_ai",
     "fanout": "bench.async_fanout",
     "stream-view": "bench.stream_view",
+    "stream-tools": "bench.stream_tools",
     "startup": "bench.startup",
     "embedded": "bench.embedded_server",
     "memory": "bench.memory",
     "batch": "bench.batch",
     "call-log": "bench.call_log",
+    "logprobs": "bench.logprobs",
+    "embed": "bench.embeddings",
 }
 
 

@@ -2,12 +2,13 @@
 validation and one optional finalize turn.
 
 The generator yields *effects* (send this request, run these tool calls) and never does I/O;
-the drivers (`drivers.py`) carry them out, synchronously or on an event loop, so both share every
-rule by construction. Text streaming, which has no loop, is in `streaming.py`.
+the drivers carry them out, synchronously or on an event loop, whole (`drivers.py`) or streamed
+(`stream_run.py`), so all of them share every rule by construction.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,15 +74,19 @@ class RunTools:
 Effect = Send | RunTools
 
 
-def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, Any, Any]:
-    """The rules of a call, as a sequence of effects; returns the validated value."""
+def conversation(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> Generator[Effect, Any, Any]:
+    """The rules of a call, as a sequence of effects (requests for streamed replies with `stream`);
+    returns the validated value."""
     messages = spec.first_messages()
     turn_number = 0
     while True:
-        turn: Turn = yield spec.send(strategy, messages, turn=turn_number, stream=False)
+        turn: Turn = yield spec.send(strategy, messages, turn=turn_number, stream=stream)
         messages.append(turn.message())
         if not turn.tool_calls:
             break
+        cut = _cut_call(turn)
+        if cut is not None:
+            raise _cut_by_limit(cut, spec.config)
         if turn_number >= spec.config.max_tool_turns:
             raise _loop_limit(turn, spec.config.max_tool_turns)
         limit = spec.config.max_tool_calls
@@ -98,7 +103,7 @@ def conversation(spec: CallSpec, strategy: ChatStrategy) -> Generator[Effect, An
         if not spec.config.auto_finalize_missing_output or turn.done_reason == "length":
             raise _unusable(exc, turn, spec.config, finalized=False) from None  # a cut reply: asking again cannot help
     messages.append(UserMessage(text="Now give your final answer. " + spec.output.instruction))
-    final: Turn = yield spec.send(strategy, messages, turn=turn_number + 1, finalize=True, stream=False)
+    final: Turn = yield spec.send(strategy, messages, turn=turn_number + 1, finalize=True, stream=stream)
     try:
         return spec.output.parse(final.text)
     except CommandError as exc:
@@ -116,6 +121,33 @@ def _loop_limit(turn: Turn, limit: int) -> ToolLoopLimitExceeded:
     )
 
 
+def _cut_call(turn: Turn) -> ToolCall | None:
+    """The first tool call whose arguments the token limit cut short (incomplete JSON), if any."""
+    if turn.done_reason != "length":
+        return None
+    for call in turn.tool_calls:
+        if isinstance(call.arguments, str) and call.arguments.strip():
+            try:
+                json.loads(call.arguments)
+            except ValueError:
+                return call
+            except RecursionError:  # complete but too deep: the tool runner reports it to the model
+                continue
+    return None
+
+
+def _cut_by_limit(call: ToolCall, config: Config) -> CommandError:
+    return CommandError(
+        f"The reply was cut off by the token limit ({_token_limit(config)}) in the middle of a call to tool "
+        f"{call.name!r}: its arguments are incomplete JSON, so no tool of that turn was run. Raise max_tokens.",
+        raw_text=call.arguments,
+    )
+
+
+def _token_limit(config: Config) -> str:
+    return f"max_tokens={config.max_tokens}" if config.max_tokens else "the server's default"
+
+
 def _not_run(limit: int) -> str:
     return f"Error: not run; at most {limit} tool calls run per turn. Ask again for what is still needed."
 
@@ -123,7 +155,7 @@ def _not_run(limit: int) -> str:
 def _unusable(exc: CommandError, turn: Turn, config: Config, *, finalized: bool) -> CommandError:
     """The validation error of the last reply, with what to change (a reply cut by the token limit says so)."""
     if turn.done_reason == "length":
-        limit = f"max_tokens={config.max_tokens}" if config.max_tokens else "the server's default"
+        limit = _token_limit(config)
         advice = f"The reply was cut off by the token limit ({limit}) before it was complete: raise max_tokens."
     elif finalized:
         advice = "A larger model or a simpler output type may follow the schema better."

@@ -100,7 +100,7 @@ def _longest_prompt(trace: Trace) -> int:
 
 
 def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int) -> Any:
-    tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
+    tools = ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     steps = conversation(spec, strategy)
     result: Any = None
     try:
@@ -166,7 +166,7 @@ async def note_context_async(trace: Trace, config: Config) -> None:
 async def _attempt_async(
     spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int
 ) -> Any:
-    tools = _ToolRunner(spec.tools, trace, spec.config.tool_timeout)
+    tools = ToolRunner(spec.tools, trace, spec.config.tool_timeout)
     limit = asyncio.Semaphore(spec.config.tool_concurrency)
     steps = conversation(spec, strategy)
     result: Any = None
@@ -286,7 +286,7 @@ def response_event(
     )
 
 
-class _ToolRunner:
+class ToolRunner:
     """Runs tool calls; every failure becomes an error message for the model, never a crash."""
 
     def __init__(self, tools: list[Tool], trace: Trace, default_timeout: float | None) -> None:

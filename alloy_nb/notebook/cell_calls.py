@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,9 @@ from IPython.core.error import UsageError
 from IPython.display import display
 
 from ..choices import MODEL_PREFIX
-from ..errors import AlloyError
+from ..errors import AlloyError, one_line
+from ..messages import ToolCall, ToolResult
+from ..visible import visible
 from .magic_flags import did_you_mean
 from .magics_state import MagicsState
 from .prompt_template import interpolate
@@ -106,19 +109,22 @@ class CellCalls(MagicsState):
             tools.append(self.namespace[name])
         return tools
 
-    def _stream(self, prompt: str, options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
+    def _stream(self, prompt: str, tools: list[Any], options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
+        """The reply as it comes: every turn's text, a status line for each tool the model calls and its result."""
         from ..commands import ask
         from .call_status import opening_line
         from .stream_view import StreamView
 
-        stream = ask.stream(prompt, **options)
+        stream = ask.stream(prompt, tools=tools, **options)
         view = StreamView(as_markdown=fmt == "markdown", status=opening_line(call_config(options)))
         try:
-            for kind, piece in stream.events():
-                if kind == "text":
-                    view.add(piece)
+            for kind, item in stream.events():
+                if not isinstance(item, str):
+                    view.add_status(tool_line(item))
+                elif kind == "text":
+                    view.add(item)
                 else:
-                    view.add_thinking(piece)
+                    view.add_thinking(item)
         except KeyboardInterrupt:
             stream.close()
             view.finish(text_bundle(view.text, fmt), stream.trace)
@@ -127,8 +133,8 @@ class CellCalls(MagicsState):
         except AlloyError:
             view.finish({"text/plain": view.text}, stream.trace)
             raise
-        view.finish(text_bundle(view.text, fmt), stream.trace)
-        return view.text, stream.trace
+        view.finish(text_bundle(stream.value, fmt), stream.trace)
+        return stream.value, stream.trace
 
     def _run(self, prompt: str, output: Any, tools: list[Any], options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
         from ..commands import ask
@@ -175,6 +181,17 @@ class CellCalls(MagicsState):
                 "is no longer sent, so the model cannot see it.",
                 file=sys.stderr,
             )
+
+
+def tool_line(item: ToolCall | ToolResult) -> str:
+    """A streamed cell's line for a tool the model called (`tool add({"a": 2}) running…`) or for its
+    result (`tool add → 5`), on one line, its invisible characters shown."""
+    if isinstance(item, ToolCall):
+        arguments = item.arguments
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False, default=str)
+        return visible(f"tool {item.name}({one_line(arguments, 80)}) running…")
+    return visible(f"tool {item.name} → {one_line(item.text, 120)}")
 
 
 def call_config(options: dict[str, Any]) -> Any:

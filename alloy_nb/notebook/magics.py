@@ -68,9 +68,9 @@ class AlloyMagics(Subcommands, ServerCommands):
         tools = self._lookup_tools(args.tools)
         options = self._options(args)
         fmt = args.format or self.default_format
-        streaming = output is str and not tools and not args.no_stream
+        streaming = output is str and not args.no_stream
         value, trace = (
-            self._stream(prompt, options, fmt) if streaming else self._run(prompt, output, tools, options, fmt)
+            self._stream(prompt, tools, options, fmt) if streaming else self._run(prompt, output, tools, options, fmt)
         )
         self._store(value, trace, args.as_name)
         if args.chat:

@@ -62,8 +62,8 @@ class StreamView:
         self._maybe_render()
 
     def add_status(self, line: str) -> None:
-        """A line on what the call does between turns (a tool running, its result), shown at once
-        after the text so far, escaped; never part of `text`."""
+        """A line on what the call does between turns (a tool running, its result), shown after the
+        text so far, escaped, and at once (a tool loop has few such lines); never part of `text`."""
         self._statuses.append((len(self._pieces), line))
         self._maybe_render(now=True)
 

@@ -1,18 +1,21 @@
 """``create_app``: the Ollama-compatible HTTP app around one engine.
 
-The app reads both wire formats into one `ChatRequest`, checks its schemas, runs it through the
-engine and answers in the request's format. Browser-borne requests are guarded (`guard`), bodies
-bounded (`bodies`), failures answered in each route's shape and logged as one line (`failures`).
+The app reads every chat-like wire format (``/api/chat``, ``/api/generate``, ``/v1/chat/completions``)
+into one `ChatRequest`, checks its schemas, runs it through the engine and answers in the request's
+format; the embedding endpoints share one `EmbedRequest` (`embed_api`). Browser-borne requests are
+guarded (`guard`), bodies bounded (`bodies`), failures answered in each route's shape and logged as
+one line (`failures`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterable
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from starlette.applications import Starlette
@@ -25,13 +28,14 @@ from starlette.types import Send
 
 from alloy_nb.server import ollama_api, openai_api
 from alloy_nb.server.bodies import json_body, stream_flag
+from alloy_nb.server.embed_api import EmbedForm, LegacyEmbeddings, OllamaEmbed, OpenAIEmbeddings
 from alloy_nb.server.engines import (
     ChatRequest,
+    Embeddings,
     Engine,
     EngineError,
     Event,
     Finish,
-    ModelCard,
     TextDelta,
     ThinkingDelta,
     ToolCalls,
@@ -44,13 +48,15 @@ from alloy_nb.server.failures import (
     error_response,
     log_failure,
 )
+from alloy_nb.server.generate_api import GenerateDialect
 from alloy_nb.server.guard import CORS_HEADERS, CORS_METHODS, Guard, origin_pattern
+from alloy_nb.server.keep_alive import LoadedModels
 from alloy_nb.server.ollama_api import OllamaDialect
 from alloy_nb.server.openai_api import OpenAIDialect
 from alloy_nb.server.schema_checks import check_schemas
 from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
 
-KEEP_ALIVE = timedelta(minutes=5)
+T = TypeVar("T")
 
 
 def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterable[str] = ()) -> Starlette:
@@ -60,14 +66,29 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
     ``Host`` that is not a loopback name gets 403. Browser origins allowed besides
     the local ones: ``OLLAMA_ORIGINS`` and ``origins`` (comma-separated, ``*`` wildcards).
     """
-    chat = _ChatHandler(engine)
-    native, openai = OllamaDialect(), OpenAIDialect()
+    loaded_models = LoadedModels()
+    chat = _ChatHandler(engine, loaded_models)
+    embeddings = _EmbedHandler(engine, loaded_models)
+    native, openai, generate = OllamaDialect(), OpenAIDialect(), GenerateDialect()
+    native_embed, legacy_embed, openai_embed = OllamaEmbed(), LegacyEmbeddings(), OpenAIEmbeddings()
 
     async def native_chat(request: Request) -> Response:
         return await chat.handle(request, native)
 
     async def openai_chat(request: Request) -> Response:
         return await chat.handle(request, openai)
+
+    async def native_generate(request: Request) -> Response:
+        return await chat.handle(request, generate)
+
+    async def embed(request: Request) -> Response:
+        return await embeddings.handle(request, native_embed)
+
+    async def embed_legacy(request: Request) -> Response:
+        return await embeddings.handle(request, legacy_embed)
+
+    async def openai_embeddings(request: Request) -> Response:
+        return await embeddings.handle(request, openai_embed)
 
     async def tags(request: Request) -> Response:
         return JSONResponse(ollama_api.tags(engine.models()))
@@ -99,7 +120,7 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
         return _ClosingStream(lines, media_type=OllamaDialect.stream_media_type)
 
     async def running(request: Request) -> Response:
-        loaded = chat.loaded(engine.models())
+        loaded = loaded_models.loaded(engine.models())
         return JSONResponse(
             ollama_api.ps([(c, at, engine.loaded_context(c.name) or c.context_length) for c, at in loaded])
         )
@@ -119,12 +140,16 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
         for path, endpoint, methods in [
             ("/", root, ["GET", "HEAD"]),
             ("/api/chat", native_chat, ["POST"]),
+            ("/api/generate", native_generate, ["POST"]),
+            ("/api/embed", embed, ["POST"]),
+            ("/api/embeddings", embed_legacy, ["POST"]),
             ("/api/tags", tags, ["GET", "HEAD"]),
             ("/api/show", show, ["POST"]),
             ("/api/pull", pull, ["POST"]),
             ("/api/ps", running, ["GET"]),
             ("/api/version", server_version, ["GET", "HEAD"]),
             ("/v1/chat/completions", openai_chat, ["POST"]),
+            ("/v1/embeddings", openai_embeddings, ["POST"]),
             ("/v1/models", openai_models, ["GET"]),
         ]
     ]
@@ -139,14 +164,9 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
 class _ChatHandler:
     """Runs one chat request through the engine and answers in the request's dialect."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, loaded: LoadedModels) -> None:
         self._engine = engine
-        self._expiry: dict[str, datetime] = {}
-
-    def loaded(self, cards: list[ModelCard]) -> list[tuple[ModelCard, datetime]]:
-        """Models used within the keep-alive window, with their expiry."""
-        now = datetime.now(timezone.utc)
-        return [(c, self._expiry[c.name]) for c in cards if self._expiry.get(c.name, now) > now]
+        self._loaded = loaded
 
     async def handle(self, request: Request, dialect: Dialect) -> Response:
         started = time.perf_counter_ns()
@@ -160,6 +180,10 @@ class _ChatHandler:
         refused = refusal(card, chat) if card is not None else None
         if refused is not None:
             return error_response(dialect, 400, refused)
+        # no messages (no prompt): a request to load or unload the model, answered as Ollama answers it
+        if card is not None and not chat.messages and (load := dialect.loaded(chat, _load_reason(chat))):
+            self._loaded.used(card.name, chat.keep_alive)
+            return JSONResponse(load)
         events = self._engine.generate(chat)
         try:
             if chat.stream:
@@ -171,11 +195,56 @@ class _ChatHandler:
         except Exception as error:
             log_failure(request, describe(error))
             return error_response(dialect, 500, describe(error))
-        self._expiry[card.name if card is not None else chat.model] = datetime.now(timezone.utc) + KEEP_ALIVE
+        self._loaded.used(card.name if card is not None else chat.model, chat.keep_alive)
         if not chat.stream:
             return JSONResponse(dialect.reply(chat, reply, time.perf_counter_ns() - started))
         body = _stream(request, dialect.renderer(chat, started), first, events)
         return _ClosingStream(body, media_type=_media_type(dialect, chat))
+
+
+class _EmbedHandler:
+    """Runs one embedding request through the engine and answers in the request's form."""
+
+    def __init__(self, engine: Engine, loaded: LoadedModels) -> None:
+        self._engine = engine
+        self._loaded = loaded
+
+    async def handle(self, request: Request, form: EmbedForm) -> Response:
+        started = time.perf_counter_ns()
+        try:
+            embed = form.parse(await json_body(request))
+        except BadRequest as error:
+            return JSONResponse(form.error(error.status, str(error)), status_code=error.status)
+        card = find_card(self._engine.models(), embed.model)
+        if card is None:
+            return JSONResponse(form.error(404, f"model '{embed.model}' not found"), status_code=404)
+        try:
+            result = await _unless_disconnected(request, self._engine.embed(embed)) if embed.inputs else Embeddings([])
+            if result is None:  # the client went away: nobody to answer
+                return Response(status_code=499)
+            body = form.reply(embed, result, time.perf_counter_ns() - started)
+        except EngineError as error:
+            return JSONResponse(form.error(error.status, error.message), status_code=error.status)
+        self._loaded.used(card.name, embed.keep_alive)
+        return JSONResponse(body)
+
+
+async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T | None:
+    """The result of `work`, or None (`work` cancelled) if the client disconnects first."""
+    job, gone = asyncio.ensure_future(work), asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        job.cancel()  # (nothing to cancel when it is done)
+        await asyncio.gather(job, gone, return_exceptions=True)
+    return None if job.cancelled() else job.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client disconnects (its body has been read: nothing else can arrive)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 class _ClosingStream(StreamingResponse):
@@ -251,6 +320,7 @@ async def _collect(events: AsyncIterator[Event]) -> Reply:
     async for event in events:
         if isinstance(event, TextDelta):
             pieces.append(event.text)
+            reply.logprobs.extend(event.logprobs)
         elif isinstance(event, ThinkingDelta):
             thoughts.append(event.text)
         elif isinstance(event, ToolCalls):
@@ -260,6 +330,11 @@ async def _collect(events: AsyncIterator[Event]) -> Reply:
     reply.text = "".join(pieces)
     reply.thinking = "".join(thoughts)
     return reply
+
+
+def _load_reason(chat: ChatRequest) -> str:
+    """Why a request without a prompt is done: it unloads the model when it keeps it for no time."""
+    return "unload" if chat.keep_alive == timedelta(0) else "load"
 
 
 def _media_type(dialect: Dialect, chat: ChatRequest) -> str:

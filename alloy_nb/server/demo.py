@@ -1,7 +1,8 @@
 """The deterministic demo model: `alloy-nb serve --engine scripted` and the base of the test engine.
 
 It calls the first tool offered, else fills the `format` schema, else echoes the user; it lists a
-few plausible models and "pulls" new names with a short fake download. Filling a schema and looking
+few plausible models and "pulls" new names with a short fake download. Its log probabilities and
+embeddings are deterministic stand-ins (see `synthetic`). Filling a schema and looking
 at images take time, so a request that asks for either is answered from a worker thread; an image
 over MAX_IMAGE_PIXELS is refused before it is decoded (a 12 KB PNG can hold 81 million pixels).
 """
@@ -22,6 +23,8 @@ import anyio
 
 from alloy_nb.server.engines import (
     ChatRequest,
+    Embeddings,
+    EmbedRequest,
     EngineError,
     Event,
     Finish,
@@ -32,6 +35,7 @@ from alloy_nb.server.engines import (
     ToolCalls,
 )
 from alloy_nb.server.schema_example import example
+from alloy_nb.server.synthetic import embedding, with_logprobs
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn, split_words
 from alloy_nb.server.wire import find_card
 
@@ -107,8 +111,24 @@ class DemoEngine:
         for index, event in enumerate(turn_events(turn)):
             if index:
                 await asyncio.sleep(turn.chunk_delay)
+            if request.logprobs and isinstance(event, TextDelta):
+                event = with_logprobs(event, request.top_logprobs)
             yield event
         yield _finish(turn, request, time.perf_counter_ns() - started)
+
+    async def embed(self, request: EmbedRequest) -> Embeddings:
+        """Synthetic vectors of the whole texts (see `synthetic.embedding`); with `truncate` off, an
+        input over the context (`num_ctx`, else the card's, in rough tokens) is refused."""
+        card = find_card(self.models(), request.model)
+        if card is None:
+            raise EngineError.model_not_found(request.model)
+        asked = request.options.get("num_ctx")
+        limit = asked if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0 else card.context_length
+        counts = [rough_tokens(text) for text in request.inputs]
+        if not request.truncate and any(count > limit for count in counts):
+            raise EngineError(400, "the input length exceeds the context length")
+        vectors = await anyio.to_thread.run_sync(lambda: [embedding(text) for text in request.inputs])
+        return Embeddings(vectors=vectors, prompt_tokens=sum(min(count, limit) for count in counts))
 
     async def pull(self, name: str) -> AsyncGenerator[dict[str, Any], None]:
         """A fake download for a new name (then served); ``nonexistent…`` names fail."""
@@ -138,7 +158,9 @@ def turn_events(turn: ScriptedTurn) -> list[Event]:
     events: list[Event] = [ThinkingDelta(piece) for piece in split_words(turn.thinking)]
     events += [TextDelta(chunk) for chunk in turn.chunks or []]
     if turn.tool_calls:
-        events.append(ToolCalls([ToolCallOut(c.name, c.arguments, c.id) for c in turn.tool_calls]))
+        events.append(
+            ToolCalls([ToolCallOut(c.name, c.arguments, c.id, tuple(c.pieces or ())) for c in turn.tool_calls])
+        )
     return events
 
 

@@ -1,15 +1,15 @@
-"""Engine protocol and the neutral chat request, events and errors.
+"""Engine protocol and the neutral requests, events and errors.
 
-The HTTP app translates both wire formats (Ollama's ``/api/chat`` and the
-OpenAI-compatible ``/v1/chat/completions``) into one :class:`ChatRequest`, and
-turns the engine's events back into each wire format.
+The HTTP app translates every wire format (Ollama's ``/api/chat`` and ``/api/generate``, the
+OpenAI-compatible ``/v1/chat/completions``) into one :class:`ChatRequest`, and turns the engine's
+events back into each wire format; the embedding endpoints share one :class:`EmbedRequest`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
 Api = Literal["ollama", "openai"]
@@ -33,7 +33,11 @@ class ChatRequest:
     "arguments"}]``, arguments a dict or the raw text), ``tool_name`` and
     ``tool_call_id``, and ``images`` (base64 strings, from either API). ``options``
     use Ollama's option names (temperature, top_p, top_k, seed, num_predict, stop,
-    num_ctx, ...); ``think`` is the thinking setting (``reasoning_effort`` on /v1). ``path``,
+    num_ctx, ...); ``think`` is the thinking setting (``reasoning_effort`` on /v1).
+    ``logprobs`` asks for each reply token's log probability, with the ``top_logprobs`` likeliest
+    alternatives. ``raw`` (``/api/generate``) makes the one user message the whole prompt, with no
+    chat template; ``suffix`` is text to come after the reply (a model without "insert" refuses it).
+    ``keep_alive`` is how long the model stays loaded after the reply (None: the default). ``path``,
     ``body`` and ``headers`` record the endpoint, JSON body and HTTP headers as received.
     """
 
@@ -44,6 +48,11 @@ class ChatRequest:
     options: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
     think: bool | str | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+    raw: bool = False
+    suffix: str = ""
+    keep_alive: timedelta | None = None
     api: Api = "ollama"
     path: str = ""
     body: Any = None
@@ -51,10 +60,22 @@ class ChatRequest:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One reply token: its text, log probability and bytes, and (if asked) the likeliest tokens
+    at its position, most likely first."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] = ()
+    top: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True)
 class TextDelta:
-    """A piece of the reply's text."""
+    """A piece of the reply's text, with the log probabilities of the tokens that spell it (if asked)."""
 
     text: str
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,11 +87,13 @@ class ThinkingDelta:
 
 @dataclass(frozen=True)
 class ToolCallOut:
-    """A tool call; ``arguments`` as a str is the raw (possibly malformed) JSON text."""
+    """A tool call; ``arguments`` as a str is the raw (possibly malformed) JSON text; ``pieces``, if
+    any, are that text in the fragments a /v1 stream sends it in."""
 
     name: str
     arguments: dict[str, Any] | str
     id: str | None = None
+    pieces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,32 @@ class Finish:
 
 
 Event = TextDelta | ThinkingDelta | ToolCalls | Finish
+
+
+@dataclass
+class EmbedRequest:
+    """Texts to embed with one model: ``truncate`` cuts an input longer than the model's context
+    (else it is refused); ``options`` and ``keep_alive`` as on :class:`ChatRequest` (``num_ctx``);
+    ``dimensions`` keeps that many leading numbers of each vector (None: all); ``body`` is the JSON
+    body as received."""
+
+    model: str
+    inputs: list[str]
+    truncate: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+    keep_alive: timedelta | None = None
+    dimensions: int | None = None
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """One pooled vector per input, not normalized (the wire formats normalize as theirs do), and the
+    tokens read."""
+
+    vectors: list[list[float]]
+    prompt_tokens: int = 0
+    load_ns: int = 0
 
 
 class EngineError(Exception):
@@ -141,6 +190,8 @@ def refusal(card: ModelCard, request: ChatRequest) -> str | None:
         return None
     if request.tools and "tools" not in card.capabilities:
         return f"registry.ollama.ai/library/{card.name} does not support tools"
+    if request.suffix and "insert" not in card.capabilities:
+        return f"registry.ollama.ai/library/{card.name} does not support insert"
     if request.think not in (None, False) and "thinking" not in card.capabilities:
         return f'"{card.name}" does not support thinking'
     if not card.images and any(message.get("images") for message in request.messages):
@@ -149,7 +200,7 @@ def refusal(card: ModelCard, request: ChatRequest) -> str | None:
 
 
 class Engine(Protocol):
-    """Something that can list its models, answer a chat request and pull a model."""
+    """Something that can list its models, answer a chat request, embed texts and pull a model."""
 
     def models(self) -> list[ModelCard]:
         """The models this engine serves."""
@@ -162,6 +213,10 @@ class Engine(Protocol):
         the first event to answer with an HTTP error. The app closes the
         generator when the client disconnects, so ``finally`` blocks run.
         """
+        ...
+
+    async def embed(self, request: EmbedRequest) -> Embeddings:
+        """A pooled vector per input of `request`, in order; raise :class:`EngineError` to fail."""
         ...
 
     def preload(self) -> None:

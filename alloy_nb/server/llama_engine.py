@@ -6,6 +6,8 @@ worker thread; tokens cross to the event loop through an asyncio queue. Closing 
 generator (client disconnect) cancels the job, which frees its slot at the next step. Typed output
 and tool calls are enforced with llama.cpp grammars compiled from the JSON schemas. Rendering a
 prompt and building a grammar take a thread of their own, so the event loop keeps answering.
+Embeddings come from the same model, read by the same worker between decoding steps (`llama_embed`),
+so the model cards say "embedding" too.
 
 Every model file is checked when the engine is made: a file llama.cpp cannot read stops the start
 with an error naming it, rather than failing every later listing and chat.
@@ -26,17 +28,21 @@ from typing import Any
 
 from alloy_nb.server.engines import (
     ChatRequest,
+    Embeddings,
+    EmbedRequest,
     EngineError,
     Event,
     Finish,
     ModelCard,
     TextDelta,
+    TokenLogprob,
     ToolCallOut,
     ToolCalls,
     ToolSpec,
 )
+from alloy_nb.server.llama_jobs import EmbedJob, Job, default_max_queue, default_parallel
 from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
-from alloy_nb.server.llama_slots import Job, SlotDecoder, default_max_queue, default_parallel
+from alloy_nb.server.llama_slots import SlotDecoder
 from alloy_nb.server.schema_grammar import SchemaError, schema_grammar
 from alloy_nb.server.tool_grammar import (
     parse_tool_reply,
@@ -148,6 +154,7 @@ class GGUFModel:
             context_length=int(
                 meta.get(f"{meta.get('general.architecture', 'llama')}.context_length", DEFAULT_CONTEXT)
             ),
+            capabilities=("completion", "tools", "embedding"),
         )
 
 
@@ -218,6 +225,10 @@ class LlamaCppEngine:
         """Requests decoding right now."""
         return self._decoder.active()
 
+    def embedding(self) -> bool:
+        """Whether an embedding job is being read right now."""
+        return self._decoder.embedding()
+
     def queued(self) -> int:
         """Requests waiting for a slot."""
         return self._decoder.queued()
@@ -237,9 +248,7 @@ class LlamaCppEngine:
         yield {"status": "success"}
 
     async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        model = next((model for name, model in self._models.items() if same_model(name, request.model)), None)
-        if model is None:
-            raise EngineError.model_not_found(request.model)
+        model = self._model(request.model)
         tools = uncalled_tools(request)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
@@ -251,9 +260,11 @@ class LlamaCppEngine:
                 job.cancelled = True
 
         n_ctx, prompt, sampling = await asyncio.to_thread(_prepared, model, request, tools)
-        job = Job(model_path=model.path, n_ctx=n_ctx, prompt=prompt, sampling=sampling, emit=emit)
+        top = request.top_logprobs if request.logprobs else None
+        job = Job(model_path=model.path, n_ctx=n_ctx, prompt=prompt, sampling=sampling, emit=emit, top_logprobs=top)
         self._decoder.submit(job)
         pieces: list[str] = []
+        logprobs: list[TokenLogprob] = []
         try:
             while not isinstance(item := await queue.get(), Finish):
                 if isinstance(item, BaseException):
@@ -262,17 +273,54 @@ class LlamaCppEngine:
                     yield item
                 elif isinstance(item, TextDelta):
                     pieces.append(item.text)
-            for event in _tool_reply("".join(pieces)) if request.tools else ():
+                    logprobs.extend(item.logprobs)
+            for event in _tool_reply("".join(pieces), tuple(logprobs)) if request.tools else ():
                 yield event
             yield item
         finally:
             self._decoder.cancel(job)
 
+    async def embed(self, request: EmbedRequest) -> Embeddings:
+        """Each input's tokens' last hidden states, averaged (see `llama_embed`), read by the decoder's
+        worker between its decoding steps; cancelled if the caller is."""
+        model = self._model(request.model)
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[Embeddings] = loop.create_future()
+
+        def emit(item: Embeddings | BaseException) -> None:
+            try:
+                loop.call_soon_threadsafe(_settle, result, item)
+            except RuntimeError:  # the event loop is gone (server shut down): nobody is listening
+                job.cancelled = True
+
+        n_ctx = context_size(request.options.get("num_ctx"), model.card().context_length)
+        job = EmbedJob(model.path, n_ctx, request.inputs, request.truncate, emit)
+        self._decoder.submit(job)
+        try:
+            return await result
+        finally:
+            self._decoder.cancel(job)
+
+    def _model(self, name: str) -> GGUFModel:
+        model = next((model for served, model in self._models.items() if same_model(served, name)), None)
+        if model is None:
+            raise EngineError.model_not_found(name)
+        return model
+
+
+def _settle(future: asyncio.Future[Embeddings], item: Embeddings | BaseException) -> None:
+    if future.done():  # cancelled: the client went away
+        return
+    if isinstance(item, BaseException):
+        future.set_exception(item)
+    else:
+        future.set_result(item)
+
 
 def _prepared(model: GGUFModel, request: ChatRequest, tools: Sequence[ToolSpec]) -> tuple[int, str, Sampling]:
     """The context size, prompt and sampling of a request (work for a thread: templates and grammars)."""
     n_ctx = context_size(request.options.get("num_ctx"), model.card().context_length)
-    prompt = model.render(_chat_messages(request, tools))
+    prompt = request.messages[-1]["content"] if request.raw else model.render(_chat_messages(request, tools))
     return n_ctx, prompt, Sampling.from_options(request.options, _grammar(request, tools))
 
 
@@ -311,10 +359,13 @@ def _chat_messages(request: ChatRequest, tools: Sequence[ToolSpec]) -> list[dict
     return messages
 
 
-def _tool_reply(text: str) -> Iterator[Event]:
-    """The grammar-constrained reply -> tool calls, or text content (never the envelope itself)."""
+def _tool_reply(text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[Event]:
+    """The grammar-constrained reply -> tool calls, or text content (never the envelope itself); the
+    log probabilities, if asked, are the envelope's tokens."""
     calls, content = parse_tool_reply(text)
     if calls:
+        if logprobs:
+            yield TextDelta("", logprobs)
         yield ToolCalls([ToolCallOut(name=str(c.get("name", "")), arguments=c.get("arguments", {})) for c in calls])
-    elif content:
-        yield TextDelta(content)
+    elif content or logprobs:
+        yield TextDelta(content, logprobs)

@@ -9,63 +9,32 @@ sequence after a reply, so the next request that starts with the same tokens (a 
 follow-up) only evaluates what is new; a request that starts like another slot's memory (the
 requests of a batch share their system prompt and instructions) starts from a copy of it.
 
-Jobs talk back through ``emit``: text deltas, then a ``Finish`` or an exception. Cancelling a job
-(its client went away) frees its slot at the next step.
+Jobs talk back through ``emit``: text deltas (with their tokens' log probabilities, when asked),
+then a ``Finish`` or an exception. Cancelling a job (its client went away) frees its slot at the
+next step. An `EmbedJob` takes no slot: the worker reads one chunk of its texts after each step
+(see `llama_embed`), one embedding job at a time.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import llama_cpp as lc
 
-from alloy_nb.server.engines import EngineError, Event, Finish, TextDelta
+from alloy_nb.server.engines import EngineError, Finish, TextDelta, TokenLogprob
+from alloy_nb.server.llama_embed import EmbedWork
+from alloy_nb.server.llama_jobs import BUSY, MAX_QUEUE, EmbedJob, Job
 from alloy_nb.server.llama_loaded import BATCH_TOKENS, LoadedModel
-from alloy_nb.server.llama_sampling import Sampling, SlotSampler, TextOut
+from alloy_nb.server.llama_logprobs import TokenTrail, token_logprob
+from alloy_nb.server.llama_sampling import SlotSampler, TextOut
 
 PROMPT_CHUNK = 64  # prompt tokens per slot per step while other slots generate: they never wait long
 COPY_WORTH = 16  # prompt tokens worth a copy of a slot's memory: copying costs ~17 ms, evaluating ~1.8 ms a token
 TRUNCATED_ROOM = 20  # a prompt too long for a slot keeps the last (1 - 1/20) of it, leaving room to reply
-MAX_QUEUE = 512  # Ollama's default OLLAMA_MAX_QUEUE
-BUSY = "server busy, please try again.  maximum pending requests exceeded"
-
-
-def default_parallel() -> int:
-    """Slots: `OLLAMA_NUM_PARALLEL` when it is a positive number, else 4 (Ollama's usual setting)."""
-    return _positive_env("OLLAMA_NUM_PARALLEL", 4)
-
-
-def default_max_queue() -> int:
-    """Requests that may wait for a slot: `OLLAMA_MAX_QUEUE`, else 512."""
-    return _positive_env("OLLAMA_MAX_QUEUE", MAX_QUEUE)
-
-
-def _positive_env(name: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(name, ""))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-@dataclass(eq=False)
-class Job:
-    """One request for the decoder: its prompt, sampling, and where its events go."""
-
-    model_path: Path
-    n_ctx: int  # tokens of context per slot
-    prompt: str  # the rendered chat prompt; special tokens in it are parsed
-    sampling: Sampling
-    emit: Callable[[Event | BaseException], None]  # called from the worker thread
-    cancelled: bool = False
-    load_only: bool = False  # load the model and finish at once (a warm-up)
-    submitted_ns: int = field(default_factory=time.perf_counter_ns)
 
 
 @dataclass(eq=False)
@@ -79,6 +48,7 @@ class _Slot:
     prompt: list[int] = field(default_factory=list)
     sampler: SlotSampler | None = None
     out: TextOut | None = None
+    trail: TokenTrail | None = None  # when the job asked for log probabilities
     next_token: int | None = None  # sampled, not yet decoded
     generated: int = 0
     reused: int = 0  # prompt tokens found in the slot's memory
@@ -100,13 +70,14 @@ class SlotDecoder:
         self._threads = threads
         self._max_queue = max_queue
         self._cond = threading.Condition()
-        self._pending: deque[Job] = deque()
+        self._pending: deque[Job | EmbedJob] = deque()
         self._closed = False
         self._slots = [_Slot(seq) for seq in range(parallel)]
+        self._embedding: EmbedWork | None = None
         self._loaded: LoadedModel | None = None
         self._worker: threading.Thread | None = None
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: Job | EmbedJob) -> None:
         """Queue `job`; raises a 503 `EngineError` when the queue is full."""
         with self._cond:
             if self._closed:
@@ -119,8 +90,8 @@ class SlotDecoder:
                 self._worker.start()
             self._cond.notify()
 
-    def cancel(self, job: Job) -> None:
-        """Stop `job`: out of the queue now, out of its slot at the next step."""
+    def cancel(self, job: Job | EmbedJob) -> None:
+        """Stop `job`: out of the queue now, out of its slot (or the worker's turns) at the next step."""
         with self._cond:
             job.cancelled = True
             if job in self._pending:
@@ -135,6 +106,10 @@ class SlotDecoder:
     def active(self) -> int:
         """Slots generating or reading a prompt right now."""
         return sum(slot.job is not None for slot in self._slots)
+
+    def embedding(self) -> bool:
+        """Whether an embedding job is being read right now."""
+        return self._embedding is not None
 
     def queued(self) -> int:
         """Requests waiting for a slot."""
@@ -160,43 +135,80 @@ class SlotDecoder:
         try:
             while (starting := self._wait_for_work()) is not None:
                 for job in starting:
-                    self._start(job)
+                    if isinstance(job, EmbedJob):
+                        self._start_embedding(job)
+                    else:
+                        self._start(job)
                 if any(slot.job is not None for slot in self._slots):
                     self._step()
+                if self._embedding is not None:
+                    self._embed_step(self._embedding)
         finally:
             for slot in self._slots:
                 self._release(slot)
+            self._embedding = None
             if self._loaded is not None:
                 self._loaded.free()
                 self._loaded = None
 
-    def _wait_for_work(self) -> list[Job] | None:
+    def _wait_for_work(self) -> list[Job | EmbedJob] | None:
         """Jobs to start now (possibly none while slots are busy); None once closed."""
         with self._cond:
             while not self._closed:
-                busy = [slot for slot in self._slots if slot.job is not None]
-                if self._pending or busy:
-                    return self._admissible(len(busy))
+                busy = sum(slot.job is not None for slot in self._slots)
+                if self._pending or busy or self._embedding is not None:
+                    return self._admissible(busy)
                 self._cond.wait()
             return None
 
-    def _admissible(self, busy: int) -> list[Job]:
-        """Pop the queued jobs that can start: one per free slot, and only on the loaded model
-        (a job for another model waits until every slot is free, then the model is swapped)."""
-        starting: list[Job] = []
+    def _admissible(self, busy: int) -> list[Job | EmbedJob]:
+        """Pop the queued jobs that can start, in order: a reply needs a free slot, an embedding job
+        the worker's turns (one at a time); both only on the loaded model (a job for another model
+        waits until nothing runs, then the model is swapped)."""
+        starting: list[Job | EmbedJob] = []
         loaded = self._loaded.key if self._loaded is not None else None
-        while self._pending and busy + len(starting) < self.parallel:
-            if (self._pending[0].model_path, self._pending[0].n_ctx) != loaded:
-                if not busy and not starting:  # the swap happens before this job starts
+        embedding = self._embedding is not None
+        while self._pending:
+            job = self._pending[0]
+            if (job.model_path, job.n_ctx) != loaded:
+                if not busy and not embedding and not starting:  # the swap happens before this job starts
                     starting.append(self._pending.popleft())
                 break
+            if isinstance(job, EmbedJob) and embedding:
+                break
+            if isinstance(job, Job) and busy >= self.parallel:
+                break
+            embedding = embedding or isinstance(job, EmbedJob)
+            busy += isinstance(job, Job)
             starting.append(self._pending.popleft())
         return starting
+
+    def _start_embedding(self, job: EmbedJob) -> None:
+        try:
+            load_ns = self._load(job.model_path, job.n_ctx) if self._needs_load(job.model_path, job.n_ctx) else 0
+            assert self._loaded is not None
+            self._embedding = EmbedWork(job, self._loaded, load_ns)
+        except Exception as error:  # a model that cannot load, or a text too long to embed
+            job.emit(error)
+
+    def _embed_step(self, work: EmbedWork) -> None:
+        """Read the next chunk of the embedding job's texts: a short one while replies generate."""
+        generating = any(slot.job is not None for slot in self._slots)
+        try:
+            done = work.job.cancelled or work.step(PROMPT_CHUNK if generating else BATCH_TOKENS)
+        except Exception as error:
+            work.job.emit(error)
+            done = True
+        if done:
+            self._embedding = None
+
+    def _needs_load(self, path: Path, n_ctx: int) -> bool:
+        return self._loaded is None or self._loaded.key != (path, n_ctx)
 
     def _start(self, job: Job) -> None:
         load_ns = 0
         try:
-            if self._loaded is None or self._loaded.key != (job.model_path, job.n_ctx):
+            if self._needs_load(job.model_path, job.n_ctx):
                 load_ns = self._load(job.model_path, job.n_ctx)
             assert self._loaded is not None
             if job.load_only:
@@ -211,6 +223,7 @@ class SlotDecoder:
             return
         slot.prompt, slot.job, slot.load_ns = prompt, job, load_ns
         slot.out = TextOut(job.sampling.stop)
+        slot.trail = TokenTrail() if job.top_logprobs is not None else None
         slot.started_ns = time.perf_counter_ns()
         self._reuse_cache(slot, self._copy_longer_start(slot, shared, shares))
 
@@ -315,9 +328,14 @@ class SlotDecoder:
             self._finish(slot, "stop")
             return
         slot.generated += 1
-        text = out.feed(loaded.piece(token))
-        if text:
-            job.emit(TextDelta(text))
+        piece = loaded.piece(token)
+        text = out.feed(piece)
+        logprobs: tuple[TokenLogprob, ...] = ()
+        if slot.trail is not None and job.top_logprobs is not None:
+            slot.trail.add(piece, token_logprob(loaded, slot.batch_index, token, job.top_logprobs))
+            logprobs = slot.trail.sent(text)
+        if text or logprobs:
+            job.emit(TextDelta(text, logprobs))
         if out.stopped:
             self._finish(slot, "stop")
         elif slot.generated == job.sampling.max_tokens or len(slot.cached) + 1 >= loaded.n_ctx_seq:
@@ -326,10 +344,12 @@ class SlotDecoder:
             slot.next_token = token
 
     def _finish(self, slot: _Slot, reason: str) -> None:
-        job, out = slot.job, slot.out
+        job, out, trail = slot.job, slot.out, slot.trail
         assert job is not None and out is not None
-        if rest := out.flush():
-            job.emit(TextDelta(rest))
+        rest = out.flush()
+        logprobs = () if trail is None else trail.sent(rest) + (trail.cut() if out.stopped else ())
+        if rest or logprobs:
+            job.emit(TextDelta(rest, logprobs))
         end = time.perf_counter_ns()
         first = slot.first_ns or end
         job.emit(
@@ -357,7 +377,7 @@ class SlotDecoder:
         """Free the slot for the next job; its memory stays as a prompt cache."""
         if slot.sampler is not None:
             slot.sampler.close()
-        slot.sampler, slot.job, slot.out, slot.next_token = None, None, None, None
+        slot.sampler, slot.job, slot.out, slot.trail, slot.next_token = None, None, None, None, None
         slot.generated, slot.reused, slot.first_ns, slot.batch_index = 0, 0, 0, -1
         slot.last_used_ns = time.perf_counter_ns()
 

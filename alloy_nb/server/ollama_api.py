@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ThinkingDelta, ToolCallOut
+from alloy_nb.server.keep_alive import keep_alive
+from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
 from alloy_nb.server.wire import (
     BadRequest,
     Reply,
@@ -47,13 +49,15 @@ class _Message(WireModel):
 
 class _ChatBody(WireModel):
     model: str
-    messages: list[_Message]
+    messages: list[_Message] = Field(default_factory=list)  # none: a request to load the model
     tools: list[ToolDef] | None = None
     format: dict[str, Any] | Literal["", "json"] | None = None
     options: dict[str, Any] | None = None
     stream: bool = True
     think: bool | str | None = None
     keep_alive: float | str | None = None
+    logprobs: bool = False
+    top_logprobs: int | None = None
 
 
 class OllamaDialect:
@@ -74,6 +78,9 @@ class OllamaDialect:
             options=options,
             stream=chat.stream,
             think=chat.think,
+            logprobs=chat.logprobs,
+            top_logprobs=top_logprobs(chat.top_logprobs),
+            keep_alive=keep_alive(chat.keep_alive),
             api="ollama",
             path=path,
             body=body,
@@ -84,10 +91,13 @@ class OllamaDialect:
 
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         message = _assistant(reply.text, reply.tool_calls, reply.thinking)
-        return _chunk(request.model, message) | _done(reply.finish, total_ns)
+        return _chunk(request.model, message) | ollama_logprobs(reply.logprobs) | done_fields(reply.finish, total_ns)
 
     def renderer(self, request: ChatRequest, started_ns: int) -> OllamaStream:
         return OllamaStream(request.model, started_ns)
+
+    def loaded(self, request: ChatRequest, done_reason: str) -> dict[str, Any]:
+        return _chunk(request.model, _assistant("", [])) | {"done": True, "done_reason": done_reason}
 
 
 class OllamaStream:
@@ -99,12 +109,12 @@ class OllamaStream:
 
     def event(self, event: Event) -> bytes:
         if isinstance(event, TextDelta):
-            return json_line(_chunk(self._model, _assistant(event.text, [])))
+            return json_line(_chunk(self._model, _assistant(event.text, [])) | ollama_logprobs(event.logprobs))
         if isinstance(event, ThinkingDelta):
             return json_line(_chunk(self._model, _assistant("", [], event.text)))
         if isinstance(event, Finish):
             total = perf_counter_ns() - self._started_ns
-            return json_line(_chunk(self._model, _assistant("", [])) | _done(event, total))
+            return json_line(_chunk(self._model, _assistant("", [])) | done_fields(event, total))
         return json_line(_chunk(self._model, _assistant("", event.calls)))
 
     def error(self, message: str) -> bytes:
@@ -127,14 +137,16 @@ def _assistant(text: str, calls: list[ToolCallOut], thinking: str = "") -> dict[
     if thinking:
         message["thinking"] = thinking
     if calls:
-        message["tool_calls"] = [
-            {
-                "id": call_id(call),
-                "function": {"index": index, "name": call.name, "arguments": _wire_arguments(call)},
-            }
-            for index, call in enumerate(calls)
-        ]
+        message["tool_calls"] = tool_calls_wire(calls)
     return message
+
+
+def tool_calls_wire(calls: list[ToolCallOut]) -> list[dict[str, Any]]:
+    """Tool calls as Ollama writes them, arguments as an object."""
+    return [
+        {"id": call_id(call), "function": {"index": index, "name": call.name, "arguments": _wire_arguments(call)}}
+        for index, call in enumerate(calls)
+    ]
 
 
 def _wire_arguments(call: ToolCallOut) -> dict[str, Any] | str:
@@ -146,7 +158,8 @@ def _chunk(model: str, message: dict[str, Any]) -> dict[str, Any]:
     return {"model": model, "created_at": timestamp(), "message": message, "done": False}
 
 
-def _done(finish: Finish, total_ns: int) -> dict[str, Any]:
+def done_fields(finish: Finish, total_ns: int) -> dict[str, Any]:
+    """The fields of the last line of a reply: why it stopped, counts and durations."""
     return {
         "done": True,
         "done_reason": finish.done_reason,

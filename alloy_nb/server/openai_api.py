@@ -8,7 +8,17 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ThinkingDelta, ToolCallOut
+from alloy_nb.server.engines import (
+    ChatRequest,
+    Event,
+    Finish,
+    ModelCard,
+    TextDelta,
+    ThinkingDelta,
+    TokenLogprob,
+    ToolCallOut,
+)
+from alloy_nb.server.logprob_wire import openai_logprobs, top_logprobs
 from alloy_nb.server.wire import (
     BadRequest,
     Reply,
@@ -85,6 +95,8 @@ class _ChatBody(WireModel):
     stop: str | list[str] | None = None
     response_format: _ResponseFormat | None = None
     reasoning_effort: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
 
 
 class OpenAIDialect:
@@ -105,6 +117,8 @@ class OpenAIDialect:
             options=_options(chat),
             stream=chat.stream,
             think=_think(chat.reasoning_effort),
+            logprobs=bool(chat.logprobs),
+            top_logprobs=top_logprobs(chat.top_logprobs),
             api="openai",
             path=path,
             body=body,
@@ -119,8 +133,8 @@ class OpenAIDialect:
             message["reasoning"] = reply.thinking  # the field Ollama's /v1 uses
         if reply.tool_calls:
             message["tool_calls"] = [_wire_call(call) for call in reply.tool_calls]
-        reason = "tool_calls" if reply.tool_calls else reply.finish.done_reason
-        choice = {"index": 0, "message": message, "finish_reason": reason}
+        reason = _finish_reason(bool(reply.tool_calls), reply.finish)
+        choice = {"index": 0, "message": message, "finish_reason": reason} | openai_logprobs(reply.logprobs)
         return _envelope("chat.completion", request.model) | {
             "choices": [choice],
             "usage": _usage(reply.finish),
@@ -129,6 +143,9 @@ class OpenAIDialect:
     def renderer(self, request: ChatRequest, started_ns: int) -> OpenAIStream:
         options = request.body.get("stream_options") or {}
         return OpenAIStream(request.model, include_usage=bool(options.get("include_usage")))
+
+    def loaded(self, request: ChatRequest, done_reason: str) -> None:
+        """None: a chat completion always generates."""
 
 
 class OpenAIStream:
@@ -142,12 +159,14 @@ class OpenAIStream:
 
     def event(self, event: Event) -> bytes:
         if isinstance(event, TextDelta):
-            return self._chunk({"content": event.text})
+            return self._chunk({"content": event.text}, event.logprobs)
         if isinstance(event, ThinkingDelta):
             return self._chunk({"reasoning": event.text})
         if isinstance(event, Finish):
             return self._finish(event)
         self._called_tools = True
+        if any(call.pieces for call in event.calls):
+            return b"".join(self._call_deltas(index, call) for index, call in enumerate(event.calls))
         calls = [{"index": i} | _wire_call(call) for i, call in enumerate(event.calls)]
         return self._chunk({"tool_calls": calls})
 
@@ -156,17 +175,24 @@ class OpenAIStream:
 
     def _finish(self, finish: Finish) -> bytes:
         head = b"" if self._started else self._chunk({"content": ""})
-        reason = "tool_calls" if self._called_tools else finish.done_reason
+        reason = _finish_reason(self._called_tools, finish)
         tail = _sse(self._envelope | {"choices": [_choice({}, reason)]})
         if self._include_usage:
             tail += _sse(self._envelope | {"choices": [], "usage": _usage(finish)})
         return head + tail + b"data: [DONE]\n\n"
 
-    def _chunk(self, delta: dict[str, Any]) -> bytes:
+    def _call_deltas(self, index: int, call: ToolCallOut) -> bytes:
+        """A call as OpenAI streams it: its id and name with empty arguments, then each piece of them."""
+        head = {"index": index} | _wire_call(call)
+        head["function"]["arguments"] = ""
+        pieces = [{"index": index, "function": {"arguments": piece}} for piece in call.pieces]
+        return b"".join(self._chunk({"tool_calls": [delta]}) for delta in [head, *pieces])
+
+    def _chunk(self, delta: dict[str, Any], logprobs: tuple[TokenLogprob, ...] = ()) -> bytes:
         if not self._started:
             delta = {"role": "assistant"} | delta
             self._started = True
-        return _sse(self._envelope | {"choices": [_choice(delta, None)]})
+        return _sse(self._envelope | {"choices": [_choice(delta, None) | openai_logprobs(logprobs)]})
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -251,6 +277,11 @@ def _wire_call(call: ToolCallOut) -> dict[str, Any]:
         arguments = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
     function = {"name": call.name, "arguments": arguments}
     return {"id": call_id(call), "type": "function", "function": function}
+
+
+def _finish_reason(called_tools: bool, finish: Finish) -> str:
+    """`tool_calls` for a reply that called tools, unless it stopped otherwise (a token limit says `length`)."""
+    return "tool_calls" if called_tools and finish.done_reason == "stop" else finish.done_reason
 
 
 def _usage(finish: Finish) -> dict[str, Any]:

@@ -9,11 +9,25 @@ from typing import Any
 
 @dataclass
 class ScriptedToolCall:
-    """A scripted tool call; str arguments are sent as raw (possibly malformed) text."""
+    """A scripted tool call; str arguments are sent as raw (possibly malformed) text.
+
+    ``pieces`` stream the arguments text on /v1 as OpenAI does: a delta with the call's id and
+    name, then one per piece (without them the whole call goes in one delta, as Ollama's /v1 sends
+    it; Ollama's native API always sends it whole). Given alone, their concatenation is the arguments.
+    """
 
     name: str
     arguments: dict[str, Any] | str = field(default_factory=dict)
     id: str | None = None
+    pieces: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pieces is None:
+            return
+        if self.arguments in ({}, ""):
+            self.arguments = "".join(self.pieces)
+        elif self.arguments != "".join(self.pieces):
+            raise ValueError("ScriptedToolCall: arguments and pieces disagree; give only one of them")
 
 
 @dataclass

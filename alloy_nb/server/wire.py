@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, ToolCallOut, ToolSpec
+from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TokenLogprob, ToolCallOut, ToolSpec
 
 
 class WireModel(BaseModel):
@@ -57,6 +57,7 @@ class Reply:
     tool_calls: list[ToolCallOut] = field(default_factory=list)
     finish: Finish = field(default_factory=Finish)
     thinking: str = ""
+    logprobs: list[TokenLogprob] = field(default_factory=list)
 
 
 class StreamRenderer(Protocol):
@@ -79,6 +80,11 @@ class Dialect(Protocol):
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]: ...
 
     def renderer(self, request: ChatRequest, started_ns: int) -> StreamRenderer: ...
+
+    def loaded(self, request: ChatRequest, done_reason: str) -> dict[str, Any] | None:
+        """The answer to a request with nothing to reply to (no messages, no prompt), which only loads
+        or unloads the model; None where the API has no such request."""
+        ...
 
 
 M = TypeVar("M", bound=BaseModel)

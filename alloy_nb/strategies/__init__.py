@@ -1,6 +1,6 @@
 """The adapter: one module per wire API behind the `ChatStrategy` protocol, chosen by the registry."""
 
-from .base import ChatStrategy, Exchange, SentRequest, StreamChunk, Turn
+from .base import ChatStrategy, Exchange, SentRequest, StreamChunk, ToolCallPiece, Turn
 from .registry import strategy_for
 
-__all__ = ["ChatStrategy", "Exchange", "SentRequest", "StreamChunk", "Turn", "strategy_for"]
+__all__ = ["ChatStrategy", "Exchange", "SentRequest", "StreamChunk", "ToolCallPiece", "Turn", "strategy_for"]

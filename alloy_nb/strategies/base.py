@@ -54,15 +54,30 @@ class Exchange:
 
 
 @dataclass(frozen=True)
+class ToolCallPiece:
+    """Part of a streamed tool call. OpenAI's API sends a call's `id` and `name` first, then its
+    arguments as text fragments, each under the call's `index`; Ollama's native API sends each call
+    whole (`index` None, `arguments` an object)."""
+
+    index: int | None
+    id: str | None = None
+    name: str = ""
+    arguments: str | dict[str, Any] = ""
+
+
+@dataclass(frozen=True)
 class StreamChunk:
-    """A piece of streamed text (or of thinking); the last chunk has `done=True` and carries the counts."""
+    """A piece of streamed text, thinking or tool calls. The chunk that says why the reply stopped
+    carries `done_reason`; the last has `done=True` and carries the counts."""
 
     text: str = ""
     thinking: str = ""
+    tool_calls: tuple[ToolCallPiece, ...] = ()
     done: bool = False
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     done_reason: str | None = None
+    generation_s: float | None = None  # as on `Turn`, when the server says
 
 
 class ChatStrategy(Protocol):

@@ -19,7 +19,7 @@ from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import Exchange, StreamChunk, Turn
+from .base import Exchange, StreamChunk, ToolCallPiece, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import translated, translated_async
@@ -195,13 +195,22 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
 
 
 def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
+    """One ndjson line; since Ollama 0.8 a line may carry tool calls, each one whole."""
+    calls = reply.message.tool_calls
     return StreamChunk(
         text=reply.message.content or "",
         thinking=reply.message.thinking or "",
+        tool_calls=tuple(
+            ToolCallPiece(index=None, name=call.function.name, arguments=dict(call.function.arguments))
+            for call in calls
+        )
+        if calls
+        else (),
         done=bool(reply.done),
         prompt_tokens=reply.prompt_eval_count,
         completion_tokens=reply.eval_count,
         done_reason=reply.done_reason,
+        generation_s=reply.eval_duration / 1e9 if reply.eval_duration else None,
     )
 
 

@@ -20,7 +20,7 @@ from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import Exchange, StreamChunk, Turn
+from .base import Exchange, StreamChunk, ToolCallPiece, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import connection_failed, translated, translated_async
@@ -263,8 +263,26 @@ def _piece(chunk: Any, finish: str | None) -> tuple[StreamChunk | None, str | No
     if not chunk.choices:
         return None, finish
     choice = chunk.choices[0]
-    thinking = getattr(choice.delta, "reasoning", None) or ""  # Ollama's /v1 field (not in the SDK's types)
-    return StreamChunk(text=choice.delta.content or "", thinking=str(thinking)), choice.finish_reason or finish
+    delta = choice.delta
+    thinking = getattr(delta, "reasoning", None) or ""  # Ollama's /v1 field (not in the SDK's types)
+    piece = StreamChunk(
+        text=delta.content or "",
+        thinking=str(thinking),
+        tool_calls=tuple(_call_piece(call) for call in delta.tool_calls) if delta.tool_calls else (),
+        done_reason=choice.finish_reason,
+    )
+    return piece, choice.finish_reason or finish
+
+
+def _call_piece(call: Any) -> ToolCallPiece:
+    """A tool-call delta: the first of a call has its id and name, the rest argument fragments."""
+    function = call.function
+    return ToolCallPiece(
+        index=call.index,
+        id=call.id,
+        name=(function.name or "") if function else "",
+        arguments=(function.arguments or "") if function else "",
+    )
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:

@@ -327,4 +327,4 @@ def test_the_embedded_model_refuses_thinking_and_images_as_ollama_does(embedded,
     )
     assert (reply.status_code, reply.json()) == (400, {"error": error})
     show = httpx.post(f"{embedded.url}/api/show", json={"model": "smollm2:135m"}, timeout=30).json()
-    assert show["capabilities"] == ["completion", "tools"] and "thinking" not in show
+    assert show["capabilities"] == ["completion", "tools", "embedding"] and "thinking" not in show

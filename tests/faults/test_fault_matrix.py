@@ -258,9 +258,19 @@ FAULTS: tuple[Fault, ...] = (
     Fault("Ctrl-C during a tool", KeyboardInterrupt, INTERRUPTED,
           (REQUEST, Keep("the tool event marked interrupted", lambda o: o.trace.tool_events[-1].error == "interrupted")),
           turns=(Reply(tool_calls=[Call("wait_for_ctrl_c", {})]),), tools=(wait_for_ctrl_c,), interrupt="tool"),
-    Fault("streaming requested with tools", ConfigurationError,
-          r"Streaming is for plain text only, and this call has tools\. Call it without \.stream\(\.\.\.\).*",
-          (NOTHING_SENT,), tools=(add,), stream=True, entries=("python",)),
+    Fault("streamed tool call cut by the connection", ServerError,
+          rf"The stream from {LOOPBACK} ended before the reply was complete, while the model was asking for tools "
+          r"\(add\): a call cut off may lack arguments, so none was run\. Retry; .*",
+          (REQUEST, counts(1, 1, 0), reply_text("Let me ")),
+          turns=(Reply(chunks=["Let ", "me "], tool_calls=[Call("add", {"a": 1, "b": 2})], close_after_chunks=3),),
+          tools=(add,), stream=True),
+    *(Fault(f"tool call cut by the token limit{', streamed' if stream else ''}", CommandError,
+            r"The reply was cut off by the token limit \(max_tokens=8\) in the middle of a call to tool 'add': its "
+            r"arguments are incomplete JSON, so no tool of that turn was run\. Raise max_tokens\.",
+            (REQUEST, counts(1, 1, 0), CUT_OFF),
+            turns=(Reply(tool_calls=[Call("add", pieces=['{"a": 1', ', "b": '])], done_reason="length"),),
+            tools=(add,), settings={"max_tokens": 8}, stream=stream, strategies=("openai_chat",))
+      for stream in (False, True)),
     Fault("streaming requested with typed output", ConfigurationError,
           r"Streaming is for plain text only, and this call has output type int\. Call it without \.stream\(\.\.\.\).*",
           (NOTHING_SENT,), output=int, stream=True, entries=("python",)),

@@ -32,6 +32,14 @@ def embedded_url(smollm2: Path) -> Iterator[str]:
     engine.close()
 
 
+@pytest.fixture(params=["demo", "llama"])
+def url(request: pytest.FixtureRequest) -> str:
+    """A server answering with the demo engine or with the embedded model (both serve smollm2:135m)."""
+    if request.param == "llama":
+        return str(request.getfixturevalue("embedded_url"))
+    return str(request.getfixturevalue("server").url)
+
+
 class _Lines(logging.Handler):
     """Keeps every line a record prints, its traceback included."""
 

@@ -282,7 +282,6 @@ def test_unknown_model_is_404_on_openai(oai: openai.OpenAI) -> None:
     [
         b"{not json",
         json.dumps({"messages": HI}).encode(),
-        json.dumps({"model": MODEL}).encode(),
         json.dumps({"model": MODEL, "messages": "Hi"}).encode(),
         json.dumps({"model": 3, "messages": HI}).encode(),
         json.dumps([MODEL]).encode(),
@@ -297,6 +296,14 @@ def test_bad_requests_are_400_in_each_api_shape(server, content: bytes) -> None:
     assert compat.json()["error"]["type"] == "invalid_request_error"
     assert compat.json()["error"]["message"].startswith("invalid")
     assert server.requests == []
+
+
+def test_a_chat_without_messages_loads_the_model_on_ollama_and_is_a_400_on_v1(server) -> None:
+    native = httpx.post(server.url + "/api/chat", json={"model": MODEL, "stream": False})
+    assert native.status_code == 200 and (native.json()["done"], native.json()["done_reason"]) == (True, "load")
+    compat = httpx.post(server.url + "/v1/chat/completions", json={"model": MODEL})
+    assert compat.status_code == 400 and compat.json()["error"]["message"].startswith("invalid")
+    assert server.requests == []  # a load generates nothing
 
 
 @pytest.mark.parametrize("status", [429, 503])

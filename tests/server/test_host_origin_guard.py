@@ -19,6 +19,14 @@ from alloy_nb.testing import ScriptedEngine, ServerThread
 
 MODEL = "smollm2:135m"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "stream": False}
+BODIES = {  # what each POST route is sent
+    "/api/chat": CHAT,
+    "/v1/chat/completions": CHAT,
+    "/api/generate": {"model": MODEL, "prompt": "Hi", "stream": False},
+    "/api/embed": {"model": MODEL, "input": ["Hi"]},
+    "/api/embeddings": {"model": MODEL, "prompt": "Hi"},
+    "/v1/embeddings": {"model": MODEL, "input": "Hi", "encoding_format": "float"},
+}
 EXTRA_ORIGINS = "https://*.example.com, http://notebook.test:8888"
 
 
@@ -47,10 +55,10 @@ def _local(server: ServerThread) -> str:
 
 
 def _call(server: ServerThread, path: str, **headers: str) -> httpx.Response:
-    """GET, or POST a chat body on chat paths, to ``server`` over loopback."""
+    """GET, or POST the route's body on POST routes, to ``server`` over loopback."""
     url = _local(server) + path
-    if path.endswith("/chat") or path.endswith("/completions"):
-        return httpx.post(url, json=CHAT, headers=headers)
+    if path in BODIES:
+        return httpx.post(url, json=BODIES[path], headers=headers)
     return httpx.get(url, headers=headers)
 
 
@@ -58,7 +66,9 @@ def _call(server: ServerThread, path: str, **headers: str) -> httpx.Response:
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:11434", "localhost.evil.example", "127.0.0.1.nip.io"])
-@pytest.mark.parametrize("path", ["/api/chat", "/api/tags", "/api/version", "/"])
+@pytest.mark.parametrize(
+    "path", ["/api/chat", "/api/generate", "/api/embed", "/api/embeddings", "/api/tags", "/api/version", "/"]
+)
 def test_foreign_host_gets_403_in_ollamas_error_shape(loopback: ServerThread, host: str, path: str) -> None:
     loopback.engine.reset()
     reply = _call(loopback, path, host=host)
@@ -69,7 +79,7 @@ def test_foreign_host_gets_403_in_ollamas_error_shape(loopback: ServerThread, ho
     assert loopback.engine.requests == []  # refused before the engine sees anything
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/models"])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/embeddings", "/v1/models"])
 def test_foreign_host_gets_403_in_openais_error_shape(loopback: ServerThread, path: str) -> None:
     reply = _call(loopback, path, host="evil.example")
     assert reply.status_code == 403
@@ -114,6 +124,15 @@ def test_foreign_origin_gets_403_and_no_cors_headers(loopback: ServerThread, ori
     assert compat.json()["error"]["message"].startswith(f"Origin '{origin}' is not allowed")
 
 
+@pytest.mark.parametrize("path", ["/api/generate", "/api/embed", "/api/embeddings", "/v1/embeddings"])
+def test_foreign_origin_gets_403_on_the_generate_and_embedding_routes(loopback: ServerThread, path: str) -> None:
+    reply = _call(loopback, path, origin="https://evil.example")
+    assert reply.status_code == 403 and "access-control-allow-origin" not in reply.headers
+    error = reply.json()["error"]
+    message = error["message"] if path.startswith("/v1/") else error
+    assert message == "Origin 'https://evil.example' is not allowed; add it with OLLAMA_ORIGINS or --origins"
+
+
 def test_foreign_origin_preflight_gets_403(loopback: ServerThread) -> None:
     reply = httpx.options(
         _local(loopback) + "/api/chat",
@@ -130,7 +149,7 @@ def test_foreign_origin_preflight_gets_403(loopback: ServerThread) -> None:
                "https://lab.example.com", "https://a.b.example.com", "http://notebook.test:8888"],
 )
 def test_allowed_origin_gets_its_cors_header(loopback: ServerThread, origin: str) -> None:
-    for path in ["/api/chat", "/api/tags", "/v1/chat/completions"]:
+    for path in ["/api/chat", "/api/tags", "/v1/chat/completions", *BODIES]:
         reply = _call(loopback, path, origin=origin)
         assert reply.status_code == 200 and reply.headers["access-control-allow-origin"] == origin
 

@@ -11,17 +11,9 @@ import ollama
 import openai
 import pytest
 
-MODEL = "smollm2:135m"  # served by the demo engine and by the embedded model
+MODEL = "smollm2:135m"  # served by the demo engine and by the embedded model (the `url` fixture)
 HI = [{"role": "user", "content": "Hi"}]
 SHORT = {"num_predict": 8, "temperature": 0}  # keeps the embedded model's replies quick
-
-
-@pytest.fixture(params=["demo", "llama"])
-def url(request: pytest.FixtureRequest) -> str:
-    """A server answering with the demo engine or with the embedded model."""
-    if request.param == "llama":
-        return str(request.getfixturevalue("embedded_url"))
-    return str(request.getfixturevalue("server").url)
 
 
 def refusals(url: str, schema: dict[str, Any]) -> tuple[str, str]:

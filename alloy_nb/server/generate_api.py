@@ -1,0 +1,130 @@
+"""Ollama's ``/api/generate``: one prompt (with an optional system prompt) rendered with the model's
+chat template, or sent as it is with ``raw``; replies as ``response`` lines.
+
+What a model cannot do is refused with Ollama's 400s (see `engines.refusal`): ``suffix`` needs an
+"insert" model, ``images`` a vision model, ``think`` a thinking one. ``template`` (a Go template) and
+``context`` (token ids, deprecated by Ollama) are refused here too: this server renders with the
+model file's own template and keeps no token history, so it says so rather than ignoring them.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+from typing import Any, Literal
+
+from alloy_nb.server.engines import ChatRequest, Event, Finish, TextDelta, ThinkingDelta
+from alloy_nb.server.keep_alive import keep_alive
+from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
+from alloy_nb.server.ollama_api import done_fields, tool_calls_wire
+from alloy_nb.server.wire import BadRequest, Reply, WireModel, json_line, stop_list, timestamp, validate
+
+
+class _GenerateBody(WireModel):
+    """(A null field reads as its empty value, as Ollama reads it.)"""
+
+    model: str
+    prompt: str | None = None
+    suffix: str | None = None
+    system: str | None = None
+    template: str | None = None
+    context: list[int] | None = None
+    raw: bool | None = None
+    images: list[str] | None = None
+    format: dict[str, Any] | Literal["", "json"] | None = None
+    options: dict[str, Any] | None = None
+    stream: bool = True
+    think: bool | str | None = None
+    keep_alive: float | str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+
+
+class GenerateDialect:
+    """``POST /api/generate``: ndjson streaming, ``{"error": ...}`` errors."""
+
+    stream_media_type = "application/x-ndjson"
+
+    def parse(self, body: Any, path: str) -> ChatRequest:
+        generate = validate(_GenerateBody, body)
+        if generate.raw and (generate.system or generate.template or generate.context):
+            raise BadRequest("raw mode does not support template, system, or context")
+        if generate.template:
+            raise BadRequest(
+                "template is not supported: this server renders prompts with the model file's own chat "
+                "template; to use another, render the prompt yourself and send it with raw: true"
+            )
+        if generate.context:
+            raise BadRequest(
+                "context (token ids of an earlier reply, deprecated by Ollama) is not supported: "
+                "send the whole conversation to /api/chat instead"
+            )
+        options = dict(generate.options or {})
+        if "stop" in options:
+            options["stop"] = stop_list(options["stop"])
+        return ChatRequest(
+            model=generate.model,
+            messages=_messages(generate),
+            format=generate.format or None,
+            options=options,
+            stream=generate.stream,
+            think=generate.think,
+            logprobs=bool(generate.logprobs),
+            top_logprobs=top_logprobs(generate.top_logprobs),
+            raw=bool(generate.raw),
+            suffix=generate.suffix or "",
+            keep_alive=keep_alive(generate.keep_alive),
+            api="ollama",
+            path=path,
+            body=body,
+        )
+
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": message}
+
+    def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
+        line = _line(request.model, reply.text) | ollama_logprobs(reply.logprobs)
+        if reply.thinking:
+            line["thinking"] = reply.thinking
+        return line | done_fields(reply.finish, total_ns)
+
+    def renderer(self, request: ChatRequest, started_ns: int) -> GenerateStream:
+        return GenerateStream(request.model, started_ns)
+
+    def loaded(self, request: ChatRequest, done_reason: str) -> dict[str, Any]:
+        """The answer to a request without a prompt: the model was loaded (or unloaded)."""
+        return _line(request.model, "") | {"done": True, "done_reason": done_reason}
+
+
+class GenerateStream:
+    """ndjson ``response`` lines, then a ``done`` line with counts."""
+
+    def __init__(self, model: str, started_ns: int) -> None:
+        self._model = model
+        self._started_ns = started_ns
+
+    def event(self, event: Event) -> bytes:
+        if isinstance(event, TextDelta):
+            return json_line(_line(self._model, event.text) | ollama_logprobs(event.logprobs))
+        if isinstance(event, ThinkingDelta):
+            return json_line(_line(self._model, "") | {"thinking": event.text})
+        if isinstance(event, Finish):
+            return json_line(_line(self._model, "") | done_fields(event, perf_counter_ns() - self._started_ns))
+        return json_line(_line(self._model, "") | {"tool_calls": tool_calls_wire(event.calls)})
+
+    def error(self, message: str) -> bytes:
+        return json_line({"error": message})
+
+
+def _messages(generate: _GenerateBody) -> list[dict[str, Any]]:
+    """The prompt as chat messages: a system message if given, then the prompt (with its images)."""
+    if not generate.prompt:
+        return []
+    user: dict[str, Any] = {"role": "user", "content": generate.prompt}
+    if generate.images:
+        user["images"] = generate.images
+    system = [{"role": "system", "content": generate.system}] if generate.system else []
+    return [*system, user]
+
+
+def _line(model: str, text: str) -> dict[str, Any]:
+    return {"model": model, "created_at": timestamp(), "response": text, "done": False}
