@@ -40,7 +40,9 @@ class Config(BaseModel):
     )
     max_tokens: int | None = setting(None, gt=0, env="ALLOY_MAX_TOKENS", help="Most tokens per reply (none: no limit).")
     think: bool | str | None = setting(
-        None, env="ALLOY_THINK", help="Thinking: true, false or a level (low, medium, high, max); none: the model's default."
+        None,
+        env="ALLOY_THINK",
+        help="Thinking: true, false or a level (low, medium, high, max); none: the model's default.",
     )
     context_length: int | None = setting(
         None,
