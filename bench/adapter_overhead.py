@@ -65,8 +65,10 @@ def _cases(api: str, url: str) -> dict[str, Callable[[], object]]:
 
     options: dict[str, Any] = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "api": api}
     send = _direct_native(url) if api == "native" else _direct_openai(url)
-    text_body, typed_body = (ask.traced(p, output=o, **options).trace.requests[0].body
-                             for p, o in (("Name a city.", str), ("Describe a city.", City)))
+    text_body, typed_body = (
+        ask.traced(p, output=o, **options).trace.requests[0].body
+        for p, o in (("Name a city.", str), ("Describe a city.", City))
+    )
     tool_trace = ask.traced("Add 2 and 3.", tools=[add], **options).trace
     first_tool_body, second_tool_body = (event.body for event in tool_trace.requests)
 
@@ -99,16 +101,30 @@ def _embedded_cases(api: str, url: str) -> dict[str, Callable[[], object]]:
     """A short real generation (16 tokens at temperature 0) through `ask()` and directly."""
     from alloy_nb import ask
 
-    options: dict[str, Any] = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "api": api,
-                               "max_tokens": 16, "temperature": 0.0}
+    options: dict[str, Any] = {
+        "model": f"ollama:{EMBEDDED_MODEL}",
+        "host": url,
+        "api": api,
+        "max_tokens": 16,
+        "temperature": 0.0,
+    }
     send = _direct_native(url) if api == "native" else _direct_openai(url)
     body = ask.traced("Name a city.", **options).trace.requests[0].body
     return {"text": lambda: ask("Name a city.", **options), "text direct": lambda: send(body)[0]}
 
 
 def _row(api: str, label: str, sdk: str, ours: list[float], direct: list[float], goal: bool = True) -> Row:
-    row = ratio_row("overhead", f"{api}: {label}", "µs/call", ours, direct, sdk, scale=1e6,
-                    goal=f"ratio ≤ {GOAL}" if goal else "", limit=GOAL if goal else None)
+    row = ratio_row(
+        "overhead",
+        f"{api}: {label}",
+        "µs/call",
+        ours,
+        direct,
+        sdk,
+        scale=1e6,
+        goal=f"ratio ≤ {GOAL}" if goal else "",
+        limit=GOAL if goal else None,
+    )
     row.notes["added µs/call"] = row.ours.median - row.reference.median  # type: ignore[union-attr]
     return row
 
@@ -125,6 +141,9 @@ def run(quick: bool = False) -> list[Row]:
     with serving("llama") as server:  # for scale: the same overhead next to a real (tiny) model's work
         for api, sdk in apis:
             timings = interleaved(_embedded_cases(api, server.url), rounds=2 if quick else 10, loops=2 if quick else 3)
-            rows.append(_row(api, "text, embedded SmolLM2 (16 tokens)", sdk, timings["text"], timings["text direct"],
-                             goal=False))
+            rows.append(
+                _row(
+                    api, "text, embedded SmolLM2 (16 tokens)", sdk, timings["text"], timings["text direct"], goal=False
+                )
+            )
     return rows

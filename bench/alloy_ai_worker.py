@@ -162,10 +162,16 @@ def measure(rounds: int, loops: int, warmup: int) -> dict[str, Any]:
         print(f"   {api}: timing {len(timed)} cases", file=sys.stderr, flush=True)
         timings = interleaved(timed, rounds=rounds, loops=loops, warmup=warmup)
         for case, label in CASES.items():
-            results.append({
-                "api": api, "case": case, "label": label, **checked[case],
-                "alloy_nb": timings[f"alloy_nb {case}"], "alloy-ai": timings.get(f"alloy-ai {case}"),
-            })
+            results.append(
+                {
+                    "api": api,
+                    "case": case,
+                    "label": label,
+                    **checked[case],
+                    "alloy_nb": timings[f"alloy_nb {case}"],
+                    "alloy-ai": timings.get(f"alloy-ai {case}"),
+                }
+            )
     packages = {name: version(name) for name in ("alloy-ai", "alloy_nb", "ollama", "openai", "httpx", "pydantic")}
     return {"python": sys.version.split()[0], "packages": packages, "model": MODEL, "results": results}
 

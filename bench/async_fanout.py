@@ -67,13 +67,34 @@ def run(quick: bool = False) -> list[Row]:
         for api in ("native", "openai_chat"):
             timings = asyncio.run(_measure(api, server.url, fan_out, rounds))
             options = {"model": f"ollama:{EMBEDDED_MODEL}", "host": server.url, "api": api}
-            sequential = interleaved({"sequential": lambda options=options: [ask("Hi", **options) for _ in range(fan_out)]},
-                                     rounds=max(2, rounds // 3), loops=1, warmup=0)["sequential"]
-            rows.append(ratio_row("fan-out", f"{api}: {fan_out} concurrent ask.async_ vs one call", "ms",
-                                  timings["fan-out"], timings["one call"], "one call", scale=1e3,
-                                  goal=f"ratio ≤ {GOAL}", limit=GOAL))
-            direct = ratio_row("fan-out", f"{api}: {fan_out} concurrent, alloy_nb vs the SDK's async client", "ms",
-                               timings["fan-out"], timings["direct fan-out"], "SDK async client", scale=1e3)
+            sequential = interleaved(
+                {"sequential": lambda options=options: [ask("Hi", **options) for _ in range(fan_out)]},
+                rounds=max(2, rounds // 3),
+                loops=1,
+                warmup=0,
+            )["sequential"]
+            rows.append(
+                ratio_row(
+                    "fan-out",
+                    f"{api}: {fan_out} concurrent ask.async_ vs one call",
+                    "ms",
+                    timings["fan-out"],
+                    timings["one call"],
+                    "one call",
+                    scale=1e3,
+                    goal=f"ratio ≤ {GOAL}",
+                    limit=GOAL,
+                )
+            )
+            direct = ratio_row(
+                "fan-out",
+                f"{api}: {fan_out} concurrent, alloy_nb vs the SDK's async client",
+                "ms",
+                timings["fan-out"],
+                timings["direct fan-out"],
+                "SDK async client",
+                scale=1e3,
+            )
             direct.notes[f"{fan_out} sequential sync ask, ms"] = sum(sequential) / len(sequential) * 1e3
             rows.append(direct)
     return rows

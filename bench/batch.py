@@ -43,8 +43,9 @@ def _hosts_rows(rounds: int, items: int) -> list[Row]:
 
     with ExitStack() as stack:
         urls = [stack.enter_context(serving("scripted", think_time=THINK_TIME, parallel=1)).url for _ in range(2)]
-        cluster = stack.enter_context(LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
-                                                   dashboard_address=None))
+        cluster = stack.enter_context(
+            LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None)
+        )
         client = stack.enter_context(Client(cluster))
         prompts = _prompts(items)
 
@@ -57,14 +58,28 @@ def _hosts_rows(rounds: int, items: int) -> list[Row]:
         def on_cluster() -> None:
             assert ask.map(prompts, model=MODEL, hosts=urls, engine=client, progress=False).done
 
-        timings = interleaved({"one host": one_host, "two hosts": two_hosts, "dask": on_cluster},
-                              rounds=rounds, loops=1)
-    hosts = ratio_row("batch", f"{items} items, 2 hosts vs 1 (one request at a time, {THINK_TIME * 1000:g} ms each)",
-                      "s", timings["two hosts"], timings["one host"], "1 host",
-                      goal=f"throughput ≥ {HOSTS_GOAL}x (ratio ≤ {1 / HOSTS_GOAL:.3f})", limit=1 / HOSTS_GOAL)
+        timings = interleaved(
+            {"one host": one_host, "two hosts": two_hosts, "dask": on_cluster}, rounds=rounds, loops=1
+        )
+    hosts = ratio_row(
+        "batch",
+        f"{items} items, 2 hosts vs 1 (one request at a time, {THINK_TIME * 1000:g} ms each)",
+        "s",
+        timings["two hosts"],
+        timings["one host"],
+        "1 host",
+        goal=f"throughput ≥ {HOSTS_GOAL}x (ratio ≤ {1 / HOSTS_GOAL:.3f})",
+        limit=1 / HOSTS_GOAL,
+    )
     hosts.notes["throughput, 2 hosts / 1"] = 1 / hosts.ratio.median  # type: ignore[union-attr]
-    dask = ratio_row("batch", f"{items} items, Dask 2 workers × 2 hosts vs local 2 hosts", "s",
-                     timings["dask"], timings["two hosts"], "local, 2 hosts")
+    dask = ratio_row(
+        "batch",
+        f"{items} items, Dask 2 workers × 2 hosts vs local 2 hosts",
+        "s",
+        timings["dask"],
+        timings["two hosts"],
+        "local, 2 hosts",
+    )
     return [hosts, dask]
 
 
@@ -85,9 +100,16 @@ def _gather_row(rounds: int, items: int) -> Row:
             rounds=rounds,
             loops=1,
         )
-    return ratio_row("batch", f"{items} items on one unlimited server: map vs asyncio.gather of ask.async_", "s",
-                     timings["map"], timings["gather"], "asyncio.gather", goal=f"ratio ≤ {GATHER_GOAL}",
-                     limit=GATHER_GOAL)
+    return ratio_row(
+        "batch",
+        f"{items} items on one unlimited server: map vs asyncio.gather of ask.async_",
+        "s",
+        timings["map"],
+        timings["gather"],
+        "asyncio.gather",
+        goal=f"ratio ≤ {GATHER_GOAL}",
+        limit=GATHER_GOAL,
+    )
 
 
 KERNEL_SETUP = """
@@ -111,8 +133,16 @@ def _progress_row(rounds: int, items: int) -> Row:
             for progress in (True, False) if index % 2 == 0 else (False, True):
                 printed, _ = execute(client, f"measure({server.url!r}, {items}, {progress})")
                 cpu[progress].append(json.loads(printed)["cpu"])
-    row = ratio_row("batch", f"{items:,} items in a kernel: CPU with the progress widget vs without", "s CPU",
-                    cpu[True], cpu[False], "no progress bar", goal=f"ratio ≤ {PROGRESS_GOAL}", limit=PROGRESS_GOAL)
+    row = ratio_row(
+        "batch",
+        f"{items:,} items in a kernel: CPU with the progress widget vs without",
+        "s CPU",
+        cpu[True],
+        cpu[False],
+        "no progress bar",
+        goal=f"ratio ≤ {PROGRESS_GOAL}",
+        limit=PROGRESS_GOAL,
+    )
     row.notes["kernel CPU µs/item"] = row.reference.median / items * 1e6  # type: ignore[union-attr]
     return row
 

@@ -40,8 +40,17 @@ def _overhead_row(url: str, rounds: int, loops: int) -> Row:
         loops=loops,
     )
     logs.flush()
-    return ratio_row("call-log", "ask() with the call log on vs off", "µs", timings["on"], timings["off"], "log off",
-                     scale=1e6, goal=f"ratio ≤ {OVERHEAD_GOAL}", limit=OVERHEAD_GOAL)
+    return ratio_row(
+        "call-log",
+        "ask() with the call log on vs off",
+        "µs",
+        timings["on"],
+        timings["off"],
+        "log off",
+        scale=1e6,
+        goal=f"ratio ≤ {OVERHEAD_GOAL}",
+        limit=OVERHEAD_GOAL,
+    )
 
 
 def _worker(url: str, warm: int, calls: int) -> dict[str, float]:
@@ -69,12 +78,23 @@ def _worker(url: str, warm: int, calls: int) -> dict[str, float]:
 def _memory_row(url: str, rounds: int, warm: int, calls: int) -> Row:
     runs = []
     for _ in range(rounds):
-        done = subprocess.run([sys.executable, "-m", "bench.call_log", url, str(warm), str(calls)],
-                              capture_output=True, text=True, check=True, timeout=1800)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.call_log", url, str(warm), str(calls)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=1800,
+        )
         runs.append(json.loads(done.stdout))
     growth = Stats.of([run["growth"] for run in runs])
-    row = Row("call-log", f"RSS growth over logged calls {warm + 1:,}–{warm + calls:,}", "MB", growth,
-              goal=f"≤ {MEMORY_GOAL_MB:g} MB (flat)", met=growth.median <= MEMORY_GOAL_MB)
+    row = Row(
+        "call-log",
+        f"RSS growth over logged calls {warm + 1:,}–{warm + calls:,}",
+        "MB",
+        growth,
+        goal=f"≤ {MEMORY_GOAL_MB:g} MB (flat)",
+        met=growth.median <= MEMORY_GOAL_MB,
+    )
     row.notes["RSS before MB"] = Stats.of([run["before"] for run in runs]).median
     row.notes["rows written / calls"] = f"{min(run['rows'] for run in runs):,} / {warm + calls:,}"
     return row

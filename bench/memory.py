@@ -75,8 +75,13 @@ def _worker(url: str, mode: str, batch: int) -> dict[str, float]:
 
 
 def _measure(url: str, mode: str, batch: int) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-m", "bench.memory", url, mode, str(batch)],
-                          capture_output=True, text=True, check=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", url, mode, str(batch)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
     return json.loads(done.stdout)
 
 
@@ -92,10 +97,16 @@ def run(quick: bool = False) -> list[Row]:
     for mode in MODES[:2]:
         measured = results[mode]
         second = Stats.of([r["second"] for r in measured])
-        row = Row("memory", f"{mode}: RSS growth over calls {batch + 1}–{2 * batch}", "MB", second,
-                  "ollama SDK", Stats.of([r["second"] for r in reference]),
-                  goal=f"≤ {LEAK_LIMIT_MB:g} MB (no leak)" if mode == "alloy_nb" else "",
-                  met=second.median <= LEAK_LIMIT_MB if mode == "alloy_nb" else None)
+        row = Row(
+            "memory",
+            f"{mode}: RSS growth over calls {batch + 1}–{2 * batch}",
+            "MB",
+            second,
+            "ollama SDK",
+            Stats.of([r["second"] for r in reference]),
+            goal=f"≤ {LEAK_LIMIT_MB:g} MB (no leak)" if mode == "alloy_nb" else "",
+            met=second.median <= LEAK_LIMIT_MB if mode == "alloy_nb" else None,
+        )
         row.notes[f"growth over calls 1–{batch} MB"] = Stats.of([r["first"] for r in measured]).median
         row.notes["RSS after warm-up MB"] = Stats.of([r["warm"] for r in measured]).median
         row.notes["reference RSS after warm-up MB"] = Stats.of([r["warm"] for r in reference]).median

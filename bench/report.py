@@ -35,16 +35,34 @@ class Row:
 
 
 def ratio_row(
-    benchmark: str, case: str, unit: str, ours: list[float], reference: list[float], reference_name: str,
-    *, scale: float = 1.0, goal: str = "", limit: float | None = None, higher_is_better: bool = False,
+    benchmark: str,
+    case: str,
+    unit: str,
+    ours: list[float],
+    reference: list[float],
+    reference_name: str,
+    *,
+    scale: float = 1.0,
+    goal: str = "",
+    limit: float | None = None,
+    higher_is_better: bool = False,
 ) -> Row:
     """A row from two interleaved series; `limit` bounds the median ratio from above (or below)."""
     ratios = Stats.of(paired_ratios(ours, reference))
     met = None
     if limit is not None:
         met = ratios.median >= limit if higher_is_better else ratios.median <= limit
-    return Row(benchmark, case, unit, Stats.of(ours).scaled(scale), reference_name, Stats.of(reference).scaled(scale),
-               ratios, goal, met)
+    return Row(
+        benchmark,
+        case,
+        unit,
+        Stats.of(ours).scaled(scale),
+        reference_name,
+        Stats.of(reference).scaled(scale),
+        ratios,
+        goal,
+        met,
+    )
 
 
 def _number(value: float) -> str:
@@ -74,7 +92,9 @@ def table_lines(rows: list[Row]) -> list[str]:
     for row in rows:
         reference = f"{row.reference_name}: {_measure(row.reference)}" if row.reference_name else "—"
         ratio = f"{row.ratio.median:.3f} [{row.ratio.q1:.3f}–{row.ratio.q3:.3f}]" if row.ratio else "—"
-        notes = "; ".join(f"{key} {_number(value) if isinstance(value, float) else value}" for key, value in row.notes.items())
+        notes = "; ".join(
+            f"{key} {_number(value) if isinstance(value, float) else value}" for key, value in row.notes.items()
+        )
         lines.append(
             f"| {row.benchmark} | {row.case} | {row.unit} | {_measure(row.ours)} | {reference} | {ratio} "
             f"| {row.goal} | {_verdict(row)} | {notes} |"

@@ -29,8 +29,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(engine: str, *, port: int | None = None, think_time: float = 0.0, parallel: int | None = None,
-            timeout: float = 120.0) -> Iterator[RunningServer]:
+def serving(
+    engine: str,
+    *,
+    port: int | None = None,
+    think_time: float = 0.0,
+    parallel: int | None = None,
+    timeout: float = 120.0,
+) -> Iterator[RunningServer]:
     """Start `alloy-nb serve --engine ENGINE` and wait until it answers a chat request."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
@@ -50,8 +56,12 @@ def serving(engine: str, *, port: int | None = None, think_time: float = 0.0, pa
 
 
 def _wait_for_answer(url: str, process: subprocess.Popen[bytes], started: float, timeout: float) -> float:
-    body = {"model": EMBEDDED_MODEL, "messages": [{"role": "user", "content": "Hi"}], "stream": False,
-            "options": {"num_predict": 1}}
+    body = {
+        "model": EMBEDDED_MODEL,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "stream": False,
+        "options": {"num_predict": 1},
+    }
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             raise RuntimeError(f"the benchmark server exited with code {process.returncode}")

@@ -35,8 +35,10 @@ FIRST_CALLS = {
     "native": f"from alloy_nb import ask\nask('Hi', model='ollama:{EMBEDDED_MODEL}', api='native', host=url)",
     "ollama SDK": f"import ollama\nollama.Client(host=url).chat(model='{EMBEDDED_MODEL}', messages={MESSAGES})",
     "openai_chat": f"from alloy_nb import ask\nask('Hi', model='ollama:{EMBEDDED_MODEL}', api='openai_chat', host=url)",
-    "openai SDK": (f"import openai\nopenai.OpenAI(base_url=url + '/v1', api_key='ollama')"
-                   f".chat.completions.create(model='{EMBEDDED_MODEL}', messages={MESSAGES})"),
+    "openai SDK": (
+        f"import openai\nopenai.OpenAI(base_url=url + '/v1', api_key='ollama')"
+        f".chat.completions.create(model='{EMBEDDED_MODEL}', messages={MESSAGES})"
+    ),
 }
 IMPORTTIME_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)")
 
@@ -45,8 +47,10 @@ Series = dict[str, list[float]]  # case -> one figure per round
 
 def _timed(statements: str, setup: str = "") -> str:
     """A child script printing the seconds `statements` take (after `setup`, which is not timed)."""
-    return (f"import sys, time\nurl = sys.argv[-1]\n{setup}\nstarted = time.perf_counter()\n{statements}\n"
-            "print(time.perf_counter() - started)")
+    return (
+        f"import sys, time\nurl = sys.argv[-1]\n{setup}\nstarted = time.perf_counter()\n{statements}\n"
+        "print(time.perf_counter() - started)"
+    )
 
 
 def _scripts() -> dict[str, str]:
@@ -67,6 +71,7 @@ def _run_children(scripts: Mapping[str, str], url: str, rounds: int) -> tuple[Se
             out = subprocess.run([sys.executable, "-c", scripts[name], url], capture_output=True, text=True, check=True)
             if out.stdout.strip():
                 printed[name].append(float(out.stdout))
+
         return call
 
     walls = interleaved({name: child(name) for name in scripts}, rounds=rounds, loops=1, warmup=WARMUP)
@@ -77,8 +82,9 @@ def _slowest_imports(code: str, runs: int) -> str:
     """The modules loaded under alloy_nb that take longest (cumulative, median of `runs` `-X importtime` runs)."""
     cumulative: dict[str, list[float]] = {}
     for _ in range(runs):
-        stderr = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                                check=True).stderr
+        stderr = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+        ).stderr
         group: list[tuple[str, float]] = []
         for match in IMPORTTIME_LINE.finditer(stderr):
             microseconds, indent, module = match.groups()
@@ -94,11 +100,25 @@ def _slowest_imports(code: str, runs: int) -> str:
 
 def _import_rows(walls: Series, printed: Series, runs: int) -> list[Row]:
     imported = Stats.of(printed["import"]).scaled(1e3)
-    inside = Row("startup", "import alloy_nb (timed in the child)", "ms", imported, goal=f"≤ {GOAL_MS:g} ms",
-                 met=imported.median <= GOAL_MS)
+    inside = Row(
+        "startup",
+        "import alloy_nb (timed in the child)",
+        "ms",
+        imported,
+        goal=f"≤ {GOAL_MS:g} ms",
+        met=imported.median <= GOAL_MS,
+    )
     inside.notes["slowest imports (cumulative)"] = _slowest_imports(IMPORT_ALLOY, runs)
-    wall = ratio_row("startup", "interpreter wall: -c 'import alloy_nb' vs -c pass", "ms", walls["import"],
-                     walls["pass"], "python -c pass", scale=1e3, goal=f"added ≤ {GOAL_MS:g} ms")
+    wall = ratio_row(
+        "startup",
+        "interpreter wall: -c 'import alloy_nb' vs -c pass",
+        "ms",
+        walls["import"],
+        walls["pass"],
+        "python -c pass",
+        scale=1e3,
+        goal=f"added ≤ {GOAL_MS:g} ms",
+    )
     added = wall.ours.median - wall.reference.median  # type: ignore[union-attr]
     wall.notes["added ms"] = added
     wall.met = added <= GOAL_MS
@@ -107,8 +127,14 @@ def _import_rows(walls: Series, printed: Series, runs: int) -> list[Row]:
 
 def _load_ext_row(printed: Series, runs: int) -> Row:
     loaded = Stats.of(printed["load_ext"]).scaled(1e3)
-    row = Row("startup", "%load_ext alloy_nb in a fresh IPython shell", "ms", loaded, goal=f"≤ {GOAL_MS:g} ms",
-              met=loaded.median <= GOAL_MS)
+    row = Row(
+        "startup",
+        "%load_ext alloy_nb in a fresh IPython shell",
+        "ms",
+        loaded,
+        goal=f"≤ {GOAL_MS:g} ms",
+        met=loaded.median <= GOAL_MS,
+    )
     row.notes["slowest imports (cumulative)"] = _slowest_imports(f"{SHELL}\n{LOAD_EXT}", runs)
     return row
 
@@ -116,8 +142,16 @@ def _load_ext_row(printed: Series, runs: int) -> Row:
 def _first_call_rows(printed: Series) -> list[Row]:
     rows = []
     for api, sdk in (("native", "ollama SDK"), ("openai_chat", "openai SDK")):
-        row = ratio_row("startup", f"first call incl. import and client ({api})", "ms", printed[api], printed[sdk], sdk,
-                        scale=1e3, goal="report")
+        row = ratio_row(
+            "startup",
+            f"first call incl. import and client ({api})",
+            "ms",
+            printed[api],
+            printed[sdk],
+            sdk,
+            scale=1e3,
+            goal="report",
+        )
         row.notes["added ms"] = row.ours.median - row.reference.median  # type: ignore[union-attr]
         rows.append(row)
     return rows
@@ -128,5 +162,8 @@ def run(quick: bool = False) -> list[Row]:
     importtime_runs = 1 if quick else 3
     with serving("scripted") as server:
         walls, printed = _run_children(_scripts(), server.url, rounds)
-    return [*_import_rows(walls, printed, importtime_runs), _load_ext_row(printed, importtime_runs),
-            *_first_call_rows(printed)]
+    return [
+        *_import_rows(walls, printed, importtime_runs),
+        _load_ext_row(printed, importtime_runs),
+        *_first_call_rows(printed),
+    ]

@@ -73,11 +73,29 @@ def _cases(api: str, url: str, first_texts: list[float]) -> dict[str, Any]:
 
 
 def _rows(api: str, timings: dict[str, list[float]], first_texts: list[float]) -> list[Row]:
-    total = ratio_row("stream-tools", f"{api}: two-turn tool loop, streamed vs whole", "ms", timings["streamed"],
-                      timings["whole"], "not streamed", scale=1e3, goal=f"ratio ≤ {TOTAL_GOAL}", limit=TOTAL_GOAL)
+    total = ratio_row(
+        "stream-tools",
+        f"{api}: two-turn tool loop, streamed vs whole",
+        "ms",
+        timings["streamed"],
+        timings["whole"],
+        "not streamed",
+        scale=1e3,
+        goal=f"ratio ≤ {TOTAL_GOAL}",
+        limit=TOTAL_GOAL,
+    )
     total.notes["added ms"] = total.ours.median - total.reference.median  # type: ignore[union-attr]
-    first = ratio_row("stream-tools", f"{api}: first visible text, streamed vs whole total", "ms", first_texts,
-                      timings["whole"], "whole call's total", scale=1e3, goal="ratio ≤ 1/3", limit=FIRST_TEXT_GOAL)
+    first = ratio_row(
+        "stream-tools",
+        f"{api}: first visible text, streamed vs whole total",
+        "ms",
+        first_texts,
+        timings["whole"],
+        "whole call's total",
+        scale=1e3,
+        goal="ratio ≤ 1/3",
+        limit=FIRST_TEXT_GOAL,
+    )
     return [total, first]
 
 

@@ -146,9 +146,17 @@ def _view_rows(results: Results, suffix: str = "") -> list[Row]:
     rows = []
     shown = ", with thinking" if suffix else ""
     for size in SIZES:
-        row = ratio_row("stream-view", f"{_label(size)}: view vs consume{shown}", "ms CPU",
-                        _cpu(results["view" + suffix, size]), _cpu(results["consume" + suffix, size]),
-                        "consume" + shown, scale=1e3, goal=f"ratio ≤ {VIEW_GOAL}", limit=VIEW_GOAL)
+        row = ratio_row(
+            "stream-view",
+            f"{_label(size)}: view vs consume{shown}",
+            "ms CPU",
+            _cpu(results["view" + suffix, size]),
+            _cpu(results["consume" + suffix, size]),
+            "consume" + shown,
+            scale=1e3,
+            goal=f"ratio ≤ {VIEW_GOAL}",
+            limit=VIEW_GOAL,
+        )
         row.notes["view µs/token"] = row.ours.median * 1e3 / size
         row.notes["added µs/token"] = (row.ours.median - row.reference.median) * 1e3 / size  # type: ignore[union-attr]
         rows.append(row)
@@ -168,9 +176,17 @@ def _naive_rows(results: Results) -> list[Row]:
     for size in NAIVE_SIZES:
         decisive = size == NAIVE_SIZES[-1]  # the goal applies at the largest size run
         goal = f"naive ≥ {NAIVE_GOAL:g}x view (ratio ≤ {1 / NAIVE_GOAL:g})" if decisive else ""
-        row = ratio_row("stream-view", f"{_label(size)}: view vs naive re-render", "ms CPU",
-                        _cpu(results["view", size]), _cpu(results["naive", size]), "naive Markdown re-render",
-                        scale=1e3, goal=goal, limit=1 / NAIVE_GOAL if decisive else None)
+        row = ratio_row(
+            "stream-view",
+            f"{_label(size)}: view vs naive re-render",
+            "ms CPU",
+            _cpu(results["view", size]),
+            _cpu(results["naive", size]),
+            "naive Markdown re-render",
+            scale=1e3,
+            goal=goal,
+            limit=1 / NAIVE_GOAL if decisive else None,
+        )
         row.notes["naive/view"] = 1 / row.ratio.median  # type: ignore[union-attr]
         row.notes["naive µs/token"] = row.reference.median * 1e3 / size  # type: ignore[union-attr]
         if decisive:
@@ -186,11 +202,25 @@ def _linearity_row(results: Results, suffix: str = "") -> Row:
     small, large = SIZES[0], SIZES[-1]
     view, consume_mode = "view" + suffix, "consume" + suffix
     shown = ", with thinking" if suffix else ""
-    row = ratio_row("stream-view", f"view CPU per token{shown}, {_label(large)} vs {_label(small)}", "µs/token",
-                    _per_token(results[view, large], large), _per_token(results[view, small], small),
-                    f"view at {_label(small)}", scale=1e6, goal=f"ratio ≤ {LINEAR_GOAL} (linear)", limit=LINEAR_GOAL)
-    consume = [a / b for a, b in zip(_per_token(results[consume_mode, large], large),
-                                     _per_token(results[consume_mode, small], small), strict=True)]
+    row = ratio_row(
+        "stream-view",
+        f"view CPU per token{shown}, {_label(large)} vs {_label(small)}",
+        "µs/token",
+        _per_token(results[view, large], large),
+        _per_token(results[view, small], small),
+        f"view at {_label(small)}",
+        scale=1e6,
+        goal=f"ratio ≤ {LINEAR_GOAL} (linear)",
+        limit=LINEAR_GOAL,
+    )
+    consume = [
+        a / b
+        for a, b in zip(
+            _per_token(results[consume_mode, large], large),
+            _per_token(results[consume_mode, small], small),
+            strict=True,
+        )
+    ]
     row.notes["consume, same ratio"] = statistics.median(consume)
     return row
 
@@ -205,8 +235,14 @@ def _updates_row(results: Results) -> Row:
     worst = max(_busiest_second(stream.progress_times) for size in SIZES for stream in results["view", size])
     longest = results["view", SIZES[-1]]
     busiest = Stats.of([float(_busiest_second(stream.progress_times)) for stream in longest])
-    row = Row("stream-view", f"view: progress updates in the busiest second, {_label(SIZES[-1])}", "updates/s",
-              busiest, goal=f"≤ {UPDATES_GOAL} in every stream", met=worst <= UPDATES_GOAL)
+    row = Row(
+        "stream-view",
+        f"view: progress updates in the busiest second, {_label(SIZES[-1])}",
+        "updates/s",
+        busiest,
+        goal=f"≤ {UPDATES_GOAL} in every stream",
+        met=worst <= UPDATES_GOAL,
+    )
     row.notes["worst stream, any size"] = worst
     row.notes["mean updates/s"] = statistics.median(len(stream.progress_times) / stream.wall for stream in longest)
     return row
@@ -214,5 +250,11 @@ def _updates_row(results: Results) -> Row:
 
 def run(quick: bool = False) -> list[Row]:
     results = _measure(rounds=1 if quick else 4)
-    return [*_view_rows(results), *_naive_rows(results), _linearity_row(results), _updates_row(results),
-            *_view_rows(results, "_thinking"), _linearity_row(results, "_thinking")]
+    return [
+        *_view_rows(results),
+        *_naive_rows(results),
+        _linearity_row(results),
+        _updates_row(results),
+        *_view_rows(results, "_thinking"),
+        _linearity_row(results, "_thinking"),
+    ]

@@ -59,8 +59,17 @@ def _worker(python: Path, url: str, rounds: int, loops: int, warmup: int) -> dic
     # no ALLOY_* setting reaches either library, except where alloy_nb logs (the run's scratch log)
     env = {name: value for name, value in os.environ.items() if not name.startswith("ALLOY_") or name == "ALLOY_LOG_DB"}
     env["OLLAMA_HOST"] = url
-    command = [str(python), "-m", "bench.alloy_ai_worker", "--rounds", str(rounds), "--loops", str(loops),
-               "--warmup", str(warmup)]
+    command = [
+        str(python),
+        "-m",
+        "bench.alloy_ai_worker",
+        "--rounds",
+        str(rounds),
+        "--loops",
+        str(loops),
+        "--warmup",
+        str(warmup),
+    ]
     done = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"the alloy-ai worker ({' '.join(command[1:])}) exited with code {done.returncode}")
@@ -72,12 +81,22 @@ def _row(result: dict[str, Any], packages: dict[str, str]) -> Row:
     sdk = SDK[result["api"]]
     if result["alloy-ai"] is None:  # alloy-ai raised: alloy_nb alone, with alloy-ai's error
         error = " ".join(result["alloy_ai_error"].split()).replace("|", "/")
-        row = Row("alloy-ai", case, "µs/call", Stats.of(result["alloy_nb"]).scaled(1e6), "alloy-ai",
-                  goal=f"ratio ≤ {GOAL}")
+        row = Row(
+            "alloy-ai", case, "µs/call", Stats.of(result["alloy_nb"]).scaled(1e6), "alloy-ai", goal=f"ratio ≤ {GOAL}"
+        )
         row.notes["not comparable, alloy-ai raised"] = error[:160]
     else:
-        row = ratio_row("alloy-ai", case, "µs/call", result["alloy_nb"], result["alloy-ai"], "alloy-ai", scale=1e6,
-                        goal=f"ratio ≤ {GOAL}", limit=GOAL)
+        row = ratio_row(
+            "alloy-ai",
+            case,
+            "µs/call",
+            result["alloy_nb"],
+            result["alloy-ai"],
+            "alloy-ai",
+            scale=1e6,
+            goal=f"ratio ≤ {GOAL}",
+            limit=GOAL,
+        )
         added = row.ours.median - row.reference.median  # type: ignore[union-attr]
         row.notes["added µs/call" if added >= 0 else "saved µs/call"] = abs(added)
         ours, theirs = result["per_call"]["alloy_nb"], result["per_call"]["alloy-ai"]

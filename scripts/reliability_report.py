@@ -1,6 +1,6 @@
 """Run the fault matrix and the load test, then write docs/reliability.md from the fault table and the results.
 
-    python scripts/reliability_report.py            # from the repository root
+python scripts/reliability_report.py            # from the repository root
 """
 
 from __future__ import annotations
@@ -23,15 +23,28 @@ def run_tests() -> tuple[dict[str, str], dict[str, str], int]:
     """Run both test files once; returns outcome per test name, the recorded load figures, pytest's exit code."""
     with tempfile.TemporaryDirectory() as scratch:
         junit = Path(scratch) / "results.xml"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
-                   f"--junitxml={junit}", str(MATRIX), str(LOAD)]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "junit_family=xunit1",
+            f"--junitxml={junit}",
+            str(MATRIX),
+            str(LOAD),
+        ]
         code = subprocess.run(command, cwd=ROOT, check=False).returncode
         tree = ElementTree.parse(junit)
     outcomes: dict[str, str] = {}
     figures: dict[str, str] = {}
     for case in tree.iter("testcase"):
         failed = any(case.find(kind) is not None for kind in ("failure", "error"))
-        outcomes[case.get("name", "")] = "skipped" if case.find("skipped") is not None else "failed" if failed else "passed"
+        outcomes[case.get("name", "")] = (
+            "skipped" if case.find("skipped") is not None else "failed" if failed else "passed"
+        )
         figures.update({p.get("name", ""): p.get("value", "") for p in case.iter("property")})
     return outcomes, figures, code
 
@@ -60,20 +73,33 @@ def _shown(fault: Any) -> str:
 
 def _result(fault: Any, cases: list[Any], outcomes: dict[str, str]) -> str:
     mine = [(case, outcomes.get(f"test_fault[{case.id}]", "not run")) for case in cases if case.values[0] is fault]
-    bad = [f"{case.values[1] or 'any'}/{ENTRY_NAMES[case.values[2]]}: {outcome}" for case, outcome in mine if outcome != "passed"]
+    bad = [
+        f"{case.values[1] or 'any'}/{ENTRY_NAMES[case.values[2]]}: {outcome}"
+        for case, outcome in mine
+        if outcome != "passed"
+    ]
     return f"pass ({len(mine)}/{len(mine)})" if not bad else "FAIL: " + "; ".join(bad)
 
 
 def fault_rows(module: Any, outcomes: dict[str, str]) -> list[str]:
-    rows = ["| Fault | Injection | Strategies | Entry points | Error shown | Trace keeps | Result |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| Fault | Injection | Strategies | Entry points | Error shown | Trace keeps | Result |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for fault in module.FAULTS:
         strategies = ", ".join(s or "before routing" for s in fault.strategies)
         entries = ", ".join(ENTRY_NAMES[e] for e in fault.entries)
         status = [] if module.NOTHING_SENT in fault.keeps else [f"status {fault.status}"]
         keeps = "; ".join(status + [keep.what for keep in fault.keeps])
-        cells = [fault.name, fault.injection().replace("|", "\\|"), strategies, entries, _shown(fault), keeps,
-                 _result(fault, module.CASES, outcomes)]
+        cells = [
+            fault.name,
+            fault.injection().replace("|", "\\|"),
+            strategies,
+            entries,
+            _shown(fault),
+            keeps,
+            _result(fault, module.CASES, outcomes),
+        ]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
@@ -156,60 +182,128 @@ def render(module: Any, outcomes: dict[str, str], figures: dict[str, str]) -> st
 
 
 BESIDE_THE_MATRIX = (
-    ("hostile replies (script, event handlers, javascript: links, remote images, fence breakouts) in every "
-     "%%alloy format, streamed and not", "tests/notebook/test_safe_output.py"),
-    ("the same replies in real JupyterLab: nothing runs, loads or links out", "tests/browser/test_model_output_is_inert.py"),
-    ("credentials in the host: one Authorization rule for both strategies, never shown in reprs, errors or logs",
-     "tests/wire/test_credentials.py"),
+    (
+        "hostile replies (script, event handlers, javascript: links, remote images, fence breakouts) in every "
+        "%%alloy format, streamed and not",
+        "tests/notebook/test_safe_output.py",
+    ),
+    (
+        "the same replies in real JupyterLab: nothing runs, loads or links out",
+        "tests/browser/test_model_output_is_inert.py",
+    ),
+    (
+        "credentials in the host: one Authorization rule for both strategies, never shown in reprs, errors or logs",
+        "tests/wire/test_credentials.py",
+    ),
     ("500 × asyncio.run(ask.async_()) under a 128-file limit", "tests/wire/test_async_resources.py"),
     ("replies and tool arguments nested past the bound; traces that stay serialisable", "tests/wire/test_nesting.py"),
-    ("lone surrogates from tools, SystemExit in a tool, nested ask() in a tool, {In[-1]}, 404s that are not about "
-     "the model, tool calls past the per-turn cap", "tests/wire/test_odd_inputs.py, tests/wire/test_tools_loop.py"),
-    ("server inputs: lone surrogates, NaN/Infinity, 2,000-level arguments, invalid pull names",
-     "tests/server/test_hostile_inputs.py"),
+    (
+        "lone surrogates from tools, SystemExit in a tool, nested ask() in a tool, {In[-1]}, 404s that are not about "
+        "the model, tool calls past the per-turn cap",
+        "tests/wire/test_odd_inputs.py, tests/wire/test_tools_loop.py",
+    ),
+    (
+        "server inputs: lone surrogates, NaN/Infinity, 2,000-level arguments, invalid pull names",
+        "tests/server/test_hostile_inputs.py",
+    ),
     ("foreign Host and Origin headers (DNS rebinding, other sites' pages)", "tests/server/test_host_origin_guard.py"),
-    ("a client that connects and says nothing, trickles its headers or stalls its body (long generations and "
-     "kept-alive connections untouched)", "tests/server/test_connection_deadlines.py"),
-    ("a kernel interrupt, a server killed behind the notebook's back, kernel shutdown",
-     "tests/notebook/test_embedded_server_lifetime.py"),
+    (
+        "a client that connects and says nothing, trickles its headers or stalls its body (long generations and "
+        "kept-alive connections untouched)",
+        "tests/server/test_connection_deadlines.py",
+    ),
+    (
+        "a kernel interrupt, a server killed behind the notebook's back, kernel shutdown",
+        "tests/notebook/test_embedded_server_lifetime.py",
+    ),
 )
 
 
 ROUND_TWO = (
-    ("High", "a replay goes to the configured host (or an explicit host=), never to the host a trace or log row "
-     "names, so a crafted row cannot send the conversation and the configured headers elsewhere",
-     "tests/log/test_replay.py"),
-    ("High", "a replay binds a logged tool name only to an alloy_nb tool (namespace or tools=); any other name, "
-     "`open` and `print` included, answers with its logged result, and the replay view says so; a logged output "
-     "type must be a class", "tests/log/test_replay.py"),
-    ("Medium", "`alloy-nb logs`, `%alloy log`, `%alloy history`, the status line and error messages that quote a "
-     "reply show C0/C1 controls as stand-ins (no OSC 52 clipboard write, no screen clear, no OSC 8 link)",
-     "tests/log/test_terminal_safety.py, tests/notebook/test_history_and_batch_shown_safely.py"),
-    ("Low", "a NUL in a log query and `since='800000d'` are one-line errors, in Python, the CLI and the magic",
-     "tests/log/test_terminal_safety.py"),
-    ("Low", "a call log named by a `file:` URI is owner-only (0600), its directory too",
-     "tests/log/test_terminal_safety.py"),
-    ("Low", "a thumbnail longer than the string cap is dropped with a plain note, never cut inside `<img src>`",
-     "tests/wire/test_image_thumbnails.py"),
-    ("Low", "bidi and zero-width characters in tool names, arguments and paths show as `<U+202E>` in every HTML "
-     "view and the CLI", "tests/unit/test_invisible_characters.py, tests/log/test_terminal_safety.py"),
-    ("Medium", "the embedded server bounds every JSON-schema repetition count (1,000) and the grammar's size, "
-     "nested pattern quantifiers together, answers 400 naming the bound, and builds grammars off the event loop",
-     "tests/server/test_schema_bounds.py"),
-    ("Medium", "an image over 25 Mpx is a 400 read from its header, decoded off the event loop",
-     "tests/server/test_hostile_inputs.py"),
-    ("Low", "a lone surrogate 950 levels deep is repaired without recursion; a failed request is one log line",
-     "tests/server/test_hostile_inputs.py, tests/server/test_engine_failures.py"),
-    ("Low", "a `$ref` that leads nowhere or a schema no grammar can follow is a 400 on every engine",
-     "tests/server/test_schema_bounds.py"),
-    ("Low", "a `--model NAME=PATH` that is not a readable GGUF file stops `alloy-nb serve` at start, naming it",
-     "tests/server/test_model_files.py"),
-    ("Medium", "`map(engine=<dask Client>)` sends the caller's resolved settings with each task (model, system, "
-     "headers, scopes); no secret reaches a task key or the dashboard", "tests/batch/test_dask_settings.py"),
-    ("Medium", "`timeout` bounds a whole non-streamed reply (a host trickling a byte at a time), and a miss moves "
-     "the item to another host", "tests/wire/test_total_deadline.py, tests/batch/test_host_faults.py"),
-    ("Low", "a host answering 200 with a login page is a host fault in `map` (items move on) and one clear error "
-     "for a single call", "tests/wire/test_not_json_host.py, tests/batch/test_host_faults.py"),
+    (
+        "High",
+        "a replay goes to the configured host (or an explicit host=), never to the host a trace or log row "
+        "names, so a crafted row cannot send the conversation and the configured headers elsewhere",
+        "tests/log/test_replay.py",
+    ),
+    (
+        "High",
+        "a replay binds a logged tool name only to an alloy_nb tool (namespace or tools=); any other name, "
+        "`open` and `print` included, answers with its logged result, and the replay view says so; a logged output "
+        "type must be a class",
+        "tests/log/test_replay.py",
+    ),
+    (
+        "Medium",
+        "`alloy-nb logs`, `%alloy log`, `%alloy history`, the status line and error messages that quote a "
+        "reply show C0/C1 controls as stand-ins (no OSC 52 clipboard write, no screen clear, no OSC 8 link)",
+        "tests/log/test_terminal_safety.py, tests/notebook/test_history_and_batch_shown_safely.py",
+    ),
+    (
+        "Low",
+        "a NUL in a log query and `since='800000d'` are one-line errors, in Python, the CLI and the magic",
+        "tests/log/test_terminal_safety.py",
+    ),
+    (
+        "Low",
+        "a call log named by a `file:` URI is owner-only (0600), its directory too",
+        "tests/log/test_terminal_safety.py",
+    ),
+    (
+        "Low",
+        "a thumbnail longer than the string cap is dropped with a plain note, never cut inside `<img src>`",
+        "tests/wire/test_image_thumbnails.py",
+    ),
+    (
+        "Low",
+        "bidi and zero-width characters in tool names, arguments and paths show as `<U+202E>` in every HTML "
+        "view and the CLI",
+        "tests/unit/test_invisible_characters.py, tests/log/test_terminal_safety.py",
+    ),
+    (
+        "Medium",
+        "the embedded server bounds every JSON-schema repetition count (1,000) and the grammar's size, "
+        "nested pattern quantifiers together, answers 400 naming the bound, and builds grammars off the event loop",
+        "tests/server/test_schema_bounds.py",
+    ),
+    (
+        "Medium",
+        "an image over 25 Mpx is a 400 read from its header, decoded off the event loop",
+        "tests/server/test_hostile_inputs.py",
+    ),
+    (
+        "Low",
+        "a lone surrogate 950 levels deep is repaired without recursion; a failed request is one log line",
+        "tests/server/test_hostile_inputs.py, tests/server/test_engine_failures.py",
+    ),
+    (
+        "Low",
+        "a `$ref` that leads nowhere or a schema no grammar can follow is a 400 on every engine",
+        "tests/server/test_schema_bounds.py",
+    ),
+    (
+        "Low",
+        "a `--model NAME=PATH` that is not a readable GGUF file stops `alloy-nb serve` at start, naming it",
+        "tests/server/test_model_files.py",
+    ),
+    (
+        "Medium",
+        "`map(engine=<dask Client>)` sends the caller's resolved settings with each task (model, system, "
+        "headers, scopes); no secret reaches a task key or the dashboard",
+        "tests/batch/test_dask_settings.py",
+    ),
+    (
+        "Medium",
+        "`timeout` bounds a whole non-streamed reply (a host trickling a byte at a time), and a miss moves "
+        "the item to another host",
+        "tests/wire/test_total_deadline.py, tests/batch/test_host_faults.py",
+    ),
+    (
+        "Low",
+        "a host answering 200 with a login page is a host fault in `map` (items move on) and one clear error "
+        "for a single call",
+        "tests/wire/test_not_json_host.py, tests/batch/test_host_faults.py",
+    ),
 )
 
 

@@ -20,7 +20,9 @@ def _text(output: dict) -> str:
 def main(path: str) -> int:
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
+    ).execute()
     for number, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
         print(f"\n── In [{number + 1}] " + "─" * 50)
         print(cell.source)

@@ -19,8 +19,16 @@ class RecordingPublisher(DisplayPublisher):
         self.outputs: list[dict[str, Any]] = []
         self.updates = 0
 
-    def publish(self, data: dict[str, Any], metadata: Any = None, source: Any = None, *, transient: Any = None,
-                update: bool = False, **kwargs: Any) -> None:
+    def publish(
+        self,
+        data: dict[str, Any],
+        metadata: Any = None,
+        source: Any = None,
+        *,
+        transient: Any = None,
+        update: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.outputs.append(data)
         self.updates += int(update)
 
@@ -37,4 +45,3 @@ def shell(alloy_at_server) -> Iterator[InteractiveShell]:
     magics.default_model = None
     magics.max_history = 10
     yield shell
-

@@ -44,10 +44,11 @@ def test_concurrency_bounds_the_requests_in_flight_per_host() -> None:
 def test_typed_items_validate_and_keep_their_traces(server) -> None:
     result = ask.map(["Invoice A.", "Invoice B."], output=Invoice, progress=False)
     assert all(isinstance(value, Invoice) for value in result.values)
-    assert [slot.trace.requests[0].body["messages"][-1]["content"] for slot in result.items] == ["Invoice A.", "Invoice B."]
+    assert [slot.trace.requests[0].body["messages"][-1]["content"] for slot in result.items] == [
+        "Invoice A.",
+        "Invoice B.",
+    ]
     assert all("format" in slot.trace.requests[0].body for slot in result.items)
-
-
 
 
 def test_command_items_are_an_argument_a_tuple_or_keywords_and_tools_run(server) -> None:

@@ -27,13 +27,26 @@ def test_binder_install_and_start_run_the_quickstart(tmp_path: Path) -> None:
     environ.pop("OLLAMA_HOST", None)
     subprocess.run(["bash", str(ROOT / "binder" / "install.sh")], env=environ, check=True, timeout=1200)
     # what Binder's base image brings: a kernel and something that executes notebooks
-    subprocess.run([bin_dir / "python", "-m", "pip", "install", "--quiet", "nbclient", "ipykernel"], env=environ,
-                   check=True, timeout=600)
+    subprocess.run(
+        [bin_dir / "python", "-m", "pip", "install", "--quiet", "nbclient", "ipykernel"],
+        env=environ,
+        check=True,
+        timeout=600,
+    )
     port = _free_port()
     environ["ALLOY_PORT"] = str(port)
     run = subprocess.run(
-        [str(ROOT / "binder" / "start"), str(bin_dir / "python"), "scripts/run_notebook.py", "notebooks/01_quickstart.ipynb"],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=600,
+        [
+            str(ROOT / "binder" / "start"),
+            str(bin_dir / "python"),
+            "scripts/run_notebook.py",
+            "notebooks/01_quickstart.ipynb",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     try:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -55,7 +55,9 @@ def require_browser_tools() -> None:
         try:
             __import__(module)
         except ImportError:
-            missing.append(f"Python package {package!r} not installed: `pip install -e '.[browser]'` (make install does this)")
+            missing.append(
+                f"Python package {package!r} not installed: `pip install -e '.[browser]'` (make install does this)"
+            )
     if missing:
         pytest.fail("The JupyterLab browser test needs:\n  " + "\n  ".join(missing), pytrace=False)
 
@@ -118,7 +120,9 @@ def running_lab(root: Path, scratch: Path, env_overrides: dict[str, str], app: s
     for name in ("ALLOY_MODEL", "ALLOY_EXTRA_JSON", "ALLOY_SYSTEM", "JUPYTER_TOKEN"):
         env.pop(name, None)
     command = [
-        sys.executable, "-m", app,
+        sys.executable,
+        "-m",
+        app,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -136,8 +140,15 @@ def running_lab(root: Path, scratch: Path, env_overrides: dict[str, str], app: s
         command.append("--allow-root")
     log = scratch / "jupyterlab.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, cwd=root, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+        )
     lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process, log=log)
     try:
         _wait_for_lab(lab)
@@ -157,8 +168,9 @@ def _wait_for_lab(lab: Lab) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
-    pytest.fail(f"JupyterLab did not answer /api/status within {LAB_START_TIMEOUT_S:g}s:\n{lab.log_tail()}",
-                pytrace=False)
+    pytest.fail(
+        f"JupyterLab did not answer /api/status within {LAB_START_TIMEOUT_S:g}s:\n{lab.log_tail()}", pytrace=False
+    )
 
 
 def _stop_lab(lab: Lab) -> None:
@@ -260,9 +272,11 @@ def lab(lab_root: Path, tmp_path: Path) -> Iterator[Lab]:
     children = running.seen_descendants
     still_listening = [port for port in _ports_in(children) if _listening(port)]
     leftovers = getattr(running, "leftovers", {})
-    print(f"\nteardown: JupyterLab and {len(children)} child process(es) ended "
-          f"({', '.join(sorted({c.split()[2] if len(c.split()) > 2 else c for c in children.values()})) or 'none'}); "
-          f"embedded server port(s) {_ports_in(children)} closed")
+    print(
+        f"\nteardown: JupyterLab and {len(children)} child process(es) ended "
+        f"({', '.join(sorted({c.split()[2] if len(c.split()) > 2 else c for c in children.values()})) or 'none'}); "
+        f"embedded server port(s) {_ports_in(children)} closed"
+    )
     assert not leftovers, f"processes outlived JupyterLab (killed now): {leftovers}"
     assert not still_listening, f"still listening after teardown: {still_listening}"
 

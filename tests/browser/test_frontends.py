@@ -58,8 +58,9 @@ def test_notebook_7_runs_the_cells(notebook7: Any, artifacts_dir: Path) -> None:
     with chromium_page({"width": 1100, "height": 1200}) as page:
         page.goto(f"{notebook7.url}/notebooks/{path.name}?token={notebook7.token}", timeout=RUN_MS)
         page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=RUN_MS)
-        page.wait_for_function("() => !!document.querySelector('.jp-NotebookKernelStatus, .jp-Notebook')",
-                               timeout=RUN_MS)
+        page.wait_for_function(
+            "() => !!document.querySelector('.jp-NotebookKernelStatus, .jp-Notebook')", timeout=RUN_MS
+        )
         time.sleep(2)  # the kernel connects
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
@@ -72,13 +73,21 @@ def test_notebook_7_runs_the_cells(notebook7: Any, artifacts_dir: Path) -> None:
 def _voila(notebook: Path, tmp_path: Path) -> Iterator[str]:
     """Voila serving `notebook` (the embedded server started by its cells); yields its URL."""
     port = _free_port()
-    env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:9", "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env = {
+        **os.environ,
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
     log = tmp_path / "voila.log"
     with log.open("wb") as sink:
         voila = subprocess.Popen(
             [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", str(notebook)],
-            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=notebook.parent,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=notebook.parent,
             start_new_session=True,
         )
     try:

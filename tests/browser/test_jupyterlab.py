@@ -77,7 +77,9 @@ class Notebook:
         self.page.wait_for_function(_IDLE_JS, timeout=timeout_ms, polling=250)
 
     def index(self, cell: Any) -> int:
-        return int(cell.evaluate("(el, selector) => Array.from(document.querySelectorAll(selector)).indexOf(el)", _CELLS))
+        return int(
+            cell.evaluate("(el, selector) => Array.from(document.querySelectorAll(selector)).indexOf(el)", _CELLS)
+        )
 
     def wait_until_done(self, timeout_ms: int, ran: tuple[Any, ...] = (), above: int = 0) -> list[str]:
         """Wait until nothing is queued or running, the kernel is idle and each cell in `ran` shows a count
@@ -94,8 +96,9 @@ class Notebook:
                 break
             except PlaywrightTimeout:
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"cells still running after {timeout_ms / 1000:g}s; "
-                                         f"errors so far:\n{self.errors()}") from None
+                    raise AssertionError(
+                        f"cells still running after {timeout_ms / 1000:g}s; errors so far:\n{self.errors()}"
+                    ) from None
         not_run = [prompts[i] for i in targets if (_number(prompts[i]) or 0) <= above]
         assert not not_run, f"cells {targets} did not run again (prompts {not_run}). Error output:\n{self.errors()}"
         return prompts
@@ -106,7 +109,10 @@ class Notebook:
         self.page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).click()
         self.page.wait_for_function(
             "(selector) => Array.from(document.querySelectorAll(selector + ' .jp-InputArea-prompt'))"
-            ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", arg=_CELLS, timeout=WIDGET_MS)
+            ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))",
+            arg=_CELLS,
+            timeout=WIDGET_MS,
+        )
 
     def shift_enter_from(self, cell: Any, times: int) -> None:
         """Select `cell` (click its prompt, command mode) and press Shift+Enter `times` times."""
@@ -115,7 +121,9 @@ class Notebook:
             self.page.keyboard.press("Shift+Enter")
 
     def errors(self) -> str:
-        texts = self.page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+        texts = self.page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_inner_texts()
         return "\n---\n".join(texts)[-3000:]
 
 
@@ -152,7 +160,8 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     prompts = notebook.wait_until_done(RUN_ALL_MS)
     timings["run all"] = time.monotonic() - mark
     assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), (
-        f"Run All stopped early; prompts {prompts}. Error output:\n{notebook.errors()}")
+        f"Run All stopped early; prompts {prompts}. Error output:\n{notebook.errors()}"
+    )
     _scroll_to_top(setup)
     screenshot("01-run-all-full-page.png")
 
@@ -172,7 +181,9 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     # (b) the picker: three dropdowns (model, strategy, thinking) rendered by ipywidgets
     selects = notebook.outputs(picker).locator("select")
     selects.nth(2).wait_for(timeout=WIDGET_MS)
-    assert selects.count() == 3, f"expected the model, strategy and thinking dropdowns, found {selects.count()} <select>"
+    assert selects.count() == 3, (
+        f"expected the model, strategy and thinking dropdowns, found {selects.count()} <select>"
+    )
     strategy_select = notebook.outputs(picker).locator("select", has=page.locator("option", has_text="openai_chat"))
     labels = strategy_select.locator("option").all_inner_texts()
     assert [label.split()[0] for label in labels] == ["auto", "native", "openai_chat"], labels
@@ -188,8 +199,9 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     openai_label = next(label for label in labels if label.startswith("openai_chat"))
     strategy_select.select_option(label=openai_label)
     status = notebook.outputs(picker).locator(".widget-html", has_text="next call:")
-    page.wait_for_function("(el) => /next call:\\s*openai_chat/.test(el.innerText)", arg=status.element_handle(),
-                           timeout=WIDGET_MS)
+    page.wait_for_function(
+        "(el) => /next call:\\s*openai_chat/.test(el.innerText)", arg=status.element_handle(), timeout=WIDGET_MS
+    )
     screenshot("04-picker-openai_chat.png", notebook.outputs(picker))
 
     mark = time.monotonic()

@@ -112,7 +112,10 @@ def test_views_fit_and_read_at_800_and_1280_px_in_light_and_dark(lab: Any, page:
             if found:
                 problems[f"{theme} at {width}px"] = found
     assert problems == {}, problems
-    page.evaluate("""(selector) => { const probe = document.createElement('span');  // the check sees bad contrast
+    page.evaluate(
+        """(selector) => { const probe = document.createElement('span');  // the check sees bad contrast
       probe.textContent = 'faint'; probe.style.cssText = 'color:#777;background:#888';
-      document.querySelector(selector + ' .jp-OutputArea-output').appendChild(probe); }""", _CELLS)
+      document.querySelector(selector + ' .jp-OutputArea-output').appendChild(probe); }""",
+        _CELLS,
+    )
     assert any("'faint' contrast" in problem for problem in page.evaluate(_CONTRAST_JS, _CELLS))

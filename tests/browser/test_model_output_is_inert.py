@@ -19,7 +19,7 @@ PAYLOAD = (
     "<svg onload=\"window.__alloyPwned = 'svg'\"></svg> "
     "[click](javascript:window.__alloyPwned='link') "
     "![exfil](http://127.0.0.1:9/leak.png?secret=1) "
-    "<img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\"> "
+    '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="> '
     "<a href=\"javascript:window.__alloyPwned='a'\">a</a> "
     "**still bold**"
 )
@@ -64,7 +64,9 @@ def test_a_hostile_reply_stays_text_in_every_format(lab: Any, page: Any, artifac
 
     frame = page.frame_locator(f"{_CELLS} >> nth=5 >> iframe")
     assert frame.locator("img").count() == 2 and "You said" in frame.locator("body").inner_text()
-    loaded = frame.locator("body").evaluate("(b) => Array.from(b.querySelectorAll('img')).filter(i => i.naturalWidth > 0).length")
+    loaded = frame.locator("body").evaluate(
+        "(b) => Array.from(b.querySelectorAll('img')).filter(i => i.naturalWidth > 0).length"
+    )
     assert loaded == 0, "nothing loads inside the -f html frame, not even a data: image"
     cells = page.locator(_CELLS)
     for streamed_or_not in (1, 2):

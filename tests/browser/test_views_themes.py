@@ -111,9 +111,14 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
     assert "Error" not in notebook.errors(), notebook.errors()
     cells = {name: page.locator(_CELLS).nth(number) for number, name in enumerate(VIEWS, start=1)}
     page.locator(f"{_CELLS} select").nth(2).wait_for(timeout=WIDGET_MS)  # the picker's widgets are drawn
-    for name, locator in (("trace", ".alloy-trace .at-tl-bar"), ("batch", "tr.av-failed"), ("replay", ".av-added"),
-                          ("log", ".alloy-log td"), ("compare", ".alloy-compare-col .alloy-trace"),
-                          ("models", ".alloy-models td")):
+    for name, locator in (
+        ("trace", ".alloy-trace .at-tl-bar"),
+        ("batch", "tr.av-failed"),
+        ("replay", ".av-added"),
+        ("log", ".alloy-log td"),
+        ("compare", ".alloy-compare-col .alloy-trace"),
+        ("models", ".alloy-models td"),
+    ):
         assert notebook.outputs(cells[name]).locator(locator).count() > 0, f"the {name} view shows {locator}"
     notebook.outputs(cells["batch"]).locator("summary", has_text="timeline").click()  # open: checked too
     page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser
@@ -140,9 +145,14 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
     print(f"\nlowest text contrast: {lowest}")
     assert problems == {}, problems
 
-    page.evaluate("""(selector) => { const probe = document.createElement('div');  // the checks see a failure
+    page.evaluate(
+        """(selector) => { const probe = document.createElement('div');  // the checks see a failure
       probe.innerHTML = '<span style="color:#555">faint</span><pre style="white-space:pre">' + 'x'.repeat(400) + '</pre>';
       probe.className = 'alloy-view';
-      document.querySelector(selector + ' .jp-OutputArea-output').appendChild(probe); }""", _CELLS)
-    assert any("'faint'" in found for found in page.evaluate(_CONTRAST_JS, {"selector": _CELLS, "floor": FLOOR})["found"])
+      document.querySelector(selector + ' .jp-OutputArea-output').appendChild(probe); }""",
+        _CELLS,
+    )
+    assert any(
+        "'faint'" in found for found in page.evaluate(_CONTRAST_JS, {"selector": _CELLS, "floor": FLOOR})["found"]
+    )
     assert any(found.startswith("PRE scrolls") for found in page.evaluate(_FIT_JS, _CELLS))

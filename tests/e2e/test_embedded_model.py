@@ -47,8 +47,14 @@ def test_model_listing_has_real_size_digest_and_template(embedded) -> None:
 
 def test_ollama_sdk_streams_with_real_counts(embedded) -> None:
     client = ollama.Client(host=embedded.url)
-    parts = list(client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Name a colour."}],
-                             stream=True, options={"num_predict": 24, "temperature": 0}))
+    parts = list(
+        client.chat(
+            model="smollm2:135m",
+            messages=[{"role": "user", "content": "Name a colour."}],
+            stream=True,
+            options={"num_predict": 24, "temperature": 0},
+        )
+    )
     text = "".join(p.message.content or "" for p in parts)
     final = parts[-1]
     assert text.strip() and final.done
@@ -58,9 +64,16 @@ def test_ollama_sdk_streams_with_real_counts(embedded) -> None:
 
 def test_openai_sdk_streams_with_usage(embedded) -> None:
     client = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama")
-    chunks = list(client.chat.completions.create(
-        model="smollm2:135m", messages=[{"role": "user", "content": "Say hi."}], stream=True, max_tokens=16,
-        temperature=0, stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="smollm2:135m",
+            messages=[{"role": "user", "content": "Say hi."}],
+            stream=True,
+            max_tokens=16,
+            temperature=0,
+            stream_options={"include_usage": True},
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip()
     assert chunks[-1].usage.completion_tokens > 0 and chunks[-1].usage.prompt_tokens > 5
@@ -69,12 +82,19 @@ def test_openai_sdk_streams_with_usage(embedded) -> None:
 def test_format_schema_is_enforced_on_both_sdks(embedded) -> None:
     schema = City.model_json_schema()
     native = ollama.Client(host=embedded.url).chat(
-        model="smollm2:135m", messages=[{"role": "user", "content": "Describe Paris."}], format=schema,
-        options={"temperature": 0, "num_predict": 64})
+        model="smollm2:135m",
+        messages=[{"role": "user", "content": "Describe Paris."}],
+        format=schema,
+        options={"temperature": 0, "num_predict": 64},
+    )
     City.model_validate_json(native.message.content)
     compat = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama").chat.completions.create(
-        model="smollm2:135m", messages=[{"role": "user", "content": "Describe Rome."}], max_tokens=64, temperature=0,
-        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}})
+        model="smollm2:135m",
+        messages=[{"role": "user", "content": "Describe Rome."}],
+        max_tokens=64,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}},
+    )
     City.model_validate_json(compat.choices[0].message.content)
 
 
@@ -131,8 +151,11 @@ def test_tool_using_command_makes_a_real_tool_call(api: str) -> None:
 
 
 def test_disconnect_mid_stream_frees_the_model(embedded) -> None:
-    body = {"model": "smollm2:135m", "messages": [{"role": "user", "content": "Write a very long story."}],
-            "options": {"num_predict": 2000}}
+    body = {
+        "model": "smollm2:135m",
+        "messages": [{"role": "user", "content": "Write a very long story."}],
+        "options": {"num_predict": 2000},
+    }
     with httpx.stream("POST", f"{embedded.url}/api/chat", json=body, timeout=30) as reply:
         lines = reply.iter_lines()
         for _ in range(3):
@@ -144,28 +167,38 @@ def test_disconnect_mid_stream_frees_the_model(embedded) -> None:
 
 async def test_concurrent_requests_queue_and_all_finish() -> None:
     prompts = [f"Name a number bigger than {n}." for n in range(4)]
-    results = await asyncio.gather(*(ask.async_(p, max_tokens=16, api=api)
-                                     for p, api in zip(prompts, ["native", "openai_chat"] * 2, strict=True)))
+    results = await asyncio.gather(
+        *(ask.async_(p, max_tokens=16, api=api) for p, api in zip(prompts, ["native", "openai_chat"] * 2, strict=True))
+    )
     assert len(results) == 4 and all(r.strip() for r in results)
 
 
 def test_num_predict_truncation_and_num_ctx_reload(embedded) -> None:
     client = ollama.Client(host=embedded.url)
-    short = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Tell a long story."}],
-                        options={"num_predict": 5, "temperature": 0})
+    short = client.chat(
+        model="smollm2:135m",
+        messages=[{"role": "user", "content": "Tell a long story."}],
+        options={"num_predict": 5, "temperature": 0},
+    )
     assert short.done_reason == "length" and short.eval_count == 5
-    reloaded = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}],
-                           options={"num_predict": 4, "num_ctx": 1024})
+    reloaded = client.chat(
+        model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}], options={"num_predict": 4, "num_ctx": 1024}
+    )
     assert reloaded.load_duration > 0
-    again = client.chat(model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}],
-                        options={"num_predict": 4, "num_ctx": 1024})
+    again = client.chat(
+        model="smollm2:135m", messages=[{"role": "user", "content": "Hi"}], options={"num_predict": 4, "num_ctx": 1024}
+    )
     assert again.load_duration == 0
 
 
 @pytest.mark.parametrize("asked", [10**9, "abc", -5])
 def test_num_ctx_is_clamped_to_what_the_model_supports(embedded, asked) -> None:
-    body = {"model": "smollm2:135m", "stream": False, "messages": [{"role": "user", "content": "Hi"}],
-            "options": {"num_predict": 2, "num_ctx": asked}}
+    body = {
+        "model": "smollm2:135m",
+        "stream": False,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "options": {"num_predict": 2, "num_ctx": asked},
+    }
     reply = httpx.post(f"{embedded.url}/api/chat", json=body, timeout=60)
     assert reply.status_code == 200, reply.text
     assert reply.json()["done"] is True
@@ -173,8 +206,11 @@ def test_num_ctx_is_clamped_to_what_the_model_supports(embedded, asked) -> None:
 
 def test_format_json_gives_a_json_object(embedded) -> None:
     reply = ollama.Client(host=embedded.url).chat(
-        model="smollm2:135m", messages=[{"role": "user", "content": "Give a dog's name as a JSON object."}],
-        format="json", options={"temperature": 0, "num_predict": 200})
+        model="smollm2:135m",
+        messages=[{"role": "user", "content": "Give a dog's name as a JSON object."}],
+        format="json",
+        options={"temperature": 0, "num_predict": 200},
+    )
     assert reply.done_reason == "stop", reply.message.content
     assert isinstance(json.loads(reply.message.content), dict)
 
@@ -189,8 +225,18 @@ def test_serve_lists_and_answers_with_an_added_gguf(tmp_path) -> None:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "alloy_nb.server", "serve", "--port", str(port), "--model", f"tiny:v2={bundled_smollm2()}"],
-        stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "alloy_nb.server",
+            "serve",
+            "--port",
+            str(port),
+            "--model",
+            f"tiny:v2={bundled_smollm2()}",
+        ],
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -200,8 +246,9 @@ def test_serve_lists_and_answers_with_an_added_gguf(tmp_path) -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
         assert names == ["smollm2:135m", "tiny:v2"]
-        reply = ollama.Client(host=url).chat(model="tiny:v2", messages=[{"role": "user", "content": "Hi"}],
-                                             options={"num_predict": 4})
+        reply = ollama.Client(host=url).chat(
+            model="tiny:v2", messages=[{"role": "user", "content": "Hi"}], options={"num_predict": 4}
+        )
         assert reply.done and reply.eval_count > 0
     finally:
         process.terminate()
@@ -274,16 +321,26 @@ ASK_WEATHER = [{"role": "user", "content": "Call get_weather for Paris."}]
 def test_a_cut_tool_reply_carries_complete_calls_or_none_never_the_envelope(embedded, limit: int) -> None:
     native = httpx.post(
         f"{embedded.url}/api/chat",
-        json={"model": "smollm2:135m", "messages": ASK_WEATHER, "tools": [WEATHER_TOOL], "stream": False,
-              "options": {"num_predict": limit, "temperature": 0}},
+        json={
+            "model": "smollm2:135m",
+            "messages": ASK_WEATHER,
+            "tools": [WEATHER_TOOL],
+            "stream": False,
+            "options": {"num_predict": limit, "temperature": 0},
+        },
         timeout=60,
     ).json()
     assert native["done_reason"] == "length" and native["eval_count"] == limit
     assert native["message"]["content"] == "" and "tool_calls" not in native["message"]
     compat = httpx.post(
         f"{embedded.url}/v1/chat/completions",
-        json={"model": "smollm2:135m", "messages": ASK_WEATHER, "tools": [WEATHER_TOOL], "max_tokens": limit,
-              "temperature": 0},
+        json={
+            "model": "smollm2:135m",
+            "messages": ASK_WEATHER,
+            "tools": [WEATHER_TOOL],
+            "max_tokens": limit,
+            "temperature": 0,
+        },
         timeout=60,
     ).json()
     choice = compat["choices"][0]
@@ -302,9 +359,14 @@ def test_a_tool_reply_without_a_token_limit_ends_with_one_call_per_tool(embedded
         else:
             client = openai.OpenAI(base_url=f"{embedded.url}/v1", api_key="ollama")
             answer = client.chat.completions.create(
-                model="smollm2:135m", messages=ASK_WEATHER, tools=[WEATHER_TOOL], temperature=0  # type: ignore[arg-type,list-item]
+                model="smollm2:135m",
+                messages=ASK_WEATHER,
+                tools=[WEATHER_TOOL],
+                temperature=0,  # type: ignore[arg-type,list-item]
             )
-            calls = [(c.function.name, json.loads(c.function.arguments)) for c in answer.choices[0].message.tool_calls or []]
+            calls = [
+                (c.function.name, json.loads(c.function.arguments)) for c in answer.choices[0].message.tool_calls or []
+            ]
         assert time.perf_counter() - started < 10
         assert calls == [("get_weather", {"city": "Paris"})], api
 

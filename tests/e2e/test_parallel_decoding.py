@@ -36,8 +36,6 @@ PROMPTS = [
 GREEDY = {"temperature": 0, "num_predict": 24, "seed": 1}
 
 
-
-
 @pytest.fixture(scope="module")
 def batched() -> Iterator[ServerThread]:
     engine = LlamaCppEngine({MODEL: served_smollm2()}, parallel=8)
@@ -91,8 +89,11 @@ def test_schema_tool_and_free_text_requests_in_one_batch_all_hold(batched: Serve
         {"messages": [{"role": "user", "content": "Tell me a story."}], "options": GREEDY},
         {"messages": [{"role": "user", "content": "Describe Rome."}], "format": schema, "options": {"num_predict": 64}},
         {"messages": [{"role": "user", "content": "What is 2 + 3? Use the tool."}], "tools": [tool]},
-        {"messages": [{"role": "user", "content": "Give JSON about a cat."}], "format": "json",
-         "options": {"temperature": 0, "num_predict": 160}},
+        {
+            "messages": [{"role": "user", "content": "Give JSON about a cat."}],
+            "format": "json",
+            "options": {"temperature": 0, "num_predict": 160},
+        },
     ]
     paris, story, rome, added, cat = asyncio.run(_all_at_once(batched.url, bodies))
     City.model_validate_json(paris["message"]["content"])
@@ -113,16 +114,24 @@ def test_a_cancelled_stream_frees_its_slot_while_the_others_finish(batched: Serv
     finished: list[dict[str, object]] = []
 
     def stream_to_end(prompt: str) -> None:
-        parts = list(ollama.Client(host=batched.url).chat(
-            model=MODEL, messages=[{"role": "user", "content": prompt}], stream=True,
-            options={"temperature": 0, "num_predict": 96}))
+        parts = list(
+            ollama.Client(host=batched.url).chat(
+                model=MODEL,
+                messages=[{"role": "user", "content": prompt}],
+                stream=True,
+                options={"temperature": 0, "num_predict": 96},
+            )
+        )
         finished.append(parts[-1].model_dump())
 
     others = [threading.Thread(target=stream_to_end, args=(p,)) for p in PROMPTS[:3]]
     for thread in others:
         thread.start()
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "Write a long story."}],
-            "options": {"temperature": 0, "num_predict": 400}}
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Write a long story."}],
+        "options": {"temperature": 0, "num_predict": 400},
+    }
     with httpx.stream("POST", f"{batched.url}/api/chat", json=body, timeout=60) as reply:
         lines = reply.iter_lines()
         for _ in range(3):
@@ -148,8 +157,11 @@ def test_a_cancelled_stream_frees_its_slot_while_the_others_finish(batched: Serv
 def test_a_full_queue_answers_503_like_ollama() -> None:
     engine = LlamaCppEngine({MODEL: served_smollm2()}, parallel=1, max_queue=1)
     with ServerThread(engine) as server:
-        long = {"model": MODEL, "messages": [{"role": "user", "content": "Write a long story."}],
-                "options": {"temperature": 0, "num_predict": 300}}
+        long = {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "Write a long story."}],
+            "options": {"temperature": 0, "num_predict": 300},
+        }
         with httpx.stream("POST", f"{server.url}/api/chat", json=long, timeout=60) as running:
             lines = running.iter_lines()
             next(lines)  # decoding: the one slot is taken
@@ -197,8 +209,10 @@ def test_ps_reports_the_context_each_request_gets(batched: ServerThread) -> None
 def test_requests_that_start_like_another_slots_memory_start_from_a_copy_of_it() -> None:
     system = "You are a careful geography tutor who answers in one short sentence. " * 6
     capitals = {"Peru": "Lima", "Chile": "Santiago", "Spain": "Madrid"}
-    conversations = [[{"role": "system", "content": system}, {"role": "user", "content": f"What is the capital of {c}?"}]
-                     for c in capitals]
+    conversations = [
+        [{"role": "system", "content": system}, {"role": "user", "content": f"What is the capital of {c}?"}]
+        for c in capitals
+    ]
 
     def ask(client: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[str, int]:
         reply = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=24, temperature=0, seed=1)  # type: ignore[arg-type]
@@ -211,8 +225,10 @@ def test_requests_that_start_like_another_slots_memory_start_from_a_copy_of_it()
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="ollama")
         ask(client, [{"role": "system", "content": system}, {"role": "user", "content": "Hello."}])
         results: dict[int, tuple[str, int]] = {}
-        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, ask(client, conversations[i])))
-                   for i in range(len(conversations))]
+        threads = [
+            threading.Thread(target=lambda i=i: results.__setitem__(i, ask(client, conversations[i])))
+            for i in range(len(conversations))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

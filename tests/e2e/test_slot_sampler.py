@@ -17,8 +17,11 @@ from alloy_nb.server.llama_sampling import PENALTY_LAST_N, Sampling, SlotSampler
 from alloy_nb.server.schema_grammar import schema_grammar
 
 PROMPT = "<|im_start|>user\nDescribe a city as JSON.<|im_end|>\n<|im_start|>assistant\n"
-SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
-          "required": ["name", "population"]}
+SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
+    "required": ["name", "population"],
+}
 STEPS = 96  # the JSON replies end well before
 
 
@@ -38,16 +41,24 @@ def model() -> Iterator[tuple[Any, Any]]:
 def _reference_chain(vocab: Any, sampling: Sampling) -> Any:
     """The chain as llama-cpp-python's `Llama` builds it: penalties first, over every token."""
     chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
-    links = [lc.llama_sampler_init_penalties(lc.llama_vocab_n_tokens(vocab), PENALTY_LAST_N,
-                                             sampling.repeat_penalty, 0.0, 0.0)]
+    links = [
+        lc.llama_sampler_init_penalties(
+            lc.llama_vocab_n_tokens(vocab), PENALTY_LAST_N, sampling.repeat_penalty, 0.0, 0.0
+        )
+    ]
     if sampling.grammar:
         links.append(lc.llama_sampler_init_grammar(vocab, sampling.grammar.encode(), b"root"))
     if sampling.temperature <= 0:
         links.append(lc.llama_sampler_init_greedy())
     else:
-        links += [lc.llama_sampler_init_top_k(sampling.top_k), lc.llama_sampler_init_typical(1.0, 1),
-                  lc.llama_sampler_init_top_p(sampling.top_p, 1), lc.llama_sampler_init_min_p(sampling.min_p, 1),
-                  lc.llama_sampler_init_temp(sampling.temperature), lc.llama_sampler_init_dist(sampling.seed)]
+        links += [
+            lc.llama_sampler_init_top_k(sampling.top_k),
+            lc.llama_sampler_init_typical(1.0, 1),
+            lc.llama_sampler_init_top_p(sampling.top_p, 1),
+            lc.llama_sampler_init_min_p(sampling.min_p, 1),
+            lc.llama_sampler_init_temp(sampling.temperature),
+            lc.llama_sampler_init_dist(sampling.seed),
+        ]
     for link in links:
         lc.llama_sampler_chain_add(chain, link)
     return chain
@@ -83,8 +94,12 @@ def _text(model: tuple[Any, Any], tokens: list[int]) -> str:
 
 @pytest.mark.parametrize(
     "sampling",
-    [Sampling(temperature=0.0), Sampling(temperature=0.8, seed=7), Sampling(temperature=0.0, repeat_penalty=1.5),
-     Sampling(temperature=0.0, grammar=json_schema_to_gbnf(json.dumps(SCHEMA)))],
+    [
+        Sampling(temperature=0.0),
+        Sampling(temperature=0.8, seed=7),
+        Sampling(temperature=0.0, repeat_penalty=1.5),
+        Sampling(temperature=0.0, grammar=json_schema_to_gbnf(json.dumps(SCHEMA))),
+    ],
     ids=["greedy", "seeded draw", "strong penalty", "greedy with a JSON-schema grammar"],
 )
 def test_the_slot_sampler_picks_the_reference_chains_tokens(model, sampling: Sampling) -> None:
@@ -114,9 +129,11 @@ def test_a_seeded_draw_under_a_grammar_still_follows_it(model) -> None:
 
 @pytest.mark.parametrize(
     "sampling",
-    [Sampling(temperature=0.0, repeat_penalty=1.5, grammar=json_schema_to_gbnf(json.dumps(SCHEMA))),
-     Sampling(temperature=0.9, seed=11, top_k=8, grammar=json_schema_to_gbnf(json.dumps(SCHEMA))),
-     Sampling(temperature=1.2, seed=5, grammar=json_schema_to_gbnf(json.dumps(SCHEMA)))],
+    [
+        Sampling(temperature=0.0, repeat_penalty=1.5, grammar=json_schema_to_gbnf(json.dumps(SCHEMA))),
+        Sampling(temperature=0.9, seed=11, top_k=8, grammar=json_schema_to_gbnf(json.dumps(SCHEMA))),
+        Sampling(temperature=1.2, seed=5, grammar=json_schema_to_gbnf(json.dumps(SCHEMA))),
+    ],
     ids=["greedy, strong penalty", "seeded draw, top-k 8", "seeded draw, top-k 40"],
 )
 def test_judging_the_best_tokens_first_changes_no_pick(model, sampling: Sampling, monkeypatch) -> None:
@@ -162,7 +179,7 @@ def _crafted_logits(vocab: Any, best: dict[int, float], fillers: float) -> Any:
 def test_a_penalized_token_alone_in_the_prefix_sends_the_grammar_over_every_token(model) -> None:
     vocab = lc.llama_model_get_vocab(model[0])
     a, b = _token(vocab, "a"), _token(vocab, "b")
-    sampler = SlotSampler(vocab, Sampling(temperature=0.0, repeat_penalty=1.5, grammar='root ::= [ab]*'))
+    sampler = SlotSampler(vocab, Sampling(temperature=0.0, repeat_penalty=1.5, grammar="root ::= [ab]*"))
     try:
         assert sampler.choose(_crafted_logits(vocab, {a: 9.0}, fillers=4.0)) == a
         # "a" is now penalized to 5.0 / 1.5; "b" at 3.9 lies outside the prefix and wins
@@ -177,8 +194,9 @@ def test_a_prefix_with_fewer_accepted_tokens_than_top_k_sends_the_grammar_over_e
     logits = _crafted_logits(vocab, {a: 5.0, b: 3.9}, fillers=4.0)
     picks = []
     for seed in range(60):
-        sampler = SlotSampler(vocab, Sampling(temperature=1.0, top_k=2, repeat_penalty=1.0, seed=seed,
-                                              grammar='root ::= [ab]*'))
+        sampler = SlotSampler(
+            vocab, Sampling(temperature=1.0, top_k=2, repeat_penalty=1.0, seed=seed, grammar="root ::= [ab]*")
+        )
         try:
             picks.append(sampler.choose(logits))
         finally:

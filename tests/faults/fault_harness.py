@@ -139,8 +139,9 @@ def _python_stream(fault: Fault, options: dict[str, Any]) -> Any:
 _UNSET = object()
 
 
-def call_magic(fault: Fault, api: Strategy | None, shell: Any, read_output: Callable[[], str],
-               ready: Callable[[], bool]) -> Observed:
+def call_magic(
+    fault: Fault, api: Strategy | None, shell: Any, read_output: Callable[[], str], ready: Callable[[], bool]
+) -> Observed:
     """The fault through a `%%alloy` cell; the trace is whatever `_alloy_trace` holds afterwards."""
     shell.user_ns.update({"_alloy_trace": _UNSET, "_alloy": _UNSET, "FaultOutput": fault.output})
     shell.user_ns.update({t.name: t for t in fault.tools})
@@ -151,7 +152,11 @@ def call_magic(fault: Fault, api: Strategy | None, shell: Any, read_output: Call
     seconds = time.perf_counter() - started
     trace, value = shell.user_ns["_alloy_trace"], shell.user_ns["_alloy"]
     return Observed(
-        result.error_in_exec, read_output(), None if trace is _UNSET else trace, None if value is _UNSET else value, seconds
+        result.error_in_exec,
+        read_output(),
+        None if trace is _UNSET else trace,
+        None if value is _UNSET else value,
+        seconds,
     )
 
 

@@ -50,7 +50,8 @@ NO_REPLY = Keep("no reply (none invented)", lambda o: _trace(o).responses == [])
 def partial_text(full: str) -> Keep:
     """The streamed text received before the fault: non-empty, and a strict prefix of the whole reply."""
     return Keep(
-        "the partial text", lambda o: 0 < len(text := _trace(o).responses[-1].text) < len(full) and full.startswith(text)
+        "the partial text",
+        lambda o: 0 < len(text := _trace(o).responses[-1].text) < len(full) and full.startswith(text),
     )
 
 
@@ -76,7 +77,10 @@ def tool_event(name: str, error: str) -> Keep:
 def counts(requests: int, responses: int, tools: int) -> Keep:
     return Keep(
         f"{requests} requests, {responses} replies, {tools} tool events",
-        lambda o: (len(_trace(o).requests), len(_trace(o).responses), len(_trace(o).tool_events)) == (requests, responses, tools),
+        lambda o: (
+            (len(_trace(o).requests), len(_trace(o).responses), len(_trace(o).tool_events))
+            == (requests, responses, tools)
+        ),
     )
 
 

@@ -26,12 +26,14 @@ class Shape:
     values: st.SearchStrategy[Any]
 
 
-PRIMITIVES = st.sampled_from([
-    Shape(int, st.integers()),
-    Shape(float, st.floats(allow_nan=False, allow_infinity=False)),
-    Shape(bool, st.booleans()),
-    Shape(str, st.text(max_size=20)),
-])
+PRIMITIVES = st.sampled_from(
+    [
+        Shape(int, st.integers()),
+        Shape(float, st.floats(allow_nan=False, allow_infinity=False)),
+        Shape(bool, st.booleans()),
+        Shape(str, st.text(max_size=20)),
+    ]
+)
 
 
 @st.composite
@@ -48,8 +50,9 @@ def _model(fields: list[tuple[str, Shape]]) -> Shape:
 
 
 def _extend(children: st.SearchStrategy[Shape]) -> st.SearchStrategy[Shape]:
-    fields = st.lists(st.tuples(st.sampled_from(FIELD_NAMES), children), min_size=1, max_size=3,
-                      unique_by=lambda field: field[0])
+    fields = st.lists(
+        st.tuples(st.sampled_from(FIELD_NAMES), children), min_size=1, max_size=3, unique_by=lambda field: field[0]
+    )
     return st.one_of(
         children.map(lambda s: Shape(list[s.type], st.lists(s.values, max_size=3))),
         children.map(lambda s: Shape(dict[str, s.type], st.dictionaries(st.text(max_size=5), s.values, max_size=3))),
@@ -93,7 +96,9 @@ def test_plain_text_output_is_the_reply_itself(text: str) -> None:
 @example(None, "[" * 100_000)
 @example(None, '{"value": ' * 50_000)
 def test_any_reply_text_gives_a_valid_value_or_a_command_error(data: st.DataObject | None, text: str) -> None:
-    shape = data.draw(SHAPES.filter(lambda s: s.type is not str), label="type") if data else Shape(list[int], st.nothing())
+    shape = (
+        data.draw(SHAPES.filter(lambda s: s.type is not str), label="type") if data else Shape(list[int], st.nothing())
+    )
     try:
         value = output_spec(shape.type).parse(text)
     except CommandError as error:

@@ -26,8 +26,7 @@ def test_colours_and_stylesheets_live_in_the_palette_and_the_stylesheet_only() -
     strays = {
         relative: found
         for path in sorted(PACKAGE.rglob("*.py"))
-        if (relative := path.relative_to(PACKAGE).as_posix()) not in STYLE_MODULES
-        and not relative.startswith(OUTSIDE)
+        if (relative := path.relative_to(PACKAGE).as_posix()) not in STYLE_MODULES and not relative.startswith(OUTSIDE)
         if (found := styling_in(path.read_text()))
     }
     assert strays == {}

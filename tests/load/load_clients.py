@@ -80,8 +80,9 @@ async def _read(response: httpx.Response, api: str, stream: bool) -> tuple[str, 
     return "".join(pieces), done and (api == "native" or finish)
 
 
-async def _client(url: str, work: Iterator[int], run: LoadRun, model: str, max_tokens: int | None,
-                  timeout: float) -> None:
+async def _client(
+    url: str, work: Iterator[int], run: LoadRun, model: str, max_tokens: int | None, timeout: float
+) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
         for index in work:
             api, stream = KINDS[index % len(KINDS)]
@@ -98,8 +99,9 @@ async def _client(url: str, work: Iterator[int], run: LoadRun, model: str, max_t
             run.answers.append(Answer(index, api, stream, text, finished, time.perf_counter() - started))
 
 
-async def drive(url: str, total: int, clients: int, model: str, *, max_tokens: int | None = None,
-                timeout: float = 60.0) -> LoadRun:
+async def drive(
+    url: str, total: int, clients: int, model: str, *, max_tokens: int | None = None, timeout: float = 60.0
+) -> LoadRun:
     """Send `total` requests from `clients` concurrent clients, cycling through the four kinds."""
     run = LoadRun()
     work = iter(range(total))  # shared: each client takes the next index when it is free
@@ -115,4 +117,3 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise LookupError(f"no VmRSS for process {pid}")
-

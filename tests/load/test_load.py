@@ -62,8 +62,12 @@ def test_scripted_engine_under_load(serve: Serve, record_property: RecordPropert
     assert sorted(a.index for a in run.answers) == list(range(SCRIPTED_REQUESTS)), "lost or duplicated requests"
     wrong = [a for a in run.answers if not a.finished or a.text != f"You said: load {a.index}"]
     assert wrong == [], wrong[:3]
-    assert {(a.api, a.stream) for a in run.answers} == {("native", False), ("native", True),
-                                                        ("openai", False), ("openai", True)}
+    assert {(a.api, a.stream) for a in run.answers} == {
+        ("native", False),
+        ("native", True),
+        ("openai", False),
+        ("openai", True),
+    }
     assert after - before < RSS_GROWTH_LIMIT_MB, f"server RSS grew from {before:.1f} MB to {after:.1f} MB"
 
 
@@ -73,9 +77,11 @@ def test_embedded_llama_engine_under_load(serve: Serve, record_property: RecordP
     server = serve("llama")
     warm = asyncio.run(drive(server.url, 1, 1, "smollm2:135m", max_tokens=LLAMA_TOKENS, timeout=300))  # loads the model
     assert warm.failures == []
-    run = asyncio.run(asyncio.wait_for(
-        drive(server.url, LLAMA_REQUESTS, LLAMA_CLIENTS, "smollm2:135m", max_tokens=LLAMA_TOKENS, timeout=300), 900
-    ))
+    run = asyncio.run(
+        asyncio.wait_for(
+            drive(server.url, LLAMA_REQUESTS, LLAMA_CLIENTS, "smollm2:135m", max_tokens=LLAMA_TOKENS, timeout=300), 900
+        )
+    )
     _report("llama", run, record_property)
 
     assert run.failures == []
@@ -92,8 +98,14 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(serve: Serve, record_p
     with httpx.Client(base_url=server.url, timeout=10) as client:
         for index in range(60):
             started = time.perf_counter()
-            reply = client.post("/api/chat", json={"model": "smollm2:135m", "stream": False,
-                                                   "messages": [{"role": "user", "content": f"seq {index}"}]})
+            reply = client.post(
+                "/api/chat",
+                json={
+                    "model": "smollm2:135m",
+                    "stream": False,
+                    "messages": [{"role": "user", "content": f"seq {index}"}],
+                },
+            )
             latencies.append(time.perf_counter() - started)
             assert reply.json()["message"]["content"] == f"You said: seq {index}"
     median_ms = statistics.median(latencies[10:]) * 1000

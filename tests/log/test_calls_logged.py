@@ -35,7 +35,10 @@ def test_a_call_a_stream_and_a_failure_are_each_a_row(log_db: Path, server) -> N
     with pytest.raises(alloy_nb.ServerError):
         ask("Fail now.", retry=1, transient_retries=0)
     rows = _rows(log_db)
-    assert [(status, reply) for _, status, _, reply in rows][:2] == [("ok", "Paris is the capital."), ("ok", "Blue sky.")]
+    assert [(status, reply) for _, status, _, reply in rows][:2] == [
+        ("ok", "Paris is the capital."),
+        ("ok", "Blue sky."),
+    ]
     assert rows[2][1] == "error" and "Fail now." in rows[2][2]
     assert rows[0][0] == trace.id and logs.get(trace.id).responses[0].text == "Paris is the capital."
     with pytest.raises(logs.CallNotFound, match="Several logged calls have ids starting with"):

@@ -63,7 +63,11 @@ def test_the_prompt_column_holds_the_system_and_user_texts_never_the_replies() -
     trace = Trace(model="ollama:gpt-oss:20b", strategy="openai_chat", host="http://127.0.0.1:11434")
     parts = [{"type": "text", "text": "Describe this"}, {"type": "image_url", "image_url": {"url": "data:..."}}]
     body = {"messages": [{"role": "user", "content": parts}]}
-    messages = [UserMessage(text="Hello"), AssistantMessage(text="earlier"), UserMessage(text="Describe this", images=(0,))]
+    messages = [
+        UserMessage(text="Hello"),
+        AssistantMessage(text="earlier"),
+        UserMessage(text="Describe this", images=(0,)),
+    ]
     trace.add(RequestEvent(turn=0, endpoint="POST /v1/chat/completions", url="", messages=messages, body=body))
     trace.add(ResponseEvent(turn=0, text="A cat."))
     assert row_of(trace)["prompt"] == "Hello\n\nDescribe this"

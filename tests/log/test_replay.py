@@ -67,8 +67,12 @@ def test_a_replay_on_the_other_strategy_keeps_system_history_and_typed_output(se
 
 
 def test_a_tool_that_is_gone_answers_with_its_logged_results(server) -> None:
-    server.script(Reply(tool_calls=[Call("lookup_price", {"item": "tea"})]), Reply(text="Tea costs 4 EUR."),
-                  Reply(tool_calls=[Call("lookup_price", {"item": "tea"})]), Reply(text="Still 4 EUR."))
+    server.script(
+        Reply(tool_calls=[Call("lookup_price", {"item": "tea"})]),
+        Reply(text="Tea costs 4 EUR."),
+        Reply(tool_calls=[Call("lookup_price", {"item": "tea"})]),
+        Reply(text="Still 4 EUR."),
+    )
     _, first = ask.traced("Price of tea?", tools=[lookup_price])
     replayed = logs.replay(first.id)  # no namespace: the function is "gone"
     tool_results = [m for m in server.requests[-1].body["messages"] if m["role"] == "tool"]

@@ -19,13 +19,20 @@ def test_a_tool_cell_shows_each_step_then_the_value_with_a_footer(shell, server)
     shell.run_cell("def add(a: int, b: int) -> int:\n    '''Add.'''\n    return a + b")
     fresh = f"fresh{uuid.uuid4().hex[:8]}:1b"  # a model no earlier test has used: not in memory
     list(Host(url=server.url).pull(fresh))
-    server.script(Reply(tool_calls=[Call("add", {"a": 2, "b": 3})]), Reply(text="not json"),
-                  Reply(text='{"number": "A-5", "total": 5}'))
+    server.script(
+        Reply(tool_calls=[Call("add", {"a": 2, "b": 3})]),
+        Reply(text="not json"),
+        Reply(text='{"number": "A-5", "total": 5}'),
+    )
     assert shell.run_cell(f"%%alloy -m ollama:{fresh} -o Invoice -t add\nInvoice for 2+3.").success
     lines = shown(shell)
     assert lines[0].startswith(f"loading {fresh} (the first call loads it into memory)")
-    assert lines[1:5] == [f"waiting for {fresh}…", f"{fresh} asked for add", "tool add running…",
-                          f"turn 2: sending the tool results to {fresh}…"]
+    assert lines[1:5] == [
+        f"waiting for {fresh}…",
+        f"{fresh} asked for add",
+        "tool add running…",
+        f"turn 2: sending the tool results to {fresh}…",
+    ]
     assert "finalize turn: asking once more for the answer in the schema…" in lines
     final = lines[-1]
     assert final.startswith("Invoice(number='A-5'")

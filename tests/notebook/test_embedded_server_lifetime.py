@@ -25,7 +25,9 @@ def _alive(pid: int) -> bool:
 
 
 def _server_pid(client) -> int:
-    status, shown = execute(client, "print(get_ipython().magics_manager.registry['AlloyMagics'].local_server.process.pid)")
+    status, shown = execute(
+        client, "print(get_ipython().magics_manager.registry['AlloyMagics'].local_server.process.pid)"
+    )
     assert status == "ok", shown
     return int(shown.strip())
 
@@ -99,7 +101,9 @@ def test_interrupting_calls_on_the_embedded_model_keeps_it_serving_and_a_restart
         assert "Interrupted: the partial reply is kept in _alloy" in shown, shown
         status, shown = execute(client, "print(_alloy_trace.status, len(_alloy) > 0)")
         assert shown.split() == ["interrupted", "True"], shown
-        status, shown = _interrupted(manager, client, "%%alloy --no-stream --max-tokens 2000 --temperature 0\n" + ESSAY, 2.0)
+        status, shown = _interrupted(
+            manager, client, "%%alloy --no-stream --max-tokens 2000 --temperature 0\n" + ESSAY, 2.0
+        )
         assert "Interrupted: no reply" in shown, shown
         assert _alive(server), "interrupting a call must not reach the embedded server"
         status, shown = execute(client, "%%alloy --no-stream -f text --max-tokens 8\nSay hi.", timeout=120)

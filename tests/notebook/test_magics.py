@@ -22,13 +22,19 @@ def run(shell: InteractiveShell, source: str):
 
 def test_flags_reach_the_wire(shell, server) -> None:
     server.script(Reply(text="Bonjour"))
-    result = run(shell, "%%alloy -m ollama:qwen3:0.6b --api openai_chat -s 'Be brief.' --temperature 0.3 --max-tokens 20 --no-stream\nSay hello in French.")
+    result = run(
+        shell,
+        "%%alloy -m ollama:qwen3:0.6b --api openai_chat -s 'Be brief.' --temperature 0.3 --max-tokens 20 --no-stream\nSay hello in French.",
+    )
     assert result.success
     [request] = server.requests
     assert request.path == "/v1/chat/completions"
     body = request.body
     assert body["model"] == "qwen3:0.6b" and body["temperature"] == 0.3 and body["max_tokens"] == 20
-    assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello in French."}]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Say hello in French."},
+    ]
     assert shell.user_ns["_alloy"] == "Bonjour"
     assert shell.user_ns["_alloy_trace"].strategy == "openai_chat"
 
@@ -105,8 +111,14 @@ def test_server_down_gives_a_short_message_and_keeps_the_trace(shell, capsys) ->
         ("text", "plain <b>", "text/plain", lambda v: v.startswith("plain <b>")),
         ("code", "print(1)", "text/html", lambda v: v.startswith("<pre><code>print(1)</code></pre>")),
         ("json", '{"a": 1}', "application/json", lambda v: v == {"a": 1}),
-        ("html", "<script>alert(1)</script><b>hi</b>", "text/html",
-         lambda v: '<iframe class="av-frame" sandbox="" srcdoc=' in v and "<script>" not in v and "&lt;script&gt;" in v),
+        (
+            "html",
+            "<script>alert(1)</script><b>hi</b>",
+            "text/html",
+            lambda v: (
+                '<iframe class="av-frame" sandbox="" srcdoc=' in v and "<script>" not in v and "&lt;script&gt;" in v
+            ),
+        ),
     ],
 )
 def test_each_format(shell, server, fmt: str, reply: str, mime: str, check) -> None:
@@ -188,14 +200,20 @@ def test_line_commands(shell, server, capsys) -> None:
 
 
 def test_mistyped_flags_and_commands_get_the_close_match_and_no_prefix_matching(shell, server, capsys) -> None:
-    for line, advice in (("--max_tokens 5", "Did you mean --max-tokens?"), ("--max-token 5", "Did you mean --max-tokens?"),
-                         ("--temprature 0.1", "Did you mean --temperature?")):
+    for line, advice in (
+        ("--max_tokens 5", "Did you mean --max-tokens?"),
+        ("--max-token 5", "Did you mean --max-tokens?"),
+        ("--temprature 0.1", "Did you mean --temperature?"),
+    ):
         assert not run(shell, f"%%alloy {line}\nhi").success
         assert advice in capsys.readouterr().err
     assert not run(shell, "%alloy histroy").success
     assert "Did you mean %alloy history?" in capsys.readouterr().err
-    for line, advice in (("%alloy log --mod x", "Did you mean --model?"), ("%alloy serve --eng scripted", "--engine"),
-                         ("%alloy compare --max-tok 5 hi", "Did you mean --max-tokens?")):
+    for line, advice in (
+        ("%alloy log --mod x", "Did you mean --model?"),
+        ("%alloy serve --eng scripted", "--engine"),
+        ("%alloy compare --max-tok 5 hi", "Did you mean --max-tokens?"),
+    ):
         assert not run(shell, line).success  # every subcommand: no flag taken for a longer one it begins
         assert advice in capsys.readouterr().err, line
     assert server.requests == []
@@ -242,7 +260,9 @@ def test_compare_runs_both_strategies(shell, server) -> None:
 
 
 def test_compare_streams_each_side_into_its_own_column(shell, server) -> None:
-    server.script(Reply(chunks=["from ", "<native>"], chunk_delay=0.1), Reply(chunks=["from ", "openai"], chunk_delay=0.1))
+    server.script(
+        Reply(chunks=["from ", "<native>"], chunk_delay=0.1), Reply(chunks=["from ", "openai"], chunk_delay=0.1)
+    )
     shell.display_pub.outputs.clear()
     shell.run_line_magic("alloy", 'compare "Same prompt"')
     live = [o["text/html"] for o in shell.display_pub.outputs if "alloy-compare-live" in o.get("text/html", "")]
@@ -316,7 +336,9 @@ def test_alloy_serve_serves_another_gguf_file_by_name(shell, server) -> None:
 
 def test_ctrl_c_in_the_body_of_a_stream_loop_marks_its_trace_interrupted(shell, server) -> None:
     server.script(Reply(chunks=["a ", "b ", "c "]), Reply(text="unused"))
-    result = run(shell, "from alloy_nb import ask\ns = ask.stream('Count.')\nfor piece in s:\n    raise KeyboardInterrupt")
+    result = run(
+        shell, "from alloy_nb import ask\ns = ask.stream('Count.')\nfor piece in s:\n    raise KeyboardInterrupt"
+    )
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert shell.user_ns["s"].trace.status == "interrupted"
     result = run(shell, "never = ask.stream('Not iterated.')\nraise KeyboardInterrupt")

@@ -73,13 +73,23 @@ def test_ctrl_c_mid_batch_keeps_what_finished_and_resume_runs_only_the_rest() ->
             manager.interrupt_kernel()
             reply = client.get_shell_msg(timeout=60)
             assert reply["parent_header"]["msg_id"] == message_id and reply["content"]["status"] == "ok"
-            state = json.loads(_run(client, "import json\nprint(json.dumps([len(result.items), len(result.pending), result.interrupted]))"))
+            state = json.loads(
+                _run(
+                    client,
+                    "import json\nprint(json.dumps([len(result.items), len(result.pending), result.interrupted]))",
+                )
+            )
             finished, pending, interrupted = state
             assert interrupted and finished + pending == 40 and 0 < finished < 40, state
             sent_before = len(engine.requests)
             assert sent_before == finished  # the requests in flight were let finish, none dropped
             assert _run(client, "result.resume()\nprint(result.done, len(result.ok), result.values[-1])").split() == [
-                "True", "40", "echo:", "item", "39"]
+                "True",
+                "40",
+                "echo:",
+                "item",
+                "39",
+            ]
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=True)

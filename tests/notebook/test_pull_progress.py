@@ -62,9 +62,7 @@ def test_the_status_label_is_escaped(server, shown: list[Any]) -> None:
     assert view.label.value == "&lt;b&gt;x&lt;/b&gt;:1b: &lt;img src=x onerror=alert(1)&gt;"
 
 
-def test_without_ipywidgets_status_lines_are_printed(
-    server, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:
+def test_without_ipywidgets_status_lines_are_printed(server, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     pull_with_progress(current(host=server.url), "plain:1b")
     lines = capsys.readouterr().out.splitlines()

@@ -35,8 +35,9 @@ def test_quickstart_notebook_runs_on_the_embedded_model(monkeypatch) -> None:
     assert code[0].source.startswith("%load_ext alloy_nb") and "still running" in code[-1].source
 
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     print(f"\n01_quickstart.ipynb executed in {time.perf_counter() - started:.1f}s")
 
     assert "started here: True" in _shown(code[0])

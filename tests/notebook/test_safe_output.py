@@ -19,7 +19,7 @@ PAYLOADS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
     "<svg onload=alert(1)></svg>",
-    "<a href=\"javascript:alert(1)\">x</a>",
+    '<a href="javascript:alert(1)">x</a>',
     "[click](javascript:alert(1))",
     "[click](JaVaScRiPt:alert(1))",
     "[click](&#106;avascript:alert(1))",
@@ -36,8 +36,37 @@ PAYLOADS = [
     "| a | b |\n|---|---|\n| <iframe src=x> | <b onmouseover=alert(1)>b</b> |",
 ]
 ALLOWED_TAGS = {
-    "p", "em", "strong", "code", "pre", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-    "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "s", "div", "sub", "iframe", "i", "details", "summary",
+    "p",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "hr",
+    "br",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "s",
+    "div",
+    "sub",
+    "iframe",
+    "i",
+    "details",
+    "summary",
 }
 ALLOWED_ATTRIBUTES = {"href", "target", "rel", "class", "start", "sandbox", "srcdoc"}
 OWN_STYLESHEET = stylesheet("reply")  # the one <style> a reply's view may carry: alloy_nb's rules, to the letter
@@ -94,15 +123,27 @@ def test_the_check_sees_a_style_that_is_not_alloy_nbs() -> None:
 
 
 def test_markdown_formatting_stays() -> None:
-    rendered = markdown_html("**bold** _em_ `a < b`\n\n- one\n- two\n\n| x |\n|---|\n| 1 |\n\n```py\nif a < b: pass\n```\n[site](https://ollama.com)")
-    for part in ("<strong>bold</strong>", "<em>em</em>", "<code>a &lt; b</code>", "<li>one</li>", "<td>1</td>",
-                 "if a &lt; b: pass", 'href="https://ollama.com"'):
+    rendered = markdown_html(
+        "**bold** _em_ `a < b`\n\n- one\n- two\n\n| x |\n|---|\n| 1 |\n\n```py\nif a < b: pass\n```\n[site](https://ollama.com)"
+    )
+    for part in (
+        "<strong>bold</strong>",
+        "<em>em</em>",
+        "<code>a &lt; b</code>",
+        "<li>one</li>",
+        "<td>1</td>",
+        "if a &lt; b: pass",
+        'href="https://ollama.com"',
+    ):
         assert part in rendered
 
 
 def test_code_drops_the_models_own_fence_and_cannot_be_broken_out_of() -> None:
     assert code_html("```python\nprint('<b>')\n```") == "<pre><code>print(&#x27;&lt;b&gt;&#x27;)</code></pre>"
-    assert code_html("````\n```\n</code></pre><script>\n````") == "<pre><code>```\n&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;</code></pre>"
+    assert (
+        code_html("````\n```\n</code></pre><script>\n````")
+        == "<pre><code>```\n&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;</code></pre>"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "code", "html", "text", "json"])

@@ -33,8 +33,9 @@ def test_thinking_shows_live_then_folds_above_the_answer(shell, server) -> None:
     server.script(Reply(thinking="<b>hmm</b> let me see", chunks=["The ", "answer."], chunk_delay=0.1))
     assert shell.run_cell("%%alloy\nThink, then answer.").success
     html_bundles = [o["text/html"] for o in shell.display_pub.outputs if "text/html" in o]
-    assert any("<details class=\"alloy-thinking\" open>" in b and "answer." not in b for b in html_bundles), \
+    assert any('<details class="alloy-thinking" open>' in b and "answer." not in b for b in html_bundles), (
         "the thinking shows, open, before the answer starts"
+    )
     final = html_bundles[-1]
     assert '<details class="alloy-thinking"><summary' in final  # folded once the answer is there
     assert final.index('<details class="alloy-thinking">') < final.index("<p>The answer.</p>")  # above it

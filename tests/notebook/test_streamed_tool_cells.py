@@ -16,7 +16,7 @@ def test_a_tool_cell_streams_its_turns_with_the_tool_steps_between(shell, server
     )
     assert shell.run_cell("%%alloy -t add -f text\nWhat is 2 + 3?").success
     plain = [output["text/plain"] for output in shell.display_pub.outputs if "text/plain" in output]
-    running = "Let me add.\n[tool add({\"a\": 2, \"b\": 3}) running…]\n"
+    running = 'Let me add.\n[tool add({"a": 2, "b": 3}) running…]\n'
     assert running in plain, "the first turn's text, then the call, shown before the tool's result"
     result = f"{running}\n[tool add → 5]\n"
     streaming = [text for text in plain if text.startswith(result) and text != result]

@@ -52,11 +52,15 @@ def test_compare_shows_both_strategies(server) -> None:
 def test_show_trace_displays_html_in_a_kernel(server) -> None:
     server.script(Reply(text="<b>hi</b>"))
     _, trace = ask.traced("Hi")
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from alloy_nb import Trace\n"
-        "from alloy_nb.notebook.trace_view import show_trace\n"
-        f"show_trace(Trace.from_json({trace.to_json()!r}))"
-    )])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from alloy_nb import Trace\n"
+                "from alloy_nb.notebook.trace_view import show_trace\n"
+                f"show_trace(Trace.from_json({trace.to_json()!r}))"
+            )
+        ]
+    )
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     [output] = notebook.cells[0].outputs
     assert output.output_type == "display_data"

@@ -88,9 +88,7 @@ def test_openai_text_reply_with_usage(server, oai: openai.OpenAI) -> None:
 def test_openai_stream_role_first_then_content_finish_and_usage(server, oai: openai.OpenAI) -> None:
     server.script(ScriptedTurn("One two three.", completion_tokens=7))
     chunks = list(
-        oai.chat.completions.create(
-            model=MODEL, messages=HI, stream=True, stream_options={"include_usage": True}
-        )
+        oai.chat.completions.create(model=MODEL, messages=HI, stream=True, stream_options={"include_usage": True})
     )
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -122,9 +120,7 @@ def test_ollama_tool_call_has_object_arguments(server, native: ollama.Client) ->
 
 
 def test_ollama_tool_arguments_text_is_an_object_when_it_parses(server) -> None:
-    server.script(
-        ScriptedTurn(tool_calls=[ScriptedToolCall("add", '{"a": 1}'), ScriptedToolCall("add", '{"a": ')])
-    )
+    server.script(ScriptedTurn(tool_calls=[ScriptedToolCall("add", '{"a": 1}'), ScriptedToolCall("add", '{"a": ')]))
     body = httpx.post(server.url + "/api/chat", json={"model": MODEL, "messages": HI, "stream": False})
     calls = body.json()["message"]["tool_calls"]
     assert [c["function"]["arguments"] for c in calls] == [{"a": 1}, '{"a": ']
@@ -132,9 +128,7 @@ def test_ollama_tool_arguments_text_is_an_object_when_it_parses(server) -> None:
 
 def test_openai_tool_call_has_id_and_json_string_arguments(server, oai: openai.OpenAI) -> None:
     server.script(
-        ScriptedTurn(
-            tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3}), ScriptedToolCall("add", '{"a": ')]
-        )
+        ScriptedTurn(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3}), ScriptedToolCall("add", '{"a": ')])
     )
     [choice] = oai.chat.completions.create(model=MODEL, messages=HI, tools=[ADD_TOOL]).choices
     first, malformed = choice.message.tool_calls
@@ -307,9 +301,7 @@ def test_a_chat_without_messages_loads_the_model_on_ollama_and_is_a_400_on_v1(se
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_scripted_http_errors_reach_both_sdks(
-    server, native: ollama.Client, oai: openai.OpenAI, status: int
-) -> None:
+def test_scripted_http_errors_reach_both_sdks(server, native: ollama.Client, oai: openai.OpenAI, status: int) -> None:
     server.script(*[ScriptedTurn(status=status, error="overloaded")] * 3)
     with pytest.raises(ollama.ResponseError) as raised:
         native.chat(model=MODEL, messages=HI)

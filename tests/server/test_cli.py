@@ -67,8 +67,18 @@ def test_scripted_engine_think_time_delays_each_reply() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--engine", "scripted", "--port", str(port),
-               "--think-time", "0.3"]
+    command = [
+        sys.executable,
+        "-m",
+        "alloy_nb.server",
+        "serve",
+        "--engine",
+        "scripted",
+        "--port",
+        str(port),
+        "--think-time",
+        "0.3",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     body = {"model": "smollm2:135m", "messages": [{"role": "user", "content": "Hi"}], "stream": False}
     try:
@@ -113,9 +123,14 @@ def test_a_signal_mid_generation_stops_it_and_exits_within_a_second(signum: int)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        body = {"model": "smollm2:135m", "options": {"num_predict": 2000, "temperature": 0},
-                "messages": [{"role": "user", "content": "Write a long essay about the history of Rome."}]}
-        generating = threading.Thread(target=lambda: _quietly(lambda: httpx.post(f"{url}/api/chat", json=body, timeout=60)))
+        body = {
+            "model": "smollm2:135m",
+            "options": {"num_predict": 2000, "temperature": 0},
+            "messages": [{"role": "user", "content": "Write a long essay about the history of Rome."}],
+        }
+        generating = threading.Thread(
+            target=lambda: _quietly(lambda: httpx.post(f"{url}/api/chat", json=body, timeout=60))
+        )
         generating.start()
         time.sleep(1.5)  # well into the reply
         sent = time.monotonic()

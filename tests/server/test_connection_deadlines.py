@@ -52,7 +52,9 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off() -> None:
 
 
 def test_a_body_that_stalls_is_cut_off() -> None:
-    head = b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+    head = (
+        b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+    )
     with ServerThread(ScriptedEngine(), deadlines=DEADLINES) as server:
         with socket.create_connection((server.host, server.port)) as stalled:
             stalled.sendall(head + b'{"model": "smollm2:135m", ')
@@ -77,7 +79,10 @@ def test_long_generations_and_kept_alive_connections_are_left_alone() -> None:
 def test_framing_follows_requests_however_they_are_cut(cuts: list[int]) -> None:
     body = b'{"model": "m"}'
     stream = (
-        b"POST /api/chat HTTP/1.1\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        b"POST /api/chat HTTP/1.1\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
         + b"POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
         + b"GET /api/tags HTTP/1.1\r\n\r\n"
     )

@@ -34,7 +34,8 @@ def embed(url: str, texts: str | list[str], **extra: object) -> list[list[float]
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return math.fsum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(
-        math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
+        math.fsum(x * x for x in a) * math.fsum(y * y for y in b)
+    )
 
 
 def test_many_inputs_give_unit_vectors_in_order(url: str) -> None:
@@ -89,8 +90,10 @@ def test_openai_refuses_what_is_not_a_text_or_a_list_of_texts(url: str, body: di
 
 @pytest.mark.parametrize(
     ("texts", "message"),
-    [(["a"] * (MAX_INPUTS + 1), f"too many inputs: {MAX_INPUTS + 1}, at most {MAX_INPUTS}"),
-     (["x" * (MAX_CHARS // 2 + 1)] * 2, f"input too large: {MAX_CHARS + 2} characters in all, at most {MAX_CHARS}")],
+    [
+        (["a"] * (MAX_INPUTS + 1), f"too many inputs: {MAX_INPUTS + 1}, at most {MAX_INPUTS}"),
+        (["x" * (MAX_CHARS // 2 + 1)] * 2, f"input too large: {MAX_CHARS + 2} characters in all, at most {MAX_CHARS}"),
+    ],
 )
 def test_a_request_is_bounded_in_texts_and_characters(url: str, texts: list[str], message: str) -> None:
     with pytest.raises(ollama.ResponseError) as error:
@@ -133,8 +136,16 @@ def test_vectors_are_llama_cpps_mean_pooled_embeddings(embedded_url: str, smollm
 
     texts = [*TEXTS, "A longer text, read in several chunks by the server: " + "and so on " * 60]
     ours = embed(embedded_url, texts)
-    direct = Llama(model_path=str(smollm2), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                   n_ctx=1024, n_batch=1024, n_ubatch=1024, flash_attn=True, verbose=False)
+    direct = Llama(
+        model_path=str(smollm2),
+        embedding=True,
+        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+        n_ctx=1024,
+        n_batch=1024,
+        n_ubatch=1024,
+        flash_attn=True,
+        verbose=False,
+    )
     try:
         theirs: list[list[float]] = direct.embed(texts, normalize=True)  # type: ignore[assignment]
     finally:
@@ -155,9 +166,14 @@ def test_a_chat_keeps_streaming_while_a_long_list_is_embedded(embedded_url: str)
     worker = threading.Thread(target=embed_many)
     worker.start()
     time.sleep(0.5)  # the embedding job is under way
-    parts = list(ollama.Client(host=embedded_url).chat(
-        model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True,
-        options={"num_predict": 8, "temperature": 0}))
+    parts = list(
+        ollama.Client(host=embedded_url).chat(
+            model=MODEL,
+            messages=[{"role": "user", "content": "Hi"}],
+            stream=True,
+            options={"num_predict": 8, "temperature": 0},
+        )
+    )
     chatted = time.monotonic()
     worker.join()
     assert parts[-1].done and chatted < finished["embed"]

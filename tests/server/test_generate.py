@@ -50,12 +50,19 @@ def test_the_system_prompt_is_read_before_the_prompt(url: str, server: ScriptedS
     # (SmolLM2's template puts a shorter system prompt of its own where none is given)
     assert (briefed.prompt_eval_count or 0) > (plain.prompt_eval_count or 0)
     if url == server.url:
-        assert server.requests[-1].messages == [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
+        assert server.requests[-1].messages == [
+            {"role": "system", "content": system},
+            {"role": "user", "content": "Hi"},
+        ]
 
 
 def test_format_schema_constrains_the_response(url: str) -> None:
-    reply = client(url).generate(model=MODEL, prompt="Describe the colour red.", format=Colour.model_json_schema(),
-                                 options={"temperature": 0, "num_predict": 48})
+    reply = client(url).generate(
+        model=MODEL,
+        prompt="Describe the colour red.",
+        format=Colour.model_json_schema(),
+        options={"temperature": 0, "num_predict": 48},
+    )
     Colour.model_validate_json(reply.response)
 
 
@@ -72,14 +79,16 @@ def test_a_raw_prompt_is_sent_without_the_chat_template(url: str, server: Script
 
 
 def test_num_predict_bounds_the_reply(embedded_url: str) -> None:
-    reply = client(embedded_url).generate(model=MODEL, prompt="Tell me a long story.",
-                                          options={"num_predict": 3, "temperature": 0})
+    reply = client(embedded_url).generate(
+        model=MODEL, prompt="Tell me a long story.", options={"num_predict": 3, "temperature": 0}
+    )
     assert reply.eval_count == 3 and reply.done_reason == "length"
 
 
 def test_logprobs_spell_the_response(url: str) -> None:
-    reply = client(url).generate(model=MODEL, prompt="Name a colour.", logprobs=True, top_logprobs=2,
-                                 options=SHORT | {"repeat_penalty": 1})
+    reply = client(url).generate(
+        model=MODEL, prompt="Name a colour.", logprobs=True, top_logprobs=2, options=SHORT | {"repeat_penalty": 1}
+    )
     entries = reply.logprobs or []
     assert entries and "".join(entry.token for entry in entries) == reply.response
     assert all(entry.top_logprobs and entry.top_logprobs[0].token == entry.token for entry in entries)
@@ -99,8 +108,9 @@ def test_a_chat_without_messages_loads_the_model_too(url: str) -> None:
     assert running(url)[MODEL] < datetime.now(timezone.utc) + timedelta(minutes=3)
 
 
-@pytest.mark.parametrize(("keep", "expected"), [("10m", timedelta(minutes=10)), (3600, timedelta(hours=1)),
-                                                ("1h30m", timedelta(minutes=90))])
+@pytest.mark.parametrize(
+    ("keep", "expected"), [("10m", timedelta(minutes=10)), (3600, timedelta(hours=1)), ("1h30m", timedelta(minutes=90))]
+)
 def test_keep_alive_sets_when_the_model_unloads(url: str, keep: str | int, expected: timedelta) -> None:
     client(url).generate(model=MODEL, prompt="Hi", keep_alive=keep, options=SHORT)
     expires = running(url)[MODEL]

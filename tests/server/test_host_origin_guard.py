@@ -89,8 +89,18 @@ def test_foreign_host_gets_403_in_openais_error_shape(loopback: ServerThread, pa
 
 
 @pytest.mark.parametrize(
-    "host", ["localhost:{port}", "LocalHost", "127.0.0.1:{port}", "127.3.2.1", "[::1]:{port}", "[::1]", "::1",
-             "notebook.localhost:{port}", "0.0.0.0:{port}"],
+    "host",
+    [
+        "localhost:{port}",
+        "LocalHost",
+        "127.0.0.1:{port}",
+        "127.3.2.1",
+        "[::1]:{port}",
+        "[::1]",
+        "::1",
+        "notebook.localhost:{port}",
+        "0.0.0.0:{port}",
+    ],
 )
 def test_loopback_hosts_are_served(loopback: ServerThread, host: str) -> None:
     reply = _call(loopback, "/api/chat", host=host.format(port=loopback.port))
@@ -111,8 +121,14 @@ def test_a_server_bound_to_all_addresses_still_checks_origins(everywhere: Server
 
 
 @pytest.mark.parametrize(
-    "origin", ["https://evil.example", "http://localhost.evil.example", "https://example.com",
-               "http://notebook.test:9999", "null"],
+    "origin",
+    [
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "https://example.com",
+        "http://notebook.test:9999",
+        "null",
+    ],
 )
 def test_foreign_origin_gets_403_and_no_cors_headers(loopback: ServerThread, origin: str) -> None:
     native = _call(loopback, "/api/tags", origin=origin)
@@ -142,11 +158,23 @@ def test_foreign_origin_preflight_gets_403(loopback: ServerThread) -> None:
 
 
 @pytest.mark.parametrize(
-    "origin", ["http://localhost:8888", "http://localhost", "https://127.0.0.1:3000", "http://0.0.0.0:8080",
-               "http://[::1]:8888", "app://x", "file://", "tauri://localhost", "vscode-webview://abc",
-               "vscode-file://vscode-app",
-               # from OLLAMA_ORIGINS
-               "https://lab.example.com", "https://a.b.example.com", "http://notebook.test:8888"],
+    "origin",
+    [
+        "http://localhost:8888",
+        "http://localhost",
+        "https://127.0.0.1:3000",
+        "http://0.0.0.0:8080",
+        "http://[::1]:8888",
+        "app://x",
+        "file://",
+        "tauri://localhost",
+        "vscode-webview://abc",
+        "vscode-file://vscode-app",
+        # from OLLAMA_ORIGINS
+        "https://lab.example.com",
+        "https://a.b.example.com",
+        "http://notebook.test:8888",
+    ],
 )
 def test_allowed_origin_gets_its_cors_header(loopback: ServerThread, origin: str) -> None:
     for path in ["/api/chat", "/api/tags", "/v1/chat/completions", *BODIES]:
@@ -156,8 +184,9 @@ def test_allowed_origin_gets_its_cors_header(loopback: ServerThread, origin: str
 
 def test_streamed_reply_to_an_allowed_origin_carries_the_cors_header(loopback: ServerThread) -> None:
     body = CHAT | {"stream": True}
-    with httpx.stream("POST", _local(loopback) + "/api/chat", json=body,
-                      headers={"origin": "http://localhost:8888"}) as reply:
+    with httpx.stream(
+        "POST", _local(loopback) + "/api/chat", json=body, headers={"origin": "http://localhost:8888"}
+    ) as reply:
         assert reply.headers["access-control-allow-origin"] == "http://localhost:8888"
         assert '"done":true' in reply.read().decode()
 
@@ -167,8 +196,11 @@ def test_preflight_from_an_allowed_origin_succeeds(loopback: ServerThread, path:
     asked = "authorization, content-type, user-agent, x-requested-with, openai-beta, x-stainless-os"
     reply = httpx.options(
         _local(loopback) + path,
-        headers={"origin": "vscode-webview://abc", "access-control-request-method": "POST",
-                 "access-control-request-headers": asked},
+        headers={
+            "origin": "vscode-webview://abc",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": asked,
+        },
     )
     assert reply.status_code in (200, 204)
     assert reply.headers["access-control-allow-origin"] == "vscode-webview://abc"
@@ -195,8 +227,20 @@ def test_serve_allows_origins_given_on_the_command_line() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--engine", "scripted", "--port", str(port),
-               "--origins", "https://*.lab.test", "--origins", "http://other.test:3000,http://third.test"]
+    command = [
+        sys.executable,
+        "-m",
+        "alloy_nb.server",
+        "serve",
+        "--engine",
+        "scripted",
+        "--port",
+        str(port),
+        "--origins",
+        "https://*.lab.test",
+        "--origins",
+        "http://other.test:3000,http://third.test",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/api/tags"
     try:

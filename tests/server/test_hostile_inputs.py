@@ -31,7 +31,9 @@ def post(url: str, path: str, raw: str) -> httpx.Response:
 @pytest.mark.parametrize("path", ["/api/chat", "/v1/chat/completions"])
 def test_a_lone_surrogate_becomes_a_replacement_character(served, path: str) -> None:
     url, engine = served
-    reply = post(url, path, '{"model": "smollm2:135m", "stream": false, "messages": [{"role": "user", "content": "hi \\ud800"}]}')
+    reply = post(
+        url, path, '{"model": "smollm2:135m", "stream": false, "messages": [{"role": "user", "content": "hi \\ud800"}]}'
+    )
     assert reply.status_code == 200
     assert engine.requests[-1].messages[-1]["content"] == "hi \ufffd"
 
@@ -54,13 +56,17 @@ def test_non_standard_json_constants_are_refused(served, constant: str) -> None:
 def test_arguments_nested_two_thousand_levels_deep_are_a_400_on_v1(served) -> None:
     url, _ = served
     deep = "[" * 2000 + "]" * 2000
-    body = ('{"model": "smollm2:135m", "messages": [{"role": "assistant", "content": "", "tool_calls": '
-            '[{"id": "c", "type": "function", "function": {"name": "f", "arguments": ' + deep + '}}]}]}')
+    body = (
+        '{"model": "smollm2:135m", "messages": [{"role": "assistant", "content": "", "tool_calls": '
+        '[{"id": "c", "type": "function", "function": {"name": "f", "arguments": ' + deep + "}}]}]}"
+    )
     reply = post(url, "/v1/chat/completions", body)
     assert reply.status_code == 400 and "nested too deeply" in reply.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "a\\u0000b", "bad\\nname", "<b>x</b>", "x:" + "1" * 400 + "b", ""])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "a\\u0000b", "bad\\nname", "<b>x</b>", "x:" + "1" * 400 + "b", ""]
+)
 def test_invalid_names_are_never_pulled_or_listed(served, name: str) -> None:
     url, _ = served
     reply = post(url, "/api/pull", '{"model": "' + name + '", "stream": false}')
@@ -84,7 +90,9 @@ def innermost(value: Any) -> Any:
 def test_a_lone_surrogate_950_levels_deep_is_repaired_without_recursion(served, server_log: list[str]) -> None:
     url, engine = served
     deep = "[" * 950 + '"x \\ud800"' + "]" * 950
-    body = '{"model": "smollm2:135m", "stream": false, "messages": [{"role": "user", "content": "hi"}], "x": ' + deep + "}"
+    body = (
+        '{"model": "smollm2:135m", "stream": false, "messages": [{"role": "user", "content": "hi"}], "x": ' + deep + "}"
+    )
     reply = post(url, "/api/chat", body)
     assert reply.status_code == 200, reply.text[:300]
     assert innermost(engine.requests[-1].body["x"]) == "x \ufffd"

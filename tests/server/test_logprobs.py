@@ -29,7 +29,9 @@ def check_entries(entries: Sequence[Any], text: str, top: int, *, greedy: bool) 
     describe `text` token by token."""
     assert entries and "".join(entry.token for entry in entries) == text
     for entry in entries:
-        assert entry.logprob <= 0 and bytes(getattr(entry, "bytes", None) or entry.token.encode()).decode() == entry.token
+        assert (
+            entry.logprob <= 0 and bytes(getattr(entry, "bytes", None) or entry.token.encode()).decode() == entry.token
+        )
         alternatives = entry.top_logprobs or []
         assert len(alternatives) == top
         ranked = [alternative.logprob for alternative in alternatives]
@@ -45,8 +47,11 @@ def test_ollama_chat_logprobs_spell_the_reply_likeliest_first(url: str) -> None:
 
 
 def test_each_streamed_ollama_line_carries_the_logprobs_of_its_own_text(url: str) -> None:
-    parts = list(ollama.Client(host=url).chat(model=MODEL, messages=ASK, logprobs=True, top_logprobs=2,
-                                              stream=True, options=GREEDY))
+    parts = list(
+        ollama.Client(host=url).chat(
+            model=MODEL, messages=ASK, logprobs=True, top_logprobs=2, stream=True, options=GREEDY
+        )
+    )
     spoken = [part for part in parts if part.message.content]
     assert len(spoken) > 1
     for part in spoken:
@@ -60,7 +65,9 @@ def test_ollamas_wire_gives_each_tokens_bytes(url: str) -> None:
     reply = httpx.post(url + "/api/chat", json=body, timeout=60).json()
     entries = reply["logprobs"]
     assert b"".join(bytes(entry["bytes"]) for entry in entries).decode() == reply["message"]["content"]
-    assert all(bytes(entry["top_logprobs"][0]["bytes"]).decode() == entry["top_logprobs"][0]["token"] for entry in entries)
+    assert all(
+        bytes(entry["top_logprobs"][0]["bytes"]).decode() == entry["top_logprobs"][0]["token"] for entry in entries
+    )
 
 
 def test_without_top_logprobs_each_token_comes_alone(url: str) -> None:
@@ -76,16 +83,31 @@ def test_no_logprobs_unless_asked(url: str) -> None:
 
 
 def test_openai_logprobs_in_choices(oai: openai.OpenAI) -> None:
-    completion = oai.chat.completions.create(model=MODEL, messages=ASK, logprobs=True, top_logprobs=3,  # type: ignore[arg-type]
-                                             max_tokens=16, temperature=0)
+    completion = oai.chat.completions.create(
+        model=MODEL,
+        messages=ASK,
+        logprobs=True,
+        top_logprobs=3,  # type: ignore[arg-type]
+        max_tokens=16,
+        temperature=0,
+    )
     choice = completion.choices[0]
     assert choice.logprobs is not None and choice.message.content
     check_entries(choice.logprobs.content or [], choice.message.content, 3, greedy=False)
 
 
 def test_openai_streamed_chunks_carry_their_own_logprobs(oai: openai.OpenAI) -> None:
-    chunks = list(oai.chat.completions.create(model=MODEL, messages=ASK, logprobs=True, top_logprobs=0,  # type: ignore[arg-type]
-                                              max_tokens=16, temperature=0, stream=True))
+    chunks = list(
+        oai.chat.completions.create(
+            model=MODEL,
+            messages=ASK,
+            logprobs=True,
+            top_logprobs=0,  # type: ignore[arg-type]
+            max_tokens=16,
+            temperature=0,
+            stream=True,
+        )
+    )
     spoken = [chunk.choices[0] for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
     assert len(spoken) > 1
     for choice in spoken:
@@ -116,8 +138,9 @@ def test_a_stop_string_cuts_the_logprobs_where_it_cuts_the_text(embedded_url: st
 
 
 def test_real_logprobs_are_a_distribution_over_the_vocabulary(embedded_url: str) -> None:
-    reply = ollama.Client(host=embedded_url).chat(model=MODEL, messages=ASK, logprobs=True, top_logprobs=20,
-                                                  options=GREEDY)
+    reply = ollama.Client(host=embedded_url).chat(
+        model=MODEL, messages=ASK, logprobs=True, top_logprobs=20, options=GREEDY
+    )
     for entry in reply.logprobs or []:
         mass = math.fsum(math.exp(alternative.logprob) for alternative in entry.top_logprobs or [])
         assert len(entry.top_logprobs or []) == 20
@@ -125,11 +148,25 @@ def test_real_logprobs_are_a_distribution_over_the_vocabulary(embedded_url: str)
 
 
 def test_a_tool_call_reply_reports_the_logprobs_of_its_tokens(embedded_url: str) -> None:
-    tool = {"type": "function", "function": {"name": "add", "description": "Add two integers.", "parameters": {
-        "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}}}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "add",
+            "description": "Add two integers.",
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"],
+            },
+        },
+    }
     reply = ollama.Client(host=embedded_url).chat(
-        model=MODEL, messages=[{"role": "user", "content": "Add 2 and 3 with the add tool."}], tools=[tool],
-        logprobs=True, options={"temperature": 0, "num_predict": 64})
+        model=MODEL,
+        messages=[{"role": "user", "content": "Add 2 and 3 with the add tool."}],
+        tools=[tool],
+        logprobs=True,
+        options={"temperature": 0, "num_predict": 64},
+    )
     assert reply.message.tool_calls and reply.message.tool_calls[0].function.name == "add"
     spelled = "".join(entry.token for entry in reply.logprobs or [])
     assert '"add"' in spelled  # the tokens of the call itself, as generated

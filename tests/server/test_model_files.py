@@ -45,8 +45,18 @@ def test_serve_exits_non_zero_naming_the_bad_file(not_gguf: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--engine", "llama", "--port", str(port),
-               "--model", f"notes={not_gguf}"]
+    command = [
+        sys.executable,
+        "-m",
+        "alloy_nb.server",
+        "serve",
+        "--engine",
+        "llama",
+        "--port",
+        str(port),
+        "--model",
+        f"notes={not_gguf}",
+    ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:

@@ -77,9 +77,7 @@ def test_streamed_lines_are_ndjson(server) -> None:
         assert [line for line in response.iter_lines()] == ['{"status":"success"}']
 
 
-@pytest.mark.parametrize(
-    "body", [b"not json", b"[]", b"{}", b'{"model": ""}', b'{"model": "a:1b", "stream": "yes"}']
-)
+@pytest.mark.parametrize("body", [b"not json", b"[]", b"{}", b'{"model": ""}', b'{"model": "a:1b", "stream": "yes"}'])
 def test_a_bad_body_is_a_400_with_an_error(server, body: bytes) -> None:
     response = httpx.post(server.url + "/api/pull", content=body)
     assert response.status_code == 400 and isinstance(response.json()["error"], str)

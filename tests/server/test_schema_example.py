@@ -54,7 +54,22 @@ class Person(TypedDict):
 
 @pytest.mark.parametrize(
     "kind",
-    [int, float, str, bool, None, list[int], Optional[int], Literal[3], Color, Invoice, Tree, Point, Person, list[Tree]],
+    [
+        int,
+        float,
+        str,
+        bool,
+        None,
+        list[int],
+        Optional[int],
+        Literal[3],
+        Color,
+        Invoice,
+        Tree,
+        Point,
+        Person,
+        list[Tree],
+    ],
 )
 def test_instances_validate(kind: Any) -> None:
     adapter = TypeAdapter(kind)

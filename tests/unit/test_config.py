@@ -81,7 +81,9 @@ def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("ALLOY_MODEL", "llama3", "ollama:<model>"),
     ],
 )
-def test_bad_environment_values_say_which_setting(monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str) -> None:
+def test_bad_environment_values_say_which_setting(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str
+) -> None:
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigurationError, match=fragment.replace("(", r"\(").replace("[", r"\[")) as info:
         current()
@@ -109,7 +111,11 @@ def test_configure_rejects_invalid_values_and_keeps_previous() -> None:
 
 @pytest.mark.parametrize(
     ("model", "name"),
-    [("ollama:llama3.1:8b", "llama3.1:8b"), ("ollama:qwen3:0.6b", "qwen3:0.6b"), ("ollama:hf.co/x/y:Q4", "hf.co/x/y:Q4")],
+    [
+        ("ollama:llama3.1:8b", "llama3.1:8b"),
+        ("ollama:qwen3:0.6b", "qwen3:0.6b"),
+        ("ollama:hf.co/x/y:Q4", "hf.co/x/y:Q4"),
+    ],
 )
 def test_model_strings(model: str, name: str) -> None:
     assert model_name(model) == name

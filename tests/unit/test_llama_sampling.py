@@ -47,7 +47,13 @@ def test_held_text_that_is_not_a_stop_is_sent_at_the_end() -> None:
 
 def test_options_use_ollama_names_and_engine_defaults() -> None:
     plain = Sampling.from_options({})
-    assert (plain.temperature, plain.top_k, plain.max_tokens, plain.seed, plain.stop) == (0.2, 40, None, RANDOM_SEED, ())
+    assert (plain.temperature, plain.top_k, plain.max_tokens, plain.seed, plain.stop) == (
+        0.2,
+        40,
+        None,
+        RANDOM_SEED,
+        (),
+    )
     given_ = Sampling.from_options({"temperature": 0, "num_predict": 12, "seed": -1, "stop": ["a", ""], "top_k": 5})
     assert (given_.temperature, given_.max_tokens, given_.stop, given_.top_k) == (0.0, 12, ("a",), 5)
     assert given_.seed == 0xFFFFFFFF  # a negative seed wraps as llama.cpp's uint32 does

@@ -40,16 +40,16 @@ def test_streamed_reply_waits_until_the_first_token_then_generates() -> None:
 
 
 def test_thinking_sits_between_waiting_and_the_answer() -> None:
-    reply = ResponseEvent(turn=0, at_s=1.0, duration_s=1.0, ttft_s=0.5, thinking_s=0.3,
-                          usage=Usage(completion_tokens=16))
+    reply = ResponseEvent(
+        turn=0, at_s=1.0, duration_s=1.0, ttft_s=0.5, thinking_s=0.3, usage=Usage(completion_tokens=16)
+    )
     bars = timeline_bars(trace(request(0, 0.0), reply, duration_s=1.0))
     assert spans(bars) == [("wait", 0, 0.0, 0.2), ("thinking", 0, 0.2, 0.3), ("generation", 0, 0.5, 0.5)]
     assert bars[-1].tokens_per_s == pytest.approx(16 / 0.8)  # thinking tokens count: first token → done
 
 
 def test_a_reply_splits_by_the_servers_generation_time() -> None:
-    reply = ResponseEvent(turn=0, at_s=0.6, duration_s=0.5, generation_s=0.2,
-                          usage=Usage(completion_tokens=10))
+    reply = ResponseEvent(turn=0, at_s=0.6, duration_s=0.5, generation_s=0.2, usage=Usage(completion_tokens=10))
     wait, generation = timeline_bars(trace(request(0, 0.1), reply, duration_s=0.6))
     assert spans([wait, generation]) == [("wait", 0, 0.1, 0.3), ("generation", 0, 0.4, 0.2)]
     assert generation.tokens_per_s == pytest.approx(50.0) and "eval_duration" in wait.note
@@ -111,8 +111,9 @@ def test_a_retried_call_labels_its_attempt_and_the_finalize_turn_is_marked() -> 
 
 
 def test_a_request_without_reply_lasts_until_the_call_ended() -> None:
-    made = trace(request(0, 0.1), status="error", error=ErrorInfo(type="ServerError", message="HTTP 500"),
-                 duration_s=0.4)
+    made = trace(
+        request(0, 0.1), status="error", error=ErrorInfo(type="ServerError", message="HTTP 500"), duration_s=0.4
+    )
     [wait] = timeline_bars(made)
     assert spans([wait]) == [("wait", 0, 0.1, 0.3)] and wait.failed and wait.note == "ServerError: HTTP 500"
 
@@ -184,10 +185,19 @@ def test_model_and_tool_strings_are_escaped() -> None:
 
 
 def test_batch_rows_sit_on_one_wall_clock_axis() -> None:
-    first = trace(request(0, 0.0), ResponseEvent(turn=0, at_s=1.0, duration_s=1.0),
-                  started_at="2025-01-01T00:00:01.000+00:00", duration_s=1.0)
-    second = trace(request(0, 0.0), ResponseEvent(turn=0, at_s=1.0, duration_s=1.0),
-                   started_at="2025-01-01T00:00:00.000+00:00", duration_s=1.0, host="http://other:11434")
+    first = trace(
+        request(0, 0.0),
+        ResponseEvent(turn=0, at_s=1.0, duration_s=1.0),
+        started_at="2025-01-01T00:00:01.000+00:00",
+        duration_s=1.0,
+    )
+    second = trace(
+        request(0, 0.0),
+        ResponseEvent(turn=0, at_s=1.0, duration_s=1.0),
+        started_at="2025-01-01T00:00:00.000+00:00",
+        duration_s=1.0,
+        host="http://other:11434",
+    )
     page = batch_timeline_html([first, second], indexes=[3, 7])
     assert_only_classes(page)
     assert "#3 · http://127.0.0.1:11434" in page and "#7 · http://other:11434" in page

@@ -101,7 +101,10 @@ def test_parse_arguments(raw: object, parsed: dict) -> None:
     assert tool_call_arguments(raw) == parsed
 
 
-@pytest.mark.parametrize(("raw", "message"), [('{"a": 1', "not valid JSON"), ("[1, 2]", "must be a JSON object"), (7, "must be a JSON object")])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [('{"a": 1', "not valid JSON"), ("[1, 2]", "must be a JSON object"), (7, "must be a JSON object")],
+)
 def test_parse_arguments_errors(raw: object, message: str) -> None:
     with pytest.raises(ToolError, match=message):
         tool_call_arguments(raw)

@@ -62,11 +62,18 @@ def native_tool_trace() -> Trace:
         tools=["add"],
         events=[
             request(0, [USER]),
-            ResponseEvent(turn=0, tool_calls=[ToolCall(id="call_0", name="add", arguments={"a": 2, "b": 3})],
-                          usage=Usage(prompt_tokens=4, completion_tokens=14), done_reason="stop", duration_s=0.04),
+            ResponseEvent(
+                turn=0,
+                tool_calls=[ToolCall(id="call_0", name="add", arguments={"a": 2, "b": 3})],
+                usage=Usage(prompt_tokens=4, completion_tokens=14),
+                done_reason="stop",
+                duration_s=0.04,
+            ),
             ToolEvent(turn=0, call_id="call_0", name="add", arguments={"a": 2, "b": 3}, result="5", duration_s=0.0001),
             request(1, [USER, assistant, ToolResult(call_id="call_0", name="add", text="5")]),
-            ResponseEvent(turn=1, text="The sum is 5.", usage=Usage(prompt_tokens=5, completion_tokens=4), duration_s=1.5),
+            ResponseEvent(
+                turn=1, text="The sum is 5.", usage=Usage(prompt_tokens=5, completion_tokens=4), duration_s=1.5
+            ),
         ],
         status="ok",
         result="The sum is 5.",
@@ -81,8 +88,12 @@ def openai_tool_trace(arguments: str = '{"a":2,"b":3}') -> Trace:
         tools=["add"],
         events=[
             request(0, [USER], OPENAI),
-            ResponseEvent(turn=0, tool_calls=[ToolCall(id="call_9bf1b11d", name="add", arguments=arguments)],
-                          done_reason="tool_calls", raw={"id": "chatcmpl-1"}),
+            ResponseEvent(
+                turn=0,
+                tool_calls=[ToolCall(id="call_9bf1b11d", name="add", arguments=arguments)],
+                done_reason="tool_calls",
+                raw={"id": "chatcmpl-1"},
+            ),
             ToolEvent(turn=0, call_id="call_9bf1b11d", name="add", arguments=arguments, result="5"),
             request(1, [USER, assistant, ToolResult(call_id="call_9bf1b11d", name="add", text="5")], OPENAI),
             ResponseEvent(turn=1, text="5", done_reason="stop"),
@@ -94,7 +105,10 @@ def openai_tool_trace(arguments: str = '{"a":2,"b":3}') -> Trace:
 
 def test_a_tool_result_names_its_tool_and_the_call_it_answers() -> None:
     html = trace_html(native_tool_trace())
-    assert '<span class="at-field">tool</span><code>add</code> <span class="at-field">call</span><code>call_0</code>' in html
+    assert (
+        '<span class="at-field">tool</span><code>add</code> <span class="at-field">call</span><code>call_0</code>'
+        in html
+    )
     assert escape('"tool_name": "add"') in html and "tool_call_id" not in html  # the native body, as sent
     assert escape(json.dumps({"a": 2, "b": 3}, indent=2)) in html
     assert "1 earlier message omitted" in html and html.count("<pre>What is 2 + 3?</pre>") == 1
@@ -123,8 +137,9 @@ def test_finalize_turn_is_marked() -> None:
         events=[
             request(0, [USER]),
             ResponseEvent(turn=0, text="five"),
-            request(1, [USER, AssistantMessage(text="five"), UserMessage(text="Now give your final answer.")],
-                    finalize=True),
+            request(
+                1, [USER, AssistantMessage(text="five"), UserMessage(text="Now give your final answer.")], finalize=True
+            ),
             ResponseEvent(turn=1, text="5"),
         ],
         status="ok",
@@ -136,8 +151,11 @@ def test_finalize_turn_is_marked() -> None:
 
 
 def test_error_outcome() -> None:
-    made = trace(events=[request(0, [USER])], status="error",
-                 error=ErrorInfo(type="ServerError", message="HTTP 500: scripted error"))
+    made = trace(
+        events=[request(0, [USER])],
+        status="error",
+        error=ErrorInfo(type="ServerError", message="HTTP 500: scripted error"),
+    )
     html = trace_html(made)
     assert "at-status-error" in html and "ServerError" in html and "HTTP 500: scripted error" in html
 
@@ -162,9 +180,14 @@ def evil_trace() -> Trace:
         tools=[EVIL_TEXT],
         events=[
             request(0, [UserMessage(text=EVIL_TEXT)], OPENAI),
-            ResponseEvent(turn=0, text=EVIL_TEXT, thinking=EVIL_TEXT, done_reason=EVIL_TEXT,
-                          tool_calls=[ToolCall(id=EVIL_TEXT, name=EVIL_TEXT, arguments=EVIL_TEXT)],
-                          raw={"content": EVIL_TEXT, EVIL_TEXT: 1}),
+            ResponseEvent(
+                turn=0,
+                text=EVIL_TEXT,
+                thinking=EVIL_TEXT,
+                done_reason=EVIL_TEXT,
+                tool_calls=[ToolCall(id=EVIL_TEXT, name=EVIL_TEXT, arguments=EVIL_TEXT)],
+                raw={"content": EVIL_TEXT, EVIL_TEXT: 1},
+            ),
             ToolEvent(turn=0, call_id=EVIL_TEXT, name=EVIL_TEXT, arguments={EVIL_TEXT: EVIL_TEXT}, result=EVIL_TEXT),
             ToolEvent(turn=0, call_id="2", name="fail", arguments=EVIL_TEXT, error=EVIL_TEXT),
             request(1, [ToolResult(call_id=EVIL_TEXT, name=EVIL_TEXT, text=EVIL_TEXT)], OPENAI),

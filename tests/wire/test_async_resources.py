@@ -27,8 +27,9 @@ def _child_env(server) -> dict[str, str]:
 
 
 def test_five_hundred_asyncio_runs_under_a_low_file_limit(server) -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300,
-                          env=_child_env(server))
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=_child_env(server)
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     before, after = map(int, done.stdout.split())
     assert after <= before + 4, f"{after - before} file descriptors left open after 500 calls"
@@ -47,7 +48,12 @@ EXIT_SCRIPT = textwrap.dedent("""
 def test_a_script_that_ends_after_sync_calls_leaves_no_socket_for_the_collector(server) -> None:
     """The kept clients (both strategies', the host client's) are closed at exit: Python's
     development mode reports every socket the garbage collector has to close."""
-    done = subprocess.run([sys.executable, "-X", "dev", "-c", EXIT_SCRIPT], capture_output=True, text=True,
-                          timeout=120, env=_child_env(server))
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", EXIT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_child_env(server),
+    )
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
     assert "ResourceWarning" not in done.stderr, done.stderr[-2000:]

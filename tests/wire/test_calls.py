@@ -159,7 +159,9 @@ def test_no_server_says_what_to_do_and_trace_keeps_the_request(api: str) -> None
 
 
 def test_missing_model_lists_available_models_and_how_to_serve_it(server, api: str) -> None:
-    with pytest.raises(ModelNotFound, match=r"'nope:1b' is not available.*llama3\.1:8b.*alloy-nb serve --model nope:1b=") as info:
+    with pytest.raises(
+        ModelNotFound, match=r"'nope:1b' is not available.*llama3\.1:8b.*alloy-nb serve --model nope:1b="
+    ) as info:
         ask("Hi", api=api, model="ollama:nope:1b")
     assert "smollm2:135m" in info.value.available
     assert info.value.trace.status == "error"
@@ -266,7 +268,9 @@ def test_history_goes_between_system_and_prompt(server, api: str) -> None:
     history = [{"role": "user", "content": "My favourite colour is blue."}, {"role": "assistant", "content": "Noted."}]
     ask("What is my favourite colour?", api=api, system="Remember.", history=history)
     assert server.requests[0].body["messages"] == [
-        {"role": "system", "content": "Remember."}, *history, {"role": "user", "content": "What is my favourite colour?"}
+        {"role": "system", "content": "Remember."},
+        *history,
+        {"role": "user", "content": "What is my favourite colour?"},
     ]
     with pytest.raises(ConfigurationError, match="history entries"):
         ask("x", history=[{"role": "tool", "content": "5"}])

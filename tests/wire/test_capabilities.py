@@ -54,7 +54,9 @@ def test_tools_for_a_model_without_tools_are_refused_naming_ones_that_can(server
     with pytest.raises(ConfigurationError) as info:
         ask("Add 1 and 2.", tools=[add], model="ollama:gemma3:4b", api=api)
     message = str(info.value)
-    assert message.startswith("gemma3:4b cannot call tools (its capabilities: completion, vision), so nothing was sent.")
+    assert message.startswith(
+        "gemma3:4b cannot call tools (its capabilities: completion, vision), so nothing was sent."
+    )
     assert "Models on http://127.0.0.1:" in message and "smollm2:135m" in message and "qwen3:0.6b" in message
     assert server.requests == []
 
@@ -76,7 +78,9 @@ def test_thinking_for_a_model_that_cannot_think_is_refused(server, api: str) -> 
 
 
 def test_a_level_the_model_does_not_offer_names_what_it_takes(server) -> None:
-    with pytest.raises(ConfigurationError, match=r"think='high' is not a setting qwen3:0\.6b offers .*it takes False, True\."):
+    with pytest.raises(
+        ConfigurationError, match=r"think='high' is not a setting qwen3:0\.6b offers .*it takes False, True\."
+    ):
         ask("Hi", think="high", model="ollama:qwen3:0.6b")
     assert server.requests == []
 

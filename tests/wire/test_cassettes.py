@@ -18,10 +18,6 @@ CASSETTES = Path(__file__).parents[1] / "cassettes"
 _TIMING = {"id", "started_at", "duration_s", "at_s", "ttft_s", "thinking_s", "generation_s", "host", "url", "raw"}
 
 
-
-
-
-
 def _without_timing(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _without_timing(item) for key, item in value.items() if key not in _TIMING}
@@ -46,8 +42,12 @@ def test_a_traced_tool_call_replays_offline_into_the_same_trace(server, api: str
 
 
 CALLS = {
-    "smollm2_tool_call_native.json": lambda: ask.traced("What is 2 + 3? Use the add tool.", tools=[add], max_tokens=64, temperature=0.0),
-    "smollm2_typed_output_native.json": lambda: ask.traced("Describe Paris.", output=City, max_tokens=64, temperature=0.0),
+    "smollm2_tool_call_native.json": lambda: ask.traced(
+        "What is 2 + 3? Use the add tool.", tools=[add], max_tokens=64, temperature=0.0
+    ),
+    "smollm2_typed_output_native.json": lambda: ask.traced(
+        "Describe Paris.", output=City, max_tokens=64, temperature=0.0
+    ),
 }
 
 

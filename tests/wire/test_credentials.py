@@ -103,7 +103,9 @@ def test_a_401_says_where_the_key_goes_and_never_shows_it(server, api: str, monk
     server.script(ScriptedTurn(status=401, error="unauthorized"))
     with pytest.raises(ServerError, match=r"HTTP 401.*set OLLAMA_API_KEY") as refused:
         ask("hi", api=api, transient_retries=0)
-    assert API_KEY not in str(refused.value) and API_KEY not in (refused.value.trace.to_json() if refused.value.trace else "")
+    assert API_KEY not in str(refused.value) and API_KEY not in (
+        refused.value.trace.to_json() if refused.value.trace else ""
+    )
 
 
 def test_ollama_com_is_a_tls_host_on_port_443() -> None:

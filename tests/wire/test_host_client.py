@@ -28,8 +28,18 @@ from alloy_nb.notebook.pull import pull_with_progress
 from alloy_nb.server.running import bind
 
 TAGS_DELAY_S = 0.6
-TAGS = {"models": [{"name": "tiny:1b", "model": "tiny:1b", "size": 1000, "modified_at": "2026-01-01T00:00:00Z",
-                    "digest": "x", "details": {"family": "tiny", "quantization_level": "Q4_0"}}]}
+TAGS = {
+    "models": [
+        {
+            "name": "tiny:1b",
+            "model": "tiny:1b",
+            "size": 1000,
+            "modified_at": "2026-01-01T00:00:00Z",
+            "digest": "x",
+            "details": {"family": "tiny", "quantization_level": "Q4_0"},
+        }
+    ]
+}
 
 
 class RecordingHost:
@@ -37,14 +47,16 @@ class RecordingHost:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict[str, str]]] = []
-        app = Starlette(routes=[
-            Route("/api/version", self.version),
-            Route("/api/tags", self.tags),
-            Route("/api/show", self.show, methods=["POST"]),
-            Route("/api/pull", self.pull, methods=["POST"]),
-            Route("/api/chat", self.chat, methods=["POST"]),
-            Route("/v1/chat/completions", self.chat_v1, methods=["POST"]),
-        ])
+        app = Starlette(
+            routes=[
+                Route("/api/version", self.version),
+                Route("/api/tags", self.tags),
+                Route("/api/show", self.show, methods=["POST"]),
+                Route("/api/pull", self.pull, methods=["POST"]),
+                Route("/api/chat", self.chat, methods=["POST"]),
+                Route("/v1/chat/completions", self.chat_v1, methods=["POST"]),
+            ]
+        )
         self.socket = bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
@@ -64,12 +76,15 @@ class RecordingHost:
 
     async def show(self, request: Request) -> Response:
         self._seen(request)
-        return JSONResponse({"modelfile": "", "details": {"family": "tiny"}, "model_info": {}, "capabilities": ["completion"]})
+        return JSONResponse(
+            {"modelfile": "", "details": {"family": "tiny"}, "model_info": {}, "capabilities": ["completion"]}
+        )
 
     async def pull(self, request: Request) -> Response:
         self._seen(request)
-        return StreamingResponse(iter([b'{"status":"pulling manifest"}\n', b'{"status":"success"}\n']),
-                                 media_type="application/x-ndjson")
+        return StreamingResponse(
+            iter([b'{"status":"pulling manifest"}\n', b'{"status":"success"}\n']), media_type="application/x-ndjson"
+        )
 
     async def chat(self, request: Request) -> Response:
         self._seen(request)
@@ -77,8 +92,9 @@ class RecordingHost:
 
     async def chat_v1(self, request: Request) -> Response:
         self._seen(request)
-        return JSONResponse({"error": {"message": "model 'nosuch' not found", "type": "not_found_error"}},
-                            status_code=404)
+        return JSONResponse(
+            {"error": {"message": "model 'nosuch' not found", "type": "not_found_error"}}, status_code=404
+        )
 
     def paths_with(self, header: str, value: str) -> set[str]:
         return {path for path, headers in self.seen if headers.get(header) == value}

@@ -34,7 +34,10 @@ def test_a_hanging_tool_is_abandoned_and_the_model_told(server, api: str) -> Non
     value, trace = ask.traced("Wait", tools=[hangs], api=api)
     assert value == "gave up" and time.perf_counter() - started < 2
     [result] = [m for m in server.requests[1].body["messages"] if m["role"] == "tool"]
-    assert result["content"] == "Error: Tool 'hangs' did not finish within 0.2s and was abandoned (it may still be running)."
+    assert (
+        result["content"]
+        == "Error: Tool 'hangs' did not finish within 0.2s and was abandoned (it may still be running)."
+    )
     assert trace.tool_events[0].error.startswith("Tool 'hangs' did not finish within 0.2s")
 
 
@@ -53,7 +56,10 @@ def test_huge_reply_and_tool_result_are_complete_for_the_caller_and_capped_in_th
         return "r" * 3_000_000
 
     huge = "x" * 10_000_000
-    server.script(Reply(tool_calls=[Call("dump", {})]), Reply(chunks=[huge[i:i + 1_000_000] for i in range(0, len(huge), 1_000_000)]))
+    server.script(
+        Reply(tool_calls=[Call("dump", {})]),
+        Reply(chunks=[huge[i : i + 1_000_000] for i in range(0, len(huge), 1_000_000)]),
+    )
     started = time.perf_counter()
     value, trace = ask.traced("Big", tools=[dump], api=api, trace_max_chars=1000)
     assert value == huge  # the caller gets everything

@@ -35,7 +35,9 @@ def test_a_reply_at_the_limit_is_read(server) -> None:
 @pytest.mark.parametrize("reply", [json.dumps(nested(170)), "[" * 300 + "]" * 300])
 def test_a_reply_past_the_limit_is_a_command_error_naming_it(server, reply: str) -> None:
     server.script(Reply(text=reply), Reply(text=reply))
-    with pytest.raises(CommandError, match=rf"nested \d+ levels deep; alloy_nb reads at most {MAX_NESTING} levels") as refused:
+    with pytest.raises(
+        CommandError, match=rf"nested \d+ levels deep; alloy_nb reads at most {MAX_NESTING} levels"
+    ) as refused:
         ask("Nest.", output=Node if reply.startswith("{") else list)
     trace = refused.value.trace
     assert trace.status == "error" and Trace.from_json(trace.to_json()).status == "error"
@@ -51,7 +53,10 @@ def test_tool_arguments_past_the_limit_go_back_to_the_model_and_the_trace_still_
     server.script(Reply(tool_calls=[Call("store", {"data": nested(900)})]), Reply(text="I will nest less."))
     value, trace = ask.traced("Store it.", tools=[store], api=api)
     assert value == "I will nest less."
-    assert trace.tool_events[0].error == f"Tool 'store': The arguments are nested 901 levels deep; tools take at most {MAX_NESTING} levels."
+    assert (
+        trace.tool_events[0].error
+        == f"Tool 'store': The arguments are nested 901 levels deep; tools take at most {MAX_NESTING} levels."
+    )
     text = trace.to_json()
     if api == "native":  # (openai_chat carries arguments as a JSON string, kept as it came)
         assert f"nested deeper than {MAX_NESTING} levels: not kept" in text

@@ -54,7 +54,9 @@ def test_think_from_the_environment_and_a_clear_error_for_nonsense(server, monke
     alloy_nb.reset_configuration()
     ask("hi")
     assert server.requests[0].body["think"] is False
-    with pytest.raises(ConfigurationError, match="think='deep' is not a thinking setting; use True, False or one of low, medium, high"):
+    with pytest.raises(
+        ConfigurationError, match="think='deep' is not a thinking setting; use True, False or one of low, medium, high"
+    ):
         ask("hi", think="deep")
 
 

@@ -106,7 +106,14 @@ async def test_async_runs_independent_tool_calls_concurrently(server, api: str) 
         return n
 
     server.script(
-        Reply(tool_calls=[Call("slow", {"n": 1}), Call("slow", {"n": 2}), Call("slow_sync", {"n": 3}), Call("slow_sync", {"n": 4})]),
+        Reply(
+            tool_calls=[
+                Call("slow", {"n": 1}),
+                Call("slow", {"n": 2}),
+                Call("slow_sync", {"n": 3}),
+                Call("slow_sync", {"n": 4}),
+            ]
+        ),
         Reply(text="done"),
     )
     started = time.perf_counter()
@@ -206,14 +213,24 @@ def lookup(city: str, days: int = 1, unit: Literal["C", "F"] = "C", tags: list[s
 
 def test_the_exchange_holds_what_the_server_received(server) -> None:
     """Native goes through the SDK's public chat(); the exchange is what reached the server, key order included."""
-    config = current(host=server.url, temperature=0.0, max_tokens=9,
-                     extra={"ollama_options": {"num_ctx": 2048, "keep_alive": "1m", "think": False}})
+    config = current(
+        host=server.url,
+        temperature=0.0,
+        max_tokens=9,
+        extra={"ollama_options": {"num_ctx": 2048, "keep_alive": "1m", "think": False}},
+    )
     strategy = NativeStrategy(config)
     turn = Turn(text="", thinking="hm", tool_calls=[ToolCall(id="call_0", name="lookup", arguments={"city": "Oslo"})])
-    messages = [SystemMessage(text="Be brief."), UserMessage(text="Weather?"),
-                turn.message(), ToolResult(call_id="call_0", name="lookup", text="rain")]
-    for request in (strategy.request(messages, [lookup], output_spec(str), stream=False),
-                    strategy.request(messages[:2], [], output_spec(dict[str, int]), stream=False)):
+    messages = [
+        SystemMessage(text="Be brief."),
+        UserMessage(text="Weather?"),
+        turn.message(),
+        ToolResult(call_id="call_0", name="lookup", text="rain"),
+    ]
+    for request in (
+        strategy.request(messages, [lookup], output_spec(str), stream=False),
+        strategy.request(messages[:2], [], output_spec(dict[str, int]), stream=False),
+    ):
         server.engine.reset()
         exchange = Exchange()
         strategy.send(request, exchange)
