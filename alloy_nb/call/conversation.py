@@ -18,7 +18,7 @@ from ..errors import CommandError, ToolLoopLimitExceeded
 from ..images import Image
 from ..messages import Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..outputs import OutputSpec
-from ..strategies import ChatStrategy, Turn
+from ..strategies import ChatStrategy, Outgoing, Turn
 from ..tools import Tool
 
 
@@ -49,7 +49,7 @@ class CallSpec:
         """The request for this conversation state: with the call's tools, or none when finalizing."""
         sent = list(messages)
         tools = [] if finalize else self.tools
-        body = strategy.request(sent, tools, self.output, images=self.images, stream=stream)
+        body = strategy.request(Outgoing(sent, tools, self.output, stream, self.images))
         return Send(body, sent, turn, finalize, self.images)
 
 

@@ -80,23 +80,26 @@ class StreamChunk:
     generation_s: float | None = None  # as on `Turn`, when the server says
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One request in neutral form: the conversation so far, the tools offered (none when finalizing),
+    the output wanted, the call's images (user messages point into them) and whether to stream."""
+
+    messages: Sequence[Message]
+    tools: Sequence[Tool]
+    output: OutputSpec
+    stream: bool
+    images: Sequence[Image] = ()
+
+
 class ChatStrategy(Protocol):
     """One wire API. The loop builds requests with it, sends them and appends its messages."""
 
     name: Strategy
     endpoint: str
 
-    def request(
-        self,
-        messages: Sequence[Message],
-        tools: list[Tool],
-        output: OutputSpec,
-        *,
-        images: Sequence[Image] = (),
-        stream: bool,
-    ) -> dict[str, Any]:
-        """The SDK call's keyword arguments for this conversation (`images`: the call's, which user
-        messages point into)."""
+    def request(self, outgoing: Outgoing) -> dict[str, Any]:
+        """The SDK call's keyword arguments for one request."""
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         """Send one request and return the reply; `exchange` records the bytes both ways."""

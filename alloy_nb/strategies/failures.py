@@ -11,8 +11,7 @@ import asyncio
 import json
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
 
 import httpx
 from pydantic import ValidationError
@@ -26,32 +25,39 @@ from ..host import Host, HostInfo
 Classify = Callable[[BaseException], "AlloyError | tuple[int, str] | None"]
 
 
-@contextmanager
-def translated(config: Config, classify: Classify) -> Iterator[None]:
-    """Re-raise what the block raises as an alloy_nb error (synchronous callers)."""
-    try:
-        yield
-    except AlloyError:
-        raise
-    except Exception as exc:
-        error = _translate(config, classify, exc)
-        if isinstance(error, ModelNotFound):
-            error = _missing_model(config, Host(config).info())
-        raise error from None
+class translated:
+    """Re-raise what the block raises as an alloy_nb error. Under `async with`, the missing-model
+    listing is read in a thread, never blocking the event loop."""
 
+    def __init__(self, config: Config, classify: Classify) -> None:
+        self.config = config
+        self.classify = classify
 
-@asynccontextmanager
-async def translated_async(config: Config, classify: Classify) -> AsyncIterator[None]:
-    """`translated` for coroutines: the missing-model listing is read in a thread, never blocking the loop."""
-    try:
-        yield
-    except AlloyError:
-        raise
-    except Exception as exc:
-        error = _translate(config, classify, exc)
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, problem: BaseException | None, trace: object) -> None:
+        error = self._error(problem)
         if isinstance(error, ModelNotFound):
-            error = _missing_model(config, await asyncio.to_thread(Host(config).info))
-        raise error from None
+            error = _missing_model(self.config, Host(self.config).info())
+        if error is not None:
+            raise error from None
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: object, problem: BaseException | None, trace: object) -> None:
+        error = self._error(problem)
+        if isinstance(error, ModelNotFound):
+            error = _missing_model(self.config, await asyncio.to_thread(Host(self.config).info))
+        if error is not None:
+            raise error from None
+
+    def _error(self, problem: BaseException | None) -> AlloyError | None:
+        """The alloy_nb error for what the block raised; None to let it through as it is."""
+        if problem is None or isinstance(problem, AlloyError) or not isinstance(problem, Exception):
+            return None
+        return _translate(self.config, self.classify, problem)
 
 
 def _missing_model(config: Config, info: HostInfo) -> ModelNotFound:

@@ -17,12 +17,11 @@ from ..config import Config
 from ..errors import AlloyError
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
-from ..outputs import OutputSpec
 from ..tools import Tool
-from .base import Exchange, StreamChunk, ToolCallPiece, Turn
+from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
-from .failures import translated, translated_async
+from .failures import translated
 from .inline_thinking import split_turn
 from .pool import client_key, leased_client
 
@@ -62,15 +61,7 @@ class NativeStrategy:
         self.config = config
         self.client_key = client_key(config)  # the config never changes, so neither does its client
 
-    def request(
-        self,
-        messages: Sequence[Message],
-        tools: list[Tool],
-        output: OutputSpec,
-        *,
-        images: Sequence[Image] = (),
-        stream: bool,
-    ) -> dict[str, Any]:
+    def request(self, outgoing: Outgoing) -> dict[str, Any]:
         options = dict(self.config.extra.get("ollama_options", {}))
         top_level = {key: options.pop(key) for key in TOP_LEVEL_FIELDS if key in options}
         # the named settings win over the same raw option, whichever layer set each
@@ -86,15 +77,15 @@ class NativeStrategy:
             top_level["keep_alive"] = self.config.keep_alive
         request: dict[str, Any] = {
             "model": self.config.model_name,
-            "messages": [wire_message(m, images) for m in messages],
-            "tools": [_ollama_tool(t) for t in tools],
-            "stream": stream,
+            "messages": [wire_message(m, outgoing.images) for m in outgoing.messages],
+            "tools": [_ollama_tool(t) for t in outgoing.tools],
+            "stream": outgoing.stream,
             **top_level,
         }
         if options:
             request["options"] = options
-        if not tools and output.schema is not None:
-            request["format"] = output.schema
+        if not outgoing.tools and outgoing.output.schema is not None:
+            request["format"] = outgoing.output.schema
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
@@ -102,7 +93,7 @@ class NativeStrategy:
             return _turn(self._client(whole_reply=True).chat(**request))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        async with translated_async(self.config, _classify), self._async_client() as client:
+        async with translated(self.config, _classify), self._async_client() as client:
             with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
                 return _turn(await client.chat(**request))
 
@@ -120,7 +111,7 @@ class NativeStrategy:
                 replies.close()  # hand the connection back now, not when collected
 
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        async with translated_async(self.config, _classify), self._async_client() as client:
+        async with translated(self.config, _classify), self._async_client() as client:
             replies = await client.chat(**request)
             try:
                 with recording(exchange):  # the request goes out with the first chunk

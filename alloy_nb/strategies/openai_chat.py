@@ -18,12 +18,10 @@ from ..config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
-from ..outputs import OutputSpec
-from ..tools import Tool
-from .base import Exchange, StreamChunk, ToolCallPiece, Turn
+from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
-from .failures import connection_failed, translated, translated_async
+from .failures import connection_failed, translated
 from .inline_thinking import split_turn
 from .pool import client_key, leased_client
 
@@ -90,23 +88,15 @@ class OpenAIChatStrategy:
         self.config = config
         self.client_key = client_key(config)  # the config never changes, so neither does its client
 
-    def request(
-        self,
-        messages: Sequence[Message],
-        tools: list[Tool],
-        output: OutputSpec,
-        *,
-        images: Sequence[Image] = (),
-        stream: bool,
-    ) -> dict[str, Any]:
-        wire = [wire_message(m, images) for m in messages]
-        request: dict[str, Any] = {"model": self.config.model_name, "messages": wire, "stream": stream}
-        if tools:
-            request["tools"] = [t.spec() for t in tools]
-        elif output.schema is not None:
+    def request(self, outgoing: Outgoing) -> dict[str, Any]:
+        wire = [wire_message(m, outgoing.images) for m in outgoing.messages]
+        request: dict[str, Any] = {"model": self.config.model_name, "messages": wire, "stream": outgoing.stream}
+        if outgoing.tools:
+            request["tools"] = [t.spec() for t in outgoing.tools]
+        elif outgoing.output.schema is not None:
             request["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "output", "schema": output.schema, "strict": True},
+                "json_schema": {"name": "output", "schema": outgoing.output.schema, "strict": True},
             }
         if self.config.temperature is not None:
             request["temperature"] = self.config.temperature
@@ -115,7 +105,7 @@ class OpenAIChatStrategy:
         if self.config.think is not None:  # Ollama's /v1 reads thinking from reasoning_effort
             think = self.config.think
             request["reasoning_effort"] = think if isinstance(think, str) else ("medium" if think else "none")
-        if stream:
+        if outgoing.stream:
             request["stream_options"] = {"include_usage": True}
         return request
 
@@ -124,7 +114,7 @@ class OpenAIChatStrategy:
             return _turn(self._client(whole_reply=True).post(PATH, body=request, cast_to=ChatCompletion))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        async with self._translated_async(), self._async_client() as client:
+        async with self._translated(), self._async_client() as client:
             with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
                 return _turn(await client.post(PATH, body=request, cast_to=ChatCompletion))
 
@@ -142,7 +132,7 @@ class OpenAIChatStrategy:
                 yield from _stream_chunks(chunks)
 
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        async with self._translated_async(), self._async_client() as client:
+        async with self._translated(), self._async_client() as client:
             with recording(exchange):
                 chunks = await client.post(
                     PATH,
@@ -164,11 +154,8 @@ class OpenAIChatStrategy:
     def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
         return leased_client(("openai_chat", *self.client_key), lambda: _async_client(self.config))
 
-    def _translated(self) -> Any:
+    def _translated(self) -> translated:
         return translated(self.config, self._classify)
-
-    def _translated_async(self) -> Any:
-        return translated_async(self.config, self._classify)
 
     def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
         """The openai SDK wraps transport failures and HTTP answers in its own exception types."""

@@ -17,7 +17,7 @@ from alloy_nb.config import current
 from alloy_nb.messages import SystemMessage, ToolCall, ToolResult, UserMessage
 from alloy_nb.outputs import output_spec
 from alloy_nb.strategies import Exchange
-from alloy_nb.strategies.base import Turn
+from alloy_nb.strategies.base import Outgoing, Turn
 from alloy_nb.strategies.native import NativeStrategy
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
@@ -228,8 +228,8 @@ def test_the_exchange_holds_what_the_server_received(server) -> None:
         ToolResult(call_id="call_0", name="lookup", text="rain"),
     ]
     for request in (
-        strategy.request(messages, [lookup], output_spec(str), stream=False),
-        strategy.request(messages[:2], [], output_spec(dict[str, int]), stream=False),
+        strategy.request(Outgoing(messages, [lookup], output_spec(str), stream=False)),
+        strategy.request(Outgoing(messages[:2], [], output_spec(dict[str, int]), stream=False)),
     ):
         server.engine.reset()
         exchange = Exchange()
