@@ -28,8 +28,19 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
-test: $(STAMP) $(CHROMIUM) lint
+test: $(STAMP) $(CHROMIUM) $(PHOENIX_STAMP) lint
 	$(BIN)/pytest
+
+# Arize Phoenix, the real OpenTelemetry sink of tests/otel/test_otel_phoenix.py, has a server's worth of
+# dependencies: it gets its own venv, which the test starts `phoenix serve` from.
+PHOENIX_VENV := .venv-phoenix
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
+
+$(PHOENIX_STAMP): tests/requirements-phoenix.txt
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/pip install --quiet --upgrade pip
+	$(PHOENIX_VENV)/bin/pip install --quiet -r tests/requirements-phoenix.txt
+	touch $(PHOENIX_STAMP)
 
 # The minute-long loop while working: unit, wire and layout tests (no kernels, browsers or models).
 test-fast: $(STAMP)
@@ -37,7 +48,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check alloy_nb tests bench scripts notebooks
-	$(BIN)/ruff format --check alloy_nb
+	$(BIN)/ruff format --check alloy_nb tests bench scripts
 	$(BIN)/mypy
 
 # JupyterLab in headless Debian chromium; screenshots in test-artifacts/browser/
@@ -63,4 +74,4 @@ serve: $(STAMP)
 	$(BIN)/alloy-nb serve
 
 clean:
-	rm -rf $(VENV) $(ALLOY_AI_VENV) test-artifacts
+	rm -rf $(VENV) $(ALLOY_AI_VENV) $(PHOENIX_VENV) test-artifacts

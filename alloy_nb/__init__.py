@@ -88,7 +88,7 @@ _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = [*sorted(_WHERE), "load_ipython_extension"]
 
 
-_SUBMODULES = ("logs",)  # `alloy_nb.logs.search(...)` without importing alloy_nb.logs first
+_SUBMODULES = ("logs", "otel")  # `alloy_nb.logs.search(...)`, `alloy_nb.otel.instrument()` without importing them first
 
 
 def __getattr__(name: str) -> Any:

@@ -1,9 +1,9 @@
 """`python -m bench`: every benchmark, each measuring alloy_nb and its reference interleaved in one run.
 
-    python -m bench                      # all of them; table on stdout, JSON in test-artifacts/bench.json
-    python -m bench overhead fanout      # some of them
-    python -m bench --quick              # fewer rounds (a smoke run, figures are rough)
-    python -m bench --doc docs/performance.md   # also rewrite the results table there
+python -m bench                      # all of them; table on stdout, JSON in test-artifacts/bench.json
+python -m bench overhead fanout      # some of them
+python -m bench --quick              # fewer rounds (a smoke run, figures are rough)
+python -m bench --doc docs/performance.md   # also rewrite the results table there
 """
 
 from __future__ import annotations
@@ -33,14 +33,19 @@ BENCHMARKS = {
     "call-log": "bench.call_log",
     "logprobs": "bench.logprobs",
     "embed": "bench.embeddings",
+    "otel": "bench.otel_overhead",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="alloy_nb benchmarks, side by side.")
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds: checks that every benchmark runs")
-    parser.add_argument("--json", type=Path, default=Path("test-artifacts/bench.json"), help="where to write the results")
+    parser.add_argument(
+        "--json", type=Path, default=Path("test-artifacts/bench.json"), help="where to write the results"
+    )
     parser.add_argument("--doc", type=Path, help="a Markdown file whose results section to rewrite")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(BENCHMARKS))
@@ -80,7 +85,12 @@ def _run_all(names: list[str], *, quick: bool) -> tuple[list[Row], list[str]]:
             failed.append(name)
             continue
         rows.extend(produced)
-        print("\n".join(table_lines(produced)[2:]), f"\n   ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+        print(
+            "\n".join(table_lines(produced)[2:]),
+            f"\n   ({time.perf_counter() - started:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     return rows, failed
 
 

@@ -38,7 +38,9 @@ class Stats:
 
     def scaled(self, factor: float) -> Stats:
         """The same statistics in another unit (e.g. seconds -> microseconds)."""
-        return Stats(self.median * factor, self.q1 * factor, self.q3 * factor, self.low * factor, self.high * factor, self.n)
+        return Stats(
+            self.median * factor, self.q1 * factor, self.q3 * factor, self.low * factor, self.high * factor, self.n
+        )
 
 
 def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
@@ -56,9 +58,15 @@ def _schedule(names: Sequence[str], rounds: int, warmup: int) -> Iterator[tuple[
 
 
 def interleaved(
-    cases: Mapping[str, Callable[[], object]], *, rounds: int, loops: int, warmup: int = 1
+    cases: Mapping[str, Callable[[], object]],
+    *,
+    rounds: int,
+    loops: int,
+    warmup: int = 1,
+    after: Callable[[str], object] | None = None,
 ) -> dict[str, list[float]]:
-    """Seconds per call of each case: `rounds` rounds of `loops` calls each, after `warmup` untimed rounds."""
+    """Seconds per call of each case: `rounds` rounds of `loops` calls each, after `warmup` untimed rounds.
+    `after(case)` runs untimed after each round (e.g. to finish what the case left to a background thread)."""
     timings: dict[str, list[float]] = {name: [] for name in cases}
     for name, timed in _schedule(list(cases), rounds, warmup):
         started = time.perf_counter()
@@ -66,6 +74,8 @@ def interleaved(
             cases[name]()
         if timed:
             timings[name].append((time.perf_counter() - started) / loops)
+        if after is not None:
+            after(name)
     return timings
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from ..config import Config
 from ..errors import BatchError, BatchInterrupted, ConfigurationError, OllamaUnavailable, ServerError
+from ..hooks import batch_scope
 from ..trace import Trace
 from .batch_result import BatchResult, ItemResult
 from .host_pool import HostPool
@@ -150,6 +151,11 @@ def _progress(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> B
 
 def run_batch(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
     """Run `indexes` of `result` now, blocking; Ctrl-C keeps what finished (see the module docstring)."""
+    with batch_scope(len(indexes), "local", plan.config.model):  # before the loop thread copies the context
+        return _run_batch(plan, result, indexes)
+
+
+def _run_batch(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
     progress = _progress(plan, result, indexes)
     batch = _Batch(plan, result, indexes, progress)
     runner = _LoopThread(batch)
@@ -178,11 +184,12 @@ async def run_batch_async(plan: BatchPlan, result: BatchResult, indexes: Sequenc
     progress = _progress(plan, result, indexes)
     batch = _Batch(plan, result, indexes, progress)
     batch.redraw_here = True
-    try:
-        await batch.run()
-    finally:
-        progress.close()
-    return outcome(result, batch.failure)
+    with batch_scope(len(indexes), "local", plan.config.model):
+        try:
+            await batch.run()
+        finally:
+            progress.close()
+        return outcome(result, batch.failure)
 
 
 def outcome(result: BatchResult, failure: ItemResult | None) -> BatchResult:

@@ -7,8 +7,10 @@ the cluster's worker threads bound how many run at once, and Dask resubmits the 
 that dies. Ctrl-C cancels what has not finished and keeps the rest (`result.resume()`).
 
 Every item runs with the settings resolved in the caller's process (`BatchPlan.config`), never the
-worker's own. They travel as task arguments, which the dashboard does not show; task keys (what it
-shows) hold a batch id and an index, nothing from the settings: headers and host credentials are secrets.
+worker's own, and inside the caller's trace context (W3C headers: an instrumented worker's spans go
+under the `map` span). They travel as task arguments, which the dashboard does not show; task keys
+(what it shows) hold a batch id and an index, nothing from the settings: headers and host
+credentials are secrets.
 """
 
 from __future__ import annotations
@@ -17,17 +19,26 @@ import asyncio
 import pickle
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import RemoteError
+from ..hooks import adopted, batch_scope, carrier
 from .batch import BatchPlan, Job, host_fault, outcome
 from .batch_result import BatchResult, ItemResult
 from .progress import BatchProgress
 
 
-def run_item(job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan) -> ItemResult:
-    """The task: call `job` for `item` on `hosts` in order, moving on after a host fault (on a worker)."""
+def run_item(
+    job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan, context: Mapping[str, str] | None = None
+) -> ItemResult:
+    """The task: call `job` for `item` on `hosts` in order, moving on after a host fault (on a worker),
+    inside the caller's trace `context` (W3C headers, see `alloy_nb.hooks.carrier`)."""
+    with adopted(context or {}):
+        return _run_item(job, item, hosts, plan)
+
+
+def _run_item(job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan) -> ItemResult:
     started = time.perf_counter()
     attempt = 0
     while True:
@@ -56,6 +67,13 @@ def _portable(error: Exception) -> Exception:
 
 def run_on_cluster(plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
     """Run `indexes` of `result` as tasks on `client`'s cluster, blocking until they finish."""
+    with batch_scope(len(indexes), "dask", plan.config.model):
+        return _run_on_cluster(plan, client, result, indexes, carrier())
+
+
+def _run_on_cluster(
+    plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int], context: dict[str, str]
+) -> BatchResult:
     from distributed import as_completed
 
     progress = BatchProgress(len(result), enabled=plan.progress, already_done=len(result) - len(indexes))
@@ -68,6 +86,7 @@ def run_on_cluster(plan: BatchPlan, client: Any, result: BatchResult, indexes: S
             result.inputs[index],
             [*hosts[index % len(hosts) :], *hosts[: index % len(hosts)]],
             plan,
+            context,
             key=f"alloy-map-{batch_id}-{index}",  # what the dashboard shows: never a setting (see above)
             pure=False,
         ): index

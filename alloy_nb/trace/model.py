@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
+from ..hooks import call_finished
 from ..images import ImageRecord
 from ..messages import Message, prompt_of
 from ..nesting import cut_deeper_than
@@ -116,7 +117,7 @@ class Trace(BaseModel):
         )
 
     def finish(self, status: Status, result: Any = None, error: BaseException | None = None) -> None:
-        """Record the outcome; the result is stored in JSON form."""
+        """Record the outcome (the result in JSON form) and tell the installed hooks the call ended."""
         self.status = status
         self.duration_s = round(self.elapsed(), 6)
         if error is not None:
@@ -124,6 +125,7 @@ class Trace(BaseModel):
         elif status == "ok":
             self.result = self.cap(to_jsonable_python(result, fallback=repr))
         keep_latest(self)
+        call_finished(self)  # instrumentation (alloy_nb.hooks): nothing when none is installed
 
     def error_info(self, error: BaseException) -> ErrorInfo:
         return ErrorInfo(type=type(error).__name__, message=self.cap(str(error) or type(error).__name__))

@@ -125,12 +125,13 @@ RANKS: dict[str, int] = {
             "client_cache",
             "outputs",
             "tools",
+            "hooks",
         ),
         0,
     ),
     **dict.fromkeys(("strategies", "host", "capabilities"), 1),
     "call": 2,
-    **dict.fromkeys(("commands", "_replay", "logs", "local"), 3),
+    **dict.fromkeys(("commands", "_replay", "logs", "local", "otel"), 3),
     **dict.fromkeys(("notebook", "cli", ""), 4),
 }
 LEAVES = ("trace", "log", "views")

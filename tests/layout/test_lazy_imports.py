@@ -1,6 +1,6 @@
 """Loading alloy_nb costs little: `import alloy_nb` and `%load_ext alloy_nb` import neither pydantic
-nor the SDKs or httpx (so an extension loaded in every kernel's profile costs a kernel that never
-calls a model almost nothing); the first call imports them."""
+nor the SDKs, httpx or OpenTelemetry (so an extension loaded in every kernel's profile costs a kernel
+that never calls a model almost nothing); the first call imports them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-HEAVY = ("pydantic", "ollama", "openai", "httpx")
+HEAVY = ("pydantic", "ollama", "openai", "httpx", "opentelemetry")
 
 SCRIPT = textwrap.dedent(f"""
     import json, sys
@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(f"""
 """)
 
 
-def test_import_and_load_ext_leave_pydantic_the_sdks_and_httpx_unimported() -> None:
+def test_import_and_load_ext_leave_pydantic_the_sdks_httpx_and_opentelemetry_unimported() -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     *help_text, last = done.stdout.strip().splitlines()

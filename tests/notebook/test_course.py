@@ -177,6 +177,9 @@ def check_call_log_and_replay(nb: nbformat.NotebookNode) -> None:
     assert "offline reply is the recorded one: True" in _shown(_cell(nb, "with cassette(recorded):"))
     table = _shown(_cell(nb, 'main(["logs"'))
     assert table.startswith("id ") and table.count("ollama:smollm2:135m") == 3, table
+    spans = _shown(_cell(nb, "otel.instrument(tracer_provider=provider)")).splitlines()
+    assert spans[0] == "call smollm2:135m " and spans[1].startswith("  chat smollm2:135m {'input_tokens': "), spans
+    assert "  execute_tool add " in spans, spans
 
 
 CHECKS: dict[str, Check] = {
@@ -200,11 +203,14 @@ def test_course_notebook_runs_on_the_embedded_model(name: str, monkeypatch: pyte
     assert code[0].source.startswith("%load_ext alloy_nb\n") and "start_local_server()" in code[0].source
     assert "temperature=0.0" in code[0].source
     assert not any(cell.source.strip() == "server.stop()" for cell in code), "a notebook stops its server"
-    notebook.cells.append(nbformat.v4.new_code_cell('print("a cell of my own:", alloy_nb.ask("Hi", max_tokens=4) is not None)'))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell('print("a cell of my own:", alloy_nb.ask("Hi", max_tokens=4) is not None)')
+    )
 
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     print(f"\n{name} executed in {time.perf_counter() - started:.1f}s")
     assert "a cell of my own: True" in _shown(notebook.cells.pop()), "a cell added at the end finds no server"
 

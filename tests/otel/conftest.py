@@ -1,0 +1,56 @@
+"""Span tests: calls against the scripted server, instrumented into the SDK's in-memory exporter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from otel_support import memory_provider, plain_spans
+
+from alloy_nb import otel
+
+
+@dataclass
+class Recorded:
+    """The spans an instrumented test wrote."""
+
+    provider: TracerProvider
+    exporter: InMemorySpanExporter
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every span written so far (after waiting for the writer), as plain data, in the order they ended."""
+        assert otel.flush(timeout=10)
+        return plain_spans(self.exporter.get_finished_spans())
+
+    def named(self, prefix: str) -> list[dict[str, Any]]:
+        return [span for span in self.all() if span["name"].startswith(prefix)]
+
+    def one(self, prefix: str) -> dict[str, Any]:
+        found = self.named(prefix)
+        assert len(found) == 1, [span["name"] for span in self.all()]
+        return found[0]
+
+
+@pytest.fixture(autouse=True)
+def _alloy_at_server(alloy_at_server) -> None:
+    """Every span test talks to the scripted server."""
+
+
+@pytest.fixture(params=["native", "openai_chat"])
+def api(request: pytest.FixtureRequest) -> str:
+    """Run the test once per strategy."""
+    return request.param
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
+    """alloy_nb instrumented into an in-memory exporter (content not captured), for the test."""
+    monkeypatch.delenv(otel.CAPTURE_ENV, raising=False)
+    provider, exporter = memory_provider()
+    otel.instrument(tracer_provider=provider)
+    yield Recorded(provider, exporter)
+    otel.uninstrument()
