@@ -6,7 +6,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from typing_extensions import Unpack
 
@@ -38,129 +38,94 @@ class Traced(NamedTuple):
     trace: Trace
 
 
+class AskOptions(CallOptions, total=False):
+    """`ask`'s keywords: what to ask for (`output`, default `str`; `tools`; `context`, rendered before
+    the prompt as alloy-ai does) and every per-call setting (`CallOptions`)."""
+
+    output: Any
+    tools: Iterable[Callable[..., Any]] | None
+    context: Mapping[str, Any] | None
+
+
+def _asked(prompt: str, options: AskOptions, config: Config | None = None) -> CallSpec:
+    """The call for `ask(prompt, **options)` (`config`: a map item's, resolved by the caller)."""
+    settings: dict[str, Any] = dict(options)
+    output, tools, context = settings.pop("output", str), settings.pop("tools", None), settings.pop("context", None)
+    return call_spec(prompt, output, tools, cast(CallOptions, settings), context, config)
+
+
 class Ask:
-    """`ask(prompt, output=..., tools=..., model=..., api=...)` and its async and streaming twins."""
+    """`ask(prompt, output=..., tools=..., model=..., api=...)` and its async, batch and streaming twins;
+    every one takes the keywords of `AskOptions`."""
 
-    def __call__(
-        self,
-        prompt: str,
-        *,
-        output: Any = str,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> Any:
-        return run(call_spec(prompt, output, tools, options, context))[0]
+    def __call__(self, prompt: str, **options: Unpack[AskOptions]) -> Any:
+        return run(_asked(prompt, options))[0]
 
-    def traced(
-        self,
-        prompt: str,
-        *,
-        output: Any = str,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> Traced:
+    def traced(self, prompt: str, **options: Unpack[AskOptions]) -> Traced:
         """Like calling `ask`, returning `(value, trace)`."""
-        return Traced(*run(call_spec(prompt, output, tools, options, context)))
+        return Traced(*run(_asked(prompt, options)))
 
-    async def async_(
-        self,
-        prompt: str,
-        *,
-        output: Any = str,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> Any:
-        return (await run_async(call_spec(prompt, output, tools, options, context)))[0]
+    async def async_(self, prompt: str, **options: Unpack[AskOptions]) -> Any:
+        return (await run_async(_asked(prompt, options)))[0]
 
-    async def traced_async(
-        self,
-        prompt: str,
-        *,
-        output: Any = str,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> Traced:
-        return Traced(*await run_async(call_spec(prompt, output, tools, options, context)))
+    async def traced_async(self, prompt: str, **options: Unpack[AskOptions]) -> Traced:
+        return Traced(*await run_async(_asked(prompt, options)))
 
     def map(
         self,
         prompts: Iterable[str],
         *,
-        output: Any = str,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
         concurrency: int = DEFAULT_PER_HOST,
         on_error: OnError = "collect",
         progress: bool = True,
         engine: Any = None,
-        **options: Unpack[CallOptions],
+        **options: Unpack[AskOptions],
     ) -> BatchResult:
         """Ask every prompt, `concurrency` at a time per host (`hosts=` / `OLLAMA_HOSTS` for several);
         a `BatchResult` in input order, failures kept per item. Ctrl-C keeps what finished."""
         return mapped(
-            plan_for(self._job(output, tools, context, options), options, concurrency, on_error, progress),
-            prompts,
-            engine,
+            plan_for(self._job(options), _settings(options), concurrency, on_error, progress), prompts, engine
         )
 
     async def map_async(
         self,
         prompts: Iterable[str],
         *,
-        output: Any = str,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
         concurrency: int = DEFAULT_PER_HOST,
         on_error: OnError = "collect",
         progress: bool = True,
         engine: Any = None,
-        **options: Unpack[CallOptions],
+        **options: Unpack[AskOptions],
     ) -> BatchResult:
         """`await ask.map_async(prompts)`: `map` on the running event loop (on a Dask cluster with `engine=`)."""
-        return await mapped_async(
-            plan_for(self._job(output, tools, context, options), options, concurrency, on_error, progress),
-            prompts,
-            engine,
-        )
+        plan = plan_for(self._job(options), _settings(options), concurrency, on_error, progress)
+        return await mapped_async(plan, prompts, engine)
 
     @staticmethod
-    def _job(
-        output: Any, tools: Iterable[Callable[..., Any]] | None, context: Mapping[str, Any] | None, options: CallOptions
-    ) -> Job:
-        checked = as_tools(tools)
-        output_spec(output)
+    def _job(options: AskOptions) -> Job:
+        as_tools(options.get("tools"))  # a bad tool or output type fails now, before any item runs
+        output_spec(options.get("output", str))
 
         async def one(prompt: Any, config: Config) -> tuple[Any, Trace]:
-            return await run_async(call_spec(prompt, output, checked, options, context, config))
+            return await run_async(_asked(prompt, options, config))
 
         return one
 
-    def stream(
-        self,
-        prompt: str,
-        *,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> TextStream:
-        """Iterate over text pieces as they arrive, every turn's, with the `tools` run between turns;
-        `stream.events()` also gives the thinking, tool calls and results; `.trace` records the call."""
-        return stream(call_spec(prompt, str, tools, options, context))
+    def stream(self, prompt: str, **options: Unpack[AskOptions]) -> TextStream:
+        """Iterate over text pieces as they arrive; the stream's `.trace` records the call. With
+        `tools=`, the tools run between turns and every turn's text streams (`.events()` shows them)."""
+        return stream(_asked(prompt, options))
 
-    def stream_async(
-        self,
-        prompt: str,
-        *,
-        tools: Iterable[Callable[..., Any]] | None = None,
-        context: Mapping[str, Any] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> AsyncTextStream:
+    def stream_async(self, prompt: str, **options: Unpack[AskOptions]) -> AsyncTextStream:
         """`async for piece in ask.stream_async(...)` (the tool calls of a turn run concurrently)."""
-        return stream_async(call_spec(prompt, str, tools, options, context))
+        return stream_async(_asked(prompt, options))
+
+
+def _settings(options: AskOptions) -> CallOptions:
+    """The per-call settings among `ask`'s keywords."""
+    return cast(
+        CallOptions, {key: value for key, value in options.items() if key not in ("output", "tools", "context")}
+    )
 
 
 ask = Ask()
