@@ -10,11 +10,11 @@ from typing import Any, NamedTuple, cast
 
 from typing_extensions import Unpack
 
-from .call.batch import DEFAULT_PER_HOST, Job, OnError
+from .call.batch import Job
 from .call.batch_result import BatchResult
 from .call.conversation import CallSpec
 from .call.drivers import run, run_async
-from .call.mapping import arguments_of, mapped, mapped_async, plan_for
+from .call.mapping import BatchOptions, arguments_of, mapped, mapped_async, plan_for, split_batch
 from .call.options import CallOptions, call_spec
 from .call.streaming import (
     AsyncTextStream,
@@ -47,6 +47,14 @@ class AskOptions(CallOptions, total=False):
     context: Mapping[str, Any] | None
 
 
+class AskMapOptions(AskOptions, BatchOptions, total=False):
+    """`ask.map`'s keywords: `ask`'s, and how the batch runs."""
+
+
+class CommandMapOptions(CallOptions, BatchOptions, total=False):
+    """A command's `map` keywords: per-call settings, and how the batch runs."""
+
+
 def _asked(prompt: str, options: AskOptions, config: Config | None = None) -> CallSpec:
     """The call for `ask(prompt, **options)` (`config`: a map item's, resolved by the caller)."""
     settings: dict[str, Any] = dict(options)
@@ -71,35 +79,18 @@ class Ask:
     async def traced_async(self, prompt: str, **options: Unpack[AskOptions]) -> Traced:
         return Traced(*await run_async(_asked(prompt, options)))
 
-    def map(
-        self,
-        prompts: Iterable[str],
-        *,
-        concurrency: int = DEFAULT_PER_HOST,
-        on_error: OnError = "collect",
-        progress: bool = True,
-        engine: Any = None,
-        **options: Unpack[AskOptions],
-    ) -> BatchResult:
+    def map(self, prompts: Iterable[str], **options: Unpack[AskMapOptions]) -> BatchResult:
         """Ask every prompt, `concurrency` at a time per host (`hosts=` / `OLLAMA_HOSTS` for several);
         a `BatchResult` in input order, failures kept per item. Ctrl-C keeps what finished."""
-        return mapped(
-            plan_for(self._job(options), _settings(options), concurrency, on_error, progress), prompts, engine
-        )
+        batch, asked = split_batch(options)
+        call = cast(AskOptions, asked)
+        return mapped(plan_for(self._job(call), _settings(call), batch), prompts, batch.get("engine"))
 
-    async def map_async(
-        self,
-        prompts: Iterable[str],
-        *,
-        concurrency: int = DEFAULT_PER_HOST,
-        on_error: OnError = "collect",
-        progress: bool = True,
-        engine: Any = None,
-        **options: Unpack[AskOptions],
-    ) -> BatchResult:
+    async def map_async(self, prompts: Iterable[str], **options: Unpack[AskMapOptions]) -> BatchResult:
         """`await ask.map_async(prompts)`: `map` on the running event loop (on a Dask cluster with `engine=`)."""
-        plan = plan_for(self._job(options), _settings(options), concurrency, on_error, progress)
-        return await mapped_async(plan, prompts, engine)
+        batch, asked = split_batch(options)
+        call = cast(AskOptions, asked)
+        return await mapped_async(plan_for(self._job(call), _settings(call), batch), prompts, batch.get("engine"))
 
     @staticmethod
     def _job(options: AskOptions) -> Job:
@@ -197,36 +188,18 @@ class Command:
         """`stream = await cmd.stream_async(...)`, then `async for piece in stream`."""
         return stream_async(self._spec(await self._prompt_async(args, kwargs)))
 
-    def map(
-        self,
-        items: Iterable[Any],
-        *,
-        concurrency: int = DEFAULT_PER_HOST,
-        on_error: OnError = "collect",
-        progress: bool = True,
-        engine: Any = None,
-        **options: Unpack[CallOptions],
-    ) -> BatchResult:
+    def map(self, items: Iterable[Any], **options: Unpack[CommandMapOptions]) -> BatchResult:
         """Call the command for every item (one argument, a tuple of arguments or a mapping of
         keyword arguments), with the keywords `ask.map` takes (`hosts=`, `engine=`, settings)."""
-        changed = self.with_options(**options) if options else self
-        return mapped(plan_for(changed._job, changed.options, concurrency, on_error, progress), items, engine)
+        batch, settings = split_batch(options)
+        changed = self.with_options(**settings) if settings else self
+        return mapped(plan_for(changed._job, changed.options, batch), items, batch.get("engine"))
 
-    async def map_async(
-        self,
-        items: Iterable[Any],
-        *,
-        concurrency: int = DEFAULT_PER_HOST,
-        on_error: OnError = "collect",
-        progress: bool = True,
-        engine: Any = None,
-        **options: Unpack[CallOptions],
-    ) -> BatchResult:
+    async def map_async(self, items: Iterable[Any], **options: Unpack[CommandMapOptions]) -> BatchResult:
         """`await cmd.map_async(items)`: `map` on the running event loop (on a Dask cluster with `engine=`)."""
-        changed = self.with_options(**options) if options else self
-        return await mapped_async(
-            plan_for(changed._job, changed.options, concurrency, on_error, progress), items, engine
-        )
+        batch, settings = split_batch(options)
+        changed = self.with_options(**settings) if settings else self
+        return await mapped_async(plan_for(changed._job, changed.options, batch), items, batch.get("engine"))
 
     async def _job(self, item: Any, config: Config) -> tuple[Any, Trace]:
         args, kwargs = arguments_of(item)

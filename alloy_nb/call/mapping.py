@@ -5,18 +5,44 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from ..config import current
-from .batch import BatchPlan, Job, OnError, run_batch, run_batch_async
+from .batch import DEFAULT_PER_HOST, BatchPlan, Job, OnError, run_batch, run_batch_async
 from .batch_result import BatchResult
 from .options import CallOptions
 
 
-def plan_for(job: Job, options: CallOptions, concurrency: int, on_error: OnError, progress: bool) -> BatchPlan:
+class BatchOptions(TypedDict, total=False):
+    """How `map` runs: `concurrency` requests in flight per host (4, like Ollama's default
+    OLLAMA_NUM_PARALLEL), `on_error` ("collect" keeps going, "raise" stops at the first failure),
+    `progress` (a bar), `engine` (a `dask.distributed.Client` to run the items on its cluster)."""
+
+    concurrency: int
+    on_error: OnError
+    progress: bool
+    engine: Any
+
+
+BATCH_KEYS = frozenset(BatchOptions.__annotations__)
+
+
+def plan_for(job: Job, options: CallOptions, batch: BatchOptions) -> BatchPlan:
     """How `map` runs; every item gets the settings resolved here (a bad one fails now; Dask workers get them)."""
     settings = {key: value for key, value in options.items() if key not in ("history", "images")}
-    return BatchPlan(job, current(**settings), concurrency, on_error, progress)
+    return BatchPlan(
+        job,
+        current(**settings),
+        batch.get("concurrency", DEFAULT_PER_HOST),
+        batch.get("on_error", "collect"),
+        batch.get("progress", True),
+    )
+
+
+def split_batch(options: Mapping[str, Any]) -> tuple[BatchOptions, dict[str, Any]]:
+    """`map`'s keywords as how it runs and what each call takes."""
+    batch = {key: value for key, value in options.items() if key in BATCH_KEYS}
+    return cast(BatchOptions, batch), {key: value for key, value in options.items() if key not in BATCH_KEYS}
 
 
 def mapped(plan: BatchPlan, items: Iterable[Any], engine: Any) -> BatchResult:
