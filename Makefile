@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Arize Phoenix, the real OpenTelemetry sink of tests/otel/test_otel_phoenix.py, has a server's worth of
+# dependencies: it gets its own venv, which the test starts `phoenix serve` from.
+PHOENIX_VENV := .venv-phoenix
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 # llama.cpp's native CPU build crashes in an AMX kernel on some machines: build it portable.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
@@ -30,11 +34,6 @@ $(CHROMIUM):
 
 test: $(STAMP) $(CHROMIUM) $(PHOENIX_STAMP) lint
 	$(BIN)/pytest
-
-# Arize Phoenix, the real OpenTelemetry sink of tests/otel/test_otel_phoenix.py, has a server's worth of
-# dependencies: it gets its own venv, which the test starts `phoenix serve` from.
-PHOENIX_VENV := .venv-phoenix
-PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
 
 $(PHOENIX_STAMP): tests/requirements-phoenix.txt
 	$(PYTHON) -m venv $(PHOENIX_VENV)

@@ -55,7 +55,7 @@ def check_structured_outputs(nb: nbformat.NotebookNode) -> None:
     cut = _shown(_cell(nb, "auto_finalize_missing_output=False"))
     assert "CommandError:" in cut and "raw_text: '{" in cut, cut
     finalized = _shown(_cell(nb, "except CommandError as err:\n    print(err.trace.summary())"))
-    assert "finalize request" in finalized and "CommandError" in finalized, finalized
+    assert "finalize request" not in finalized and "raise max_tokens" in finalized, finalized  # it could not help
     assert "City(name=" in _shown(_cell(nb, "tools=[population]"))
     assert "City(name=" in _shown(_cell(nb, "ollama.Client("))
 
@@ -145,7 +145,7 @@ def check_batches_hosts_and_clusters(nb: nbformat.NotebookNode) -> None:
 
 
 def check_thinking_images_and_capabilities(nb: nbformat.NotebookNode) -> None:
-    assert _shown(_cell(nb, "info = alloy_nb.model_info()")).startswith("smollm2:135m · completion, tools · context")
+    assert _shown(_cell(nb, "info = alloy_nb.model_info()")).startswith("smollm2:135m · completion, tools, embedding · context")
     refused = _shown(_cell(nb, "red_square = Image.new("))
     assert "think: smollm2:135m cannot think" in refused and "images: smollm2:135m cannot read images" in refused
     assert _shown(_cell(nb, '"think": True})')).strip() == '400 "smollm2:135m" does not support thinking'
