@@ -46,6 +46,10 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
         start_local_server as start_local_server,
     )
     from .logs import replay as replay
+    from .rendering import (
+        RenderedPrompt as RenderedPrompt,
+        rendered_prompt as rendered_prompt,
+    )
     from .tools import (
         Tool as Tool,
         ensure as ensure,
@@ -80,6 +84,7 @@ _HOMES = {
     ),
     "local": ("LocalServer", "start_local_server"),
     "logs": ("replay",),
+    "rendering": ("RenderedPrompt", "rendered_prompt"),
     "tools": ("Tool", "ensure", "require", "tool"),
     "trace": ("Trace", "last_trace", "recent_traces"),
 }

@@ -20,7 +20,6 @@ from .call.streaming import (
     AsyncTextStream,
     PendingAsyncTextStream,
     TextStream,
-    check_streamable,
     stream,
     stream_async,
 )
@@ -104,7 +103,8 @@ class Ask:
 
     def stream(self, prompt: str, **options: Unpack[AskOptions]) -> TextStream:
         """Iterate over text pieces as they arrive; the stream's `.trace` records the call. With
-        `tools=`, the tools run between turns and every turn's text streams (`.events()` shows them)."""
+        `tools=`, the tools run between turns and every turn's text streams (`.events()` shows them);
+        with `output=`, the JSON streams, `.partial` is the value so far and `.value` the validated one."""
         return stream(_asked(prompt, options))
 
     def stream_async(self, prompt: str, **options: Unpack[AskOptions]) -> AsyncTextStream:
@@ -177,10 +177,9 @@ class Command:
         return Traced(*await run_async(self._spec(await self._prompt_async(args, kwargs))))
 
     def stream(self, *args: Any, **kwargs: Any) -> TextStream | PendingAsyncTextStream:
-        """Text pieces as they arrive: `for piece in cmd.stream(...)`, or for an async command (as in
-        alloy-ai) `async for piece in cmd.stream(...)`."""
+        """Text pieces as they arrive (a typed command's JSON, with `.partial` and `.value`): `for piece
+        in cmd.stream(...)`, or for an async command (as in alloy-ai) `async for piece in cmd.stream(...)`."""
         if self.is_async:
-            check_streamable(self._spec(""))  # refuse a typed output now, as the sync form does
             return PendingAsyncTextStream(lambda: self.stream_async(*args, **kwargs))
         return stream(self._spec(self._prompt(args, kwargs)))
 

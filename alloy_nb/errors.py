@@ -163,6 +163,27 @@ def unresolvable_host(host: str) -> OllamaUnavailable:
     )
 
 
+RENDERERS = "api='native' against Ollama 0.12 or later, or the embedded server (`alloy-nb serve`, `%alloy serve`)"
+
+
+def cannot_render_on(strategy: str, model: str) -> ConfigurationError:
+    """The rendered prompt asked of a wire API that has no render-only request."""
+    return ConfigurationError(
+        f"The rendered prompt cannot be shown for this call: it uses {strategy} (model {model!r}), and only "
+        f"Ollama's native /api/chat can render a prompt without generating (`_debug_render_only`). "
+        f"Pass {RENDERERS}."
+    )
+
+
+def render_ignored(host: str) -> ServerError:
+    """A render-only request the server answered with a generated reply (an Ollama too old to render)."""
+    return ServerError(
+        f"The server at {host} generated a reply instead of rendering the prompt: it ignores "
+        f"`_debug_render_only` (Ollama before 0.12 does), so it cannot show the prompt the model reads. "
+        f"Use {RENDERERS}."
+    )
+
+
 def lost_mid_reply(host: str) -> ServerError:
     return ServerError(
         f"The server at {host} closed the connection before the reply was complete. "

@@ -1,9 +1,10 @@
-"""The Ollama calls besides chat: version, models (tags), show, ps, pull and whether a host answers.
+"""The Ollama calls besides chat: version, models (tags), show, ps, pull, render-only and whether a host answers.
 
 One client for the picker, `%alloy models` / `pull`, `start_local_server` and the error messages,
 built on the ollama SDK's public `Client` with the configured headers; async callers run it in a
 worker thread (`asyncio.to_thread`), so one implementation serves both and never blocks a loop.
-`GET /api/version` has no SDK method, so it goes through httpx with the same headers and timeout.
+`GET /api/version` and a render-only chat (`_debug_render_only`, which the SDK's `chat()` does not take) have
+no SDK method, so they go through httpx with the same headers and timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client_cache import ClientCache
 from .config import Config, current, redact_host
-from .errors import no_server
+from .errors import http_failure, no_server
 
 if TYPE_CHECKING:
     import ollama
@@ -88,6 +89,27 @@ class Host:
         reply.raise_for_status()
         body = reply.json()
         return body if isinstance(body, dict) else {}
+
+    def render_only(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /api/chat` with `body` (a native request) and `_debug_render_only`: the server's answer,
+        which holds `_debug_info.rendered_template` when it can render without generating."""
+        import httpx
+
+        try:
+            reply = httpx.post(
+                f"{self.url}/api/chat",
+                json={**body, "stream": False, "_debug_render_only": True},
+                headers=dict(self.headers),
+                timeout=self.timeout,
+                follow_redirects=False,  # a redirect would resend the body and the headers elsewhere
+            )
+        except httpx.ConnectError:
+            raise no_server(self.shown) from None
+        answer = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else None
+        if reply.status_code >= 400:
+            detail = answer.get("error") if isinstance(answer, dict) else None
+            raise http_failure(self.shown, reply.status_code, str(detail or reply.text[:500]))
+        return answer if isinstance(answer, dict) else {}
 
     def models(self) -> tuple[HostModel, ...]:
         return tuple(_host_model(m) for m in self.client().list().models)

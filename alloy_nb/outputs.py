@@ -14,12 +14,14 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import typing_extensions
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from .errors import CommandError, ConfigurationError
 from .nesting import MAX_NESTING, text_too_deep
 
 _MAX_JSON_STARTS = 8  # places tried when prose surrounds the JSON; bounds work on huge replies
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
+_OPENING_FENCE = re.compile(r"\s*(?:```[a-zA-Z0-9_-]*\s*)?")
 
 
 INSTRUCTION_OPENING = "Reply with only a JSON value, no prose and no code fences, that matches this JSON Schema:\n"
@@ -83,6 +85,30 @@ class OutputSpec:
                 f"Raw reply: {_preview(text)}",
                 raw_text=text,
             ) from None
+
+    def parse_partial(self, text: str) -> Any:
+        """The value the JSON so far describes, or None while it describes none yet (a record lacking a
+        required field): pydantic's partial validation, so the last string or item may be incomplete.
+        One parse of `text`: call it when the value is to be shown, never per streamed piece."""
+        if self.is_text:
+            return text
+        opening = _OPENING_FENCE.match(text)  # blanks, and a code fence the model opened
+        try:
+            data = from_json(text[opening.end() :] if opening else text, allow_partial="trailing-strings")
+        except ValueError:
+            return None
+        if self.wrapped and isinstance(data, dict):  # a bare value is read as `parse` reads it
+            if "value" not in data:
+                return None
+            data = data["value"]
+        try:
+            return self.adapter.validate_python(data, experimental_allow_partial=True)
+        except ValidationError:
+            return None
+
+    def dump_json(self, value: Any) -> str:
+        """A value of this type as indented JSON (how a streamed typed cell shows it while it grows)."""
+        return self.adapter.dump_json(value, indent=2).decode()
 
     def _validate_plain_text(self, text: str) -> Any:
         try:

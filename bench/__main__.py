@@ -26,6 +26,7 @@ BENCHMARKS = {
     "fanout": "bench.async_fanout",
     "stream-view": "bench.stream_view",
     "stream-tools": "bench.stream_tools",
+    "stream-typed": "bench.stream_typed",
     "startup": "bench.startup",
     "embedded": "bench.embedded_server",
     "memory": "bench.memory",

@@ -33,3 +33,13 @@ class Person(TypedDict):
 class Color(enum.Enum):
     RED = "red"
     BLUE = "blue"
+
+
+class LineItem(BaseModel):
+    name: str
+    qty: int
+
+
+class Order(BaseModel):  # a record with a list: a streamed reply's partial value fills in item by item
+    number: str
+    items: list[LineItem] = []

@@ -282,6 +282,7 @@ def response_event(
         generation_s=turn.generation_s,
         ttft_s=ttft,
         at_s=at_s,
+        tokens=turn.tokens,
         raw=raw,
     )
 

@@ -28,6 +28,8 @@ class CallOptions(TypedDict, total=False):
     think: bool | str
     context_length: int
     keep_alive: str | float
+    logprobs: bool
+    top_logprobs: int
     system: str
     max_tool_turns: int
     max_tool_calls: int

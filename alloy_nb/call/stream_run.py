@@ -6,6 +6,7 @@ its first chunk arrives), passes its pieces on as they come and gives the gather
 conversation; each `RunTools` runs the tools as the whole-reply drivers do. The trace is the one a
 whole call writes (a request and a response per turn, the tool runs), each response with its chunk
 timings. A stream that ends early while the model was asking for tools is an error: no tool runs.
+A typed call streams its JSON as text; `partial()` is the value it describes so far, parsed when asked.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .drivers import (
     start_trace,
 )
 from .retries import RetryPolicy
+from .stream_partial import PartialValue
 from .stream_turn import Piece, TurnGatherer
 
 # What `stream.events()` yields, in the order it happens: ("thinking", str) and ("text", str) pieces;
@@ -52,7 +54,10 @@ class StreamRun:
         self.begun = False
         self.earlier: list[Turn] = []  # the turns already ended
         self.current: TurnGatherer | None = None
+        self.latest: TurnGatherer | None = None  # the turn being gathered, or the last one
+        self.partial_value = PartialValue(spec.output)
         self.value: Any = None
+        self.ended = False  # the conversation returned its value
 
     def use(self, spec: CallSpec) -> None:
         """Run `spec` (set again once an async stream has fitted it to the model)."""
@@ -71,6 +76,12 @@ class StreamRun:
         current = [self.current.thinking] if self.current is not None else []
         return "".join([*(turn.thinking or "" for turn in self.earlier), *current])
 
+    def partial(self) -> Any:
+        """The value the latest turn's text describes so far; the call's value once it has ended well."""
+        if self.ended:
+            return self.value
+        return self.partial_value.of(self.latest) if self.latest is not None else None
+
     def events(self) -> Generator[StreamEvent, None, None]:
         """The call's events; the trace is finished when they end, fail or are closed."""
         self.begun = True
@@ -82,7 +93,7 @@ class StreamRun:
                 try:
                     effect = steps.send(result)
                 except StopIteration as done:
-                    self.value = done.value
+                    self.value, self.ended = done.value, True
                     break
                 if isinstance(effect, Send):
                     result = yield from self._turn(effect)
@@ -96,7 +107,7 @@ class StreamRun:
             self.close(error)
 
     def _turn(self, effect: Send) -> Generator[Piece, None, Turn]:
-        gatherer = self.current = TurnGatherer(effect.turn)
+        gatherer = self._gathering(effect)
         chunks, first = self._opened(effect)
         try:
             for chunk in itertools.chain(first, chunks):
@@ -111,6 +122,11 @@ class StreamRun:
             # while the same thread holds the connection pool's lock, and deadlock.
             chunks.close()
         return self._ended(gatherer)
+
+    def _gathering(self, effect: Send) -> TurnGatherer:
+        """A new turn's gatherer, now the current and the latest."""
+        self.current = self.latest = TurnGatherer(effect.turn)
+        return self.current
 
     def _opened(self, effect: Send) -> tuple[Generator[StreamChunk, None, None], list[StreamChunk]]:
         """The chunk iterator and its first chunk (none for an empty stream). The request goes on
@@ -153,12 +169,12 @@ class StreamRun:
                 try:
                     effect = steps.send(result)
                 except StopIteration as done:
-                    self.value = done.value
+                    self.value, self.ended = done.value, True
                     break
                 # each inner generator is closed here, in this task: left to the collector, it would close
                 # its HTTP response in another task
                 if isinstance(effect, Send):
-                    gatherer = self.current = TurnGatherer(effect.turn)
+                    gatherer = self._gathering(effect)
                     async with aclosing(self._turn_async(effect, gatherer)) as pieces:
                         async for piece in pieces:
                             yield piece

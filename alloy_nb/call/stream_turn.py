@@ -16,6 +16,7 @@ from ..messages import ToolCall
 from ..strategies import StreamChunk, ToolCallPiece, Turn
 from ..strategies.inline_thinking import InlineThinkingStream
 from ..trace import ResponseEvent
+from ..trace.events import TokenLogprob
 from .drivers import response_event
 
 Piece = tuple[Literal["thinking", "text"], str]
@@ -29,6 +30,7 @@ class TurnGatherer:
         self.pieces: list[str] = []
         self.thoughts: list[str] = []  # the model's reasoning, never part of the text
         self.calls = ToolCallAssembler()
+        self.tokens: list[TokenLogprob] = []  # each token's log probability, when the chunks carry them
         self.received = False
         self.done_reason: str | None = None  # set once the server has said why the reply stopped
         self.last: StreamChunk | None = None  # the done chunk, with the counts
@@ -74,6 +76,7 @@ class TurnGatherer:
             found.append(("text", chunk.text))
         for piece in chunk.tool_calls:
             self.calls.add(piece)
+        self.tokens.extend(chunk.tokens)  # O(tokens in this chunk)
         if chunk.done_reason is not None:
             self.done_reason = chunk.done_reason
         if chunk.done:
@@ -90,6 +93,7 @@ class TurnGatherer:
             completion_tokens=last.completion_tokens,
             done_reason=last.done_reason or self.done_reason,
             generation_s=last.generation_s,
+            tokens=self.tokens or None,
         )
 
     def event(self, turn: Turn, at_s: float) -> ResponseEvent:

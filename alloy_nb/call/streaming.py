@@ -2,7 +2,9 @@
 
 A stream runs the whole call (`stream_run.py`): the text of every turn as it comes, the tools the
 model asks for between turns. Iterating a stream gives the text pieces; `.events()` also gives the
-thinking, the tool calls and their results (see `StreamEvent`). Typed output is not streamed yet.
+thinking, the tool calls and their results (see `StreamEvent`). A typed call streams its JSON as
+text: `.partial` is the value it describes so far (pydantic's partial validation, parsed only when
+read), `.value` the validated value at the end, as the call without `.stream` returns it.
 """
 
 from __future__ import annotations
@@ -12,25 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any
 
-from ..errors import ConfigurationError
 from ..trace import Trace
 from .conversation import CallSpec
 from .drivers import fitted
 from .stream_run import StreamEvent, StreamRun
 
 
-def check_streamable(spec: CallSpec) -> None:
-    """Streams give text: refuse a typed output before any request is sent."""
-    if not spec.output.is_text:
-        raise ConfigurationError(
-            f"Streaming is for plain text only, and this call has output type {spec.output.type_name}. "
-            "Call it without .stream(...) to get the typed value."
-        )
-
-
 def stream(spec: CallSpec) -> TextStream:
-    """Start a synchronous stream (validated now; the request goes out on first iteration)."""
-    check_streamable(spec)
+    """Start a synchronous stream (fitted to the model now; the request goes out on first iteration)."""
     text_stream = TextStream(StreamRun(fitted(spec)))
     _open_streams.add(text_stream)
     return text_stream
@@ -50,15 +41,15 @@ def close_open_streams() -> int:
 
 
 def stream_async(spec: CallSpec) -> AsyncTextStream:
-    """Start an async stream (validated now, fitted to the model and sent on first iteration)."""
-    check_streamable(spec)
+    """Start an async stream (fitted to the model and sent on first iteration)."""
     run = StreamRun(spec)
     run.asks_host = False
     return AsyncTextStream(run)
 
 
 class _Stream(ABC):
-    """What both stream kinds share: the run, `.trace`, `.text` (every turn's text so far) and `.value`."""
+    """What both stream kinds share: the run, `.trace`, `.text` (every turn's text so far), `.partial`
+    and `.value`."""
 
     def __init__(self, run: StreamRun) -> None:
         self._run = run
@@ -82,9 +73,15 @@ class _Stream(ABC):
         return self._run.thinking()
 
     @property
+    def partial(self) -> Any:
+        """The value the reply describes so far: for a typed call, the latest that validates as the JSON
+        grows (None until one does), then `.value`; for text, the current turn's text."""
+        return self._run.partial()
+
+    @property
     def value(self) -> Any:
-        """The call's value once the stream has ended well (the last turn's text, as the call without
-        .stream returns it); None before."""
+        """The call's value once the stream has ended well (the last turn's text, or its JSON validated,
+        as the call without .stream returns it); None before."""
         return self._run.value
 
 
@@ -175,6 +172,10 @@ class PendingAsyncTextStream:
     @property
     def text(self) -> str:
         return self._stream.text if self._stream is not None else ""
+
+    @property
+    def partial(self) -> Any:
+        return self._stream.partial if self._stream is not None else None
 
     @property
     def value(self) -> Any:

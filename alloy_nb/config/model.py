@@ -13,7 +13,17 @@ from ..errors import ConfigurationError
 from .host_url import DEFAULT_HOST, connection, normalize_host, redact_host
 
 # The settings a request is built from (besides the model and the strategy): traced, and replayed.
-REQUEST_SETTINGS = ("system", "temperature", "max_tokens", "think", "context_length", "keep_alive", "extra")
+REQUEST_SETTINGS = (
+    "system",
+    "temperature",
+    "max_tokens",
+    "think",
+    "context_length",
+    "keep_alive",
+    "logprobs",
+    "top_logprobs",
+    "extra",
+)
 
 
 def setting(
@@ -54,6 +64,18 @@ class Config(BaseModel):
         None,
         env="ALLOY_KEEP_ALIVE",
         help='How long the model stays loaded after a call ("10m", seconds, 0 unloads; native only).',
+    )
+    logprobs: bool | None = setting(
+        None,
+        env="ALLOY_LOGPROBS",
+        help="Ask for each reply token's log probability, kept in the trace (`trace.tokens()`).",
+    )
+    top_logprobs: int | None = setting(
+        None,
+        ge=0,
+        le=20,
+        env="ALLOY_TOP_LOGPROBS",
+        help="The likeliest alternatives (0-20) kept for each reply token; implies `logprobs`.",
     )
     system: str | None = setting(
         None, env="ALLOY_DEFAULT_SYSTEM", alias="ALLOY_SYSTEM", help="System prompt sent before every conversation."

@@ -21,6 +21,7 @@ from .prompt_template import interpolate
 from .result_view import text_bundle, value_bundle
 
 if TYPE_CHECKING:
+    from ..outputs import OutputSpec
     from ..trace import Trace
 
 
@@ -72,6 +73,8 @@ class CellCalls(MagicsState):
             "context_length": args.context_length,
             "keep_alive": args.keep_alive,
         }
+        if args.logprobs is not None:  # --logprobs N: token probabilities, N alternatives each
+            options |= {"logprobs": True, "top_logprobs": args.logprobs}
         if args.image:
             options["images"] = [self._image(name) for name in args.image]
         if getattr(args, "chat", False):  # %alloy compare has no --chat
@@ -109,31 +112,42 @@ class CellCalls(MagicsState):
             tools.append(self.namespace[name])
         return tools
 
-    def _stream(self, prompt: str, tools: list[Any], options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
-        """The reply as it comes: every turn's text, a status line for each tool the model calls and its result."""
+    def _stream(
+        self, prompt: str, output: Any, tools: list[Any], options: dict[str, Any], fmt: str
+    ) -> tuple[Any, Trace]:
+        """The reply as it comes: every turn's text (a typed cell: its value filling in), a status line for
+        each tool the model calls and its result; then the value as a cell without streaming shows it."""
         from ..commands import ask
+        from ..outputs import output_spec
+        from ..trace import observing
         from .call_status import opening_line
         from .stream_view import StreamView
 
-        stream = ask.stream(prompt, tools=tools, **options)
-        view = StreamView(as_markdown=fmt == "markdown", status=opening_line(call_config(options)))
+        stream = ask.stream(prompt, output=output, tools=tools, **options)
+        spec = output_spec(output)
+        grown = None if spec.is_text else (lambda: partial_json(stream.partial, spec))
+        status = opening_line(call_config(options))
+        view = StreamView(as_markdown=fmt == "markdown", status=status, partial_json=grown)
         try:
-            for kind, item in stream.events():
-                if not isinstance(item, str):
-                    view.add_status(tool_line(item))
-                elif kind == "text":
-                    view.add(item)
-                else:
-                    view.add_thinking(item)
+            with observing(view.observe):
+                for kind, item in stream.events():
+                    if not isinstance(item, str):
+                        view.add_status(tool_line(item))
+                    elif kind == "text":
+                        view.add(item)
+                    else:
+                        view.add_thinking(item)
         except KeyboardInterrupt:
             stream.close()
-            view.finish(text_bundle(view.text, fmt), stream.trace)
+            partial = None if spec.is_text else stream.partial
+            kept = view.text if partial is None else partial  # a typed cell's value so far, else the text
+            view.finish(shown_bundle(kept, fmt), stream.trace)
             print("Interrupted: the partial reply is kept in _alloy; the trace is marked interrupted.", file=sys.stderr)
-            return view.text, stream.trace
+            return kept, stream.trace
         except AlloyError:
             view.finish({"text/plain": view.text}, stream.trace)
             raise
-        view.finish(text_bundle(stream.value, fmt), stream.trace)
+        view.finish(shown_bundle(stream.value, fmt), stream.trace)
         return stream.value, stream.trace
 
     def _run(self, prompt: str, output: Any, tools: list[Any], options: dict[str, Any], fmt: str) -> tuple[Any, Trace]:
@@ -156,7 +170,7 @@ class CellCalls(MagicsState):
             if error.trace is not None:
                 status.finish({"text/plain": f"(failed: {type(error).__name__}, below)"}, error.trace)
             raise
-        status.finish(text_bundle(value, fmt) if isinstance(value, str) else value_bundle(value), trace)
+        status.finish(shown_bundle(value, fmt), trace)
         return value, trace
 
     def _store(self, value: Any, trace: Trace, name: str | None) -> None:
@@ -192,6 +206,16 @@ def tool_line(item: ToolCall | ToolResult) -> str:
             arguments = json.dumps(arguments, ensure_ascii=False, default=str)
         return visible(f"tool {item.name}({one_line(arguments, 80)}) running…")
     return visible(f"tool {item.name} → {one_line(item.text, 120)}")
+
+
+def shown_bundle(value: Any, fmt: str) -> dict[str, Any]:
+    """A cell's result as shown: a text reply in its format, a typed value as its own display."""
+    return text_bundle(value, fmt) if isinstance(value, str) else value_bundle(value)
+
+
+def partial_json(value: Any, output: OutputSpec) -> str | None:
+    """A typed stream's value so far as JSON, or None while there is none yet."""
+    return None if value is None else output.dump_json(value)
 
 
 def call_config(options: dict[str, Any]) -> Any:

@@ -36,6 +36,12 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
         argument("--context-length", type=int, metavar="TOKENS", help="context window (num_ctx; native only)"),
         argument("--keep-alive", metavar="DURATION", help='how long the model stays loaded, e.g. "10m" (native only)'),
         argument(
+            "--logprobs",
+            type=int,
+            metavar="N",
+            help="show the reply's tokens tinted by probability, each with its N likeliest alternatives (0-20)",
+        ),
+        argument(
             "--image",
             action="append",
             metavar="PATH_OR_VAR",

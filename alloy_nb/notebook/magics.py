@@ -47,6 +47,11 @@ class AlloyMagics(Subcommands, ServerCommands):
     @argument("-f", "--format", choices=FORMATS, help="how to show a text reply (default: markdown)")
     @argument("--chat", action="store_true", help="send earlier --chat exchanges as context")
     @argument(
+        "--show-prompt",
+        action="store_true",
+        help="show the exact prompt the model would read (native API), generating nothing",
+    )
+    @argument(
         "--map",
         dest="map_name",
         metavar="NAME",
@@ -67,16 +72,21 @@ class AlloyMagics(Subcommands, ServerCommands):
         output = self._evaluate(args.output) if args.output else str
         tools = self._lookup_tools(args.tools)
         options = self._options(args)
+        if args.show_prompt:
+            from ..rendering import rendered_prompt
+
+            display(rendered_prompt(prompt, output=output, tools=tools, **options))
+            return None
         fmt = args.format or self.default_format
-        streaming = output is str and not args.no_stream
-        value, trace = (
-            self._stream(prompt, tools, options, fmt) if streaming else self._run(prompt, output, tools, options, fmt)
-        )
+        run = self._run if args.no_stream else self._stream  # every kind of cell streams: -o, -t, --chat
+        value, trace = run(prompt, output, tools, options, fmt)
         self._store(value, trace, args.as_name)
         if args.chat:
             self.chat_calls.add(trace.id)
             if trace.status == "ok":
                 self._remember_exchange(prompt, trace)
+        if args.logprobs is not None:
+            display(trace.tokens())
         if args.trace:
             display(trace)
         return None

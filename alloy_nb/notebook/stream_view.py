@@ -1,11 +1,13 @@
 """Streamed text shown inline as it arrives: one display handle, re-rendered at a bounded rate.
+A typed cell shows its value filling in instead, as escaped JSON: the value so far is read once
+per render, so it is parsed at that bounded rate too, never once per piece.
 
 Pieces are appended in O(1); a render joins them once and sends one display update, at most
 `max_updates_per_second` (14) times a second whatever the token rate: the first piece shows at
-once, and even a sub-second burst stays within 15 updates per second. A Markdown render also
-waits at least four times as long as the last one took, so rendering a long reply never takes more
-than a fifth of the kernel's time. The final render shows the reply in its chosen format with the
-footer every `%%alloy` cell ends with (`call_status.call_footer`).
+once, and even a sub-second burst stays within 15 updates per second. A Markdown (or typed) render
+also waits at least four times as long as the last one took, so rendering a long reply never takes
+more than a fifth of the kernel's time. The final render shows the reply in its chosen format with
+the footer every `%%alloy` cell ends with (`call_status.call_footer`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ..trace import Trace
-from ..views.reply import markdown_html, thinking_html
+from ..trace.events import AnyEvent, RequestEvent
+from ..views.reply import code_html, markdown_html, thinking_html
 from ..views.status import status_line_html
-from .call_status import call_footer, with_footer
+from .call_status import call_footer, event_line, with_footer
 
 Clock = Callable[[], float]
+PartialJson = Callable[[], str | None]  # a typed value so far as JSON, None while there is none
 
 
 class StreamView:
@@ -32,6 +36,7 @@ class StreamView:
         status: str = "…",
         max_updates_per_second: float = 14.0,
         clock: Clock = time.monotonic,
+        partial_json: PartialJson | None = None,
     ) -> None:
         from IPython.display import display
 
@@ -39,6 +44,7 @@ class StreamView:
         self._interval = 1.0 / max_updates_per_second
         self._wait = self._interval
         self._clock = clock
+        self._partial_json = partial_json  # a typed cell's: its value so far, shown instead of its JSON text
         self._pieces: list[str] = []
         self._thoughts: list[str] = []
         self._thoughts_shown: tuple[int, bool, str] = (0, False, "")  # (pieces, folded, html): drawn when changed
@@ -67,6 +73,12 @@ class StreamView:
         self._statuses.append((len(self._pieces), line))
         self._maybe_render(now=True)
 
+    def observe(self, trace: Trace, event: AnyEvent) -> None:
+        """A trace observer (`alloy_nb.trace.observing`): a status line when a typed reply did not
+        validate and the finalize turn starts."""
+        if isinstance(event, RequestEvent) and event.finalize:
+            self.add_status(str(event_line(event, trace.model)))
+
     def finish(self, bundle: dict[str, Any], trace: Trace | None) -> None:
         """The final render: the thinking (folded), `bundle` (the reply in its format), the footer."""
         if self._thoughts and "text/html" in bundle:
@@ -78,26 +90,39 @@ class StreamView:
         if not now and clock - self._last_render < self._wait:
             return
         self._last_render = clock
-        text = self.text
-        plain = self._with_statuses(text, str, lambda line: f"\n[{line}]\n") or "(thinking…)"
-        if self._as_markdown:
-            started = time.perf_counter()
-            thinking = self._thinking_html(folded=bool(text)) if self._thoughts else ""
-            answer = self._with_statuses(text, markdown_html, lambda line: f"<div>{status_line_html(line)}</div>")
-            self._render({"text/html": thinking + answer, "text/plain": plain})
+        started = time.perf_counter()
+        self._render(self._progress())
+        if self._as_markdown or self._partial_json is not None:
             self._wait = max(self._interval, 4 * (time.perf_counter() - started))
-        else:
-            self._render({"text/plain": plain})
 
-    def _with_statuses(self, text: str, show: Callable[[str], str], status: Callable[[str], str]) -> str:
-        """The answer so far (`text`), each stretch between status lines shown by `show`, each line by `status`."""
+    def _progress(self) -> dict[str, Any]:
+        """What a render while the reply streams shows: the thinking, the answer so far, the tool steps."""
+        text = self.text
+        grown = self._partial_json() if self._partial_json is not None else None
+
+        def latest(stretch: str) -> str:  # the text since the last status line, or a typed cell's value so far
+            return stretch if grown is None else grown
+
+        plain = self._with_statuses(text, str, _plain_status, latest) or "(thinking…)"
+        if not self._as_markdown:
+            return {"text/plain": plain}
+        thinking = self._thinking_html(folded=bool(text)) if self._thoughts else ""
+        last = markdown_html if self._partial_json is None else (lambda stretch: code_html(latest(stretch)))
+        answer = self._with_statuses(text, markdown_html, _html_status, last)
+        return {"text/html": thinking + answer, "text/plain": plain}
+
+    def _with_statuses(
+        self, text: str, show: Callable[[str], str], status: Callable[[str], str], last: Callable[[str], str]
+    ) -> str:
+        """The answer so far (`text`): each stretch between status lines shown by `show`, the latest by
+        `last` (a typed cell's value so far), each line by `status`."""
         if not self._statuses:
-            return show(text)
+            return last(text)
         shown, start = [], 0
         for end, line in self._statuses:
             shown += [show("".join(self._pieces[start:end])), status(line)]
             start = end
-        return "".join([*shown, show("".join(self._pieces[start:]))])
+        return "".join([*shown, last("".join(self._pieces[start:]))])
 
     def _thinking_html(self, *, folded: bool) -> str:
         if self._thoughts_shown[:2] != (len(self._thoughts), folded):
@@ -107,3 +132,11 @@ class StreamView:
     def _render(self, bundle: dict[str, Any]) -> None:
         self.updates += 1
         self._handle.update(bundle, raw=True)
+
+
+def _plain_status(line: str) -> str:
+    return f"\n[{line}]\n"
+
+
+def _html_status(line: str) -> str:
+    return f"<div>{status_line_html(line)}</div>"

@@ -184,6 +184,8 @@ class _ChatHandler:
         if card is not None and not chat.messages and (load := dialect.loaded(chat, _load_reason(chat))):
             self._loaded.used(card.name, chat.keep_alive)
             return JSONResponse(load)
+        if chat.render_only and isinstance(dialect, OllamaDialect):
+            return await self._rendered(chat, dialect)
         events = self._engine.generate(chat)
         try:
             if chat.stream:
@@ -200,6 +202,14 @@ class _ChatHandler:
             return JSONResponse(dialect.reply(chat, reply, time.perf_counter_ns() - started))
         body = _stream(request, dialect.renderer(chat, started), first, events)
         return _ClosingStream(body, media_type=_media_type(dialect, chat))
+
+    async def _rendered(self, chat: ChatRequest, dialect: OllamaDialect) -> Response:
+        """The prompt the model would read, generating nothing (Ollama's ``_debug_render_only``)."""
+        try:
+            rendered = await self._engine.render(chat)
+        except EngineError as error:
+            return error_response(dialect, error.status, error.message)
+        return JSONResponse(dialect.rendered(chat, rendered))
 
 
 class _EmbedHandler:

@@ -1,6 +1,7 @@
 """The deterministic demo model: `alloy-nb serve --engine scripted` and the base of the test engine.
 
-It calls the first tool offered, else fills the `format` schema, else echoes the user; it lists a
+It calls the first tool offered, else fills the `format` schema, else echoes the user; asked to render
+only, it writes the conversation in a simple documented template (`demo_prompt`); it lists a
 few plausible models and "pulls" new names with a short fake download. Its log probabilities and
 embeddings are deterministic stand-ins (see `synthetic`). Filling a schema and looking
 at images take time, so a request that asks for either is answered from a worker thread; an image
@@ -29,13 +30,16 @@ from alloy_nb.server.engines import (
     Event,
     Finish,
     ModelCard,
+    Rendered,
     TextDelta,
     ThinkingDelta,
     ToolCallOut,
     ToolCalls,
+    reply_grammar,
 )
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.synthetic import embedding, with_logprobs
+from alloy_nb.server.tool_grammar import template_messages, tool_reply_schema, uncalled_tools
 from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn, split_words
 from alloy_nb.server.wire import find_card
 
@@ -116,6 +120,15 @@ class DemoEngine:
             yield event
         yield _finish(turn, request, time.perf_counter_ns() - started)
 
+    async def render(self, request: ChatRequest) -> Rendered:
+        """The prompt in the demo template (see `demo_prompt`), with the tool instructions the embedded
+        model gets, and the grammar the embedded model's reply would follow."""
+        if find_card(self.models(), request.model) is None:
+            raise EngineError.model_not_found(request.model)
+        tools = uncalled_tools(request)
+        grammar = reply_grammar(request, tool_reply_schema(tools) if request.tools else None)
+        return Rendered(demo_prompt(template_messages(request, tools)), grammar)
+
     async def embed(self, request: EmbedRequest) -> Embeddings:
         """Synthetic vectors of the whole texts (see `synthetic.embedding`); with `truncate` off, an
         input over the context (`num_ctx`, else the card's, in rough tokens) is refused."""
@@ -151,6 +164,16 @@ class DemoEngine:
                 if card.name not in {served.name for served in self._cards}:
                     self._cards.append(card)
         yield {"status": "success"}
+
+
+def demo_prompt(messages: list[dict[str, str]]) -> str:
+    """The demo model's template: each message as `<|role|>` on a line of its own, then its text and
+    `<|end|>`; last, `<|assistant|>` where the reply would begin.
+
+    >>> demo_prompt([{"role": "user", "content": "Hi"}])
+    '<|user|>\\nHi<|end|>\\n<|assistant|>\\n'
+    """
+    return "".join(f"<|{m['role']}|>\n{m['content']}<|end|>\n" for m in messages) + "<|assistant|>\n"
 
 
 def turn_events(turn: ScriptedTurn) -> list[Event]:

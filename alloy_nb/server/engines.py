@@ -37,7 +37,8 @@ class ChatRequest:
     ``logprobs`` asks for each reply token's log probability, with the ``top_logprobs`` likeliest
     alternatives. ``raw`` (``/api/generate``) makes the one user message the whole prompt, with no
     chat template; ``suffix`` is text to come after the reply (a model without "insert" refuses it).
-    ``keep_alive`` is how long the model stays loaded after the reply (None: the default). ``path``,
+    ``keep_alive`` is how long the model stays loaded after the reply (None: the default).
+    ``render_only`` (Ollama's ``_debug_render_only``) asks for the prompt text, not a reply. ``path``,
     ``body`` and ``headers`` record the endpoint, JSON body and HTTP headers as received.
     """
 
@@ -53,6 +54,7 @@ class ChatRequest:
     raw: bool = False
     suffix: str = ""
     keep_alive: timedelta | None = None
+    render_only: bool = False
     api: Api = "ollama"
     path: str = ""
     body: Any = None
@@ -117,6 +119,25 @@ class Finish:
 
 
 Event = TextDelta | ThinkingDelta | ToolCalls | Finish
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The prompt a request would be decoded from, exactly as the model reads it, and the grammar that
+    would constrain the reply (``{"kind": "tool_calls" | "format" | "json", "schema": ...}``; None: free text)."""
+
+    template: str
+    grammar: dict[str, Any] | None = None
+
+
+def reply_grammar(request: ChatRequest, tool_schema: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Which grammar constrains the reply to `request`: the tool-call envelope (`tool_schema`) when it
+    offers tools, else its `format` schema, else any JSON for ``format: "json"``, else none."""
+    if request.tools:
+        return {"kind": "tool_calls", "schema": tool_schema}
+    if isinstance(request.format, dict):
+        return {"kind": "format", "schema": request.format}
+    return {"kind": "json", "schema": None} if request.format == "json" else None
 
 
 @dataclass
@@ -213,6 +234,11 @@ class Engine(Protocol):
         the first event to answer with an HTTP error. The app closes the
         generator when the client disconnects, so ``finally`` blocks run.
         """
+        ...
+
+    async def render(self, request: ChatRequest) -> Rendered:
+        """The prompt `generate` would decode for `request` and the grammar on its reply, generating
+        nothing (Ollama's ``_debug_render_only``); raise :class:`EngineError` to fail."""
         ...
 
     async def embed(self, request: EmbedRequest) -> Embeddings:

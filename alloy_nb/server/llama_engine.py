@@ -34,11 +34,13 @@ from alloy_nb.server.engines import (
     Event,
     Finish,
     ModelCard,
+    Rendered,
     TextDelta,
     TokenLogprob,
     ToolCallOut,
     ToolCalls,
     ToolSpec,
+    reply_grammar,
 )
 from alloy_nb.server.llama_jobs import EmbedJob, Job, default_max_queue, default_parallel
 from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
@@ -46,9 +48,8 @@ from alloy_nb.server.llama_slots import SlotDecoder
 from alloy_nb.server.schema_grammar import SchemaError, schema_grammar
 from alloy_nb.server.tool_grammar import (
     parse_tool_reply,
+    template_messages,
     tool_reply_schema,
-    tool_system_prompt,
-    tool_turn_text,
     uncalled_tools,
 )
 from alloy_nb.server.wire import same_model
@@ -280,6 +281,14 @@ class LlamaCppEngine:
         finally:
             self._decoder.cancel(job)
 
+    async def render(self, request: ChatRequest) -> Rendered:
+        """The prompt `generate` would decode, from the same template and tool instructions, and the
+        grammar its reply would follow; nothing is decoded."""
+        model = self._model(request.model)
+        tools = uncalled_tools(request)
+        _, prompt, _ = await asyncio.to_thread(_prepared, model, request, tools)
+        return Rendered(prompt, reply_grammar(request, tool_reply_schema(tools) if request.tools else None))
+
     async def embed(self, request: EmbedRequest) -> Embeddings:
         """Each input's tokens' last hidden states, averaged (see `llama_embed`), read by the decoder's
         worker between its decoding steps; cancelled if the caller is."""
@@ -320,7 +329,7 @@ def _settle(future: asyncio.Future[Embeddings], item: Embeddings | BaseException
 def _prepared(model: GGUFModel, request: ChatRequest, tools: Sequence[ToolSpec]) -> tuple[int, str, Sampling]:
     """The context size, prompt and sampling of a request (work for a thread: templates and grammars)."""
     n_ctx = context_size(request.options.get("num_ctx"), model.card().context_length)
-    prompt = request.messages[-1]["content"] if request.raw else model.render(_chat_messages(request, tools))
+    prompt = request.messages[-1]["content"] if request.raw else model.render(template_messages(request, tools))
     return n_ctx, prompt, Sampling.from_options(request.options, _grammar(request, tools))
 
 
@@ -338,25 +347,6 @@ def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
         where = "tool parameters" if request.tools else "response_format" if request.api == "openai" else "format"
         raise EngineError(400, f"invalid JSON schema in {where}: {error}") from None
     return JSON_GBNF if request.format == "json" else None
-
-
-def _chat_messages(request: ChatRequest, tools: Sequence[ToolSpec]) -> list[dict[str, str]]:
-    """Neutral messages -> plain role/content messages the GGUF chat template can render."""
-    messages: list[dict[str, str]] = []
-    for message in request.messages:
-        content = message.get("content") or ""
-        if message.get("tool_calls"):
-            content = tool_turn_text(message["tool_calls"])
-        elif message.get("role") == "tool":
-            content = f"Result of {message.get('tool_name') or 'the tool'}: {content}"
-        messages.append({"role": message.get("role", "user"), "content": content})
-    if request.tools:
-        instructions = tool_system_prompt(tools)
-        if messages and messages[0]["role"] == "system":
-            messages[0] = {"role": "system", "content": messages[0]["content"] + "\n\n" + instructions}
-        else:
-            messages.insert(0, {"role": "system", "content": instructions})
-    return messages
 
 
 def _tool_reply(text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[Event]:

@@ -9,7 +9,16 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TextDelta, ThinkingDelta, ToolCallOut
+from alloy_nb.server.engines import (
+    ChatRequest,
+    Event,
+    Finish,
+    ModelCard,
+    Rendered,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallOut,
+)
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
 from alloy_nb.server.wire import (
@@ -58,6 +67,7 @@ class _ChatBody(WireModel):
     keep_alive: float | str | None = None
     logprobs: bool = False
     top_logprobs: int | None = None
+    debug_render_only: bool = Field(False, alias="_debug_render_only")
 
 
 class OllamaDialect:
@@ -81,6 +91,7 @@ class OllamaDialect:
             logprobs=chat.logprobs,
             top_logprobs=top_logprobs(chat.top_logprobs),
             keep_alive=keep_alive(chat.keep_alive),
+            render_only=chat.debug_render_only,
             api="ollama",
             path=path,
             body=body,
@@ -92,6 +103,17 @@ class OllamaDialect:
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         message = _assistant(reply.text, reply.tool_calls, reply.thinking)
         return _chunk(request.model, message) | ollama_logprobs(reply.logprobs) | done_fields(reply.finish, total_ns)
+
+    def rendered(self, request: ChatRequest, rendered: Rendered) -> dict[str, Any]:
+        """The answer to ``_debug_render_only``: an empty, unfinished message and ``_debug_info`` with
+        the prompt text (Ollama's shape), plus the grammar that would constrain the reply."""
+        info: dict[str, Any] = {"rendered_template": rendered.template}
+        images = sum(len(message.get("images") or ()) for message in request.messages)
+        if images:
+            info["image_count"] = images
+        if rendered.grammar is not None:
+            info["grammar"] = rendered.grammar
+        return _chunk(request.model, _assistant("", [])) | {"_debug_info": info}
 
     def renderer(self, request: ChatRequest, started_ns: int) -> OllamaStream:
         return OllamaStream(request.model, started_ns)

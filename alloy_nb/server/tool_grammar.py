@@ -160,3 +160,23 @@ def _partial_content(text: str) -> str:
             continue
         return str(decoded)
     return ""
+
+
+def template_messages(request: ChatRequest, tools: Sequence[ToolSpec]) -> list[dict[str, str]]:
+    """Neutral messages -> plain role/content messages a chat template renders: tool calls as the JSON
+    envelope, tool results as text, and the tool instructions in the system message."""
+    messages: list[dict[str, str]] = []
+    for message in request.messages:
+        content = message.get("content") or ""
+        if message.get("tool_calls"):
+            content = tool_turn_text(message["tool_calls"])
+        elif message.get("role") == "tool":
+            content = f"Result of {message.get('tool_name') or 'the tool'}: {content}"
+        messages.append({"role": message.get("role", "user"), "content": content})
+    if request.tools:
+        instructions = tool_system_prompt(tools)
+        if messages and messages[0]["role"] == "system":
+            messages[0] = {"role": "system", "content": messages[0]["content"] + "\n\n" + instructions}
+        else:
+            messages.insert(0, {"role": "system", "content": instructions})
+    return messages

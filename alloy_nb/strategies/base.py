@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -12,6 +12,7 @@ from ..images import Image
 from ..messages import AssistantMessage, Message, ToolCall
 from ..outputs import OutputSpec
 from ..tools import Tool
+from ..trace.events import TokenChoice, TokenLogprob
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Turn:
     completion_tokens: int | None = None
     done_reason: str | None = None
     generation_s: float | None = None  # the server's own time generating the reply (Ollama's eval_duration)
+    tokens: list[TokenLogprob] | None = None  # each token's log probability, when asked for
 
     def message(self) -> AssistantMessage:
         """The reply as it goes back into the conversation."""
@@ -78,6 +80,7 @@ class StreamChunk:
     completion_tokens: int | None = None
     done_reason: str | None = None
     generation_s: float | None = None  # as on `Turn`, when the server says
+    tokens: tuple[TokenLogprob, ...] = ()  # the log probabilities of the tokens this chunk carries
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,33 @@ class Outgoing:
     output: OutputSpec
     stream: bool
     images: Sequence[Image] = ()
+
+
+def token_logprobs(entries: Iterable[Any] | None) -> list[TokenLogprob] | None:
+    """The SDKs' token records (ollama's `Logprob`, openai's `ChatCompletionTokenLogprob`: both have
+    `token`, `logprob` and `top_logprobs`) as the trace keeps them; None when the reply has none."""
+    if entries is None:
+        return None
+    return [
+        TokenLogprob(
+            token=entry.token,
+            logprob=entry.logprob,
+            alternatives=[TokenChoice(token=top.token, logprob=top.logprob) for top in entry.top_logprobs or ()],
+        )
+        for entry in entries
+    ]
+
+
+def logprob_fields(logprobs: bool | None, top_logprobs: int | None) -> dict[str, Any]:
+    """`logprobs` / `top_logprobs` as both wire APIs name them, when asked for (`top_logprobs` alone
+    asks too); nothing otherwise.
+
+    >>> logprob_fields(None, 3), logprob_fields(True, None), logprob_fields(False, 0)
+    ({'logprobs': True, 'top_logprobs': 3}, {'logprobs': True}, {})
+    """
+    if not logprobs and not top_logprobs:
+        return {}
+    return {"logprobs": True, **({"top_logprobs": top_logprobs} if top_logprobs else {})}
 
 
 class ChatStrategy(Protocol):

@@ -18,7 +18,7 @@ from ..errors import AlloyError
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..tools import Tool
-from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn
+from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, logprob_fields, token_logprobs
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import translated
@@ -81,6 +81,7 @@ class NativeStrategy:
             "tools": [_ollama_tool(t) for t in outgoing.tools],
             "stream": outgoing.stream,
             **top_level,
+            **logprob_fields(self.config.logprobs, self.config.top_logprobs),
         }
         if options:
             request["options"] = options
@@ -181,6 +182,7 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
             completion_tokens=reply.eval_count,
             done_reason=reply.done_reason,
             generation_s=reply.eval_duration / 1e9 if reply.eval_duration else None,
+            tokens=token_logprobs(reply.logprobs),
         )
     )
 
@@ -202,6 +204,7 @@ def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
         completion_tokens=reply.eval_count,
         done_reason=reply.done_reason,
         generation_s=reply.eval_duration / 1e9 if reply.eval_duration else None,
+        tokens=tuple(token_logprobs(reply.logprobs) or ()),
     )
 
 

@@ -18,7 +18,7 @@ from ..config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
-from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn
+from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, logprob_fields, token_logprobs
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import connection_failed, translated
@@ -105,6 +105,7 @@ class OpenAIChatStrategy:
         if self.config.think is not None:  # Ollama's /v1 reads thinking from reasoning_effort
             think = self.config.think
             request["reasoning_effort"] = think if isinstance(think, str) else ("medium" if think else "none")
+        request |= logprob_fields(self.config.logprobs, self.config.top_logprobs)
         if outgoing.stream:
             request["stream_options"] = {"include_usage": True}
         return request
@@ -223,6 +224,7 @@ def _turn(completion: Any) -> Turn:
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
             done_reason=choice.finish_reason,
+            tokens=token_logprobs(choice.logprobs.content) if choice.logprobs else None,
         )
     )
 
@@ -257,6 +259,7 @@ def _piece(chunk: Any, finish: str | None) -> tuple[StreamChunk | None, str | No
         thinking=str(thinking),
         tool_calls=tuple(_call_piece(call) for call in delta.tool_calls) if delta.tool_calls else (),
         done_reason=choice.finish_reason,
+        tokens=tuple(token_logprobs(choice.logprobs.content) or ()) if choice.logprobs else (),
     )
     return piece, choice.finish_reason or finish
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from alloy_nb.server import ChatRequest, DemoEngine, Event, ScriptedTurn as Turn
 from alloy_nb.server.demo import DEFAULT_MODELS, Responder, turn_events
+from alloy_nb.server.engines import Rendered
 
 from .faults import fault_slot
 
@@ -93,6 +94,12 @@ class ScriptedEngine(DemoEngine):
             self._requests.append(request)
         async for event in super().generate(request):
             yield event
+
+    async def render(self, request: ChatRequest) -> Rendered:
+        """Render as the demo model does; the request is recorded (`render_only` set), no turn consumed."""
+        with self._script_lock:
+            self._requests.append(request)
+        return await super().render(request)
 
     async def turn_for(self, request: ChatRequest) -> Turn:
         with self._script_lock:

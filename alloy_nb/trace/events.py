@@ -3,6 +3,7 @@ each tool run, each retry, as plain slotted records."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,42 @@ from ..messages import MESSAGE_TYPES, AssistantMessage, SystemMessage, ToolCall,
 class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class TokenChoice:
+    """A token the model could have written at a place, with its log probability."""
+
+    token: str
+    logprob: float
+
+    @property
+    def probability(self) -> float:
+        """The log probability as a probability, 0 to 1 (see `probability`)."""
+        return probability(self.logprob)
+
+
+@dataclass(slots=True, kw_only=True)
+class TokenLogprob:
+    """A reply token as written, its log probability and the likeliest tokens at its place (most
+    likely first; as many as `top_logprobs` asked for)."""
+
+    token: str
+    logprob: float
+    alternatives: list[TokenChoice] = field(default_factory=list)
+
+    @property
+    def probability(self) -> float:
+        return probability(self.logprob)
+
+
+def probability(logprob: float) -> float:
+    """A log probability as a probability, 0 to 1.
+
+    >>> probability(0.0), round(probability(-0.6931), 3), probability(-1000.0)
+    (1.0, 0.5, 0.0)
+    """
+    return math.exp(logprob) if logprob > -745 else 0.0  # exp underflows below about -745
 
 
 NeutralMessage = Annotated[SystemMessage | UserMessage | AssistantMessage | ToolResult, Field(discriminator="role")]
@@ -53,6 +90,7 @@ class ResponseEvent:
     thinking_s: float | None = None  # streamed: from the first thinking piece to the first piece of the answer
     thinking_pieces: int | None = None  # streamed: thinking pieces received (Ollama sends about one token each)
     at_s: float | None = None  # when the reply was complete, seconds since the trace started (None: not recorded)
+    tokens: list[TokenLogprob] | None = None  # each token with its log probability, when `logprobs` asked
     raw: Any = None
 
 
@@ -92,7 +130,17 @@ class RetryEvent:
     at_s: float = 0.0
 
 
-RECORDS = (Usage, RequestEvent, ResponseEvent, ToolEvent, ErrorInfo, RetryEvent, *MESSAGE_TYPES)
+RECORDS = (
+    Usage,
+    TokenChoice,
+    TokenLogprob,
+    RequestEvent,
+    ResponseEvent,
+    ToolEvent,
+    ErrorInfo,
+    RetryEvent,
+    *MESSAGE_TYPES,
+)
 
 TraceEvent = Annotated[RequestEvent | ResponseEvent | ToolEvent | RetryEvent, Field(discriminator="kind")]
 AnyEvent = RequestEvent | ResponseEvent | ToolEvent | RetryEvent

@@ -33,6 +33,7 @@ from .events import (
 )
 from .recent import keep_latest
 from .summary_lines import event_line, short
+from .tokens import TokenTable
 
 Status = Literal["running", "ok", "error", "interrupted"]
 
@@ -107,6 +108,11 @@ class Trace(BaseModel):
             return json.dumps(self.result, indent=2, ensure_ascii=False, default=str)
         responses = self.responses
         return responses[-1].text if responses else ""
+
+    def tokens(self) -> TokenTable:
+        """The last reply's tokens with their probabilities (empty unless the call set `logprobs`)."""
+        replies = [r for r in self.responses if r.tokens is not None]
+        return TokenTable(replies[-1].tokens or [] if replies else [])
 
     @property
     def usage(self) -> Usage:

@@ -31,6 +31,11 @@ PALETTE: dict[str, str] = {
     # translucent fills, for backgrounds under text (a table row, a diff line)
     "ok-tint": "rgba(67, 160, 71, 0.18)",
     "error-tint": "rgba(229, 57, 53, 0.14)",
+    # a token's probability, unlikely to likely: translucent so the theme's own text colour reads on each
+    "token-p1": "rgba(229, 57, 53, 0.32)",
+    "token-p2": "rgba(245, 124, 0, 0.26)",
+    "token-p3": "rgba(253, 216, 53, 0.22)",
+    "token-p4": "rgba(67, 160, 71, 0.10)",
 }
 
 

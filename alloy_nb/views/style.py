@@ -19,7 +19,7 @@ from typing import Literal
 from .palette import custom_properties
 
 ROOT = "alloy-view"
-Group = Literal["trace", "timeline", "compare", "diff", "table", "badges", "reply"]
+Group = Literal["trace", "timeline", "compare", "diff", "table", "badges", "reply", "tokens"]
 
 _BASE = f"""
 .{ROOT}{{{custom_properties()}font-family:var(--jp-ui-font-family,system-ui,-apple-system,'Segoe UI',sans-serif);
@@ -142,6 +142,19 @@ _REPLY = f"""
 .{ROOT} .av-frame{{width:100%;border:0}}
 """
 
+_TOKENS = f"""
+.{ROOT} .av-tokens{{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0;line-height:1.7;
+ font:12px/1.7 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
+.{ROOT} .av-tok{{border-radius:3px;padding:1px 0;box-shadow:inset 0 -1px 0 var(--av-faint-line)}}
+.{ROOT} .av-p1{{background:var(--av-token-p1)}}
+.{ROOT} .av-p2{{background:var(--av-token-p2)}}
+.{ROOT} .av-p3{{background:var(--av-token-p3)}}
+.{ROOT} .av-p4{{background:var(--av-token-p4)}}
+.{ROOT} .av-prompt{{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0;padding:4px 6px;border:0;
+ background:var(--av-code-bg);color:inherit;border-radius:4px;
+ font:12px/1.4 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
+"""
+
 RULES: dict[Group, str] = {
     "trace": _TRACE,
     "timeline": _TIMELINE,
@@ -150,6 +163,7 @@ RULES: dict[Group, str] = {
     "table": _TABLE,
     "badges": _BADGES,
     "reply": _REPLY,
+    "tokens": _TOKENS,
 }
 _POSITION = re.compile(r"\bat-tl-([xw])(\d{1,4})\b")
 

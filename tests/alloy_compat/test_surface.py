@@ -120,14 +120,18 @@ def test_async_command_streams_with_async_for(server, api: str) -> None:
     assert trace is not None and trace.status == "ok" and _prompt(server) == "Tell me about tides."
 
 
-def test_async_command_stream_refuses_typed_output_before_any_request(server) -> None:
+def test_async_command_stream_gives_a_typed_value(server) -> None:
     @command(output=int)
     async def number() -> str:
         return "A number."
 
-    with pytest.raises(ConfigurationError, match="Streaming is for plain text only"):
-        number.stream()
-    assert server.requests == []
+    server.script(Reply(chunks=['{"value": ', "42}"]))
+
+    async def collect() -> tuple[str, object]:
+        stream = number.stream()
+        return "".join([piece async for piece in stream]), stream.value
+
+    assert asyncio.run(collect()) == ('{"value": 42}', 42)
 
 
 class Product(typing.TypedDict):

@@ -46,6 +46,11 @@ VIEWS = {  # name → the cell that shows it
     "compare": '%alloy compare --max-tokens 20 "Name a colour and explain, at length, why that colour is the one."',
     "picker": "%alloy picker",
     "models": "%alloy models",
+    "tokens": (
+        "engine.script(ScriptedTurn(chunks=['Tides ', 'follow ', 'the ', 'moon', '.', ' The ', 'sun ', 'helps.']))\n"
+        "ask.traced('Why tides?', top_logprobs=5)[1].tokens()"
+    ),
+    "prompt": "alloy_nb.rendered_prompt('Add 2 and 3.', tools=[add], system='Be brief.')",
 }
 
 # Every text in the output areas whose contrast against what it sits on is under `floor`: the
@@ -118,6 +123,8 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
         ("log", ".alloy-log td"),
         ("compare", ".alloy-compare-col .alloy-trace"),
         ("models", ".alloy-models td"),
+        ("tokens", ".av-tokens .av-tok"),
+        ("prompt", "pre.av-prompt"),
     ):
         assert notebook.outputs(cells[name]).locator(locator).count() > 0, f"the {name} view shows {locator}"
     notebook.outputs(cells["batch"]).locator("summary", has_text="timeline").click()  # open: checked too

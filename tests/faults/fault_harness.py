@@ -120,7 +120,8 @@ def call_python(fault: Fault, api: Strategy | None, ready: Callable[[], bool]) -
         with ctrl_c_when(ready if fault.interrupt else None, fault.interrupt_after):
             if fault.stream:
                 stream = _python_stream(fault, options)
-                value, trace = "".join(stream), stream.trace
+                text = "".join(stream)
+                value, trace = (text if fault.output is str else stream.value), stream.trace
             else:
                 value, trace = ask.traced(PROMPT, output=fault.output, tools=list(fault.tools), **options)
     except (AlloyError, KeyboardInterrupt) as exc:

@@ -96,6 +96,7 @@ def dump() -> str:
 
 
 STORY = "".join(f"w{i} " for i in range(200))
+TYPED_STORY = f'{{"number": "{STORY}", "total": 1}}'
 HUGE = "x" * 10_000_000
 RECOVERED = "recovered"
 REFUSED_HOST = f"http://127.0.0.1:{_closed_port()}"
@@ -304,14 +305,18 @@ FAULTS: tuple[Fault, ...] = (
         settings={"extra": {"ollama_options": {"num_ctx": 8192}}},
         strategies=("openai_chat",),
     ),
-    Fault(
-        "reply not JSON, finalize fails too",
-        CommandError,
-        r"Even after one finalize turn: Failed to parse the model's output as int: the reply is not JSON\. Raw reply: 'still prose'\. "
-        r"A larger model or a simpler output type may follow the schema better\.",
-        (REQUEST, FINALIZE, reply_text("still prose")),
-        turns=(Reply(text="I think forty-two"), Reply(text="still prose")),
-        output=int,
+    *(
+        Fault(
+            f"reply not JSON, finalize fails too{', streamed' if stream else ''}",
+            CommandError,
+            r"Even after one finalize turn: Failed to parse the model's output as int: the reply is not JSON\. "
+            r"Raw reply: 'still prose'\. A larger model or a simpler output type may follow the schema better\.",
+            (REQUEST, FINALIZE, reply_text("still prose")),
+            turns=(Reply(text="I think forty-two"), Reply(text="still prose")),
+            output=int,
+            stream=stream,
+        )
+        for stream in (False, True)
     ),
     Fault(
         "reply not JSON, no finalize",
@@ -323,14 +328,28 @@ FAULTS: tuple[Fault, ...] = (
         output=int,
         settings={"auto_finalize_missing_output": False},
     ),
+    *(
+        Fault(
+            f"reply does not validate, finalize fails too{', streamed' if stream else ''}",
+            CommandError,
+            r"Even after one finalize turn: Failed to parse the model's output as Invoice: total: Field required\. "
+            r"Raw reply: '\{\"number\": \"A2\"\}'\. A larger model.*",
+            (REQUEST, FINALIZE, reply_text('{"number": "A2"}')),
+            turns=(Reply(text='{"number": "A1"}'), Reply(text='{"number": "A2"}')),
+            output=Invoice,
+            stream=stream,
+        )
+        for stream in (False, True)
+    ),
     Fault(
-        "reply does not validate, finalize fails too",
-        CommandError,
-        r"Even after one finalize turn: Failed to parse the model's output as Invoice: total: Field required\. "
-        r"Raw reply: '\{\"number\": \"A2\"\}'\. A larger model.*",
-        (REQUEST, FINALIZE, reply_text('{"number": "A2"}')),
-        turns=(Reply(text='{"number": "A1"}'), Reply(text='{"number": "A2"}')),
+        "reply does not validate, finalize answers, streamed",
+        None,
+        "",
+        (REQUEST, FINALIZE, reply_text('{"number": "A2", "total": 2}')),
+        turns=(Reply(text='{"number": "A1"}'), Reply(text='{"number": "A2", "total": 2}')),
         output=Invoice,
+        stream=True,
+        value=Invoice(number="A2", total=2),
     ),
     Fault(
         "reply does not validate, no finalize",
@@ -471,6 +490,17 @@ FAULTS: tuple[Fault, ...] = (
         interrupt_after=0.3,
     ),
     Fault(
+        "Ctrl-C during a typed stream",
+        KeyboardInterrupt,
+        INTERRUPTED,
+        (REQUEST, partial_text(TYPED_STORY)),
+        turns=(Reply(text=TYPED_STORY, chunk_delay=0.05),),
+        output=Invoice,
+        stream=True,
+        interrupt="request",
+        interrupt_after=0.3,
+    ),
+    Fault(
         "Ctrl-C during a tool",
         KeyboardInterrupt,
         INTERRUPTED,
@@ -503,15 +533,6 @@ FAULTS: tuple[Fault, ...] = (
             strategies=("openai_chat",),
         )
         for stream in (False, True)
-    ),
-    Fault(
-        "streaming requested with typed output",
-        ConfigurationError,
-        r"Streaming is for plain text only, and this call has output type int\. Call it without \.stream\(\.\.\.\).*",
-        (NOTHING_SENT,),
-        output=int,
-        stream=True,
-        entries=("python",),
     ),
     Fault(
         "huge reply (10 MB)",

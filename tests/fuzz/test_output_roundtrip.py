@@ -105,3 +105,22 @@ def test_any_reply_text_gives_a_valid_value_or_a_command_error(data: st.DataObje
         assert error.raw_text == text
         return
     TypeAdapter(shape.type).validate_python(value, strict=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_every_prefix_of_a_streamed_reply_gives_a_partial_value_or_none(data: st.DataObject) -> None:
+    shape = data.draw(SHAPES.filter(lambda s: s.type is not str), label="type")
+    value = data.draw(shape.values, label="value")
+    spec = output_spec(shape.type)
+    _, text = _reply(shape, value)
+    for end in range(len(text)):
+        partial = spec.parse_partial(text[:end])
+        if partial is not None:
+            TypeAdapter(shape.type).validate_python(partial, strict=False)  # a value of the type, if not all of it
+    assert spec.parse_partial(text) == value
+
+
+def test_a_streamed_reply_nested_too_deep_has_no_partial_value() -> None:
+    assert output_spec(list[int]).parse_partial('{"value": ' * 50_000) is None
+    assert output_spec(list[int]).parse_partial("[" * 100_000) is None

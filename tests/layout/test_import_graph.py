@@ -131,7 +131,7 @@ RANKS: dict[str, int] = {
     ),
     **dict.fromkeys(("strategies", "host", "capabilities"), 1),
     "call": 2,
-    **dict.fromkeys(("commands", "_replay", "logs", "local", "otel"), 3),
+    **dict.fromkeys(("commands", "_replay", "logs", "local", "otel", "rendering"), 3),
     **dict.fromkeys(("notebook", "cli", ""), 4),
 }
 LEAVES = ("trace", "log", "views")

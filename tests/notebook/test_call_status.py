@@ -14,7 +14,7 @@ def shown(shell) -> list[str]:
     return [bundle["text/plain"] for bundle in shell.display_pub.outputs]
 
 
-def test_a_tool_cell_shows_each_step_then_the_value_with_a_footer(shell, server) -> None:
+def test_a_waiting_tool_cell_shows_each_step_then_the_value_with_a_footer(shell, server) -> None:
     shell.user_ns["Invoice"] = Invoice
     shell.run_cell("def add(a: int, b: int) -> int:\n    '''Add.'''\n    return a + b")
     fresh = f"fresh{uuid.uuid4().hex[:8]}:1b"  # a model no earlier test has used: not in memory
@@ -24,7 +24,7 @@ def test_a_tool_cell_shows_each_step_then_the_value_with_a_footer(shell, server)
         Reply(text="not json"),
         Reply(text='{"number": "A-5", "total": 5}'),
     )
-    assert shell.run_cell(f"%%alloy -m ollama:{fresh} -o Invoice -t add\nInvoice for 2+3.").success
+    assert shell.run_cell(f"%%alloy -m ollama:{fresh} -o Invoice -t add --no-stream\nInvoice for 2+3.").success
     lines = shown(shell)
     assert lines[0].startswith(f"loading {fresh} (the first call loads it into memory)")
     assert lines[1:5] == [

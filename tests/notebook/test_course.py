@@ -145,7 +145,9 @@ def check_batches_hosts_and_clusters(nb: nbformat.NotebookNode) -> None:
 
 
 def check_thinking_images_and_capabilities(nb: nbformat.NotebookNode) -> None:
-    assert _shown(_cell(nb, "info = alloy_nb.model_info()")).startswith("smollm2:135m · completion, tools, embedding · context")
+    assert _shown(_cell(nb, "info = alloy_nb.model_info()")).startswith(
+        "smollm2:135m · completion, tools, embedding · context"
+    )
     refused = _shown(_cell(nb, "red_square = Image.new("))
     assert "think: smollm2:135m cannot think" in refused and "images: smollm2:135m cannot read images" in refused
     assert _shown(_cell(nb, '"think": True})')).strip() == '400 "smollm2:135m" does not support thinking'

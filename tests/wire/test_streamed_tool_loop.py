@@ -4,11 +4,11 @@ between turns, the trace a whole call's plus chunk timings; a tool call cut shor
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from sample_tools import add
+from trace_support import untimed
 
 from alloy_nb import CommandError, ServerError, ask, command
 from alloy_nb.messages import ToolCall, ToolResult
@@ -97,20 +97,6 @@ async def test_the_trace_is_a_whole_calls_apart_from_timings(server, api: str, s
     assert untimed(trace) == untimed(whole)
     assert [r.ttft_s is not None for r in trace.responses] == [True, True]  # plus the chunk timings
     assert trace.responses[1].thinking_s is not None and trace.responses[1].thinking_pieces == 1
-
-
-def untimed(trace: Any) -> dict[str, Any]:
-    """A trace without its timings, ids and raw reply bodies, and with each request body as if not streamed."""
-    data = json.loads(trace.to_json())
-    for key in ("id", "started_at", "duration_s", "stream"):
-        data.pop(key)
-    for event in data["events"]:
-        for key in ("at_s", "duration_s", "ttft_s", "generation_s", "thinking_s", "thinking_pieces", "raw"):
-            event.pop(key, None)
-        if event["kind"] == "request":
-            event["body"].pop("stream_options", None)
-            event["body"]["stream"] = False
-    return data
 
 
 @pytest.mark.parametrize("streamed", ["sync", "async"])

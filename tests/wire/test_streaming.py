@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sample_tools import add
 
-from alloy_nb import ConfigurationError, ask, command
-from alloy_nb.testing import ScriptedTurn as Reply
+from alloy_nb import ask, command
+from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
 def test_sync_stream_yields_pieces_and_records_the_trace(server, api: str) -> None:
@@ -66,11 +65,13 @@ def test_closing_a_stream_early_marks_the_trace_interrupted_and_keeps_the_text(s
     assert ask("Hi", api=api) == "next call works"
 
 
-def test_streaming_a_typed_output_is_refused_before_sending(server, api: str) -> None:
+def test_a_typed_command_with_tools_streams_its_json_and_gives_the_value(server, api: str) -> None:
     @command(api=api, output=int, tools=[add])
     def typed() -> str:
         return "x"
 
-    with pytest.raises(ConfigurationError, match="Streaming is for plain text only, and this call has output type int"):
-        typed.stream()
-    assert server.requests == []
+    server.script(Reply(tool_calls=[Call("add", {"a": 2, "b": 3})]), Reply(chunks=['{"value"', ": ", "5}"]))
+    stream = typed.stream()
+    assert list(stream) == ['{"value"', ": ", "5}"]  # an int is asked for wrapped in a record
+    assert stream.value == 5 == stream.partial and stream.trace.status == "ok"
+    assert [e.result for e in stream.trace.tool_events] == ["5"] and len(server.requests) == 2
