@@ -67,4 +67,4 @@ def _stand_in(match: re.Match[str]) -> str:
 
 
 def _json_escape(match: re.Match[str]) -> str:
-    return json.dumps(match[0])[1:-1]  # ASCII-only JSON: \uXXXX, a surrogate pair above U+FFFF
+    return json.dumps(match[0])[1:-1]  # ASCII-only JSON: a \u escape (a surrogate pair above U+FFFF)
