@@ -25,14 +25,15 @@ class Subcommands(CellCalls):
     @magic_arguments("alloy config")
     @argument("changes", nargs="*", metavar="key=value", help="settings to change, e.g. temperature=0.2")
     def _cmd_config(self, rest: str) -> Any:
-        """Show the settings in effect, or change some (as configure() does)."""
+        """Show the settings in effect and what set each, or change some (as configure() does)."""
         from .. import config as alloy_config
+        from .settings_view import settings_table
 
         args = parse_flags(self._cmd_config, rest)
         if args.changes:
             changes = dict(key_value(item) for item in args.changes)
             alloy_config.configure(**changes)
-        return alloy_config.current()
+        return settings_table(alloy_config.current())
 
     @magic_arguments("alloy models")
     def _cmd_models(self, rest: str) -> Any:

@@ -8,6 +8,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from sample_types import Invoice
 
+import alloy_nb
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
@@ -184,7 +185,8 @@ def test_line_commands(shell, server, capsys) -> None:
     assert "qwen3" not in shown  # every example runs on the embedded model
     assert "::" not in shown.splitlines() and "`" not in shown  # plain text: no reST markers, no raw backticks
     assert any(line.strip().startswith("%%alloy [-m MODEL]") for line in shown.splitlines())
-    config = shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
+    shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
+    config = alloy_nb.config.current()
     assert config.temperature == 0.5 and config.system == "Be kind."
     server.script(Reply(text="hello"))
     run(shell, "%%alloy --no-stream\nhi")
@@ -412,3 +414,17 @@ def test_alloy_log_finds_calls_shows_one_and_knows_the_cell(shell, server, tmp_p
     assert shown.id == tide_id and shown.responses[0].text == "The <b>moon</b> pulls the tides."
     assert [call.cell for call in alloy_nb.logs.search("moon")] == [cell]
     assert not run(shell, "%alloy log show nosuchid").success
+
+
+def test_alloy_config_is_a_table_of_every_setting_with_what_set_it(shell, server, monkeypatch) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", "sk-never-shown")
+    alloy_nb.configure(headers={"X-Proxy-Token": "tok-never-shown"})
+    table = shell.run_line_magic("alloy", "config temperature=0.2")
+    rows = {row[0]: row[1:] for row in table.rows}
+    assert set(rows) == set(alloy_nb.Config.model_fields)
+    assert rows["temperature"] == ("0.2", "configure()")
+    assert rows["api_key"] == ("set (not shown)", "OLLAMA_API_KEY")
+    assert rows["max_tokens"] == ("none", "default")
+    shown = repr(table) + table._repr_html_()
+    assert "sk-never-shown" not in shown and "tok-never-shown" not in shown and "X-Proxy-Token" in shown
+    assert "<table" in table._repr_html_()
