@@ -5,12 +5,12 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from serve_process import serve_command, wait_until_answering
 
 from alloy_nb.cli import main
 
@@ -41,10 +41,7 @@ def test_unknown_engine_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_python_m_serves_until_interrupted() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--port", str(port)]
+    port, command = serve_command()
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}/api/tags"
@@ -64,32 +61,11 @@ def test_python_m_serves_until_interrupted() -> None:
 
 
 def test_scripted_engine_think_time_delays_each_reply() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "alloy_nb.server",
-        "serve",
-        "--engine",
-        "scripted",
-        "--port",
-        str(port),
-        "--think-time",
-        "0.3",
-    ]
+    port, command = serve_command("--engine", "scripted", "--think-time", "0.3")
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     body = {"model": "smollm2:135m", "messages": [{"role": "user", "content": "Hi"}], "stream": False}
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/version")
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "alloy-nb serve did not start"
-                time.sleep(0.05)
+        wait_until_answering(f"http://127.0.0.1:{port}/api/version", 20)
         started = time.monotonic()
         reply = httpx.post(f"http://127.0.0.1:{port}/api/chat", json=body, timeout=10)
         assert time.monotonic() - started >= 0.3
@@ -109,20 +85,11 @@ def test_threads_must_be_a_positive_number(capsys: pytest.CaptureFixture[str]) -
 def test_a_signal_mid_generation_stops_it_and_exits_within_a_second(signum: int) -> None:
     import threading
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "alloy_nb.server", "serve", "--port", str(port), "--threads", "2"]
+    port, command = serve_command("--threads", "2")
     server = subprocess.Popen(command, stderr=subprocess.DEVNULL, start_new_session=True)  # the embedded model
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{url}/api/version", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_answering(f"{url}/api/version", 60)
         body = {
             "model": "smollm2:135m",
             "options": {"num_predict": 2000, "temperature": 0},

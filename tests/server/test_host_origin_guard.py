@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import ollama
 import openai
 import pytest
+from serve_process import serve_command, wait_until_answering
 
 from alloy_nb.cli import parser as _parser
 from alloy_nb.testing import ScriptedEngine, ServerThread
@@ -224,34 +222,18 @@ def test_origins_option_is_repeatable() -> None:
 
 
 def test_serve_allows_origins_given_on_the_command_line() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "alloy_nb.server",
-        "serve",
+    port, command = serve_command(
         "--engine",
         "scripted",
-        "--port",
-        str(port),
         "--origins",
         "https://*.lab.test",
         "--origins",
         "http://other.test:3000,http://third.test",
-    ]
+    )
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/api/tags"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "alloy-nb serve did not start"
-                time.sleep(0.05)
+        wait_until_answering(url, 20)
         for origin in ["https://x.lab.test", "http://other.test:3000", "http://third.test"]:
             assert httpx.get(url, headers={"origin": origin}).headers["access-control-allow-origin"] == origin
         assert httpx.get(url, headers={"origin": "https://evil.example"}).status_code == 403

@@ -3,12 +3,11 @@ naming the file, instead of failing every later listing and chat."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from serve_process import serve_command
 
 from alloy_nb.server.llama_engine import LlamaCppEngine
 
@@ -42,21 +41,7 @@ def test_a_truncated_gguf_is_refused_at_start_naming_it(smollm2: Path, truncated
 
 
 def test_serve_exits_non_zero_naming_the_bad_file(not_gguf: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "alloy_nb.server",
-        "serve",
-        "--engine",
-        "llama",
-        "--port",
-        str(port),
-        "--model",
-        f"notes={not_gguf}",
-    ]
+    _, command = serve_command("--engine", "llama", "--model", f"notes={not_gguf}")
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
