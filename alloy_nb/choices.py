@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Strategy = Literal["native", "openai_chat"]
-API_CHOICES: tuple[str, ...] = ("auto", "native", "openai_chat")  # `api=`: auto routes gpt-oss to openai_chat
+Strategy = Literal["native", "openai_chat", "openai_responses"]
+STRATEGIES: tuple[Strategy, ...] = ("native", "openai_chat", "openai_responses")
+API_CHOICES: tuple[str, ...] = ("auto", *STRATEGIES)  # `api=`: auto routes gpt-oss to openai_chat
 MODEL_PREFIX = "ollama:"  # models are `ollama:<name>`

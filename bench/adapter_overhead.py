@@ -1,5 +1,5 @@
 """Adapter overhead per call: `ask()` against the same requests made directly with the `ollama` and
-`openai` SDKs, both strategies, on the scripted server with zero think time.
+`openai` SDKs, each strategy (`openai_responses` against `responses.create`), on the scripted server with zero think time.
 
 The direct calls replay the request bodies alloy_nb put on the wire (taken from its own trace), so
 both sides send identical bytes; the direct tool round trip also parses the tool call and runs the
@@ -59,12 +59,28 @@ def _direct_openai(url: str) -> Callable[[dict[str, Any]], tuple[str, list[tuple
     return send
 
 
+def _direct_responses(url: str) -> Callable[[dict[str, Any]], tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="ollama")
+
+    def send(body: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        response = client.responses.create(**body)
+        calls = [(item.name, json.loads(item.arguments)) for item in response.output if item.type == "function_call"]
+        return response.output_text, calls
+
+    return send
+
+
+DIRECT = {"native": _direct_native, "openai_chat": _direct_openai, "openai_responses": _direct_responses}
+
+
 def _cases(api: str, url: str) -> dict[str, Callable[[], object]]:
     """Each case twice: through `ask()` and directly through the SDK with the same request bodies."""
     from alloy_nb import ask
 
     options: dict[str, Any] = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "api": api}
-    send = _direct_native(url) if api == "native" else _direct_openai(url)
+    send = DIRECT[api](url)
     text_body, typed_body = (
         ask.traced(p, output=o, **options).trace.requests[0].body
         for p, o in (("Name a city.", str), ("Describe a city.", City))
@@ -108,7 +124,7 @@ def _embedded_cases(api: str, url: str) -> dict[str, Callable[[], object]]:
         "max_tokens": 16,
         "temperature": 0.0,
     }
-    send = _direct_native(url) if api == "native" else _direct_openai(url)
+    send = DIRECT[api](url)
     body = ask.traced("Name a city.", **options).trace.requests[0].body
     return {"text": lambda: ask("Name a city.", **options), "text direct": lambda: send(body)[0]}
 
@@ -132,7 +148,7 @@ def _row(api: str, label: str, sdk: str, ours: list[float], direct: list[float],
 def run(quick: bool = False) -> list[Row]:
     rounds, loops = (3, 5) if quick else (30, 30)
     rows: list[Row] = []
-    apis = (("native", "ollama SDK"), ("openai_chat", "openai SDK"))
+    apis = (("native", "ollama SDK"), ("openai_chat", "openai SDK"), ("openai_responses", "openai SDK responses"))
     with serving("scripted") as server:
         for api, sdk in apis:
             timings = interleaved(_cases(api, server.url), rounds=rounds, loops=loops, warmup=2)

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from alloy_nb.server.running import bind
 
-CHAT_PATHS = ("/api/chat", "/v1/chat/completions")
+CHAT_PATHS = ("/api/chat", "/v1/chat/completions", "/v1/responses")
 LOGIN_PAGE = "<html><head><title>Sign in</title></head><body><form>Proxy login</form></body></html>"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -199,8 +200,11 @@ class Config(BaseModel):
     def _check_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
         api = value.get("ollama_api", "auto")
         if api not in API_CHOICES:
+            close = difflib.get_close_matches(str(api), API_CHOICES, n=1)
             raise ConfigurationError(
-                f"extra['ollama_api'] is {api!r}; allowed values are 'native', 'openai_chat' or 'auto'."
+                f"extra['ollama_api'] is {api!r}; allowed values are "
+                f"{', '.join(map(repr, API_CHOICES[:-1]))} or {API_CHOICES[-1]!r}."
+                + (f" Did you mean {close[0]!r}?" if close else "")
             )
         options = value.get("ollama_options", {})
         if not isinstance(options, Mapping):

@@ -10,7 +10,7 @@ Any SQLite client can read the log (`sqlite3 calls.db`, Datasette). Schema versi
 | id | TEXT PRIMARY KEY | the trace id (`Trace.id`) |
 | time | TEXT | when the call started, ISO-8601 UTC with milliseconds (`2025-01-31T09:30:00.123+00:00`) |
 | model | TEXT | the model string, e.g. `ollama:smollm2:135m` |
-| strategy | TEXT | `native` or `openai_chat` |
+| strategy | TEXT | `native`, `openai_chat` or `openai_responses` |
 | host | TEXT | the server's URL, credentials removed |
 | status | TEXT | `ok`, `error`, `interrupted` (or `running`) |
 | prompt | TEXT | the system and user messages of the first request, joined by blank lines |

@@ -14,7 +14,9 @@ class MagicsState(Magics):
     """The defaults are traitlets, settable with %config AlloyMagics.NAME or ipython_config.py."""
 
     default_model = Unicode(None, allow_none=True, help="Model for %%alloy cells without -m.").tag(config=True)
-    default_api = Unicode("auto", help="auto, native or openai_chat for %%alloy cells without --api.").tag(config=True)
+    default_api = Unicode(
+        "auto", help="auto, native, openai_chat or openai_responses for %%alloy cells without --api."
+    ).tag(config=True)
     default_format = Unicode("markdown", help="How %%alloy shows text replies without -f.").tag(config=True)
     max_history = Integer(10, help="Earlier exchanges that --chat sends as context.").tag(config=True)
     aliases = Dict(help="Short model names: {'small': 'ollama:smollm2:135m'}.").tag(config=True)

@@ -22,6 +22,7 @@ _STRATEGY_LABELS = {
     "auto": "auto (gpt-oss → openai_chat, others → native)",
     "native": "native (/api/chat)",
     "openai_chat": "openai_chat (/v1/chat/completions)",
+    "openai_responses": "openai_responses (/v1/responses)",
 }
 STRATEGY_OPTIONS: tuple[tuple[str, str], ...] = tuple((_STRATEGY_LABELS[c], c) for c in API_CHOICES)
 

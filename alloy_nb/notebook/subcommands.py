@@ -8,15 +8,16 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
+from ..choices import STRATEGIES
 from ..errors import AlloyError
 from ..visible import visible
 from .cell_calls import CellCalls
-from .magic_flags import call_options, key_value, parse_flags
+from .magic_flags import call_options, did_you_mean, key_value, parse_flags
 
 if TYPE_CHECKING:
     from ..trace import Trace
 
-COMPARE_MAX_TOKENS = 256  # a compare runs two calls one after the other: cap each unless told otherwise
+COMPARE_MAX_TOKENS = 256  # a compare runs its calls one after the other: cap each unless told otherwise
 
 
 class Subcommands(CellCalls):
@@ -56,7 +57,7 @@ class Subcommands(CellCalls):
 
     @magic_arguments("alloy picker")
     def _cmd_picker(self, rest: str) -> Any:
-        """Widgets to choose the model and the strategy (native / openai_chat)."""
+        """Widgets to choose the model and the strategy (native / openai_chat / openai_responses)."""
         from .picker import model_picker
 
         parse_flags(self._cmd_picker, rest)
@@ -151,9 +152,15 @@ class Subcommands(CellCalls):
 
     @magic_arguments("alloy compare")
     @call_options
+    @argument(
+        "--apis",
+        metavar="API,API",
+        default=",".join(STRATEGIES),
+        help=f"the wire APIs side by side, comma-separated (default: {', '.join(STRATEGIES)})",
+    )
     @argument("prompt", nargs="*", help="the prompt (quote it, or write it after the flags)")
     def _cmd_compare(self, rest: str) -> Any:
-        """The same prompt through native and openai_chat, side by side (each streaming into its column)."""
+        """The same prompt through each wire API, side by side (each streaming into its column)."""
         from ..commands import ask
         from .compare_view import CompareProgress
         from .trace_view import compare
@@ -164,7 +171,7 @@ class Subcommands(CellCalls):
             raise UsageError('%alloy compare needs a prompt: %alloy compare --max-tokens 40 "Why is the sky blue?"')
         options = {key: value for key, value in self._options(args).items() if key != "api"}
         options.setdefault("max_tokens", COMPARE_MAX_TOKENS)
-        sides = ("native", "openai_chat")
+        sides = compared_apis(args.apis)
         progress = CompareProgress(sides)
         traces: list[Trace] = []
         for api in sides:
@@ -180,7 +187,7 @@ class Subcommands(CellCalls):
             progress.done(api, stream.trace)
             traces.append(stream.trace)
         progress.finish()
-        return compare(traces[0], traces[1])
+        return compare(*traces)
 
     @magic_arguments("alloy reset")
     def _cmd_reset(self, rest: str) -> None:
@@ -206,6 +213,22 @@ class Subcommands(CellCalls):
         model_name(args.model)  # rejects anything that is not ollama:<model>
         self.aliases = {**self.aliases, args.name: args.model}
         print(f"{args.name} → {args.model}")
+
+
+def compared_apis(text: str) -> tuple[str, ...]:
+    """The `--apis` of `%alloy compare`: two or three distinct strategies.
+
+    >>> compared_apis("native, openai_responses")
+    ('native', 'openai_responses')
+    """
+    apis = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    for name in apis:
+        if name not in STRATEGIES:
+            known = f"--apis: {name!r} is not a wire API ({', '.join(STRATEGIES)})"
+            raise UsageError(known + (did_you_mean(name, STRATEGIES, quote=True) or "."))
+    if not 2 <= len(apis) <= len(STRATEGIES):
+        raise UsageError(f"--apis takes two or three of {', '.join(STRATEGIES)}, comma-separated.")
+    return apis
 
 
 def prompt_line(trace: Trace) -> str:

@@ -1,7 +1,8 @@
-"""Trace display in a notebook: one trace as HTML, or two side by side."""
+"""Trace display in a notebook: one trace as HTML, or several side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from IPython.display import HTML, display
@@ -18,22 +19,25 @@ def show_trace(trace: Trace) -> None:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Two traces shown side by side (HTML) or one summary after the other (text)."""
+    """Traces shown side by side (HTML) or one summary after another (text)."""
 
-    left: Trace
-    right: Trace
-    titles: tuple[str, str]
+    traces: tuple[Trace, ...]
+    titles: tuple[str, ...]
 
     def _repr_html_(self) -> str:
-        return comparison_html(self.left, self.right, *self.titles)
+        return comparison_html(self.traces, self.titles)
 
     def __repr__(self) -> str:
         return "\n\n".join(
-            f"── {title} ──\n{trace.summary()}"
-            for title, trace in zip(self.titles, (self.left, self.right), strict=True)
+            f"── {title} ──\n{trace.summary()}" for title, trace in zip(self.titles, self.traces, strict=True)
         )
 
 
-def compare(left: Trace, right: Trace, titles: tuple[str, str] | None = None) -> Comparison:
-    """Put two traces side by side; titles default to their strategies."""
-    return Comparison(left, right, titles or (left.strategy, right.strategy))
+def compare(*traces: Trace, titles: Sequence[str] | None = None) -> Comparison:
+    """Put traces side by side (two or three read well); titles default to their strategies."""
+    if len(traces) < 2:
+        raise ValueError(f"compare() needs at least two traces; it got {len(traces)}.")
+    names = tuple(titles) if titles is not None else tuple(trace.strategy for trace in traces)
+    if len(names) != len(traces):
+        raise ValueError(f"compare() got {len(traces)} traces but {len(names)} titles.")
+    return Comparison(traces, names)

@@ -1,10 +1,10 @@
 """``create_app``: the Ollama-compatible HTTP app around one engine.
 
-The app reads every chat-like wire format (``/api/chat``, ``/api/generate``, ``/v1/chat/completions``)
-into one `ChatRequest`, checks its schemas, runs it through the engine and answers in the request's
-format; the embedding endpoints share one `EmbedRequest` (`embed_api`). Browser-borne requests are
-guarded (`guard`), bodies bounded (`bodies`), failures answered in each route's shape and logged as
-one line (`failures`).
+The app reads every chat-like wire format (``/api/chat``, ``/api/generate``, ``/v1/chat/completions``,
+``/v1/responses``) into one `ChatRequest`, checks its schemas, runs it through the engine and answers
+in the request's format; the embedding endpoints share one `EmbedRequest` (`embed_api`). Browser-borne
+requests are guarded (`guard`), bodies bounded (`bodies`), failures answered in each route's shape and
+logged as one line (`failures`).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from alloy_nb.server.guard import CORS_HEADERS, CORS_METHODS, Guard, origin_patt
 from alloy_nb.server.keep_alive import LoadedModels
 from alloy_nb.server.ollama_api import OllamaDialect
 from alloy_nb.server.openai_api import OpenAIDialect
+from alloy_nb.server.responses_api import ResponsesDialect
 from alloy_nb.server.schema_checks import check_schemas
 from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
 
@@ -69,7 +70,7 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
     loaded_models = LoadedModels()
     chat = _ChatHandler(engine, loaded_models)
     embeddings = _EmbedHandler(engine, loaded_models)
-    native, openai, generate = OllamaDialect(), OpenAIDialect(), GenerateDialect()
+    native, openai, generate, responses = OllamaDialect(), OpenAIDialect(), GenerateDialect(), ResponsesDialect()
     native_embed, legacy_embed, openai_embed = OllamaEmbed(), LegacyEmbeddings(), OpenAIEmbeddings()
 
     async def native_chat(request: Request) -> Response:
@@ -77,6 +78,9 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
 
     async def openai_chat(request: Request) -> Response:
         return await chat.handle(request, openai)
+
+    async def openai_responses(request: Request) -> Response:
+        return await chat.handle(request, responses)
 
     async def native_generate(request: Request) -> Response:
         return await chat.handle(request, generate)
@@ -149,6 +153,7 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
             ("/api/ps", running, ["GET"]),
             ("/api/version", server_version, ["GET", "HEAD"]),
             ("/v1/chat/completions", openai_chat, ["POST"]),
+            ("/v1/responses", openai_responses, ["POST"]),
             ("/v1/embeddings", openai_embeddings, ["POST"]),
             ("/v1/models", openai_models, ["GET"]),
         ]

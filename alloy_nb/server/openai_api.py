@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Literal
 
@@ -20,11 +19,12 @@ from alloy_nb.server.engines import (
 )
 from alloy_nb.server.logprob_wire import openai_logprobs, top_logprobs
 from alloy_nb.server.wire import (
-    BadRequest,
     Reply,
     ToolDef,
     WireModel,
+    arguments_text,
     call_id,
+    data_url_images,
     json_line,
     new_id,
     parse_arguments,
@@ -234,10 +234,9 @@ def _images(content: str | list[_Part] | None) -> list[str]:
     """The base64 data of `image_url` parts given as data URLs (Ollama's /v1 takes no other)."""
     if not isinstance(content, list):
         return []
-    urls = [part.image_url.url for part in content if part.type == "image_url" and part.image_url is not None]
-    if any(not url.startswith("data:") or ";base64," not in url for url in urls):
-        raise BadRequest("invalid image input: only base64 data URLs (data:image/...;base64,...) are supported")
-    return [url.split(";base64,", 1)[1] for url in urls]
+    return data_url_images(
+        [part.image_url.url for part in content if part.type == "image_url" and part.image_url is not None]
+    )
 
 
 def _think(effort: str | None) -> bool | str | None:
@@ -272,10 +271,7 @@ def _options(chat: _ChatBody) -> dict[str, Any]:
 
 
 def _wire_call(call: ToolCallOut) -> dict[str, Any]:
-    arguments = call.arguments
-    if isinstance(arguments, dict):
-        arguments = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
-    function = {"name": call.name, "arguments": arguments}
+    function = {"name": call.name, "arguments": arguments_text(call.arguments)}
     return {"id": call_id(call), "type": "function", "function": function}
 
 

@@ -118,6 +118,24 @@ def parse_arguments(text: str) -> dict[str, Any] | str:
     return value if isinstance(value, dict) else text
 
 
+def arguments_text(arguments: dict[str, Any] | str) -> str:
+    """Tool-call arguments as the JSON text OpenAI's APIs send; raw text stays as it is.
+
+    >>> arguments_text({"city": "Paris"}), arguments_text("{oops")
+    ('{"city":"Paris"}', '{oops')
+    """
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+
+
+def data_url_images(urls: list[str]) -> list[str]:
+    """The base64 data of images given as data URLs (Ollama's OpenAI endpoints take no other)."""
+    if any(not url.startswith("data:") or ";base64," not in url for url in urls):
+        raise BadRequest("invalid image input: only base64 data URLs (data:image/...;base64,...) are supported")
+    return [url.split(";base64,", 1)[1] for url in urls]
+
+
 def call_id(call: ToolCallOut) -> str:
     return call.id or f"call_{secrets.token_hex(4)}"
 

@@ -11,19 +11,15 @@ import anyio
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from .. import errors
 from ..choices import Strategy
-from ..client_cache import ClientCache
-from ..config import Config, redact_host
-from ..errors import AlloyError, ConfigurationError
+from ..config import Config
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, logprob_fields, token_logprobs
-from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
-from .deadline import deadline_transport
-from .failures import connection_failed, translated
+from .capture import recording
+from .failures import translated
 from .inline_thinking import split_turn
-from .pool import client_key, leased_client
+from .openai_client import OpenAIClients, refuse_native_settings
 
 # The request body is built here in wire form and POSTed with the client's public `post` (the SDK's
 # way to reach any endpoint): `chat.completions.create` would first run its parameter transform over
@@ -72,21 +68,9 @@ class OpenAIChatStrategy:
     endpoint = "POST /v1/chat/completions"
 
     def __init__(self, config: Config) -> None:
-        native_only = config.extra.get("ollama_options")
-        if native_only:
-            raise ConfigurationError(
-                f"extra['ollama_options'] ({', '.join(native_only)}) only exist on Ollama's native API, and this "
-                f"call uses openai_chat (model {config.model!r}). Remove them, or pass api='native'."
-            )
-        named = [name for name in ("context_length", "keep_alive") if getattr(config, name) is not None]
-        if named:
-            raise ConfigurationError(
-                f"{' and '.join(named)} only exist{'s' if len(named) == 1 else ''} on Ollama's native API, and this "
-                f"call uses openai_chat (model {config.model!r}). Remove {'it' if len(named) == 1 else 'them'}, "
-                "or pass api='native'."
-            )
+        refuse_native_settings(config, self.name)
         self.config = config
-        self.client_key = client_key(config)  # the config never changes, so neither does its client
+        self.clients = OpenAIClients(config)
 
     def request(self, outgoing: Outgoing) -> dict[str, Any]:
         wire = [wire_message(m, outgoing.images) for m in outgoing.messages]
@@ -150,58 +134,13 @@ class OpenAIChatStrategy:
                         yield piece
 
     def _client(self, *, whole_reply: bool) -> openai.OpenAI:
-        return _clients.get(*self.client_key, whole_reply)
+        return self.clients.sync(whole_reply=whole_reply)
 
     def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
-        return leased_client(("openai_chat", *self.client_key), lambda: _async_client(self.config))
+        return self.clients.leased()
 
     def _translated(self) -> translated:
-        return translated(self.config, self._classify)
-
-    def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
-        """The openai SDK wraps transport failures and HTTP answers in its own exception types."""
-        host = redact_host(self.config.host)
-        if isinstance(problem, openai.APITimeoutError):
-            return errors.timed_out(host, self.config.timeout)
-        if isinstance(problem, openai.APIConnectionError):
-            return connection_failed(host, problem)
-        if isinstance(problem, openai.APIStatusError):
-            return problem.status_code, _error_detail(problem)
-        if isinstance(problem, openai.APIError):
-            return errors.malformed_reply(host, problem)
-        return None
-
-
-def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...], whole_reply: bool) -> openai.OpenAI:
-    """A client for one host, timeout and headers, without silent retries, recording every request body.
-    With `whole_reply` (non-streamed calls), `timeout` bounds each reply in all, not only each read."""
-    return openai.OpenAI(
-        base_url=f"{host}/v1",
-        api_key="ollama",
-        timeout=timeout,
-        max_retries=0,
-        default_headers=dict(headers),
-        http_client=openai.DefaultHttpxClient(
-            follow_redirects=False,  # a redirect would resend the body and the headers elsewhere
-            event_hooks=WIRE_HOOKS,
-            transport=deadline_transport(timeout, client=openai.DefaultHttpxClient) if whole_reply else None,
-        ),
-    )
-
-
-_clients = ClientCache(_new_client, size=16)  # two per host and settings: whole replies, streams
-
-
-def _async_client(config: Config) -> openai.AsyncOpenAI:
-    """A pooled async client without silent retries that records every request body (one per event loop)."""
-    return openai.AsyncOpenAI(
-        base_url=f"{config.base_url}/v1",
-        api_key="ollama",
-        timeout=config.timeout,
-        max_retries=0,
-        default_headers=config.request_headers,
-        http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False, event_hooks=ASYNC_WIRE_HOOKS),
-    )
+        return self.clients.translated()
 
 
 def _turn(completion: Any) -> Turn:
@@ -273,10 +212,3 @@ def _call_piece(call: Any) -> ToolCallPiece:
         name=(function.name or "") if function else "",
         arguments=(function.arguments or "") if function else "",
     )
-
-
-def _error_detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)
-    return exc.message

@@ -29,6 +29,10 @@ def _make_strategy(config: Config) -> ChatStrategy:
         from .openai_chat import OpenAIChatStrategy
 
         return OpenAIChatStrategy(config)
+    if config.strategy == "openai_responses":
+        from .openai_responses import OpenAIResponsesStrategy
+
+        return OpenAIResponsesStrategy(config)
     from .native import NativeStrategy
 
     return NativeStrategy(config)

@@ -1,4 +1,4 @@
-"""Calls side by side: two traces in columns that stack when the page is narrow, the live columns of
+"""Calls side by side: traces in columns that stack when the page is narrow, the live columns of
 `%alloy compare` while it streams, and a replay (both traces and what changed)."""
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ if TYPE_CHECKING:
     from ..trace.model import Trace
 
 
-def comparison_html(left: Trace, right: Trace, left_title: str | None = None, right_title: str | None = None) -> str:
-    """Two traces side by side in a two-column grid, each titled (default: its strategy)."""
-    return page(_columns(left, right, left_title, right_title), "compare", "trace", "timeline")
+def comparison_html(traces: Sequence[Trace], titles: Sequence[str | None] = ()) -> str:
+    """Traces side by side, a column each, each titled (default: its strategy)."""
+    return page(_columns(traces, titles), "compare", "trace", "timeline")
 
 
 def replay_html(notes: Sequence[str], original: Trace, replayed: Trace, titles: tuple[str, str]) -> str:
     """A replay: its notes, the logged and the replayed trace side by side, then what changed."""
     notes_html = "".join(f"<div><b>Note</b>: {html.escape(note)}</div>" for note in notes)
-    body = notes_html + _columns(original, replayed, *titles) + diff_body(original, replayed)
+    body = notes_html + _columns((original, replayed), titles) + diff_body(original, replayed)
     return page(body, "compare", "trace", "timeline", "diff")
 
 
@@ -38,10 +38,11 @@ def compare_live_html(sides: Sequence[tuple[str, str, str]]) -> str:
     return page(f'<div class="alloy-compare alloy-compare-live">{columns}</div>', "compare")
 
 
-def _columns(left: Trace, right: Trace, left_title: str | None, right_title: str | None) -> str:
+def _columns(traces: Sequence[Trace], titles: Sequence[str | None]) -> str:
+    named = [*titles, *[None] * (len(traces) - len(titles))]
     columns = "".join(
         f'<div class="alloy-compare-col"><div class="alloy-compare-title">{shown(title or trace.strategy)}</div>'
         f"{trace_body(trace)}</div>"
-        for trace, title in ((left, left_title), (right, right_title))
+        for trace, title in zip(traces, named, strict=False)
     )
     return f'<div class="alloy-compare">{columns}</div>'

@@ -97,7 +97,7 @@ def test_the_model_sees_the_contract_message_and_can_correct_itself(server, api:
     )
     value, trace = ask.traced("Order a pineapple pizza.", tools=[order_pizza], api=api)
     assert value == "Ordered olives: pineapple is not allowed."
-    sent = [m["content"] for r in server.requests[1:] for m in r.body["messages"] if m["role"] == "tool"]
+    sent = [m["content"] for r in server.requests[1:] for m in r.messages if m["role"] == "tool"]
     assert sent[0] == NO_PINEAPPLE  # the contract's words as they are, as alloy-ai sends them
     assert sent[-1] == "pizza medium with olives"
     failed, passed = trace.tool_events
@@ -118,7 +118,7 @@ def test_contracts_hold_for_async_calls_and_async_tools(server, api: str) -> Non
     _, trace = asyncio.run(ask.traced_async("Count.", tools=[count_async], api=api))
     [event] = trace.tool_events
     assert (event.contract, event.error) == ("ensure", "the count must be positive")
-    assert server.requests[1].body["messages"][-1]["content"] == "the count must be positive"
+    assert server.requests[1].messages[-1]["content"] == "the count must be positive"
 
 
 def test_a_plain_function_with_a_contract_is_checked_too(server, api: str) -> None:

@@ -25,7 +25,7 @@ WITH_CONTEXT = "Context: {'customer': 'Ada', 'plan': 'pro'}\n\nTask: Greet the c
 
 
 def _prompt(server) -> str:
-    return server.requests[-1].body["messages"][-1]["content"]
+    return server.requests[-1].messages[-1]["content"]
 
 
 def test_every_alloy_ai_public_name_imports_from_alloy_nb() -> None:
@@ -67,7 +67,7 @@ def test_alloy_ai_environment_names(server, monkeypatch: pytest.MonkeyPatch) -> 
     server.script(Reply(text="prose"), Reply(text="still prose"))
     with pytest.raises(CommandError):
         ask("Count.", output=int, retry_backoff=0.01)
-    first = server.requests[0].body["messages"][0]
+    first = server.requests[0].messages[0]
     assert first["role"] == "system" and first["content"].startswith("Answer in French.")
     assert len(server.requests) == 2  # ALLOY_RETRY=2 attempts, no finalize turn in either
 
@@ -78,9 +78,9 @@ def test_alloy_ai_keyword_names_on_commands_and_calls(server) -> None:
         return "Say hello."
 
     hello()
-    assert server.requests[-1].body["messages"][0] == {"role": "system", "content": "Be terse."}
+    assert server.requests[-1].messages[0] == {"role": "system", "content": "Be terse."}
     ask("Hi", default_system="Be kind.")
-    assert server.requests[-1].body["messages"][0]["content"] == "Be kind."
+    assert server.requests[-1].messages[0]["content"] == "Be kind."
 
 
 def test_a_command_without_output_returns_text(server, api: str) -> None:
@@ -151,8 +151,8 @@ def test_typing_typeddict_output_on_this_python(server, api: str) -> None:
     server.script(Reply(text='{"name": "Lamp", "price": 19.5}'))
     product = ask("Describe a product.", output=Product, api=api)
     assert product == {"name": "Lamp", "price": 19.5}
-    sent = server.requests[0].body
-    schema = sent["format"] if api == "native" else sent["response_format"]["json_schema"]["schema"]
+    schema = server.requests[0].format  # the schema each wire API carried, as the server read it
+    assert isinstance(schema, dict)
     assert schema["required"] == ["name", "price"] and "tags" in schema["properties"]
 
 

@@ -7,12 +7,13 @@ import pytest
 from odd_hosts import login_page, trickling
 
 from alloy_nb import ask
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.testing import ScriptedEngine, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(8)]
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_items_leave_a_host_that_trickles_its_reply(api: str) -> None:
     with trickling(interval=0.3).running() as bad, ServerThread(ScriptedEngine()) as good:
         result = ask.map(PROMPTS, hosts=[bad.url, good.url], timeout=1, api=api, progress=False)
@@ -21,7 +22,7 @@ def test_items_leave_a_host_that_trickles_its_reply(api: str) -> None:
     assert bad.paths and result.wall_s < 4  # items sent to it were given up at the timeout, not held
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_items_leave_a_host_that_answers_a_login_page(api: str) -> None:
     with login_page().running() as bad, ServerThread(ScriptedEngine()) as good:
         result = ask.map(PROMPTS, hosts=[bad.url, good.url], api=api, progress=False)

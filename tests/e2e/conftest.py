@@ -8,6 +8,7 @@ import pytest
 
 import alloy_nb
 from alloy_nb import LocalServer, start_local_server
+from alloy_nb.choices import STRATEGIES
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,6 @@ def use_embedded(embedded: LocalServer, monkeypatch: pytest.MonkeyPatch) -> Iter
     alloy_nb.reset_configuration()
 
 
-@pytest.fixture(params=["native", "openai_chat"])
+@pytest.fixture(params=STRATEGIES)
 def api(request: pytest.FixtureRequest) -> str:
     return request.param

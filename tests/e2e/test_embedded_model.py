@@ -146,8 +146,13 @@ def test_tool_using_command_makes_a_real_tool_call(api: str) -> None:
     assert calls, "the model never called the tool"
     assert trace.status == "ok" and isinstance(value, str)
     assert trace.tool_events[0].name == "add" and trace.tool_events[0].error is None
-    tool_message = next(m for m in trace.requests[1].body["messages"] if m["role"] == "tool")
-    assert ("tool_name" in tool_message) if api == "native" else ("tool_call_id" in tool_message)
+    body = trace.requests[1].body
+    if api == "openai_responses":  # the result is an input item that quotes the call's id
+        result = next(item for item in body["input"] if item["type"] == "function_call_output")
+        assert result["call_id"] == trace.tool_events[0].call_id
+    else:
+        tool_message = next(m for m in body["messages"] if m["role"] == "tool")
+        assert ("tool_name" in tool_message) if api == "native" else ("tool_call_id" in tool_message)
 
 
 def test_disconnect_mid_stream_frees_the_model(embedded) -> None:
@@ -299,7 +304,7 @@ def test_the_model_repeats_a_contract_message(api: str) -> None:
 
     value, trace = check.traced()
     assert trace.tool_events and all(e.contract == "ensure" for e in trace.tool_events)
-    tool_messages = [m["content"] for m in trace.requests[-1].body["messages"] if m["role"] == "tool"]
+    tool_messages = [m.text for m in trace.requests[-1].messages if m.role == "tool"]
     assert tool_messages and all(content == "pineapple" for content in tool_messages)
     assert "pineapple" in value.lower()
 

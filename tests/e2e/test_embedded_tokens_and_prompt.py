@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sample_tools import add
 
-from alloy_nb import ask, rendered_prompt
+from alloy_nb import ConfigurationError, ask, rendered_prompt
 
 
 def test_the_prompt_is_smollm2s_chat_template(embedded) -> None:
@@ -29,6 +29,10 @@ def test_tools_bring_their_instructions_and_the_envelope_grammar(embedded) -> No
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_token_probabilities_spell_the_reply(api: str, stream: bool) -> None:
+    if api == "openai_responses":
+        with pytest.raises(ConfigurationError, match=r"not on Ollama's /v1/responses"):
+            ask("Name a colour.", api=api, logprobs=True)
+        return
     options = {"api": api, "max_tokens": 12, "logprobs": True, "top_logprobs": 3}
     if stream:
         streamed = ask.stream("Name a colour.", **options)  # type: ignore[arg-type]

@@ -25,9 +25,9 @@ from alloy_nb.testing import ScriptedTurn
 from alloy_nb.tools import Tool
 from alloy_nb.trace import Trace
 
-Strategy = Literal["native", "openai_chat"]
+Strategy = Literal["native", "openai_chat", "openai_responses"]
 Entry = Literal["python", "%%alloy"]
-BOTH: tuple[Strategy, ...] = ("native", "openai_chat")
+BOTH: tuple[Strategy, ...] = ("native", "openai_chat", "openai_responses")  # every strategy
 FOLLOW_UP = "ping"
 FOLLOW_UP_REPLY = f"You said: {FOLLOW_UP}"  # the scripted engine's demo answer to an unscripted request
 TRACE_POINTER = "The call's trace is in _alloy_trace (also alloy_nb.last_trace())."

@@ -38,6 +38,7 @@ from fault_keeps import (
     reply_text,
     retried,
     tool_event,
+    tool_results,
 )
 from sample_tools import add
 from sample_types import Invoice
@@ -283,7 +284,8 @@ FAULTS: tuple[Fault, ...] = (
         "unknown ollama_api",
         ConfigurationError,
         r"Environment variable ALLOY_EXTRA_JSON='\{\"ollama_api\": \"responses\"\}' is invalid: "
-        r"extra\['ollama_api'\] is 'responses'; allowed values are 'native', 'openai_chat' or 'auto'\.",
+        r"extra\['ollama_api'\] is 'responses'; allowed values are 'auto', 'native', 'openai_chat' or "
+        r"'openai_responses'\. Did you mean 'openai_responses'\?",
         (NOTHING_SENT,),
         env={"ALLOY_EXTRA_JSON": '{"ollama_api": "responses"}'},
         strategies=(None,),
@@ -370,11 +372,12 @@ FAULTS: tuple[Fault, ...] = (
             REQUEST,
             CUT_OFF,
             Keep(
-                "the limit as sent (max_tokens / num_predict)",
+                "the limit as sent (max_tokens / max_output_tokens / num_predict)",
                 lambda o: (
                     8
                     in (
                         o.trace.requests[0].body.get("max_tokens"),
+                        o.trace.requests[0].body.get("max_output_tokens"),
                         o.trace.requests[0].body.get("options", {}).get("num_predict"),
                     )
                 ),
@@ -557,9 +560,7 @@ FAULTS: tuple[Fault, ...] = (
             Keep("the tool result, capped with a note", lambda o: CAP_NOTE in o.trace.tool_events[0].result),
             Keep(
                 "the tool message as sent, capped with a note",
-                lambda o: (
-                    CAP_NOTE in next(m["content"] for m in o.trace.requests[1].body["messages"] if m["role"] == "tool")
-                ),
+                lambda o: CAP_NOTE in tool_results(o.trace.requests[1].body)[0],
             ),
         ),
         turns=(Reply(tool_calls=[Call("dump", {})]), Reply(text=RECOVERED)),

@@ -13,6 +13,7 @@ from sample_types import Invoice
 import alloy_nb
 from alloy_nb import ask, logs, tool
 from alloy_nb._replay import logged_call
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.testing import (
     ScriptedEngine,
     ScriptedServer,
@@ -34,17 +35,19 @@ def lookup_price(item: str) -> str:
     return f"{item}: 4 EUR"
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_replay_sends_the_same_call_and_changes_only_what_is_asked(server, api: str) -> None:
     server.script(Reply(text="Paris."), Reply(text="Paris, France."))
     _, first = ask.traced("Capital of France?", api=api, system="Be brief.", temperature=0.2, max_tokens=30)
     replayed = logs.replay(first.id, model="ollama:qwen3:0.6b", think=False)
     original, again = (request.body for request in server.requests)
-    assert again["model"] == "qwen3:0.6b" and original["messages"] == again["messages"]
+    assert again["model"] == "qwen3:0.6b" and server.requests[0].messages == server.requests[1].messages
     if api == "native":
         assert again["options"] == original["options"] == {"temperature": 0.2, "num_predict": 30}
-    else:
+    elif api == "openai_chat":
         assert (again["temperature"], again["max_tokens"]) == (0.2, 30)
+    else:
+        assert (again["temperature"], again["max_output_tokens"], again["instructions"]) == (0.2, 30, "Be brief.")
     assert replayed.value == "Paris, France." and not replayed.same_reply
     page = replayed._repr_html_()
     assert "logged · ollama:smollm2:135m" in page and "replayed · ollama:qwen3:0.6b" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from sample_types import Invoice
 
@@ -242,44 +243,71 @@ def test_a_bare_model_name_is_an_ollama_model(shell, server) -> None:
 
 
 def test_compare_takes_the_cell_flags_and_caps_tokens(shell, server) -> None:
-    server.script(Reply(text="a"), Reply(text="b"), Reply(text="c"), Reply(text="d"))
+    server.script(*(Reply(text=letter) for letter in "abcdef"))
     shell.run_line_magic("alloy", 'compare --max-tokens 20 -s "Be brief." "Name a colour."')
-    native, openai_chat = (r.body for r in server.requests)
-    assert native["options"]["num_predict"] == 20 and openai_chat["max_tokens"] == 20
+    native, openai_chat, responses = (r.body for r in server.requests)
+    assert native["options"]["num_predict"] == 20 == openai_chat["max_tokens"] == responses["max_output_tokens"]
     assert native["messages"][-1]["content"] == "Name a colour." == openai_chat["messages"][-1]["content"]
-    assert native["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert responses["input"] == [{"type": "message", "role": "user", "content": "Name a colour."}]
+    assert (
+        native["messages"][0] == {"role": "system", "content": "Be brief."} and responses["instructions"] == "Be brief."
+    )
     server.engine.reset()
     shell.run_line_magic("alloy", "compare Name a colour.")
-    assert [r.body.get("max_tokens") or r.body["options"]["num_predict"] for r in server.requests] == [256, 256]
+    limits = [
+        r.body.get("max_tokens") or r.body.get("max_output_tokens") or r.body["options"]["num_predict"]
+        for r in server.requests
+    ]
+    assert limits == [256, 256, 256]
 
 
-def test_compare_runs_both_strategies(shell, server) -> None:
-    server.script(Reply(text="from native"), Reply(text="from openai"))
+def test_compare_runs_each_strategy_and_apis_picks_them(shell, server) -> None:
+    server.script(Reply(text="from native"), Reply(text="from openai"), Reply(text="from responses"))
     comparison = shell.run_line_magic("alloy", 'compare "Same prompt"')
-    assert [r.path for r in server.requests] == ["/api/chat", "/v1/chat/completions"]
+    assert [r.path for r in server.requests] == ["/api/chat", "/v1/chat/completions", "/v1/responses"]
     page = comparison._repr_html_()
-    assert "from native" in page and "from openai" in page
+    assert page.count('<div class="alloy-compare-col">') == 3
+    assert "from native" in page and "from openai" in page and "from responses" in page
+    server.engine.reset()
+    two = shell.run_line_magic("alloy", 'compare --apis "openai_responses, native" "Same prompt"')
+    assert [r.path for r in server.requests] == ["/v1/responses", "/api/chat"]
+    assert [trace.strategy for trace in two.traces] == ["openai_responses", "native"]
+    for flag, message in [
+        ("--apis native", "takes two or three"),
+        ("--apis native,openai_chatt", "'openai_chatt' is not a wire API .*Did you mean 'openai_chat'\\?"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            shell.run_line_magic("alloy", f"compare {flag} hi")
 
 
 def test_compare_streams_each_side_into_its_own_column(shell, server) -> None:
     server.script(
-        Reply(chunks=["from ", "<native>"], chunk_delay=0.1), Reply(chunks=["from ", "openai"], chunk_delay=0.1)
+        Reply(chunks=["from ", "<native>"], chunk_delay=0.1),
+        Reply(chunks=["from ", "openai"], chunk_delay=0.1),
+        Reply(chunks=["from ", "responses"], chunk_delay=0.1),
     )
     shell.display_pub.outputs.clear()
     shell.run_line_magic("alloy", 'compare "Same prompt"')
     live = [o["text/html"] for o in shell.display_pub.outputs if "alloy-compare-live" in o.get("text/html", "")]
     assert any("<b>native</b> <i>streaming…</i>" in page and "from " in page for page in live), live
     assert any("&lt;native&gt;" in page and "<b>openai_chat</b> <i>streaming…</i>" in page for page in live)
+    assert any("<b>openai_responses</b> <i>streaming…</i>" in page for page in live)
     assert "<native>" not in "".join(live)  # escaped
     last = shell.display_pub.outputs[-1]["text/plain"]
     assert last.startswith("native: done in ") and " · openai_chat: done in " in last
+    assert " · openai_responses: done in " in last
 
 
 def test_compare_shows_each_strategys_thinking_folded(shell, server) -> None:
-    server.script(Reply(thinking="native <b>reasons</b>", text="a"), Reply(thinking="openai reasons", text="b"))
+    server.script(
+        Reply(thinking="native <b>reasons</b>", text="a"),
+        Reply(thinking="openai reasons", text="b"),
+        Reply(thinking="responses reasons", text="c"),
+    )
     page = shell.run_line_magic("alloy", 'compare --think -m ollama:qwen3:0.6b "Why?"')._repr_html_()
     assert "<details><summary>thinking</summary><pre>native &lt;b&gt;reasons&lt;/b&gt;" in page
     assert "<details><summary>thinking</summary><pre>openai reasons" in page
+    assert "<details><summary>thinking</summary><pre>responses reasons" in page
 
 
 def test_picker_command_shows_the_hosts_models(shell, server) -> None:

@@ -8,6 +8,7 @@ from nbclient import NotebookClient
 from sample_tools import add
 
 from alloy_nb import Trace, ask
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.notebook.trace_view import Comparison, compare
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
@@ -21,7 +22,7 @@ def tool_call_trace(server, api: str) -> Trace:
     return trace
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_tool_result_shows_its_tool_and_the_real_call_id(server, api: str) -> None:
     """The view reads the neutral record: the same fields whichever wire API carried the result."""
     trace = tool_call_trace(server, api)
@@ -46,7 +47,11 @@ def test_compare_shows_both_strategies(server) -> None:
     assert html.count('<div class="alloy-compare-col">') == 2
     assert "tool_name" in html and openai.responses[0].tool_calls[0].id in html
     assert repr(comparison) == f"── native ──\n{native.summary()}\n\n── openai_chat ──\n{openai.summary()}"
-    assert compare(native, openai, ("A", "B")) == Comparison(native, openai, ("A", "B"))
+    assert compare(native, openai, titles=("A", "B")) == Comparison((native, openai), ("A", "B"))
+    with pytest.raises(ValueError, match="at least two traces"):
+        compare(native)
+    with pytest.raises(ValueError, match="2 traces but 1 titles"):
+        compare(native, openai, titles=("A",))
 
 
 def test_show_trace_displays_html_in_a_kernel(server) -> None:

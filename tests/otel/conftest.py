@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_support import memory_provider, plain_spans
 
 from alloy_nb import otel
+from alloy_nb.choices import STRATEGIES
 
 
 @dataclass
@@ -40,7 +41,7 @@ def _alloy_at_server(alloy_at_server) -> None:
     """Every span test talks to the scripted server."""
 
 
-@pytest.fixture(params=["native", "openai_chat"])
+@pytest.fixture(params=STRATEGIES)
 def api(request: pytest.FixtureRequest) -> str:
     """Run the test once per strategy."""
     return request.param

@@ -49,7 +49,7 @@ def test_a_tool_call_is_a_call_span_over_its_chats_and_its_tool(server, spans, a
         assert chat["attributes"]["gen_ai.usage.input_tokens"] > 0
         assert chat["attributes"]["gen_ai.usage.output_tokens"] > 0
         assert call["start"] <= chat["start"] < chat["end"] <= call["end"]
-    expected_reasons = {"native": ("stop",), "openai_chat": ("tool_calls",)}[api]
+    expected_reasons = {"native": ("stop",), "openai_chat": ("tool_calls",), "openai_responses": ("tool_calls",)}[api]
     assert chats[0]["attributes"]["gen_ai.response.finish_reasons"] == expected_reasons
     assert chats[1]["attributes"]["gen_ai.response.finish_reasons"] == ("stop",)
     assert chats[0]["end"] <= tool["start"] <= tool["end"] <= chats[1]["start"]  # the tool ran between the turns

@@ -134,6 +134,7 @@ def test_bad_model_strings_explain_the_format(bad: str) -> None:
         ("ollama:gpt-oss:20b", None, "openai_chat"),
         ("ollama:gpt-oss:20b", "native", "native"),
         ("ollama:llama3.1:8b", "openai_chat", "openai_chat"),
+        ("ollama:gpt-oss:20b", "openai_responses", "openai_responses"),
         ("ollama:gpt-oss:120b", "auto", "openai_chat"),
     ],
 )
@@ -144,7 +145,7 @@ def test_strategy_routing(model: str, api: str | None, strategy: str) -> None:
 
 
 def test_invalid_ollama_api_names_the_allowed_values() -> None:
-    with pytest.raises(ConfigurationError, match="'native', 'openai_chat' or 'auto'"):
+    with pytest.raises(ConfigurationError, match="'auto', 'native', 'openai_chat' or 'openai_responses'"):
         current(extra={"ollama_api": "v1"})
 
 

@@ -197,7 +197,7 @@ def evil_trace() -> Trace:
     )
 
 
-@pytest.mark.parametrize("render", [trace_html, lambda t: comparison_html(t, t, EVIL_TEXT, EVIL_TEXT)])
+@pytest.mark.parametrize("render", [trace_html, lambda t: comparison_html((t, t), (EVIL_TEXT, EVIL_TEXT))])
 def test_every_data_string_is_escaped(render) -> None:
     html = render(evil_trace())
     assert "<script" not in html.lower()
@@ -222,13 +222,13 @@ def test_long_strings_are_cut_with_a_note() -> None:
 
 
 def test_comparison_has_both_strategies_in_columns_that_stack_when_narrow() -> None:
-    html = comparison_html(native_tool_trace(), openai_tool_trace())
+    html = comparison_html((native_tool_trace(), openai_tool_trace()))
     assert "grid-template-columns:repeat(auto-fit,minmax(min(100%,26em),1fr))" in html
     assert html.count('<div class="alloy-compare-col">') == 2
     assert '<div class="alloy-compare-title">native</div>' in html
     assert '<div class="alloy-compare-title">openai_chat</div>' in html
     assert "tool_name" in html and "tool_call_id" in html  # each body as its API sent it
-    titled = comparison_html(native_tool_trace(), openai_tool_trace(), "left one", "right one")
+    titled = comparison_html((native_tool_trace(), openai_tool_trace()), ("left one", "right one"))
     assert "left one" in titled and "right one" in titled
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from alloy_nb.choices import STRATEGIES
 
-@pytest.fixture(params=["native", "openai_chat"])
+
+@pytest.fixture(params=STRATEGIES)
 def api(request: pytest.FixtureRequest) -> str:
     """Run the test once per strategy."""
     return request.param

@@ -13,9 +13,10 @@ SCRIPT = textwrap.dedent("""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
     from alloy_nb import ask
+    from alloy_nb.choices import STRATEGIES
     before = len(os.listdir("/proc/self/fd"))
     for number in range(500):
-        api = ("native", "openai_chat")[number % 2]
+        api = STRATEGIES[number % len(STRATEGIES)]
         assert asyncio.run(ask.async_(f"call {number}", api=api)) == f"You said: call {number}"
     print(before, len(os.listdir("/proc/self/fd")))
 """)
@@ -37,8 +38,9 @@ def test_five_hundred_asyncio_runs_under_a_low_file_limit(server) -> None:
 
 EXIT_SCRIPT = textwrap.dedent("""
     from alloy_nb import ask
+    from alloy_nb.choices import STRATEGIES
     from alloy_nb.host import Host
-    for api in ("native", "openai_chat"):
+    for api in STRATEGIES:
         assert ask("hi", api=api, log=False) == "You said: hi"
     assert Host().answers()
     print("done")
@@ -46,7 +48,7 @@ EXIT_SCRIPT = textwrap.dedent("""
 
 
 def test_a_script_that_ends_after_sync_calls_leaves_no_socket_for_the_collector(server) -> None:
-    """The kept clients (both strategies', the host client's) are closed at exit: Python's
+    """The kept clients (every strategy's, the host client's) are closed at exit: Python's
     development mode reports every socket the garbage collector has to close."""
     done = subprocess.run(
         [sys.executable, "-X", "dev", "-c", EXIT_SCRIPT],

@@ -1,4 +1,4 @@
-"""ask / command through both strategies: text, typed outputs, routing, hosts and errors."""
+"""ask / command through every strategy: text, typed outputs, routing, hosts and errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal, Optional
 
 import pytest
 from sample_types import Color, Invoice, Person, Point
+from wire_shapes import conversation, max_tokens, message, output_schema, reply_text, system_prompt, wire_path
 
 import alloy_nb
 from alloy_nb import (
@@ -21,10 +22,6 @@ from alloy_nb import (
 from alloy_nb.testing import ScriptedTurn as Reply
 
 
-def wire_path(api: str) -> str:
-    return "/api/chat" if api == "native" else "/v1/chat/completions"
-
-
 def test_plain_text_and_trace_body_is_what_the_server_received(server, api: str) -> None:
     server.script(Reply(text="Hello there."))
     value, trace = ask.traced("Say hello.", api=api, model="ollama:llama3.1:8b")
@@ -34,7 +31,7 @@ def test_plain_text_and_trace_body_is_what_the_server_received(server, api: str)
     [request] = trace.requests
     assert request.body == received.body  # exactly as sent, byte for byte parsed
     assert request.url.endswith(wire_path(api))
-    assert request.body["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert conversation(request.body, api) == [message(api, "user", "Say hello.")]
     assert trace.strategy == api and trace.status == "ok" and trace.result == "Hello there."
     assert trace.responses[0].usage.completion_tokens
     assert alloy_nb.last_trace() is trace
@@ -43,11 +40,12 @@ def test_plain_text_and_trace_body_is_what_the_server_received(server, api: str)
 def test_trace_keeps_the_response_body_as_received(server, api: str) -> None:
     server.script(Reply(text="Hello there."))
     raw = ask.traced("Say hello.", api=api).trace.responses[0].raw
+    assert reply_text(raw, api) == "Hello there."
     if api == "native":
-        assert raw["message"] == {"role": "assistant", "content": "Hello there."} and raw["done"] is True
-    else:
-        assert raw["object"] == "chat.completion"
-        assert raw["choices"][0]["message"]["content"] == "Hello there."
+        assert raw["message"] == {"role": "assistant", "content": "Hello there."}
+    elif api == "openai_responses":
+        [item] = raw["output"]
+        assert (item["type"], item["role"], item["status"]) == ("message", "assistant", "completed")
 
 
 @pytest.mark.parametrize(
@@ -73,14 +71,9 @@ def test_each_output_kind(server, api: str, output: object, reply: str, expected
     assert value == expected
     body = server.requests[0].body
     schema = alloy_nb.outputs.output_spec(output).schema
-    if schema is None:
-        assert "format" not in body and "response_format" not in body
-    elif api == "native":
-        assert body["format"] == schema
-    else:
-        assert body["response_format"]["json_schema"]["schema"] == schema
+    assert output_schema(body, api) == schema
     if schema is not None:
-        assert "JSON Schema" in body["messages"][0]["content"]  # the prompt says it too
+        assert "JSON Schema" in (system_prompt(body, api) or "")  # the prompt says it too
     assert trace.status == "ok"
 
 
@@ -88,11 +81,17 @@ def test_system_prompt_and_sampling_settings_on_the_wire(server, api: str) -> No
     server.script(Reply(text="ok"))
     ask("Hi", api=api, system="Be terse.", temperature=0.2, max_tokens=16)
     body = server.requests[0].body
-    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+    assert system_prompt(body, api) == "Be terse." and max_tokens(body, api) == 16
     if api == "native":
+        assert body["messages"][0] == {"role": "system", "content": "Be terse."}
         assert body["options"] == {"temperature": 0.2, "num_predict": 16}
-    else:
+    elif api == "openai_chat":
+        assert body["messages"][0] == {"role": "system", "content": "Be terse."}
         assert (body["temperature"], body["max_tokens"]) == (0.2, 16)
+    else:
+        assert body["instructions"] == "Be terse." and body["input"] == [message(api, "user", "Hi")]
+        assert (body["temperature"], body["max_output_tokens"]) == (0.2, 16)
+    assert server.requests[0].options == {"temperature": 0.2, "num_predict": 16}  # what the server read
 
 
 def test_native_only_options_pass_through_on_native(server) -> None:
@@ -116,6 +115,7 @@ def test_native_only_options_are_refused_on_openai_chat(server) -> None:
         ("ollama:gpt-oss:20b", "native", "/api/chat"),
         ("ollama:llama3.1:8b", None, "/api/chat"),
         ("ollama:llama3.1:8b", "openai_chat", "/v1/chat/completions"),
+        ("ollama:llama3.1:8b", "openai_responses", "/v1/responses"),
     ],
 )
 def test_gpt_oss_routing_and_override(server, model: str, api: str | None, path: str) -> None:
@@ -154,7 +154,7 @@ def test_no_server_says_what_to_do_and_trace_keeps_the_request(api: str) -> None
         ask("Hi", api=api, host=host)
     trace = info.value.trace
     assert trace.status == "error" and trace.error.type == "OllamaUnavailable"
-    assert trace.requests[0].body["messages"][-1]["content"] == "Hi"
+    assert conversation(trace.requests[0].body, api)[-1] == message(api, "user", "Hi")
     assert trace.responses == []
 
 
@@ -197,8 +197,16 @@ def test_auto_finalize_sends_exactly_one_request_without_tools(server, api: str)
     final = trace.requests[-1]
     assert final.finalize and not final.body.get("tools")
     assert final.body == server.requests[1].body
-    assert final.body["messages"][-2] == {"role": "assistant", "content": "I think it is forty-two."}
-    assert "final answer" in final.body["messages"][-1]["content"]
+    *_, answer, ask_again = conversation(final.body, api)
+    assert answer == message(api, "assistant", "I think it is forty-two.")
+    assert ask_again["role"] == "user" and "final answer" in ask_again["content"]
+
+
+def test_an_empty_reply_stays_a_turn_of_the_conversation_for_the_finalize_turn(server, api: str) -> None:
+    server.script(Reply(text=""), Reply(text='{"value": 42}'))
+    assert ask("How many?", output=int, api=api) == 42
+    roles = [m["role"] for m in server.requests[1].messages]  # as the server read them, whatever the wire
+    assert roles == ["system", "user", "assistant", "user"] and server.requests[1].messages[2]["content"] == ""
 
 
 def test_finalize_that_still_fails_raises_once(server, api: str) -> None:
@@ -217,8 +225,8 @@ def test_command_decorator_typed_and_options(server, api: str) -> None:
     server.script(Reply(text='{"number": "A-1", "total": 99.0}'))
     assert read_invoice("Invoice A-1, total 99 EUR") == Invoice(number="A-1", total=99.0)
     body = server.requests[0].body
-    assert body["messages"][-1]["content"] == "Extract the invoice from: Invoice A-1, total 99 EUR"
-    assert body["messages"][0]["content"].startswith("You read invoices.")
+    assert conversation(body, api)[-1] == message(api, "user", "Extract the invoice from: Invoice A-1, total 99 EUR")
+    assert (system_prompt(body, api) or "").startswith("You read invoices.")
     assert "Invoice" in repr(read_invoice)
 
 
@@ -243,7 +251,7 @@ async def test_async_ask_and_async_command(server, api: str) -> None:
     server.script(Reply(text="async hello"), Reply(text='{"value": 1.5}'))
     assert await ask.async_("Hi", api=api) == "async hello"
     assert await estimate("pi/2") == 1.5
-    assert server.requests[1].body["messages"][-1]["content"] == "Estimate pi/2"
+    assert conversation(server.requests[1].body, api)[-1] == message(api, "user", "Estimate pi/2")
 
 
 def test_bad_prompt_type_and_model_string_fail_before_sending(server) -> None:
@@ -267,7 +275,7 @@ def test_history_goes_between_system_and_prompt(server, api: str) -> None:
     server.script(Reply(text="Blue."))
     history = [{"role": "user", "content": "My favourite colour is blue."}, {"role": "assistant", "content": "Noted."}]
     ask("What is my favourite colour?", api=api, system="Remember.", history=history)
-    assert server.requests[0].body["messages"] == [
+    assert server.requests[0].messages == [  # as the server read them, whatever the wire
         {"role": "system", "content": "Remember."},
         *history,
         {"role": "user", "content": "What is my favourite colour?"},

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sample_tools import add
+from wire_shapes import thinking_setting
 
 import alloy_nb
 from alloy_nb import ConfigurationError, ModelNotFound, ask, model_info
@@ -90,8 +91,7 @@ def test_async_calls_are_fitted_the_same_way(server, api: str) -> None:
         asyncio.run(ask.async_("Add.", tools=[add], model="ollama:gemma3:4b", api=api))
     server.script(Reply(tool_calls=[Call("add", {"a": 1, "b": 2})]), Reply(text="3"))
     assert asyncio.run(ask.async_("Add.", tools=[add], think=True, model="ollama:gpt-oss:20b", api=api)) == "3"
-    first = server.requests[0].body
-    assert (first.get("think") if api == "native" else first.get("reasoning_effort")) == "medium"
+    assert thinking_setting(server.requests[0].body, api) == "medium"
 
 
 class _OlderServer(ScriptedEngine):

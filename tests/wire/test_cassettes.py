@@ -11,6 +11,7 @@ from sample_tools import add
 from sample_types import City
 
 from alloy_nb import ask
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply, cassette, to_script
 from alloy_nb.trace import Trace
 
@@ -30,7 +31,7 @@ def same_call(recorded: Trace, replayed: Trace) -> None:
     assert _without_timing(replayed.model_dump(mode="json")) == _without_timing(recorded.model_dump(mode="json"))
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_traced_tool_call_replays_offline_into_the_same_trace(server, api: str) -> None:
     server.script(Reply(tool_calls=[Call("add", {"a": 2, "b": 3}, id="call_abc")]), Reply(text="2 + 3 = 5."))
     _, recorded = ask.traced("Add 2 and 3.", tools=[add], api=api, temperature=0.0)

@@ -1,4 +1,4 @@
-"""Credentials in the host: never shown, sent the same way by both strategies and the host client."""
+"""Credentials in the host: never shown, sent the same way by every strategy and the host client."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 import alloy_nb
 from alloy_nb import ConfigurationError, ask
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.config import current
 from alloy_nb.host import Host
 
@@ -19,7 +20,7 @@ def with_credentials(url: str) -> str:
     return url.replace("http://", f"http://alice:{SECRET}@")
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_url_credentials_become_one_basic_authorization_header(server, api: str) -> None:
     alloy_nb.configure(host=with_credentials(server.url))
     try:
@@ -30,7 +31,7 @@ def test_url_credentials_become_one_basic_authorization_header(server, api: str)
     assert server.requests[0].headers["authorization"] == expected
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_configured_authorization_header_wins(server, api: str) -> None:
     alloy_nb.configure(host=with_credentials(server.url), headers={"Authorization": "Bearer proxy"})
     try:
@@ -76,7 +77,7 @@ def test_a_bad_ollama_host_with_credentials_is_reported_without_them(monkeypatch
 API_KEY = "sk-ollama-4f7c2b"
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_ollama_api_key_reaches_every_request_and_no_record(server, api: str, monkeypatch, caplog) -> None:
     monkeypatch.setenv("OLLAMA_API_KEY", API_KEY)
     caplog.set_level(logging.DEBUG)
@@ -94,7 +95,7 @@ def test_a_configured_authorization_header_wins_over_the_key(server, monkeypatch
     assert server.requests[0].headers["authorization"] == "Bearer proxy"
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_401_says_where_the_key_goes_and_never_shows_it(server, api: str, monkeypatch) -> None:
     from alloy_nb import ServerError
     from alloy_nb.testing import ScriptedTurn

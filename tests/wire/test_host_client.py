@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 import alloy_nb
 from alloy_nb import ModelNotFound, ask
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.config import current
 from alloy_nb.host import Host
 from alloy_nb.notebook.host_tables import models_table
@@ -55,6 +56,7 @@ class RecordingHost:
                 Route("/api/pull", self.pull, methods=["POST"]),
                 Route("/api/chat", self.chat, methods=["POST"]),
                 Route("/v1/chat/completions", self.chat_v1, methods=["POST"]),
+                Route("/v1/responses", self.chat_v1, methods=["POST"]),
             ]
         )
         self.socket = bind("127.0.0.1", 0)
@@ -123,15 +125,17 @@ def test_configured_headers_reach_every_host_call(host: RecordingHost, capsys) -
     pull_with_progress(config, "tiny:1b")
     with pytest.raises(ModelNotFound, match=r"Models there: tiny:1b\. Pull it with `ollama pull nosuch`"):
         ask("hi", api="native")
-    with pytest.raises(ModelNotFound, match="Models there: tiny:1b"):
-        ask("hi", api="openai_chat")
+    for api in ("openai_chat", "openai_responses"):
+        with pytest.raises(ModelNotFound, match="Models there: tiny:1b"):
+            ask("hi", api=api)
     assert "Pulled tiny:1b." in capsys.readouterr().out
     reached = host.paths_with("authorization", "Bearer proxy-token")
-    assert reached == {"/api/version", "/api/tags", "/api/show", "/api/pull", "/api/chat", "/v1/chat/completions"}
+    chats = {"/api/chat", "/v1/chat/completions", "/v1/responses"}
+    assert reached == {"/api/version", "/api/tags", "/api/show", "/api/pull", *chats}
     assert reached == {path for path, _ in host.seen}
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 async def test_the_missing_model_listing_does_not_block_the_event_loop(host: RecordingHost, api: str) -> None:
     ticks: list[float] = []
 

@@ -1,4 +1,4 @@
-"""Images on both wires: what is sent, what the trace keeps, what is refused."""
+"""Images on every wire: what is sent, what the trace keeps, what is refused."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
+from wire_shapes import conversation
 
 from alloy_nb import ConfigurationError, ask
 from alloy_nb.capabilities import forget
@@ -31,10 +32,12 @@ def _fresh_capabilities():
 
 
 def _sent_images(body: dict, api: str) -> list[str]:
-    last = body["messages"][-1]
+    last = conversation(body, api)[-1]
     if api == "native":
         return last["images"]
-    return [part["image_url"]["url"] for part in last["content"] if part["type"] == "image_url"]
+    if api == "openai_chat":
+        return [part["image_url"]["url"] for part in last["content"] if part["type"] == "image_url"]
+    return [part["image_url"] for part in last["content"] if part["type"] == "input_image"]
 
 
 def test_images_go_on_each_wire_in_its_own_shape(server, api: str, tmp_path: Path) -> None:
@@ -48,6 +51,8 @@ def test_images_go_on_each_wire_in_its_own_shape(server, api: str, tmp_path: Pat
     assert _sent_images(wire, api) == expected
     if api == "openai_chat":
         assert wire["messages"][-1]["content"][0] == {"type": "text", "text": "What colour?"}
+    elif api == "openai_responses":
+        assert wire["input"][-1]["content"][0] == {"type": "input_text", "text": "What colour?"}
     else:
         assert wire["messages"][-1]["content"] == "What colour?"
     assert server.requests[0].messages[-1]["images"] == [encoded] * 3  # what the server read

@@ -1,5 +1,5 @@
 """A server that closes the connection in the middle of its reply reads as "closed the connection before the
-reply was complete" (transient, so retried), for both strategies, sync and async, streamed or not: the
+reply was complete" (transient, so retried), for every strategy, sync and async, streamed or not: the
 SDKs' transport errors are recognised by class (httpx's, and httpx2's for the openai SDK), not by name."""
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from alloy_nb import CommandError, ask, tool
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.nesting import MAX_NESTING
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 from alloy_nb.trace import Trace
@@ -43,7 +44,7 @@ def test_a_reply_past_the_limit_is_a_command_error_naming_it(server, reply: str)
     assert trace.status == "error" and Trace.from_json(trace.to_json()).status == "error"
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_tool_arguments_past_the_limit_go_back_to_the_model_and_the_trace_still_serialises(server, api: str) -> None:
     @tool
     def store(data: dict) -> str:

@@ -1,5 +1,5 @@
 """A host that answers 200 with something that is not JSON (a proxy's login page): the error names the host
-and says the reply was not JSON, for both strategies, sync and async."""
+and says the reply was not JSON, for every strategy, sync and async."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from odd_hosts import OddHost, login_page
+from wire_shapes import wire_path
 
 from alloy_nb import ServerError, ask
 
@@ -27,8 +28,10 @@ def test_a_login_page_is_reported_as_not_json(proxy: OddHost, api: str) -> None:
         ask("hi", host=proxy.url, api=api)
     assert "\n" not in str(caught.value)
     assert caught.value.trace is not None and caught.value.trace.status == "error"
+    assert set(proxy.paths) == {wire_path(api)}
 
 
 async def test_a_login_page_is_reported_as_not_json_async(proxy: OddHost, api: str) -> None:
     with pytest.raises(ServerError, match=NOT_JSON):
         await ask.async_("hi", host=proxy.url, api=api)
+    assert set(proxy.paths) == {wire_path(api)}

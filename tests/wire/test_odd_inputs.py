@@ -9,6 +9,7 @@ from IPython.core.error import UsageError
 
 import alloy_nb
 from alloy_nb import ask, last_trace, tool
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.notebook.prompt_template import interpolate
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
@@ -56,7 +57,7 @@ def test_a_negative_cell_number_in_a_prompt_is_a_usage_error() -> None:
         interpolate("Explain {In[-1]}", {"In": ["", "1 + 1"]}, {})
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_missing_model_on_the_embedded_server_gets_the_embedded_advice(server, api: str) -> None:
     with pytest.raises(alloy_nb.ModelNotFound) as missing:
         ask("hi", model="ollama:nosuch:1b", api=api)

@@ -1,4 +1,4 @@
-"""Tool loops stream, through both strategies, sync and async: every turn's text as it comes, the tool
+"""Tool loops stream, through every strategy, sync and async: every turn's text as it comes, the tool
 calls gathered from the stream (whole on the native API, in OpenAI's fragments on /v1), the tools run
 between turns, the trace a whole call's plus chunk timings; a tool call cut short is an error."""
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sample_tools import add
 from trace_support import untimed
+from wire_shapes import tool_result_texts
 
 from alloy_nb import CommandError, ServerError, ask, command
 from alloy_nb.messages import ToolCall, ToolResult
@@ -25,7 +26,7 @@ def two_turns(chunk_delay: float = 0.0, thinking: str = "") -> tuple[Reply, Repl
 
 
 def call_of(api: str) -> ToolCall:
-    """The call as each strategy gathers it: arguments an object (native) or the JSON text (openai_chat)."""
+    """The call as each strategy gathers it: arguments an object (native) or the JSON text (the /v1 APIs)."""
     if api == "native":
         return ToolCall(id="call_0", name="add", arguments={"a": 2, "b": 3})
     return ToolCall(id="call_add", name="add", arguments='{"a":2,"b":3}')
@@ -38,8 +39,7 @@ def test_a_two_turn_tool_loop_streams_the_text_of_each_turn(server, api: str) ->
     assert stream.value == "The sum is 5." and stream.text == "Let me add.The sum is 5."
     first, second = (request.body for request in server.requests)
     assert first["stream"] is True and second["stream"] is True and first["tools"]
-    [result] = [m for m in second["messages"] if m["role"] == "tool"]
-    assert result["content"] == "5"
+    assert tool_result_texts(second, api) == ["5"]
     trace = stream.trace
     assert trace.status == "ok" and trace.result == "The sum is 5." and trace.stream
     assert [r.text for r in trace.responses] == ["Let me add.", "The sum is 5."]
@@ -55,7 +55,7 @@ async def test_an_async_tool_loop_streams_the_text_of_each_turn(server, api: str
     assert stream.value == "The sum is 5." and stream.trace.status == "ok"
     assert [r.text for r in stream.trace.responses] == ["Let me add.", "The sum is 5."]
     assert [e.result for e in stream.trace.tool_events] == ["5"]
-    assert [m["content"] for m in server.requests[1].body["messages"] if m["role"] == "tool"] == ["5"]
+    assert tool_result_texts(server.requests[1].body, api) == ["5"]
 
 
 def test_events_give_text_thinking_tool_calls_and_results_in_order(server, api: str) -> None:
@@ -115,16 +115,17 @@ async def test_a_tool_call_cut_by_the_connection_is_an_error_and_never_runs(serv
     assert [r.text for r in trace.responses] == ["Let me "]  # what arrived is kept
 
 
+@pytest.mark.parametrize("api", ["openai_chat", "openai_responses"])
 @pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "whole"])
-def test_a_tool_call_cut_by_the_token_limit_is_an_error_and_never_runs(server, streamed: bool) -> None:
+def test_a_tool_call_cut_by_the_token_limit_is_an_error_and_never_runs(server, api: str, streamed: bool) -> None:
     # only /v1 can send incomplete arguments: the native API sends each call whole, as an object
     server.script(Reply(tool_calls=[Call("add", id="call_add", pieces=['{"a": 2', ', "b": '])], done_reason="length"))
     limit = r"cut off by the token limit \(max_tokens=8\) in the middle of a call to tool 'add'.*Raise max_tokens"
     with pytest.raises(CommandError, match=limit) as caught:
         if streamed:
-            list(ask.stream("What is 2 + 3?", tools=[add], api="openai_chat", max_tokens=8))
+            list(ask.stream("What is 2 + 3?", tools=[add], api=api, max_tokens=8))
         else:
-            ask("What is 2 + 3?", tools=[add], api="openai_chat", max_tokens=8)
+            ask("What is 2 + 3?", tools=[add], api=api, max_tokens=8)
     assert caught.value.raw_text == '{"a": 2, "b": '
     assert caught.value.trace.tool_events == [] and len(server.requests) == 1
 

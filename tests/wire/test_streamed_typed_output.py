@@ -1,4 +1,4 @@
-"""Typed outputs stream, through both strategies, sync and async: the JSON as text pieces, `.partial`
+"""Typed outputs stream, through every strategy, sync and async: the JSON as text pieces, `.partial`
 filling in as it grows, `.value` the value the call without `.stream` returns, the trace a whole
 call's apart from timings, and the finalize turn when the reply does not validate."""
 
@@ -11,8 +11,10 @@ import pytest
 from sample_tools import add
 from sample_types import Invoice, LineItem, Order
 from trace_support import untimed
+from wire_shapes import conversation, output_schema
 
 from alloy_nb import ask, command
+from alloy_nb.outputs import output_spec
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 ORDER = Order(number="A-1", items=[LineItem(name="pen", qty=2), LineItem(name="ink", qty=1)])
@@ -58,7 +60,7 @@ def test_a_typed_stream_gives_the_json_and_a_growing_partial_value(server, api: 
     assert_fills_in(partials)
     assert stream.value == ORDER == stream.partial and stream.trace.result == ORDER.model_dump()
     body = server.requests[0].body
-    assert body["stream"] is True and ("format" in body or "response_format" in body)
+    assert body["stream"] is True and output_schema(body, api) == output_spec(Order).schema
     server.script(Reply(chunks=CHUNKS))
     assert ask("The order?", output=Order, api=api) == stream.value
 
@@ -113,7 +115,7 @@ async def test_a_streamed_reply_that_does_not_validate_gets_the_finalize_turn(se
     assert partials == [None, None, None, Invoice(number="A1", total=12.5)]  # the first reply never validated
     assert [request.finalize for request in stream.trace.requests] == [False, True]
     finalize = server.requests[-1].body
-    assert finalize["stream"] is True and "Now give your final answer." in finalize["messages"][-1]["content"]
+    assert finalize["stream"] is True and "Now give your final answer." in conversation(finalize, api)[-1]["content"]
     assert untimed(stream.trace) == untimed(whole_trace)
 
 

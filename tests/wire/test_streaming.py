@@ -1,10 +1,11 @@
-"""Text streaming, sync and async, through both strategies."""
+"""Text streaming, sync and async, through every strategy."""
 
 from __future__ import annotations
 
 import time
 
 from sample_tools import add
+from wire_shapes import conversation, message
 
 from alloy_nb import ask, command
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
@@ -46,7 +47,7 @@ def test_command_stream(server, api: str) -> None:
 
     server.script(Reply(text="Roses are red"))
     assert "".join(poem.stream("roses")) == "Roses are red"
-    assert server.requests[0].body["messages"][-1]["content"] == "A poem about roses"
+    assert conversation(server.requests[0].body, api)[-1] == message(api, "user", "A poem about roses")
 
 
 def test_closing_a_stream_early_marks_the_trace_interrupted_and_keeps_the_text(server, api: str) -> None:

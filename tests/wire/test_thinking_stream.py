@@ -1,4 +1,4 @@
-"""Thinking streams alongside the text, on both APIs, and is never part of the text or the output."""
+"""Thinking streams alongside the text, on every API, and is never part of the text or the output."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import pytest
 from sample_types import Invoice
 
 from alloy_nb import ask
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.testing import ScriptedTurn as Reply
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_a_stream_yields_the_answer_and_keeps_the_thinking_apart(server, api: str) -> None:
     server.script(Reply(thinking="First, consider the sky.", chunks=["It is ", "blue."]))
     stream = ask.stream("Colour of the sky?", api=api)
@@ -20,7 +21,7 @@ def test_a_stream_yields_the_answer_and_keeps_the_thinking_apart(server, api: st
     assert stream.trace.responses[0].ttft_s is not None
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_typed_output_never_parses_the_thinking(server, api: str) -> None:
     server.script(Reply(thinking='{"number": "WRONG", "total": 0}', text='{"number": "A-1", "total": 3}'))
     value, trace = ask.traced("Invoice.", output=Invoice, api=api)
@@ -69,7 +70,7 @@ def test_unset_think_sends_nothing(server) -> None:
 INLINE = "<think>\nBlue light scatters most.\n</think>\n\n"
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_inline_think_tags_are_split_off_a_reply(server, api: str) -> None:
     server.script(Reply(text=INLINE + "It is blue."))
     text, trace = ask.traced("Colour of the sky?", api=api)
@@ -78,7 +79,7 @@ def test_inline_think_tags_are_split_off_a_reply(server, api: str) -> None:
     assert "<think>" in str(trace.responses[0].raw)  # the trace keeps the reply as it came
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_inline_think_tags_are_split_off_a_stream_cut_anywhere(server, api: str) -> None:
     whole = INLINE + "It is blue."
     server.script(Reply(chunks=[whole[i : i + 3] for i in range(0, len(whole), 3)]))
@@ -91,7 +92,7 @@ def test_inline_think_tags_are_split_off_a_stream_cut_anywhere(server, api: str)
     assert stream.trace.responses[0].thinking_pieces == kinds.count("thinking")
 
 
-@pytest.mark.parametrize("api", ["native", "openai_chat"])
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_typed_output_parses_what_follows_inline_thinking(server, api: str) -> None:
     server.script(Reply(text='<think>{"number": "WRONG"}</think>{"number": "A-1", "total": 3}'))
     assert ask("Invoice.", output=Invoice, api=api) == Invoice(number="A-1", total=3.0)

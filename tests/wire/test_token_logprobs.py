@@ -1,6 +1,6 @@
-"""Token log probabilities end to end: the setting reaches the wire on both strategies, plain and
-streamed; the trace keeps each token with its alternatives, and they spell the reply; the call log
-keeps them with the trace."""
+"""Token log probabilities end to end: the setting reaches the wire on the strategies that have them, plain
+and streamed (Ollama's /v1/responses has none: asking there is refused before anything is sent); the trace
+keeps each token with its alternatives, and they spell the reply; the call log keeps them with the trace."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from wire_shapes import LOGPROB_STRATEGIES
 
 import alloy_nb
-from alloy_nb import ask, logs
+from alloy_nb import ConfigurationError, ask, logs
 from alloy_nb.testing import ScriptedTurn as Reply
 
 REPLY = Reply(chunks=["Tides ", "follow ", "the ", "moon."])
 
 
+@pytest.mark.parametrize("api", LOGPROB_STRATEGIES)
 @pytest.mark.parametrize("stream", [False, True])
 def test_logprobs_reach_the_wire_and_the_trace_keeps_each_token(server, api: str, stream: bool) -> None:
     server.script(REPLY)
@@ -33,6 +35,16 @@ def test_logprobs_reach_the_wire_and_the_trace_keeps_each_token(server, api: str
     assert all(len(token.alternatives) == 3 and token.alternatives[0].token == token.token for token in tokens)
     assert all(0.5 <= math.exp(token.logprob) <= 0.95 for token in tokens)  # the scripted model's range
     assert trace.responses[0].tokens == list(tokens)
+
+
+@pytest.mark.parametrize("setting", [{"logprobs": True}, {"top_logprobs": 2}], ids=["logprobs", "top_logprobs"])
+def test_the_responses_api_refuses_logprobs_before_sending(server, setting: dict) -> None:
+    refused = r"Token probabilities are not on Ollama's /v1/responses .*Use api='native' or api='openai_chat'"
+    with pytest.raises(ConfigurationError, match=refused):
+        ask("Why tides?", api="openai_responses", **setting)
+    with pytest.raises(ConfigurationError, match=refused):
+        "".join(ask.stream("Why tides?", api="openai_responses", **setting))
+    assert server.requests == []
 
 
 def test_without_the_setting_nothing_is_asked_or_kept(server, api: str) -> None:

@@ -1,4 +1,4 @@
-"""The tool loop through both strategies: wire formats, failures fed back, limits and concurrency."""
+"""The tool loop through every strategy: wire formats, failures fed back, limits and concurrency."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Literal
 import ollama
 import pytest
 from sample_tools import add
+from wire_shapes import output_schema, tool_result_texts, tool_results, tool_spec
 
 import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
@@ -28,28 +29,29 @@ def fail(reason: str) -> str:
     raise ValueError(f"cannot do {reason}")
 
 
-def tool_results(body: dict) -> list[dict]:
-    return [m for m in body["messages"] if m["role"] == "tool"]
-
-
 def test_single_tool_call_round_trip(server, api: str) -> None:
     server.script(Reply(tool_calls=[Call("add", {"a": 2, "b": 3})]), Reply(text="The sum is 5."))
     value, trace = ask.traced("What is 2 + 3?", tools=[add], api=api)
     assert value == "The sum is 5."
     first, second = (r.body for r in server.requests)
-    assert first["tools"][0]["function"]["name"] == "add"
-    assert first["tools"][0]["function"]["parameters"]["properties"]["a"]["type"] == "integer"
-    [result] = tool_results(second)
-    assert result["content"] == "5"
+    assert tool_spec(first, api)["name"] == "add"
+    assert tool_spec(first, api)["parameters"]["properties"]["a"]["type"] == "integer"
+    [result] = tool_results(second, api)
+    assert tool_result_texts(second, api) == ["5"]
     [call] = trace.responses[0].tool_calls
     assert call.name == "add"
     if api == "native":
         assert result == {"role": "tool", "tool_name": "add", "content": "5"}
         assert second["messages"][1]["tool_calls"] == [{"function": {"name": "add", "arguments": {"a": 2, "b": 3}}}]
-    else:
+    elif api == "openai_chat":
         assert result == {"role": "tool", "tool_call_id": call.id, "content": "5"}
         assert call.id and second["messages"][1]["tool_calls"][0]["id"] == call.id
         assert json.loads(second["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {"a": 2, "b": 3}
+    else:
+        assert result == {"type": "function_call_output", "call_id": call.id, "output": "5"}
+        asked = second["input"][1]
+        assert call.id and (asked["type"], asked["call_id"], asked["name"]) == ("function_call", call.id, "add")
+        assert json.loads(asked["arguments"]) == {"a": 2, "b": 3}
     [event] = trace.tool_events
     assert (event.name, event.result, event.error) == ("add", "5", None)
     assert [r.body for r in trace.requests] == [first, second]
@@ -73,9 +75,9 @@ def test_multi_turn_tools_then_typed_answer(server, api: str) -> None:
     assert [r.finalize for r in trace.requests] == [False, False, False, True]
     finalize_body = trace.requests[-1].body
     assert not finalize_body.get("tools")
-    assert ("format" in finalize_body) if api == "native" else ("response_format" in finalize_body)
+    assert output_schema(finalize_body, api) == output_spec(int).schema
     # typed output is not constrained while tools are offered: the model must stay free to call them
-    assert "format" not in trace.requests[0].body and "response_format" not in trace.requests[0].body
+    assert output_schema(trace.requests[0].body, api) is None
 
 
 def test_parallel_tool_calls_in_one_turn(server, api: str) -> None:
@@ -85,11 +87,12 @@ def test_parallel_tool_calls_in_one_turn(server, api: str) -> None:
     )
     value, trace = ask.traced("Two sums", tools=[add], api=api)
     assert value == "2 and 4"
-    results = tool_results(server.requests[1].body)
-    assert [r["content"] for r in results] == ["2", "4"]
-    if api == "openai_chat":
+    body = server.requests[1].body
+    assert tool_result_texts(body, api) == ["2", "4"]
+    if api != "native":  # the native API matches results to calls by order and name
         ids = [c.id for c in trace.responses[0].tool_calls]
-        assert len(set(ids)) == 2 and [r["tool_call_id"] for r in results] == ids
+        key = "call_id" if api == "openai_responses" else "tool_call_id"
+        assert len(set(ids)) == 2 and [r[key] for r in tool_results(body, api)] == ids
 
 
 async def test_async_runs_independent_tool_calls_concurrently(server, api: str) -> None:
@@ -147,33 +150,33 @@ def test_tool_that_raises_is_reported_to_the_model(server, api: str) -> None:
     server.script(Reply(tool_calls=[Call("fail", {"reason": "magic"})]), Reply(text="Sorry, that failed."))
     value, trace = ask.traced("Do magic", tools=[fail], api=api)
     assert value == "Sorry, that failed."
-    [result] = tool_results(server.requests[1].body)
-    assert result["content"] == "Error: Tool 'fail' raised ValueError: cannot do magic"
+    assert tool_result_texts(server.requests[1].body, api) == ["Error: Tool 'fail' raised ValueError: cannot do magic"]
     assert trace.tool_events[0].error == "Tool 'fail' raised ValueError: cannot do magic"
 
 
 def test_unknown_tool_is_reported_with_the_available_names(server, api: str) -> None:
     server.script(Reply(tool_calls=[Call("multiply", {"a": 2, "b": 3})]), Reply(text="ok"))
     ask("Multiply", tools=[add], api=api)
-    [result] = tool_results(server.requests[1].body)
-    assert result["content"] == "Error: There is no tool named 'multiply'. Available tools: add."
+    [result] = tool_result_texts(server.requests[1].body, api)
+    assert result == "Error: There is no tool named 'multiply'. Available tools: add."
 
 
 def test_arguments_failing_validation_are_reported(server, api: str) -> None:
     server.script(Reply(tool_calls=[Call("add", {"a": "two", "b": 3})]), Reply(text="ok"))
     _, trace = ask.traced("Add", tools=[add], api=api)
-    [result] = tool_results(server.requests[1].body)
-    assert result["content"].startswith("Error: Invalid arguments for tool 'add': a: Input should be a valid integer")
+    [result] = tool_result_texts(server.requests[1].body, api)
+    assert result.startswith("Error: Invalid arguments for tool 'add': a: Input should be a valid integer")
     arguments = trace.tool_events[0].arguments
     assert (arguments if api == "native" else json.loads(arguments)) == {"a": "two", "b": 3}
 
 
-def test_unparseable_arguments_are_reported(server) -> None:
+@pytest.mark.parametrize("api", ["openai_chat", "openai_responses"])  # the native API sends arguments as an object
+def test_unparseable_arguments_are_reported(server, api: str) -> None:
     server.script(Reply(tool_calls=[Call("add", '{"a": 2, "b": ')]), Reply(text="ok"))
-    value, trace = ask.traced("Add", tools=[add], api="openai_chat")
+    value, trace = ask.traced("Add", tools=[add], api=api)
     assert value == "ok"
-    [result] = tool_results(server.requests[1].body)
-    assert result["content"].startswith("Error: Tool 'add': The arguments are not valid JSON")
+    [result] = tool_result_texts(server.requests[1].body, api)
+    assert result.startswith("Error: Tool 'add': The arguments are not valid JSON")
     assert trace.tool_events[0].arguments == '{"a": 2, "b": '
 
 
@@ -196,7 +199,7 @@ def test_plain_function_as_tool(server, api: str) -> None:
 
     server.script(Reply(tool_calls=[Call("shout", {"word": "hey"})]), Reply(text="HEY"))
     ask("Shout hey", tools=[shout], api=api)
-    assert tool_results(server.requests[1].body)[0]["content"] == "HEY"
+    assert tool_result_texts(server.requests[1].body, api) == ["HEY"]
     assert alloy_nb.last_trace().tools == ["shout"]
 
 
@@ -252,6 +255,6 @@ def test_tool_calls_past_the_per_turn_cap_are_not_run_and_the_model_is_told(serv
     server.script(Reply(tool_calls=[Call("count", {"n": n}) for n in range(5000)]), Reply(text="done"))
     value, trace = ask.traced("Count a lot.", tools=[count], max_tool_calls=3, max_tool_turns=1)
     assert value == "done" and runs == [0, 1, 2] and len(trace.tool_events) == 3
-    results = [m["content"] for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    results = tool_result_texts(server.requests[1].body, "native")
     assert len(results) == 5000 and results[:3] == ["0", "1", "2"]
     assert results[3] == "Error: not run; at most 3 tool calls run per turn. Ask again for what is still needed."

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from odd_hosts import OddHost, trickling
+from wire_shapes import wire_path
 
 from alloy_nb import ServerError, ask
 from alloy_nb.testing import ScriptedTurn
@@ -31,6 +32,7 @@ def test_a_trickled_reply_ends_at_the_timeout(trickle: OddHost, api: str) -> Non
     assert time.monotonic() - started < 3
     assert caught.value.transient  # a fault of the host: retried, and moved to another host by map
     assert caught.value.trace is not None and caught.value.trace.requests  # what was sent is kept
+    assert trickle.paths == [wire_path(api)]
 
 
 async def test_a_trickled_reply_ends_at_the_timeout_async(trickle: OddHost, api: str) -> None:
@@ -38,7 +40,7 @@ async def test_a_trickled_reply_ends_at_the_timeout_async(trickle: OddHost, api:
     with pytest.raises(ServerError, match=TIMED_OUT) as caught:
         await ask.async_("hi", host=trickle.url, timeout=1, transient_retries=0, api=api)
     assert time.monotonic() - started < 3
-    assert caught.value.transient
+    assert caught.value.transient and trickle.paths == [wire_path(api)]
 
 
 def test_a_streamed_reply_may_outlast_the_timeout_while_chunks_keep_coming(server, api: str) -> None:

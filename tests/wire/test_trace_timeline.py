@@ -1,4 +1,4 @@
-"""The timeline of real calls through both strategies: a bar per request and per tool run, timed."""
+"""The timeline of real calls through every strategy: a bar per request and per tool run, timed."""
 
 from __future__ import annotations
 
