@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
         start_local_server as start_local_server,
     )
     from .logs import replay as replay
+    from .notebook.chat_panel import chat as chat
     from .rendering import (
         RenderedPrompt as RenderedPrompt,
         rendered_prompt as rendered_prompt,
@@ -84,6 +85,7 @@ _HOMES = {
     ),
     "local": ("LocalServer", "start_local_server"),
     "logs": ("replay",),
+    "notebook.chat_panel": ("chat",),  # a widget: ipywidgets is imported only when it is used
     "rendering": ("RenderedPrompt", "rendered_prompt"),
     "tools": ("Tool", "ensure", "require", "tool"),
     "trace": ("Trace", "last_trace", "recent_traces"),

@@ -66,6 +66,16 @@ class Subcommands(CellCalls):
         self.picker = model_picker()
         return self.picker
 
+    @magic_arguments("alloy chat")
+    @argument("-t", "--tools", metavar="NAMES", help="@tool functions the model may call, comma-separated")
+    @argument("--system", help="a system prompt sent with every message")
+    def _cmd_chat(self, rest: str) -> Any:
+        """A chat panel: streamed replies, tool calls inline, what the model saw, the history as a trace."""
+        from .chat_panel import chat
+
+        args = parse_flags(self._cmd_chat, rest)
+        return chat(self._lookup_tools(args.tools), **({"system": args.system} if args.system else {}))
+
     @magic_arguments("alloy trace")
     @argument("index", nargs="?", type=int, default=-1, help="position in %%alloy history (default: the last)")
     @argument("--json", action="store_true", help="the trace as JSON")
