@@ -34,6 +34,7 @@ BENCHMARKS = {
     "call-log": "bench.call_log",
     "logprobs": "bench.logprobs",
     "embed": "bench.embeddings",
+    "token-view": "bench.token_view",
     "otel": "bench.otel_overhead",
 }
 

@@ -2,8 +2,9 @@
 control and invisible characters shown (`visible`: a tool named `invoice\u202efdp.exe` reads so).
 
 Layout: a header; the timeline; per request the messages new since the previous request, then the
-response and that turn's tool runs; collapsible raw JSON; the outcome. No inline styles: the look is
-the stylesheet's (`style.py`).
+response (with its tokens tinted by probability when the call asked for logprobs) and that turn's
+tool runs; collapsible raw JSON; the outcome. No inline styles: the look is the stylesheet's
+(`style.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..messages import AssistantMessage, Message, ToolResult
 from .style import page
 from .text import duration_text, pretty_arguments, pretty_json, shown
 from .timeline import timeline_section
+from .tokens import TOKEN_GROUPS, tokens_body
 
 if TYPE_CHECKING:
     from ..trace.events import RequestEvent, ResponseEvent, RetryEvent, ToolEvent
@@ -26,7 +28,8 @@ _STATUSES = {"ok", "error", "interrupted", "running"}
 
 def trace_html(trace: Trace) -> str:
     """One trace as an HTML output: header, timeline, turns, raw JSON, outcome."""
-    return page(trace_body(trace), "trace", "timeline")
+    with_tokens = any(response.tokens for response in trace.responses)
+    return page(trace_body(trace), "trace", "timeline", *(TOKEN_GROUPS if with_tokens else ()))
 
 
 def trace_body(trace: Trace) -> str:
@@ -179,8 +182,9 @@ def _response(event: ResponseEvent) -> str:
     if event.ttft_s is not None:
         meta.append(f"ttft {duration_text(event.ttft_s)}")
     raw = _raw("response raw (JSON)", event.raw) if event.raw is not None else ""
+    tokens = tokens_body(event.tokens) if event.tokens else ""  # a tool call's tokens spell its JSON
     return (
-        f'<div class="at-response"><span class="at-badge">response</span>{thinking}{text}{calls}'
+        f'<div class="at-response"><span class="at-badge">response</span>{thinking}{text}{calls}{tokens}'
         f'<div class="at-meta">{shown(" · ".join(meta))}</div>{raw}</div>'
     )
 

@@ -41,3 +41,24 @@ def test_show_prompt_on_openai_chat_says_what_can_render(shell, server, capsys) 
     result = shell.run_cell("%%alloy --show-prompt --api openai_chat\nHi")
     assert not result.success and server.requests == []
     assert "api='native'" in str(result.error_in_exec)
+
+
+def test_the_trace_shows_the_tokens_under_the_reply(shell, server) -> None:
+    server.script(Reply(chunks=HOSTILE))
+    assert shell.run_cell("%%alloy --logprobs 3 --trace\nSay something.").success
+    [view] = [page for page in _html(shell) if 'class="alloy-trace"' in page]
+    response = view[view.index('<div class="at-response">') :]
+    tokens = response[: response.index('<div class="at-meta">')]  # under the reply, above its figures
+    assert '<div class="av-tokens">' in tokens and tokens.count('class="av-tok av-p') >= len(HOSTILE)
+    assert "<img" not in view and "&lt;img src=x onerror=alert(1)&gt;" in tokens and "\x1b" not in view
+    assert "<details><summary>3 tokens: probabilities and alternatives</summary>" in tokens
+    assert ".av-p1{" in view and ".av-table{" in view  # the token view's stylesheet came with it
+    trace = shell.user_ns["_alloy_trace"]
+    assert '<div class="av-tokens">' in type(trace).from_json(trace.to_json())._repr_html_()  # as the log keeps it
+
+
+def test_a_trace_without_logprobs_shows_no_tokens(shell, server) -> None:
+    server.script(Reply(chunks=["Hi", " there"]))
+    assert shell.run_cell("%%alloy --trace\nSay something.").success
+    [view] = [page for page in _html(shell) if 'class="alloy-trace"' in page]
+    assert "av-tokens" not in view and ".av-p1{" not in view
