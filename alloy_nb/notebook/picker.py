@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .. import config as settings
+from .. import config as alloy_config
 from ..capabilities import ModelInfo, known
 from ..choices import API_CHOICES
 from ..config import Config, redact_host
@@ -38,7 +38,7 @@ class ModelPicker:
     def __init__(self) -> None:
         import ipywidgets as widgets
 
-        config = settings.current()
+        config = alloy_config.current()
         self._info = HostInfo(Host(config).url)
         self._syncing = False
         self._closed = False
@@ -82,18 +82,18 @@ class ModelPicker:
         self.think.observe(self._on_think, names="value")
         self.host.observe(self._on_host, names="value")
         self.refresh_button.on_click(lambda _: self.refresh())
-        self._unsubscribe = settings.subscribe(self._on_config)
+        self._unsubscribe = alloy_config.subscribe(self._on_config)
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the host's version and models, then redraw the widgets from the current settings."""
-        config = settings.current()
+        """Re-read the host's version and models, then redraw the widgets from the current alloy_config."""
+        config = alloy_config.current()
         self._info = Host(config).info()
         self._show(config)
 
     def summary(self) -> str:
         """One line saying what the next call uses, for front ends that cannot render widgets."""
-        config = settings.current()
+        config = alloy_config.current()
         return (
             f"ModelPicker: model={config.model} strategy={config.strategy} host={redact_host(config.host)} "
             "(widgets need Jupyter with ipywidgets)"
@@ -116,7 +116,7 @@ class ModelPicker:
         if self._syncing:
             return
         try:
-            settings.configure(**changes)
+            alloy_config.configure(**changes)
         except ConfigurationError as exc:
             self.status.value = error_html(str(exc))
 
@@ -124,10 +124,10 @@ class ModelPicker:
         if change["new"] != DEFAULT_THINK:
             self._apply(think=change["new"])
         elif not self._syncing:  # back to what the environment or the model decides
-            settings.forget("think")
+            alloy_config.forget("think")
 
     def _on_host(self, change: dict[str, Any]) -> None:
-        configured = settings.current().host
+        configured = alloy_config.current().host
         if change["new"] != redact_host(configured):
             self._apply(host=_with_credentials_kept(change["new"], configured))
 
@@ -185,9 +185,10 @@ def _model_options(info: HostInfo, model: str) -> tuple[tuple[str, str], ...]:
 
     The host's entry for the configured model keeps the configured spelling (`ollama:llama3.1` for the
     listed `llama3.1:latest`), so the dropdown shows it as chosen."""
-    wanted = settings.model_name(model)
+    wanted = alloy_config.model_name(model)
     options = tuple(
-        (m.label, model if settings.same_model(m.name, wanted) else settings.MODEL_PREFIX + m.name) for m in info.models
+        (m.label, model if alloy_config.same_model(m.name, wanted) else alloy_config.MODEL_PREFIX + m.name)
+        for m in info.models
     )
     if model not in (value for _, value in options):
         options += ((f"{wanted} (not listed by the host)", model),)
@@ -198,7 +199,7 @@ def _think_options(info: ModelInfo | None, think: bool | str | None) -> tuple[Th
     """The `think` values that make sense for the model, plus the configured one if it is not among them."""
     if info is None:  # not described (older server, host down): offer everything
         options: tuple[ThinkOption, ...] = (("model default", DEFAULT_THINK), ("on", True), ("off", False))
-        options += tuple((level, level) for level in settings.THINK_LEVELS)
+        options += tuple((level, level) for level in alloy_config.THINK_LEVELS)
     elif not info.can("thinking"):
         options = (("cannot think", DEFAULT_THINK), ("off", False))
     elif info.think_levels:

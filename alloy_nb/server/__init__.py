@@ -6,7 +6,7 @@ from alloy_nb.server.engines import (
     ChatRequest,
     Engine,
     EngineError,
-    Event,
+    EngineEvent,
     Finish,
     ModelCard,
     TextDelta,
@@ -16,23 +16,23 @@ from alloy_nb.server.engines import (
     ToolSpec,
 )
 from alloy_nb.server.running import bind, build_server
-from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn
+from alloy_nb.server.turns import ScriptedToolCall, TurnScript
 
 __all__ = [
     "ChatRequest",
     "DemoEngine",
     "Engine",
     "EngineError",
-    "Event",
+    "EngineEvent",
     "Finish",
     "ModelCard",
     "ScriptedToolCall",
-    "ScriptedTurn",
     "TextDelta",
     "ThinkingDelta",
     "ToolCallOut",
     "ToolCalls",
     "ToolSpec",
+    "TurnScript",
     "bind",
     "build_server",
     "create_app",

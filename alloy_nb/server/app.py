@@ -34,7 +34,7 @@ from alloy_nb.server.engines import (
     Embeddings,
     Engine,
     EngineError,
-    Event,
+    EngineEvent,
     Finish,
     TextDelta,
     ThinkingDelta,
@@ -283,7 +283,7 @@ class _ClosingStream(StreamingResponse):
 
 
 async def _stream(
-    request: Request, renderer: StreamRenderer, first: Event, events: AsyncGenerator[Event, None]
+    request: Request, renderer: StreamRenderer, first: EngineEvent, events: AsyncGenerator[EngineEvent, None]
 ) -> AsyncGenerator[bytes, None]:
     """Render events; engine errors after the first byte become an error line."""
     try:
@@ -328,7 +328,7 @@ async def _last(first: dict[str, Any], progress: AsyncIterator[dict[str, Any]]) 
     return last
 
 
-async def _collect(events: AsyncIterator[Event]) -> Reply:
+async def _collect(events: AsyncIterator[EngineEvent]) -> Reply:
     reply = Reply()
     pieces: list[str] = []  # joined once: appending to a str attribute is quadratic
     thoughts: list[str] = []

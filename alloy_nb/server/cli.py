@@ -19,7 +19,7 @@ from alloy_nb.server.app import create_app
 from alloy_nb.server.demo import DemoEngine, demo_turn
 from alloy_nb.server.engines import ChatRequest, Engine
 from alloy_nb.server.running import bind, build_server
-from alloy_nb.server.turns import ScriptedTurn
+from alloy_nb.server.turns import TurnScript
 
 EMBEDDED_MODEL = "smollm2:135m"
 
@@ -45,7 +45,7 @@ ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
 }
 
 
-def _thinking_demo(seconds: float) -> Callable[[ChatRequest], ScriptedTurn]:
+def _thinking_demo(seconds: float) -> Callable[[ChatRequest], TurnScript]:
     """The demo model, waiting `seconds` before each reply (a stand-in for a model's think time)."""
     if seconds <= 0:
         return demo_turn

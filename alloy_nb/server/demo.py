@@ -27,7 +27,7 @@ from alloy_nb.server.engines import (
     Embeddings,
     EmbedRequest,
     EngineError,
-    Event,
+    EngineEvent,
     Finish,
     ModelCard,
     Rendered,
@@ -40,7 +40,7 @@ from alloy_nb.server.engines import (
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.synthetic import embedding, with_logprobs
 from alloy_nb.server.tool_grammar import template_messages, tool_reply_schema, uncalled_tools
-from alloy_nb.server.turns import ScriptedToolCall, ScriptedTurn, split_words
+from alloy_nb.server.turns import ScriptedToolCall, TurnScript, split_words
 from alloy_nb.server.wire import find_card
 
 DEFAULT_MODELS = ("smollm2:135m", "llama3.1:8b", "gpt-oss:20b", "qwen3:0.6b", "gemma3:4b")
@@ -53,7 +53,7 @@ PULL_CHUNKS = 4
 PULL_CHUNK_DELAY = 0.02
 MAX_IMAGE_PIXELS = 25_000_000  # a 6000×4000 photo; Pillow's own bomb check starts at 89 million
 
-Responder = Callable[[ChatRequest], ScriptedTurn]
+Responder = Callable[[ChatRequest], TurnScript]
 
 
 class DemoEngine:
@@ -88,7 +88,7 @@ class DemoEngine:
         with self._lock:
             self._cards = [fake_card(name) for name in self._served]
 
-    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def generate(self, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         if find_card(self.models(), request.model) is None:
             raise EngineError.model_not_found(request.model)
         if self._parallel is not None and self._slots is None:
@@ -99,14 +99,14 @@ class DemoEngine:
                 async for event in events:
                     yield event
 
-    async def turn_for(self, request: ChatRequest) -> ScriptedTurn:
+    async def turn_for(self, request: ChatRequest) -> TurnScript:
         """The reply to give, from a worker thread when the request has schemas or images to work on
         (subclasses may answer from a script)."""
         if request.tools or isinstance(request.format, dict) or any(m.get("images") for m in request.messages):
             return await anyio.to_thread.run_sync(self._responder, request)
         return self._responder(request)
 
-    async def play(self, turn: ScriptedTurn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def play(self, turn: TurnScript, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         """The events of one turn, with its delays; `status` answers with that HTTP error."""
         started = time.perf_counter_ns()
         await asyncio.sleep(turn.delay)
@@ -176,9 +176,9 @@ def demo_prompt(messages: list[dict[str, str]]) -> str:
     return "".join(f"<|{m['role']}|>\n{m['content']}<|end|>\n" for m in messages) + "<|assistant|>\n"
 
 
-def turn_events(turn: ScriptedTurn) -> list[Event]:
+def turn_events(turn: TurnScript) -> list[EngineEvent]:
     """A turn's text pieces, then its tool calls (if any), as engine events."""
-    events: list[Event] = [ThinkingDelta(piece) for piece in split_words(turn.thinking)]
+    events: list[EngineEvent] = [ThinkingDelta(piece) for piece in split_words(turn.thinking)]
     events += [TextDelta(chunk) for chunk in turn.chunks or []]
     if turn.tool_calls:
         events.append(
@@ -187,7 +187,7 @@ def turn_events(turn: ScriptedTurn) -> list[Event]:
     return events
 
 
-def demo_turn(request: ChatRequest) -> ScriptedTurn:
+def demo_turn(request: ChatRequest) -> TurnScript:
     """Call the first tool, else fill the ``format`` schema, else echo the user (and describe
     the images sent, for a vision model).
 
@@ -201,21 +201,21 @@ def demo_turn(request: ChatRequest) -> ScriptedTurn:
     return turn
 
 
-def _reply(request: ChatRequest) -> ScriptedTurn:
+def _reply(request: ChatRequest) -> TurnScript:
     last_role = request.messages[-1].get("role") if request.messages else None
     if request.tools and last_role != "tool":
         tool = request.tools[0]
-        return ScriptedTurn(tool_calls=[ScriptedToolCall(tool.name, _arguments(tool.parameters))])
+        return TurnScript(tool_calls=[ScriptedToolCall(tool.name, _arguments(tool.parameters))])
     if isinstance(request.format, dict):
-        return ScriptedTurn(text=json.dumps(_fill(request.format, "format")))
+        return TurnScript(text=json.dumps(_fill(request.format, "format")))
     if request.format == "json":
-        return ScriptedTurn(text="{}")
+        return TurnScript(text="{}")
     seen = [describe_image(image) for image in _last_user(request).get("images") or []]
     saw = f"I see {len(seen)} image{'s' if len(seen) > 1 else ''}: {'; '.join(seen)}. " if seen else ""
-    return ScriptedTurn(text=f"{saw}You said: {_last_user_text(request)}")
+    return TurnScript(text=f"{saw}You said: {_last_user_text(request)}")
 
 
-def _thoughts(request: ChatRequest, turn: ScriptedTurn) -> str:
+def _thoughts(request: ChatRequest, turn: TurnScript) -> str:
     level = f" Effort: {request.think}." if isinstance(request.think, str) else ""
     words = len(_last_user_text(request).split())
     if turn.tool_calls:
@@ -292,7 +292,7 @@ def _last_user_text(request: ChatRequest) -> str:
     return str(_last_user(request).get("content") or "")
 
 
-def _finish(turn: ScriptedTurn, request: ChatRequest, elapsed_ns: int) -> Finish:
+def _finish(turn: TurnScript, request: ChatRequest, elapsed_ns: int) -> Finish:
     prompt = " ".join(str(message.get("content") or "") for message in request.messages)
     completion = turn.text + "".join(f"{c.name} {c.arguments}" for c in turn.tool_calls)
     context = request.options.get("num_ctx")

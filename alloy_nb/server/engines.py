@@ -118,7 +118,7 @@ class Finish:
     cached_tokens: int = 0  # of prompt_tokens, how many were already in the model's memory
 
 
-Event = TextDelta | ThinkingDelta | ToolCalls | Finish
+EngineEvent = TextDelta | ThinkingDelta | ToolCalls | Finish
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class Engine(Protocol):
         """The models this engine serves."""
         ...
 
-    def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    def generate(self, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         """Stream the reply: text deltas and/or tool calls, then one Finish.
 
         Raise :class:`EngineError` (e.g. ``EngineError.model_not_found``) before

@@ -12,7 +12,7 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import Any, Literal
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, TextDelta, ThinkingDelta
+from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, TextDelta, ThinkingDelta
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
 from alloy_nb.server.ollama_api import done_fields, tool_calls_wire
@@ -102,7 +102,7 @@ class GenerateStream:
         self._model = model
         self._started_ns = started_ns
 
-    def event(self, event: Event) -> bytes:
+    def event(self, event: EngineEvent) -> bytes:
         if isinstance(event, TextDelta):
             return json_line(_line(self._model, event.text) | ollama_logprobs(event.logprobs))
         if isinstance(event, ThinkingDelta):

@@ -31,7 +31,7 @@ from alloy_nb.server.engines import (
     Embeddings,
     EmbedRequest,
     EngineError,
-    Event,
+    EngineEvent,
     Finish,
     ModelCard,
     Rendered,
@@ -248,13 +248,13 @@ class LlamaCppEngine:
             )
         yield {"status": "success"}
 
-    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def generate(self, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         model = self._model(request.model)
         tools = uncalled_tools(request)
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
+        queue: asyncio.Queue[EngineEvent | BaseException] = asyncio.Queue()
 
-        def emit(item: Event | BaseException) -> None:
+        def emit(item: EngineEvent | BaseException) -> None:
             try:
                 loop.call_soon_threadsafe(queue.put_nowait, item)
             except RuntimeError:  # the event loop is gone (server shut down): nobody is listening
@@ -349,7 +349,7 @@ def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
     return JSON_GBNF if request.format == "json" else None
 
 
-def _tool_reply(text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[Event]:
+def _tool_reply(text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[EngineEvent]:
     """The grammar-constrained reply -> tool calls, or text content (never the envelope itself); the
     log probabilities, if asked, are the envelope's tokens."""
     calls, content = parse_tool_reply(text)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alloy_nb.server.engines import Embeddings, Event
+from alloy_nb.server.engines import Embeddings, EngineEvent
 from alloy_nb.server.llama_sampling import Sampling
 
 MAX_QUEUE = 512  # Ollama's default OLLAMA_MAX_QUEUE
@@ -42,7 +42,7 @@ class Job:
     n_ctx: int  # tokens of context per slot
     prompt: str  # the rendered chat prompt; special tokens in it are parsed
     sampling: Sampling
-    emit: Callable[[Event | BaseException], None]  # called from the worker thread
+    emit: Callable[[EngineEvent | BaseException], None]  # called from the worker thread
     top_logprobs: int | None = None  # log probabilities of each token with this many alternatives; None: none
     cancelled: bool = False
     load_only: bool = False  # load the model and finish at once (a warm-up)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from alloy_nb.server.engines import (
     ChatRequest,
-    Event,
+    EngineEvent,
     Finish,
     ModelCard,
     Rendered,
@@ -129,7 +129,7 @@ class OllamaStream:
         self._model = model
         self._started_ns = started_ns
 
-    def event(self, event: Event) -> bytes:
+    def event(self, event: EngineEvent) -> bytes:
         if isinstance(event, TextDelta):
             return json_line(_chunk(self._model, _assistant(event.text, [])) | ollama_logprobs(event.logprobs))
         if isinstance(event, ThinkingDelta):

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from alloy_nb.server.engines import (
     ChatRequest,
-    Event,
+    EngineEvent,
     Finish,
     ModelCard,
     TextDelta,
@@ -157,7 +157,7 @@ class OpenAIStream:
         self._started = False
         self._called_tools = False
 
-    def event(self, event: Event) -> bytes:
+    def event(self, event: EngineEvent) -> bytes:
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text}, event.logprobs)
         if isinstance(event, ThinkingDelta):

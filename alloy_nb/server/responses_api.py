@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolSpec
+from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolSpec
 from alloy_nb.server.openai_api import error_body
 from alloy_nb.server.wire import (
     BadRequest,
@@ -174,7 +174,7 @@ class ResponsesStream:
         self._item_id = ""
         self._pieces: list[str] = []  # of the open item's text, joined once when it closes
 
-    def event(self, event: Event) -> bytes:
+    def event(self, event: EngineEvent) -> bytes:
         head = b"" if self._sequence else self._head()
         if isinstance(event, ThinkingDelta):
             return head + self._delta("reasoning", event.text)

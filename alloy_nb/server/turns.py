@@ -31,7 +31,7 @@ class ScriptedToolCall:
 
 
 @dataclass
-class ScriptedTurn:
+class TurnScript:
     """One scripted reply (``thinking``, if any, streams first, a word at a time).
 
     ``chunks`` are the stream pieces (default: ``text`` split per word; given
@@ -59,7 +59,7 @@ class ScriptedTurn:
         elif not self.text:
             self.text = "".join(self.chunks)
         elif self.text != "".join(self.chunks):
-            raise ValueError("ScriptedTurn: text and chunks disagree; give only one of them")
+            raise ValueError("TurnScript: text and chunks disagree; give only one of them")
 
 
 def split_words(text: str) -> list[str]:

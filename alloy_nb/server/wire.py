@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alloy_nb.server.engines import ChatRequest, Event, Finish, ModelCard, TokenLogprob, ToolCallOut, ToolSpec
+from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, ModelCard, TokenLogprob, ToolCallOut, ToolSpec
 
 
 class WireModel(BaseModel):
@@ -63,7 +63,7 @@ class Reply:
 class StreamRenderer(Protocol):
     """Turns engine events into bytes of one streaming wire format."""
 
-    def event(self, event: Event) -> bytes: ...
+    def event(self, event: EngineEvent) -> bytes: ...
 
     def error(self, message: str) -> bytes: ...
 

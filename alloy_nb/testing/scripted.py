@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
-from alloy_nb.server import ChatRequest, DemoEngine, Event, ScriptedTurn as Turn
+from alloy_nb.server import ChatRequest, DemoEngine, EngineEvent, TurnScript
 from alloy_nb.server.demo import DEFAULT_MODELS, Responder, turn_events
 from alloy_nb.server.engines import Rendered
 
@@ -16,8 +16,8 @@ from .faults import fault_slot
 
 
 @dataclass
-class ScriptedTurn(Turn):
-    """A scripted reply (see `alloy_nb.server.ScriptedTurn`) that may also be a fault:
+class ScriptedTurn(TurnScript):
+    """A scripted reply (see `alloy_nb.server.TurnScript`) that may also be a fault:
     `raw_body` answers 200 with exactly that body; `close_after_chunks` cuts the connection after
     that many streamed pieces (0: right after the headers)."""
 
@@ -43,12 +43,12 @@ class ScriptedEngine(DemoEngine):
     ) -> None:
         super().__init__(model_names, responder, parallel)
         self._script_lock = threading.Lock()
-        self._turns: deque[Turn] = deque()
+        self._turns: deque[TurnScript] = deque()
         self._requests: deque[ChatRequest] = deque(maxlen=self.KEEP_REQUESTS)
         self._active = 0
         self._peak = 0
 
-    def script(self, *turns: Turn) -> None:
+    def script(self, *turns: TurnScript) -> None:
         """Queue turns; each chat request to a known model consumes one."""
         with self._script_lock:
             self._turns.extend(turns)
@@ -89,7 +89,7 @@ class ScriptedEngine(DemoEngine):
         with self._script_lock:
             return len(self._turns)
 
-    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def generate(self, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         with self._script_lock:
             self._requests.append(request)
         async for event in super().generate(request):
@@ -101,12 +101,12 @@ class ScriptedEngine(DemoEngine):
             self._requests.append(request)
         return await super().render(request)
 
-    async def turn_for(self, request: ChatRequest) -> Turn:
+    async def turn_for(self, request: ChatRequest) -> TurnScript:
         with self._script_lock:
             scripted = self._turns.popleft() if self._turns else None
         return await super().turn_for(request) if scripted is None else scripted
 
-    async def play(self, turn: Turn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def play(self, turn: TurnScript, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         self._count(+1)
         try:
             async with contextlib.aclosing(self._play(turn, request)) as events:
@@ -120,7 +120,7 @@ class ScriptedEngine(DemoEngine):
             self._active += step
             self._peak = max(self._peak, self._active)
 
-    async def _play(self, turn: Turn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def _play(self, turn: TurnScript, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         """The turn's events; a fault turn sets the connection's fault instead of (or after) some."""
         if not isinstance(turn, ScriptedTurn) or (turn.raw_body is None and turn.close_after_chunks is None):
             async for event in super().play(turn, request):

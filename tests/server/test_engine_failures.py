@@ -10,7 +10,7 @@ import ollama
 import openai
 import pytest
 
-from alloy_nb.server import ChatRequest, Event, ModelCard, TextDelta
+from alloy_nb.server import ChatRequest, EngineEvent, ModelCard, TextDelta
 from alloy_nb.testing import ScriptedEngine, ServerThread
 
 MODEL = "llama3.1:8b"
@@ -28,7 +28,7 @@ class FailingEngine:
             raise OSError("disk gone")
         return ScriptedEngine([MODEL]).models()
 
-    async def generate(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def generate(self, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         for index in range(self.fail_after):
             yield TextDelta(f"t{index} ")
         raise RuntimeError("boom")

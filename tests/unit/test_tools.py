@@ -97,7 +97,7 @@ def test_var_args_are_refused() -> None:
     ("raw", "parsed"),
     [({"a": 1}, {"a": 1}), ('{"a": 1}', {"a": 1}), ("", {}), (None, {})],
 )
-def test_parse_arguments(raw: object, parsed: dict) -> None:
+def test_tool_call_arguments(raw: object, parsed: dict) -> None:
     assert tool_call_arguments(raw) == parsed
 
 
@@ -105,7 +105,7 @@ def test_parse_arguments(raw: object, parsed: dict) -> None:
     ("raw", "message"),
     [('{"a": 1', "not valid JSON"), ("[1, 2]", "must be a JSON object"), (7, "must be a JSON object")],
 )
-def test_parse_arguments_errors(raw: object, message: str) -> None:
+def test_tool_call_arguments_errors(raw: object, message: str) -> None:
     with pytest.raises(ToolError, match=message):
         tool_call_arguments(raw)
 

@@ -21,9 +21,9 @@ from wire_shapes import message
 
 from alloy_nb import ConfigurationError, ServerError, ask
 from alloy_nb.outputs import output_spec
-from alloy_nb.server import ChatRequest, Event
+from alloy_nb.server import ChatRequest, EngineEvent
 from alloy_nb.server.engines import EngineError, Finish
-from alloy_nb.server.turns import ScriptedTurn as Turn
+from alloy_nb.server.turns import TurnScript
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
 
 API = "openai_responses"
@@ -176,7 +176,7 @@ def test_ollamas_completed_reply_that_used_every_allowed_token_is_done_for_lengt
 class _FailsBeforeTheEnd(ScriptedEngine):
     """Streams a turn's pieces, then fails where the reply would finish (Ollama sends `response.failed`)."""
 
-    async def play(self, turn: Turn, request: ChatRequest) -> AsyncGenerator[Event, None]:
+    async def play(self, turn: TurnScript, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         async for event in super().play(turn, request):
             if isinstance(event, Finish):
                 raise EngineError(500, "the runner ran out of memory")
