@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
@@ -58,6 +58,7 @@ from alloy_nb.server.schema_checks import check_schemas
 from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
 
 T = TypeVar("T")
+F = TypeVar("F")
 
 
 def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterable[str] = ()) -> Starlette:
@@ -70,29 +71,13 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
     loaded_models = LoadedModels()
     chat = _ChatHandler(engine, loaded_models)
     embeddings = _EmbedHandler(engine, loaded_models)
-    native, openai, generate, responses = OllamaDialect(), OpenAIDialect(), GenerateDialect(), ResponsesDialect()
-    native_embed, legacy_embed, openai_embed = OllamaEmbed(), LegacyEmbeddings(), OpenAIEmbeddings()
-
-    async def native_chat(request: Request) -> Response:
-        return await chat.handle(request, native)
-
-    async def openai_chat(request: Request) -> Response:
-        return await chat.handle(request, openai)
-
-    async def openai_responses(request: Request) -> Response:
-        return await chat.handle(request, responses)
-
-    async def native_generate(request: Request) -> Response:
-        return await chat.handle(request, generate)
-
-    async def embed(request: Request) -> Response:
-        return await embeddings.handle(request, native_embed)
-
-    async def embed_legacy(request: Request) -> Response:
-        return await embeddings.handle(request, legacy_embed)
-
-    async def openai_embeddings(request: Request) -> Response:
-        return await embeddings.handle(request, openai_embed)
+    native_chat = _endpoint(chat.handle, OllamaDialect())
+    native_generate = _endpoint(chat.handle, GenerateDialect())
+    openai_chat = _endpoint(chat.handle, OpenAIDialect())
+    openai_responses = _endpoint(chat.handle, ResponsesDialect())
+    embed = _endpoint(embeddings.handle, OllamaEmbed())
+    embed_legacy = _endpoint(embeddings.handle, LegacyEmbeddings())
+    openai_embeddings = _endpoint(embeddings.handle, OpenAIEmbeddings())
 
     async def tags(request: Request) -> Response:
         return JSONResponse(ollama_api.tags(engine.models()))
@@ -164,6 +149,15 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
         Middleware(CORSMiddleware, allow_origin_regex=allowed, allow_methods=CORS_METHODS, allow_headers=CORS_HEADERS),
     ]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: _internal_error})
+
+
+def _endpoint(handle: Callable[[Request, F], Awaitable[Response]], form: F) -> Callable[[Request], Awaitable[Response]]:
+    """A route's endpoint: `handle` answering in `form` (a dialect or an embedding form)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await handle(request, form)
+
+    return endpoint
 
 
 class _ChatHandler:
