@@ -17,7 +17,7 @@ from typing import Any
 import nbformat
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "notebooks" / "04_native_vs_openai_chat.ipynb"
+NOTEBOOK = REPO / "notebooks" / "04_three_wire_apis.ipynb"
 
 PAGE_LOAD_MS = 120_000
 RUN_ALL_MS = 900_000  # every call on the embedded model; slow CI machines share two cores
@@ -127,7 +127,7 @@ class Notebook:
         return "\n---\n".join(texts)[-3000:]
 
 
-def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artifacts_dir: Path) -> None:
+def test_three_wire_apis_notebook_in_jupyterlab(lab: Any, page: Any, artifacts_dir: Path) -> None:
     assert NOTEBOOK.exists(), f"{NOTEBOOK.relative_to(REPO)} is missing: the browser test runs that notebook."
     copy_without_outputs(NOTEBOOK, lab.root / NOTEBOOK.name)
     shots: list[Path] = []
@@ -186,7 +186,7 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     )
     strategy_select = notebook.outputs(picker).locator("select", has=page.locator("option", has_text="openai_chat"))
     labels = strategy_select.locator("option").all_inner_texts()
-    assert [label.split()[0] for label in labels] == ["auto", "native", "openai_chat"], labels
+    assert [label.split()[0] for label in labels] == ["auto", "native", "openai_chat", "openai_responses"], labels
 
     # (c) the trace under the tool cell, native: the tool call and a tool result naming its tool and call
     assert _strategy_printed(notebook, strategy) == "native"
@@ -215,8 +215,20 @@ def test_native_vs_openai_chat_notebook_in_jupyterlab(lab: Any, page: Any, artif
     _assert_tool_turn(trace, endpoint="/v1/chat/completions")
     assert strategy_select.input_value().split() == openai_label.split()  # ipywidgets shows spaces as U+00A0
     screenshot("05-trace-openai_chat.png", trace)
+
+    # --- and to openai_responses: the same call as Responses items ----------------------------
+    responses_label = next(label for label in labels if label.startswith("openai_responses"))
+    strategy_select.select_option(label=responses_label)
+    page.wait_for_function(
+        "(el) => /next call:\\s*openai_responses/.test(el.innerText)", arg=status.element_handle(), timeout=WIDGET_MS
+    )
+    notebook.shift_enter_from(tools, 2)
+    notebook.wait_until_done(RERUN_MS, ran=(tools, strategy), above=notebook.count(strategy) or 0)
+    assert _strategy_printed(notebook, strategy) == "openai_responses"
+    _assert_tool_turn(trace, endpoint="/v1/responses")
+    screenshot("06-trace-openai_responses.png", trace)
     _scroll_to_top(picker)
-    screenshot("06-after-switch-full-page.png")
+    screenshot("07-after-switch-full-page.png")
 
     timings["total"] = time.monotonic() - started
     print(f"\nstreamed cell: {len(partial)} partial render(s) before the final reply {body[:60]!r}")

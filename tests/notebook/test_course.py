@@ -1,4 +1,5 @@
-"""The course notebooks 02–08 run top to bottom in a real kernel on the embedded model and show what they teach."""
+"""The course notebooks 02–09 run top to bottom in a real kernel on the embedded model and show what they teach;
+as shipped, every exercise check in them says "Not yet" (test_exercise_checks.py runs them with the solutions)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from test_exercise_checks import CHECK, CLASS_TRACK, assert_checks_say_not_yet
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 Check = Callable[[nbformat.NotebookNode], None]
@@ -89,9 +91,10 @@ STRATEGY_CELLS = (  # a browser test drives these cells in this order: keep the 
 )
 
 
-def check_native_vs_openai_chat(nb: nbformat.NotebookNode) -> None:
+def check_three_wire_apis(nb: nbformat.NotebookNode) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert len(code) == len(STRATEGY_CELLS)
+    exercises = code[len(STRATEGY_CELLS) :]
+    assert exercises and all(c.source.startswith(("# Exercise ", CHECK)) for c in exercises), "only exercises follow"
     for cell, start in zip(code, STRATEGY_CELLS, strict=False):
         assert start in cell.source, (start, cell.source)
     assert "def add(a: int, b: int) -> int:" in code[0].source
@@ -100,16 +103,20 @@ def check_native_vs_openai_chat(nb: nbformat.NotebookNode) -> None:
     assert "text/html" in _mimes(code[3]) and "⚙ add" in _shown(code[3])
     assert "strategy used: native" in _shown(code[4])
     compared = _shown(code[5])
-    assert "── native ──" in compared and "── openai_chat ──" in compared
-    assert "via native" in compared and "via openai_chat" in compared
+    for api in ("native", "openai_chat", "openai_responses"):
+        assert f"── {api} ──" in compared and f"via {api}" in compared, compared
     wire = _shown(code[6])
     assert "native tool results:" in wire and "'tool_name': 'add'" in wire
     assert "openai_chat tool results:" in wire and "'tool_call_id': 'call_" in wire
+    assert "openai_responses tool results: [{'type': 'function_call_output', 'call_id': 'call_" in wire, wire
     assert "native typed output: {'format':" in wire and "openai_chat typed output: {'response_format':" in wire
+    assert "openai_responses typed output: {'text': {'format': {'type': 'json_schema'" in wire, wire
     refused = _shown(code[7])
     assert refused.startswith("native: '")
-    assert "ConfigurationError" in refused and "only exist on Ollama's native API" in refused, refused
-    assert _shown(code[8]).split() == ["openai_chat", "native"]
+    for api in ("openai_chat", "openai_responses"):
+        assert f"{api}: ConfigurationError" in refused, refused
+    assert refused.count("only exist on Ollama's native API") == 2, refused
+    assert _shown(code[8]).split() == ["openai_chat", "openai_responses"]
 
 
 def check_async_and_batch(nb: nbformat.NotebookNode) -> None:
@@ -184,14 +191,37 @@ def check_call_log_and_replay(nb: nbformat.NotebookNode) -> None:
     assert "  execute_tool add " in spans, spans
 
 
+def check_what_the_model_sees(nb: nbformat.NotebookNode) -> None:
+    plain = _shown(_cell(nb, 'plain = alloy_nb.rendered_prompt("What is the capital of France?")'))
+    assert plain.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM"), plain
+    assert plain.rstrip("\n").endswith("<|im_start|>assistant"), plain
+    own = _shown(_cell(nb, 'system="Answer in one word.")'))
+    assert "<|im_start|>system\nAnswer in one word.<|im_end|>" in own and "SmolLM" not in own, own
+    assert "&lt;|im_start|&gt;" in _mimes_html(_cell(nb, "%%alloy --show-prompt"))
+    tooled = _shown(_cell(nb, "with_tool = alloy_nb.rendered_prompt("))
+    assert "- add: Add two integers. Arguments schema:" in tooled and "grammar: tool_calls" in tooled, tooled
+    shown = _mimes_html(_cell(nb, "%%alloy --logprobs 5 --max-tokens 24"))
+    assert 'class="av-tok av-p' in shown and "probabilities and alternatives</summary>" in shown
+    listed = _shown(_cell(nb, "reply_tokens = _alloy_trace.tokens()")).splitlines()
+    assert listed[0].startswith("TokenTable(") and len(listed) == 9 and "top three:" in listed[1], listed
+    temperatures = _shown(_cell(nb, "def picks(temperature):"))
+    assert "temperature 0.0: " in temperatures and "temperature 1.0: " in temperatures, temperatures
+    assert temperatures.count("picked the likeliest token") == 2, temperatures
+    tools = _shown(_cell(nb, "def decision(trace):"))
+    assert tools.count("tools called: [('add', {'a': ") == 2 and tools.count("the decision:  tool_calls ") == 2, tools
+    checked = _shown(_cell(nb, "check_least_sure(answer, reply_tokens)"))
+    assert checked.startswith("Not yet: set `answer` to a position"), checked  # stored without the answer
+
+
 CHECKS: dict[str, Check] = {
     "02_structured_outputs.ipynb": check_structured_outputs,
     "03_tools_and_traces.ipynb": check_tools_and_traces,
-    "04_native_vs_openai_chat.ipynb": check_native_vs_openai_chat,
+    "04_three_wire_apis.ipynb": check_three_wire_apis,
     "05_async_and_batch.ipynb": check_async_and_batch,
     "06_thinking_images_and_capabilities.ipynb": check_thinking_images_and_capabilities,
     "07_batches_hosts_and_clusters.ipynb": check_batches_hosts_and_clusters,
     "08_call_log_and_replay.ipynb": check_call_log_and_replay,
+    "09_what_the_model_sees.ipynb": check_what_the_model_sees,
 }
 
 
@@ -218,3 +248,7 @@ def test_course_notebook_runs_on_the_embedded_model(name: str, monkeypatch: pyte
 
     assert "started here: True" in _shown(code[0])
     CHECKS[name](notebook)
+    if (
+        Path(name).stem in CLASS_TRACK
+    ):  # shipped with empty answers; test_exercise_checks.py runs them with the solutions
+        assert_checks_say_not_yet(notebook)
