@@ -3,28 +3,34 @@ for each tool call and its result between the turns, then the answer with the fo
 
 from __future__ import annotations
 
+import pytest
 from sample_tools import add
+from wire_shapes import wire_path
 
+from alloy_nb.choices import STRATEGIES
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 
-def test_a_tool_cell_streams_its_turns_with_the_tool_steps_between(shell, server) -> None:
+@pytest.mark.parametrize("api", STRATEGIES)
+def test_a_tool_cell_streams_its_turns_with_the_tool_steps_between(shell, server, api: str) -> None:
     shell.user_ns["add"] = add
     server.script(
         Reply(chunks=["Let ", "me ", "add."], tool_calls=[Call("add", {"a": 2, "b": 3})]),
         Reply(chunks=["The ", "sum ", "is ", "5."], chunk_delay=0.1),
     )
-    assert shell.run_cell("%%alloy -t add -f text\nWhat is 2 + 3?").success
+    assert shell.run_cell(f"%%alloy -t add -f text --api {api}\nWhat is 2 + 3?").success
     plain = [output["text/plain"] for output in shell.display_pub.outputs if "text/plain" in output]
-    running = 'Let me add.\n[tool add({"a": 2, "b": 3}) running…]\n'
+    arguments = '{"a": 2, "b": 3}' if api == "native" else '{"a":2,"b":3}'  # as the model wrote them
+    running = f"Let me add.\n[tool add({arguments}) running…]\n"
     assert running in plain, "the first turn's text, then the call, shown before the tool's result"
     result = f"{running}\n[tool add → 5]\n"
     streaming = [text for text in plain if text.startswith(result) and text != result]
     assert result in plain and "is 5." not in streaming[0], "the result, then the second turn as it streams"
-    assert plain[-1].startswith("The sum is 5.\n\n— smollm2:135m · native") and "1 tool run" in plain[-1]
+    assert plain[-1].startswith(f"The sum is 5.\n\n— smollm2:135m · {api}") and "1 tool run" in plain[-1]
     assert shell.user_ns["_alloy"] == "The sum is 5."
     trace = shell.user_ns["_alloy_trace"]
     assert trace.stream and [e.result for e in trace.tool_events] == ["5"]
+    assert trace.strategy == api and {request.path for request in server.requests} == {wire_path(api)}
 
 
 def test_the_tool_lines_of_a_markdown_cell_are_escaped(shell, server) -> None:
