@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from wire_shapes import conversation, tool_result_texts
 
 from alloy_nb.server import ChatRequest
 from alloy_nb.trace import Trace
@@ -35,22 +36,10 @@ def _trace(outcome: Outcome) -> Trace:
     return outcome.trace
 
 
-def last_prompt(body: dict[str, Any]) -> Any:
-    """The last message's text as a body carries it: in `messages`, or in Responses `input` items."""
-    return body["messages"][-1]["content"] if "messages" in body else body["input"][-1]["content"]
-
-
-def tool_results(body: dict[str, Any]) -> list[str]:
-    """The tool results a body sends back: tool messages, or Responses `function_call_output` items."""
-    if "messages" in body:
-        return [m["content"] for m in body["messages"] if m["role"] == "tool"]
-    return [item["output"] for item in body["input"] if item.get("type") == "function_call_output"]
-
-
 def _as_sent(outcome: Outcome) -> bool:
     trace = _trace(outcome)
     body = trace.requests[0].body if trace.requests else None
-    if not isinstance(body, dict) or last_prompt(body) != PROMPT:
+    if not isinstance(body, dict) or conversation(body, trace.strategy)[-1]["content"] != PROMPT:
         return False
     return not outcome.received or outcome.received[0].body == body
 
@@ -81,7 +70,8 @@ def tool_event(name: str, error: str) -> Keep:
 
     def check(outcome: Outcome) -> bool:
         errors = [e.error for e in _trace(outcome).tool_events if e.name == name and re.search(error, e.error or "")]
-        sent = [text for r in _trace(outcome).requests[1:] for text in tool_results(r.body)]
+        trace = _trace(outcome)
+        sent = [text for r in trace.requests[1:] for text in tool_result_texts(r.body, trace.strategy)]
         return bool(errors) and f"Error: {errors[0]}" in sent
 
     return Keep(f"the {name} tool event with its error", check)

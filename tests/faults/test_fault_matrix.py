@@ -38,10 +38,10 @@ from fault_keeps import (
     reply_text,
     retried,
     tool_event,
-    tool_results,
 )
 from sample_tools import add
 from sample_types import Invoice
+from wire_shapes import tool_result_texts
 
 import alloy_nb
 from alloy_nb import (
@@ -560,7 +560,7 @@ FAULTS: tuple[Fault, ...] = (
             Keep("the tool result, capped with a note", lambda o: CAP_NOTE in o.trace.tool_events[0].result),
             Keep(
                 "the tool message as sent, capped with a note",
-                lambda o: CAP_NOTE in tool_results(o.trace.requests[1].body)[0],
+                lambda o: CAP_NOTE in tool_result_texts(o.trace.requests[1].body, o.trace.strategy)[0],
             ),
         ),
         turns=(Reply(tool_calls=[Call("dump", {})]), Reply(text=RECOVERED)),
