@@ -9,3 +9,18 @@ from alloy_nb import tool
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
+
+
+PRICES = {"coffee": 4.0, "tea": 3.0, "cake": 5.5}
+
+
+@tool
+def lookup_price(item: str) -> float:
+    """Look up the price of an item in the shop, in euros."""
+    return PRICES.get(item.lower(), 4.0)
+
+
+@tool
+def apply_discount(price: float, percent: float) -> float:
+    """Apply a percentage discount to a price and return the new price."""
+    return round(price * (1 - percent / 100), 2)

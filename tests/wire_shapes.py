@@ -106,3 +106,14 @@ def reply_text(raw: dict[str, Any], api: str) -> str:
     assert (raw["object"], raw["status"]) == ("response", "completed")
     [item] = [item for item in raw["output"] if item["type"] == "message"]
     return "".join(part["text"] for part in item["content"] if part["type"] == "output_text")
+
+
+UNSET = object()  # a tool-call switch the body does not carry
+
+
+def tool_switch(body: dict[str, Any], api: str, name: str) -> Any:
+    """A tool-call switch (`_tool_grammar`, `parallel_tool_calls`) as the body carries it: in `options`
+    without the underscore on /api/chat (the ollama SDK's open map), at the top level on /v1; else UNSET."""
+    if api == "native":
+        return (body.get("options") or {}).get(name.lstrip("_"), UNSET)
+    return body.get(name, UNSET)

@@ -89,10 +89,11 @@ def conversation(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False
             raise _cut_by_limit(cut, spec.config)
         if turn_number >= spec.config.max_tool_turns:
             raise _loop_limit(turn, spec.config.max_tool_turns)
-        limit = spec.config.max_tool_calls
+        one_per_turn = spec.config.parallel_tool_calls is False  # a server may send several anyway
+        limit = 1 if one_per_turn else spec.config.max_tool_calls
         ran: list[str] = yield RunTools(turn.tool_calls[:limit], turn_number)
         skipped = len(turn.tool_calls) - len(ran)  # every call still gets a result: the APIs expect one each
-        results = [*ran, *[_not_run(limit)] * skipped]
+        results = [*ran, *[_NOT_RUN_ONE_PER_TURN if one_per_turn else _not_run(limit)] * skipped]
         messages.extend(
             ToolResult(call_id=c.id, name=c.name, text=r) for c, r in zip(turn.tool_calls, results, strict=True)
         )
@@ -146,6 +147,11 @@ def _cut_by_limit(call: ToolCall, config: Config) -> CommandError:
 
 def _token_limit(config: Config) -> str:
     return f"max_tokens={config.max_tokens}" if config.max_tokens else "the server's default"
+
+
+_NOT_RUN_ONE_PER_TURN = (
+    "Error: not run; one tool call per turn (parallel_tool_calls=False). Call it again next turn if it is still needed."
+)
 
 
 def _not_run(limit: int) -> str:

@@ -30,6 +30,8 @@ class CallOptions(TypedDict, total=False):
     keep_alive: str | float
     logprobs: bool
     top_logprobs: int
+    constrained: bool
+    parallel_tool_calls: bool
     system: str
     max_tool_turns: int
     max_tool_calls: int

@@ -23,6 +23,8 @@ REQUEST_SETTINGS = (
     "keep_alive",
     "logprobs",
     "top_logprobs",
+    "constrained",
+    "parallel_tool_calls",
     "extra",
 )
 
@@ -77,6 +79,18 @@ class Config(BaseModel):
         le=20,
         env="ALLOY_TOP_LOGPROBS",
         help="The likeliest alternatives (0-20) kept for each reply token; implies `logprobs`.",
+    )
+    constrained: bool | None = setting(
+        None,
+        env="ALLOY_CONSTRAINED",
+        help="False: the output schema goes in the prompt only (no `format`, `response_format` or `text.format`) "
+        "and the embedded server forces no tool-call grammar (`_tool_grammar: false`); none: constrained.",
+    )
+    parallel_tool_calls: bool | None = setting(
+        None,
+        env="ALLOY_PARALLEL_TOOL_CALLS",
+        help="False: one tool call per turn (sent as `parallel_tool_calls: false`; extra calls are answered "
+        "'not run'); none: the server's default.",
     )
     system: str | None = setting(
         None, env="ALLOY_DEFAULT_SYSTEM", alias="ALLOY_SYSTEM", help="System prompt sent before every conversation."

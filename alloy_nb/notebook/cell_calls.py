@@ -72,6 +72,7 @@ class CellCalls(MagicsState):
             "think": args.think,
             "context_length": args.context_length,
             "keep_alive": args.keep_alive,
+            "constrained": False if args.unconstrained else None,
         }
         if args.logprobs is not None:  # --logprobs N: token probabilities, N alternatives each
             options |= {"logprobs": True, "top_logprobs": args.logprobs}

@@ -42,6 +42,11 @@ def call_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="show the reply's tokens tinted by probability, each with its N likeliest alternatives (0-20)",
         ),
         argument(
+            "--unconstrained",
+            action="store_true",
+            help="the output schema in the prompt only and no tool-call grammar: the model's own attempt",
+        ),
+        argument(
             "--image",
             action="append",
             metavar="PATH_OR_VAR",

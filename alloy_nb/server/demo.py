@@ -126,7 +126,8 @@ class DemoEngine:
         if find_card(self.models(), request.model) is None:
             raise EngineError.model_not_found(request.model)
         tools = uncalled_tools(request)
-        grammar = reply_grammar(request, tool_reply_schema(tools) if request.tools else None)
+        schema = tool_reply_schema(tools, one_call=not request.parallel_tool_calls) if request.tools else None
+        grammar = reply_grammar(request, schema)
         return Rendered(demo_prompt(template_messages(request, tools)), grammar)
 
     async def embed(self, request: EmbedRequest) -> Embeddings:

@@ -38,7 +38,10 @@ class ChatRequest:
     alternatives. ``raw`` (``/api/generate``) makes the one user message the whole prompt, with no
     chat template; ``suffix`` is text to come after the reply (a model without "insert" refuses it).
     ``keep_alive`` is how long the model stays loaded after the reply (None: the default).
-    ``render_only`` (Ollama's ``_debug_render_only``) asks for the prompt text, not a reply. ``path``,
+    ``render_only`` (Ollama's ``_debug_render_only``) asks for the prompt text, not a reply.
+    ``tool_grammar`` False (``_tool_grammar: false``, or ``alloy-nb serve --no-tool-grammar``) lets the
+    model answer a request with tools in free text, read as tool calls only when it is a valid envelope;
+    ``parallel_tool_calls`` False allows one tool call per reply. ``path``,
     ``body`` and ``headers`` record the endpoint, JSON body and HTTP headers as received.
     """
 
@@ -55,6 +58,8 @@ class ChatRequest:
     suffix: str = ""
     keep_alive: timedelta | None = None
     render_only: bool = False
+    tool_grammar: bool = True
+    parallel_tool_calls: bool = True
     api: Api = "ollama"
     path: str = ""
     body: Any = None
@@ -132,9 +137,10 @@ class Rendered:
 
 def reply_grammar(request: ChatRequest, tool_schema: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Which grammar constrains the reply to `request`: the tool-call envelope (`tool_schema`) when it
-    offers tools, else its `format` schema, else any JSON for ``format: "json"``, else none."""
+    offers tools (none when its `tool_grammar` is off), else its `format` schema, else any JSON for
+    ``format: "json"``, else none."""
     if request.tools:
-        return {"kind": "tool_calls", "schema": tool_schema}
+        return {"kind": "tool_calls", "schema": tool_schema} if request.tool_grammar else None
     if isinstance(request.format, dict):
         return {"kind": "format", "schema": request.format}
     return {"kind": "json", "schema": None} if request.format == "json" else None

@@ -20,7 +20,7 @@ import hashlib
 import os
 import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +47,7 @@ from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
 from alloy_nb.server.llama_slots import SlotDecoder
 from alloy_nb.server.schema_grammar import SchemaError, schema_grammar
 from alloy_nb.server.tool_grammar import (
+    parse_free_reply,
     parse_tool_reply,
     template_messages,
     tool_reply_schema,
@@ -185,6 +186,7 @@ class LlamaCppEngine:
         threads: int | None = None,
         parallel: int | None = None,
         max_queue: int | None = None,
+        tool_grammar: bool = True,
     ) -> None:
         if not models:
             raise ValueError("LlamaCppEngine needs at least one model: {'name': 'path/to/model.gguf'}")
@@ -198,6 +200,7 @@ class LlamaCppEngine:
             threads=threads or max(1, os.cpu_count() or 1),
             max_queue=max_queue or default_max_queue(),
         )
+        self._tool_grammar = tool_grammar  # False: `alloy-nb serve --no-tool-grammar`, for every request
 
     @property
     def parallel(self) -> int:
@@ -250,6 +253,7 @@ class LlamaCppEngine:
 
     async def generate(self, request: ChatRequest) -> AsyncGenerator[EngineEvent, None]:
         model = self._model(request.model)
+        request = self._switched(request)
         tools = uncalled_tools(request)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[EngineEvent | BaseException] = asyncio.Queue()
@@ -275,7 +279,7 @@ class LlamaCppEngine:
                 elif isinstance(item, TextDelta):
                     pieces.append(item.text)
                     logprobs.extend(item.logprobs)
-            for event in _tool_reply("".join(pieces), tuple(logprobs)) if request.tools else ():
+            for event in _tool_reply(request, "".join(pieces), tuple(logprobs)) if request.tools else ():
                 yield event
             yield item
         finally:
@@ -285,9 +289,11 @@ class LlamaCppEngine:
         """The prompt `generate` would decode, from the same template and tool instructions, and the
         grammar its reply would follow; nothing is decoded."""
         model = self._model(request.model)
+        request = self._switched(request)
         tools = uncalled_tools(request)
         _, prompt, _ = await asyncio.to_thread(_prepared, model, request, tools)
-        return Rendered(prompt, reply_grammar(request, tool_reply_schema(tools) if request.tools else None))
+        schema = tool_reply_schema(tools, one_call=not request.parallel_tool_calls) if request.tools else None
+        return Rendered(prompt, reply_grammar(request, schema))
 
     async def embed(self, request: EmbedRequest) -> Embeddings:
         """Each input's tokens' last hidden states, averaged (see `llama_embed`), read by the decoder's
@@ -309,6 +315,11 @@ class LlamaCppEngine:
             return await result
         finally:
             self._decoder.cancel(job)
+
+    def _switched(self, request: ChatRequest) -> ChatRequest:
+        """The request with the server-wide switch applied: no tool-call grammar when the server was
+        started without one, whatever the request asks."""
+        return request if self._tool_grammar else replace(request, tool_grammar=False)
 
     def _model(self, name: str) -> GGUFModel:
         model = next((model for served, model in self._models.items() if same_model(served, name)), None)
@@ -340,7 +351,9 @@ def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
 
     try:
         if request.tools:
-            return schema_grammar(tool_reply_schema(tools))
+            if not request.tool_grammar:
+                return None  # the model's own attempt, read as tool calls only if it is a valid envelope
+            return schema_grammar(tool_reply_schema(tools, one_call=not request.parallel_tool_calls))
         if isinstance(request.format, dict):
             return schema_grammar(request.format)
     except SchemaError as error:
@@ -349,10 +362,13 @@ def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
     return JSON_GBNF if request.format == "json" else None
 
 
-def _tool_reply(text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[EngineEvent]:
-    """The grammar-constrained reply -> tool calls, or text content (never the envelope itself); the
-    log probabilities, if asked, are the envelope's tokens."""
-    calls, content = parse_tool_reply(text)
+def _tool_reply(request: ChatRequest, text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[EngineEvent]:
+    """The reply to a request with tools -> tool calls, or text content (never the envelope itself): a
+    grammar-constrained reply read as far as it is complete, a free one (no tool grammar) as tool calls
+    only when it is a whole valid envelope, else as the text the model wrote. With `parallel_tool_calls`
+    off only the first call is kept. The log probabilities, if asked, are the reply's tokens."""
+    calls, content = parse_tool_reply(text) if request.tool_grammar else parse_free_reply(text)
+    calls = calls if request.parallel_tool_calls else calls[:1]
     if calls:
         if logprobs:
             yield TextDelta("", logprobs)

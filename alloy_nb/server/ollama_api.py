@@ -25,10 +25,12 @@ from alloy_nb.server.wire import (
     BadRequest,
     Reply,
     ToolDef,
+    ToolSwitches,
     WireModel,
     call_id,
     iso,
     json_line,
+    option_switches,
     parse_arguments,
     stop_list,
     timestamp,
@@ -56,7 +58,7 @@ class _Message(WireModel):
     images: list[str] | None = None
 
 
-class _ChatBody(WireModel):
+class _ChatBody(ToolSwitches):
     model: str
     messages: list[_Message] = Field(default_factory=list)  # none: a request to load the model
     tools: list[ToolDef] | None = None
@@ -80,6 +82,7 @@ class OllamaDialect:
         options = dict(chat.options or {})
         if "stop" in options:
             options["stop"] = stop_list(options["stop"])
+        switches = option_switches(options, chat.switches())
         return ChatRequest(
             model=chat.model,
             messages=[_neutral_message(m) for m in chat.messages],
@@ -92,6 +95,7 @@ class OllamaDialect:
             top_logprobs=top_logprobs(chat.top_logprobs),
             keep_alive=keep_alive(chat.keep_alive),
             render_only=chat.debug_render_only,
+            **switches,
             api="ollama",
             path=path,
             body=body,

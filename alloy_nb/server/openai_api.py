@@ -21,6 +21,7 @@ from alloy_nb.server.logprob_wire import openai_logprobs, top_logprobs
 from alloy_nb.server.wire import (
     Reply,
     ToolDef,
+    ToolSwitches,
     WireModel,
     arguments_text,
     call_id,
@@ -80,7 +81,7 @@ class _StreamOptions(WireModel):
     include_usage: bool = False
 
 
-class _ChatBody(WireModel):
+class _ChatBody(ToolSwitches):
     model: str
     messages: list[_Message]
     tools: list[ToolDef] | None = None
@@ -119,6 +120,7 @@ class OpenAIDialect:
             think=_think(chat.reasoning_effort),
             logprobs=bool(chat.logprobs),
             top_logprobs=top_logprobs(chat.top_logprobs),
+            **chat.switches(),
             api="openai",
             path=path,
             body=body,

@@ -18,6 +18,7 @@ from alloy_nb.server.openai_api import error_body
 from alloy_nb.server.wire import (
     BadRequest,
     Reply,
+    ToolSwitches,
     WireModel,
     arguments_text,
     call_id,
@@ -99,7 +100,7 @@ class _ReasoningSetting(WireModel):
     summary: str | None = None
 
 
-class _Echoed(WireModel):
+class _Echoed(ToolSwitches):
     """The fields a response repeats; others (``include``, ``store``, ``tool_choice``...) are ignored, as by Ollama."""
 
     model: str
@@ -134,6 +135,7 @@ class ResponsesDialect:
             options={name: value for name, value in options.items() if value is not None},
             stream=request.stream,
             think=_think(request.reasoning),
+            **request.switches(),
             api="openai",
             path=path,
             body=body,
@@ -357,14 +359,14 @@ def _response(request: ChatRequest, output: list[dict[str, Any]], finish: Finish
         "reasoning": echoed.reasoning.model_dump() if echoed.reasoning is not None else None,
         "usage": _usage(finish) if finish is not None else None,
         "max_output_tokens": echoed.max_output_tokens,
+        "parallel_tool_calls": echoed.parallel_tool_calls,
     }
     return {"id": new_id("resp_")} | _FIXED | fields
 
 
 # What every response says here: nothing is stored, no state is kept, tool_choice and truncation are not applied.
 _FIXED: dict[str, Any] = {"object": "response", "previous_response_id": None, "error": None, "tool_choice": "auto"}
-_FIXED |= {"truncation": "disabled", "parallel_tool_calls": True, "store": False, "background": False}
-_FIXED |= {"service_tier": "default", "metadata": {}}
+_FIXED |= {"truncation": "disabled", "store": False, "background": False, "service_tier": "default", "metadata": {}}
 
 
 def _status(finish: Finish) -> str:

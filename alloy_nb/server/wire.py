@@ -6,7 +6,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +17,41 @@ class WireModel(BaseModel):
     """Base for request bodies: unknown fields are accepted and ignored."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ToolSwitches(WireModel):
+    """How tool calls may come back, on every chat endpoint: OpenAI's `parallel_tool_calls` (false: one
+    call per reply; Ollama ignores it) and this server's `_tool_grammar` (false: no tool-call grammar)."""
+
+    parallel_tool_calls: bool = True
+    tool_grammar: bool = Field(True, alias="_tool_grammar")
+
+    def switches(self) -> Switches:
+        """The `ChatRequest` fields these set."""
+        return Switches(parallel_tool_calls=self.parallel_tool_calls, tool_grammar=self.tool_grammar)
+
+
+class Switches(TypedDict):
+    parallel_tool_calls: bool
+    tool_grammar: bool
+
+
+def option_switches(options: dict[str, Any], switches: Switches) -> Switches:
+    """The switches as a native request's `options` carry them (`parallel_tool_calls`, `tool_grammar`:
+    the ollama SDK has no other place for them), taken out of `options`; they win over top-level ones.
+
+    >>> options = {"temperature": 0, "tool_grammar": False}
+    >>> option_switches(options, Switches(parallel_tool_calls=True, tool_grammar=True)), options
+    ({'parallel_tool_calls': True, 'tool_grammar': False}, {'temperature': 0})
+    """
+    chosen = Switches(**switches)
+    for name in ("parallel_tool_calls", "tool_grammar"):
+        if name in options:
+            value = options.pop(name)
+            if not isinstance(value, bool):
+                raise BadRequest(f"options.{name} must be true or false")
+            chosen[name] = value
+    return chosen
 
 
 class FunctionSpec(WireModel):

@@ -122,6 +122,30 @@ def logprob_fields(logprobs: bool | None, top_logprobs: int | None) -> dict[str,
     return {"logprobs": True, **({"top_logprobs": top_logprobs} if top_logprobs else {})}
 
 
+def tool_call_fields(offered: bool, *, constrained: bool | None, parallel: bool | None) -> dict[str, Any]:
+    """The fields that shape tool calling, on a request that offers tools (`offered`): OpenAI's
+    `parallel_tool_calls` when set, and `_tool_grammar: false` when the call is unconstrained (the
+    embedded server's extension, like Ollama's `_debug_render_only`: a server without it ignores it).
+
+    >>> tool_call_fields(True, constrained=False, parallel=False)
+    {'parallel_tool_calls': False, '_tool_grammar': False}
+    >>> tool_call_fields(True, constrained=None, parallel=None), tool_call_fields(False, constrained=False, parallel=False)
+    ({}, {})
+    """
+    if not offered:
+        return {}  # OpenAI refuses `parallel_tool_calls` without tools
+    fields: dict[str, Any] = {} if parallel is None else {"parallel_tool_calls": parallel}
+    return fields | ({"_tool_grammar": False} if constrained is False else {})
+
+
+def enforced_schema(outgoing: Outgoing, constrained: bool | None) -> dict[str, Any] | None:
+    """The output schema the server should enforce: on requests without tools (with tools the reply
+    must be free to call them) unless the call is unconstrained; the prompt asks for it either way."""
+    if outgoing.tools or constrained is False:
+        return None
+    return outgoing.output.schema
+
+
 class ChatStrategy(Protocol):
     """One wire API. The loop builds requests with it, sends them and appends its messages."""
 

@@ -18,7 +18,17 @@ from ..errors import AlloyError
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..tools import Tool
-from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, logprob_fields, token_logprobs
+from .base import (
+    Exchange,
+    Outgoing,
+    StreamChunk,
+    ToolCallPiece,
+    Turn,
+    enforced_schema,
+    logprob_fields,
+    token_logprobs,
+    tool_call_fields,
+)
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import translated
@@ -83,10 +93,16 @@ class NativeStrategy:
             **top_level,
             **logprob_fields(self.config.logprobs, self.config.top_logprobs),
         }
+        # the tool-call switches ride in `options`, the native API's open map (the SDK's `chat()` has no
+        # other place for them; Ollama ignores options it does not know)
+        config = self.config
+        options |= native_tool_options(
+            tool_call_fields(bool(outgoing.tools), constrained=config.constrained, parallel=config.parallel_tool_calls)
+        )
         if options:
             request["options"] = options
-        if not outgoing.tools and outgoing.output.schema is not None:
-            request["format"] = outgoing.output.schema
+        if (schema := enforced_schema(outgoing, self.config.constrained)) is not None:
+            request["format"] = schema
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
@@ -129,6 +145,15 @@ class NativeStrategy:
 
     def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
         return leased_client(("native", *self.client_key), lambda: _async_client(self.config))
+
+
+def native_tool_options(fields: dict[str, Any]) -> dict[str, Any]:
+    """The tool-call switches as native `options` keys (no leading underscore there).
+
+    >>> native_tool_options({"parallel_tool_calls": False, "_tool_grammar": False})
+    {'parallel_tool_calls': False, 'tool_grammar': False}
+    """
+    return {name.lstrip("_"): value for name, value in fields.items()}
 
 
 def _classify(problem: BaseException) -> AlloyError | tuple[int, str] | None:

@@ -15,7 +15,17 @@ from ..choices import Strategy
 from ..config import Config
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
-from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, logprob_fields, token_logprobs
+from .base import (
+    Exchange,
+    Outgoing,
+    StreamChunk,
+    ToolCallPiece,
+    Turn,
+    enforced_schema,
+    logprob_fields,
+    token_logprobs,
+    tool_call_fields,
+)
 from .capture import recording
 from .failures import translated
 from .inline_thinking import split_turn
@@ -62,7 +72,7 @@ def _assistant_message(message: AssistantMessage) -> dict[str, Any]:
 
 class OpenAIChatStrategy:
     """OpenAI-style chat: tool results carry `tool_call_id`; typed output is asked for in the prompt
-    and, on requests without tools, also constrained with `response_format`."""
+    and, on requests without tools, also constrained with `response_format` (unless `constrained=False`)."""
 
     name: Strategy = "openai_chat"
     endpoint = "POST /v1/chat/completions"
@@ -75,12 +85,14 @@ class OpenAIChatStrategy:
     def request(self, outgoing: Outgoing) -> dict[str, Any]:
         wire = [wire_message(m, outgoing.images) for m in outgoing.messages]
         request: dict[str, Any] = {"model": self.config.model_name, "messages": wire, "stream": outgoing.stream}
+        config = self.config
         if outgoing.tools:
             request["tools"] = [t.spec() for t in outgoing.tools]
-        elif outgoing.output.schema is not None:
+            request |= tool_call_fields(True, constrained=config.constrained, parallel=config.parallel_tool_calls)
+        elif (schema := enforced_schema(outgoing, config.constrained)) is not None:
             request["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "output", "schema": outgoing.output.schema, "strict": True},
+                "json_schema": {"name": "output", "schema": schema, "strict": True},
             }
         if self.config.temperature is not None:
             request["temperature"] = self.config.temperature

@@ -26,7 +26,7 @@ from ..errors import ConfigurationError
 from ..images import Image
 from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from ..tools import Tool
-from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn
+from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, enforced_schema, tool_call_fields
 from .capture import recording
 from .inline_thinking import split_turn
 from .openai_client import OpenAIClients, refuse_native_settings
@@ -82,7 +82,7 @@ def function_tool(tool: Tool) -> dict[str, Any]:
 class OpenAIResponsesStrategy:
     """OpenAI's Responses API: tool results are `function_call_output` items matched by `call_id`;
     typed output is asked for in the prompt and, on requests without tools, also constrained with
-    `text.format`."""
+    `text.format` (unless `constrained=False`)."""
 
     name: Strategy = "openai_responses"
     endpoint = "POST /v1/responses"
@@ -104,11 +104,12 @@ class OpenAIResponsesStrategy:
             request["instructions"] = messages.pop(0).text
         request["input"] = [item for m in messages for item in input_items(m, outgoing.images)]
         request["stream"] = outgoing.stream
+        config = self.config
         if outgoing.tools:
             request["tools"] = [function_tool(t) for t in outgoing.tools]
-        elif outgoing.output.schema is not None:
-            schema = {"type": "json_schema", "name": "output", "schema": outgoing.output.schema, "strict": True}
-            request["text"] = {"format": schema}
+            request |= tool_call_fields(True, constrained=config.constrained, parallel=config.parallel_tool_calls)
+        elif (enforced := enforced_schema(outgoing, config.constrained)) is not None:
+            request["text"] = {"format": {"type": "json_schema", "name": "output", "schema": enforced, "strict": True}}
         if self.config.temperature is not None:
             request["temperature"] = self.config.temperature
         if self.config.max_tokens is not None:

@@ -21,6 +21,7 @@ from ..messages import Message, prompt_of
 from ..nesting import cut_deeper_than
 from ..visible import visible
 from .capping import cap_fields, capped, has_long_string, plain_data
+from .constraints import request_constraints
 from .events import (
     AnyEvent,
     ErrorInfo,
@@ -171,8 +172,11 @@ class Trace(BaseModel):
             f"Trace {self.id} · {self.model} via {self.strategy} · {self.status}"
             + (f" in {self.duration_s:.2f}s" if self.duration_s is not None else "")
         ]
+        typed = self.output_type != "str"
         for event in self.events:
             lines.append("  " + event_line(event))
+            if isinstance(event, RequestEvent) and (constraints := request_constraints(event.body, typed_output=typed)):
+                lines.append(f"      constraints: {constraints}")
         lines += [f"  ⚠ {warning}" for warning in self.warnings]
         if self.error:
             lines.append(f"  ✗ {self.error.type}: {short(self.error.message, 160)}")

@@ -1,10 +1,10 @@
 """A trace as HTML: a self-contained, script-free conversation view; every data string escaped, its
 control and invisible characters shown (`visible`: a tool named `invoice\u202efdp.exe` reads so).
 
-Layout: a header; the timeline; per request the messages new since the previous request, then the
-response (with its tokens tinted by probability when the call asked for logprobs) and that turn's
-tool runs; collapsible raw JSON; the outcome. No inline styles: the look is the stylesheet's
-(`style.py`).
+Layout: a header; the timeline; per request the constraints it went out under (`trace.constraints`),
+the messages new since the previous request, then the response (with its tokens tinted by probability
+when the call asked for logprobs) and that turn's tool runs; collapsible raw JSON; the outcome. No
+inline styles: the look is the stylesheet's (`style.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..messages import AssistantMessage, Message, ToolResult
+from ..trace.constraints import request_constraints
 from .style import page
 from .text import duration_text, pretty_arguments, pretty_json, shown
 from .timeline import timeline_section
@@ -36,10 +37,11 @@ def trace_body(trace: Trace) -> str:
     """The trace view without its stylesheet, for views that hold several (groups "trace", "timeline")."""
     parts = ['<div class="alloy-trace">', _header(trace), timeline_section(trace)]
     previous: list[Any] = []
+    typed = trace.output_type != "str"
     for event in trace.events:
         if event.kind == "request":
             messages = list(event.messages)
-            parts.append(_request(event, messages, previous))
+            parts.append(_request(event, messages, previous, typed))
             previous = messages
         elif event.kind == "response":
             parts.append(_response(event))
@@ -115,8 +117,10 @@ def _outcome(trace: Trace) -> str:
 # --- requests and their messages ------------------------------------------------------------
 
 
-def _request(event: RequestEvent, messages: list[Message], previous: list[Message]) -> str:
+def _request(event: RequestEvent, messages: list[Message], previous: list[Message], typed: bool) -> str:
     kept = _common_prefix(previous, messages)
+    said = request_constraints(event.body, typed_output=typed)
+    constraints = f'<div class="at-meta at-constraints">constraints: {shown(said)}</div>' if said else ""
     finalize = '<span class="at-finalize">finalize turn, no tools</span>' if event.finalize else ""
     attempt = f" · attempt {event.attempt}" if event.attempt > 1 else ""
     omitted = (
@@ -128,7 +132,7 @@ def _request(event: RequestEvent, messages: list[Message], previous: list[Messag
     messages_html = "".join(_message(m) for m in messages[kept:])
     title = f"Turn {event.turn} · {shown(event.endpoint)}{attempt}{finalize}"
     return (
-        f'<div class="at-turn"><div class="at-turn-title">{title}</div>'
+        f'<div class="at-turn"><div class="at-turn-title">{title}</div>{constraints}'
         f"{omitted}{messages_html}{_raw('request body (JSON)', event.body)}</div>"
     )
 

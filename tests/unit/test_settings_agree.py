@@ -32,6 +32,8 @@ SAMPLES: dict[str, tuple[str, str, Any]] = {
     "ALLOY_THINK": ("think", "high", "high"),
     "ALLOY_LOGPROBS": ("logprobs", "true", True),
     "ALLOY_TOP_LOGPROBS": ("top_logprobs", "5", 5),
+    "ALLOY_CONSTRAINED": ("constrained", "false", False),
+    "ALLOY_PARALLEL_TOOL_CALLS": ("parallel_tool_calls", "0", False),
     "ALLOY_AUTO_FINALIZE_MISSING_OUTPUT": ("auto_finalize_missing_output", "false", False),
     "ALLOY_AUTO_FINALIZE": ("auto_finalize_missing_output", "0", False),
     "ALLOY_EXTRA_JSON": ("extra", '{"ollama_api": "openai_chat"}', {"ollama_api": "openai_chat"}),
