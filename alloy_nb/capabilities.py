@@ -267,5 +267,9 @@ def _models_with(config: Config, capability: str) -> Iterable[str]:
 def _missing(config: Config) -> ModelNotFound:
     info = Host(config).info()
     return model_missing(
-        config.model_name, redact_host(info.host), sorted(m.name for m in info.models), embedded=info.embedded
+        config.model_name,
+        redact_host(info.host),
+        sorted(m.name for m in info.models),
+        embedded=info.embedded,
+        started_by=info.started_by,
     )

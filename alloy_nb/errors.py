@@ -254,21 +254,41 @@ def no_valid_chunks(host: str) -> ServerError:
     )
 
 
-def model_missing(model: str, host: str, available: list[str], *, embedded: bool = False) -> ModelNotFound:
-    """The host lacks the model: what it has, and how to get this one (Ollama pulls; the embedded
-    server serves GGUF files it is started with)."""
+def model_missing(
+    model: str, host: str, available: list[str], *, embedded: bool = False, started_by: str | None = None
+) -> ModelNotFound:
+    """The host lacks the model: what it has, and how to get this one. Ollama pulls it; alloy_nb's embedded
+    server serves only the GGUF files it was started with, so the advice names the way it was started
+    (`started_by`: "notebook" or "cli", as its /api/version says).
+
+    >>> print(model_missing("qwen3:0.6b", "http://127.0.0.1:11434", ["smollm2:135m"]))
+    Model 'qwen3:0.6b' is not available at http://127.0.0.1:11434. Models there: smollm2:135m. Pull it with `ollama pull qwen3:0.6b` (in a notebook: `%alloy pull qwen3:0.6b`), or choose one of those with model='ollama:<name>'.
+    """
     listing = ", ".join(available) if available else "none"
-    how = (
-        f"The embedded server serves only these; serve a GGUF file as well with "
-        f"`alloy-nb serve --model {model}=PATH.gguf`"
-        if embedded
-        else f"Pull it with `ollama pull {model}`"
-    )
     return ModelNotFound(
         f"Model {model!r} is not available at {host}. Models there: {listing}. "
-        f"{how}, or choose one of those with model='ollama:<name>'.",
+        f"{_how_to_get(model, embedded, started_by)}, or choose one of those with model='ollama:<name>'.",
         available=available,
     )
+
+
+def _how_to_get(model: str, embedded: bool, started_by: str | None) -> str:
+    """How to make `model` available: pulled on Ollama, or served by an embedded server started as it was."""
+    flag = f"--model {model}=PATH.gguf"
+    if not embedded:
+        return f"Pull it with `ollama pull {model}` (in a notebook: `%alloy pull {model}`)"
+    if started_by == "notebook":  # start_local_server(), which %alloy serve calls
+        return (
+            f"The embedded server started from this notebook serves only these; serve a GGUF file as well with "
+            f"`%alloy stop` then `%alloy serve {flag}` (from Python: "
+            f"`alloy_nb.start_local_server(reuse=False, models={{{model!r}: 'PATH.gguf'}})`)"
+        )
+    if started_by == "cli":
+        return (
+            f"The embedded server serves only these; serve a GGUF file as well by stopping `alloy-nb serve` "
+            f"and starting it again with `{flag}` added to its options"
+        )
+    return f"The embedded server serves only these; serve a GGUF file as well with `alloy-nb serve {flag}`"
 
 
 def one_line(problem: object, limit: int) -> str:

@@ -48,6 +48,7 @@ class HostInfo:
     models: tuple[HostModel, ...] = ()
     error: str | None = None
     server: str = "Ollama"
+    started_by: str | None = None  # alloy_nb's server: "notebook" (start_local_server, %alloy serve) or "cli"
 
     @property
     def embedded(self) -> bool:
@@ -138,8 +139,13 @@ class Host:
         try:
             about = self._version_reply()
             version, server = about.get("version"), str(about.get("server") or "Ollama")
+            started_by = about.get("started_by")
             return HostInfo(
-                self.url, version=None if version is None else str(version), models=self.models(), server=server
+                self.url,
+                version=None if version is None else str(version),
+                models=self.models(),
+                server=server,
+                started_by=None if started_by is None else str(started_by),
             )
         except (httpx.ConnectError, ConnectionError) as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else str(exc) or type(exc).__name__

@@ -81,7 +81,7 @@ def start_local_server(
     os.close(descriptor)
     log = Path(name)
     command = [sys.executable, "-m", "alloy_nb.server", "serve", "--host", "127.0.0.1", "--port", str(chosen)]
-    command += ["--stop-when-stdin-closes"]
+    command += ["--stop-when-stdin-closes", "--started-by", "notebook"]
     if engine:
         command += ["--engine", engine]
     for name, path in (models or {}).items():

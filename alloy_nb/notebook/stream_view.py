@@ -18,7 +18,7 @@ from typing import Any
 
 from ..trace import Trace
 from ..trace.events import AnyEvent, RequestEvent
-from ..views.reply import code_html, markdown_html, thinking_html
+from ..views.reply import code_html, markdown_html, markdown_page, thinking_html
 from ..views.status import status_line_html
 from .call_status import call_footer, event_line, with_footer
 
@@ -107,8 +107,10 @@ class StreamView:
         if not self._as_markdown:
             return {"text/plain": plain}
         thinking = self._thinking_html(folded=bool(text)) if self._thoughts else ""
-        last = markdown_html if self._partial_json is None else (lambda stretch: code_html(latest(stretch)))
-        answer = self._with_statuses(text, markdown_html, _html_status, last)
+        if self._partial_json is None:  # a text reply: its Markdown, code blocks coloured as in the final render
+            answer = markdown_page(self._with_statuses(text, markdown_html, _html_status, markdown_html))
+        else:
+            answer = self._with_statuses(text, markdown_html, _html_status, lambda stretch: code_html(latest(stretch)))
         return {"text/html": thinking + answer, "text/plain": plain}
 
     def _with_statuses(

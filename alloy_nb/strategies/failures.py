@@ -63,7 +63,9 @@ class translated:
 def _missing_model(config: Config, info: HostInfo) -> ModelNotFound:
     """The model is missing: say what the host has (from `info`, which never raises) and how to get it."""
     available = sorted(model.name for model in info.models)
-    return errors.model_missing(config.model_name, redact_host(info.host), available, embedded=info.embedded)
+    return errors.model_missing(
+        config.model_name, redact_host(info.host), available, embedded=info.embedded, started_by=info.started_by
+    )
 
 
 def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyError:

@@ -1,4 +1,8 @@
-"""What `map` returns as HTML: the totals, a row per item (failed rows tinted), the batch timeline."""
+"""What `map` returns as HTML: the totals, a row per item, the batch timeline.
+
+Every cell is left-aligned and wraps, so the table fits an 800 px notebook. A failed item opens with
+its cause (the error's type and message) on a tinted line across the table, its row below it; a
+reply cut by the token limit is marked "cut at max_tokens" (from the item's trace)."""
 
 from __future__ import annotations
 
@@ -37,11 +41,12 @@ def batch_html(
 ) -> str:
     """The batch as an HTML output: `summary`, the rows (and a line for `more` not shown), the note on an
     interrupted run, and the timeline of the `traced` items (index, trace), folded."""
-    body = "".join(_row(row) for row in rows)
+    cut = {index for index, trace in traced if was_cut(trace)}
+    body = "".join(_row(row, cut=row.index in cut) for row in rows)
     if more:
         body += f'<tr><td colspan="5">… {more} more (result.to_pandas() has all)</td></tr>'
     note = f"<div><b>{html.escape(interrupted)}</b></div>" if interrupted else ""
-    head = '<tr><th class="av-number">#</th><th>item</th><th>result</th><th>host</th><th class="av-number">s</th></tr>'
+    head = "<tr><th>#</th><th>item</th><th>result</th><th>host</th><th>s</th></tr>"
     table = f'<div class="av-scroll"><table class="av-table"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
     timeline = ""
     if traced:
@@ -52,15 +57,28 @@ def batch_html(
     )
 
 
-def _row(row: BatchRow) -> str:
+def was_cut(trace: Trace) -> bool:
+    """Whether the call's last reply ended at the token limit (`max_tokens`)."""
+    return bool(trace.responses) and trace.responses[-1].done_reason == "length"
+
+
+CUT_MARK = '<span class="av-cut">cut at max_tokens</span>'
+
+
+def _row(row: BatchRow, *, cut: bool) -> str:
+    cause = ""
     if row.result is None:
         result = '<i class="av-muted">not run</i>'
     elif row.failed:
-        result = f'<span class="av-failed-text">{visible_html("✗ " + row.result)}</span>'
+        cause = (
+            '<tr class="av-failed av-cause"><td colspan="5" class="av-text av-failed-text">'
+            f"✗ {visible_html(row.result)}</td></tr>"
+        )
+        result = '<span class="av-failed-text">✗ failed (the cause is above)</span>'
     else:
-        result = visible_html(row.result)
+        result = visible_html(row.result) + (f" {CUT_MARK}" if cut else "")
     failed = ' class="av-failed"' if row.failed else ""
     return (
-        f'<tr{failed}><td class="av-number">{row.index}</td><td class="av-text">{visible_html(row.item)}</td><td class="av-text">{result}</td>'
-        f'<td>{visible_html(row.host)}</td><td class="av-number">{html.escape(row.seconds)}</td></tr>'
+        f'{cause}<tr{failed}><td>{row.index}</td><td class="av-text">{visible_html(row.item)}</td>'
+        f'<td class="av-text">{result}</td><td>{visible_html(row.host)}</td><td>{html.escape(row.seconds)}</td></tr>'
     )

@@ -28,6 +28,16 @@ PALETTE: dict[str, str] = {
     "info": "var(--jp-info-color1, #00897b)",
     "special": "#ab47bc",  # thinking, a finalize turn: no theme has a role for it
     "neutral": "#7f7f7f",
+    # highlighted code (Pygments' token classes): JupyterLab's editor colours for each theme
+    "code-keyword": "var(--jp-mirror-editor-keyword-color, #388e3c)",
+    "code-string": "var(--jp-mirror-editor-string-color, #e53935)",
+    "code-comment": "var(--jp-mirror-editor-comment-color, #7f7f7f)",
+    "code-number": "var(--jp-mirror-editor-number-color, #00897b)",
+    "code-definition": "var(--jp-mirror-editor-def-color, #1e88e5)",
+    "code-builtin": "var(--jp-mirror-editor-builtin-color, #388e3c)",
+    "code-operator": "var(--jp-mirror-editor-operator-color, #ab47bc)",
+    "code-meta": "var(--jp-mirror-editor-meta-color, #ab47bc)",
+    "code-property": "var(--jp-mirror-editor-property-color, #1e88e5)",
     # translucent fills, for backgrounds under text (a table row, a diff line)
     "ok-tint": "rgba(67, 160, 71, 0.18)",
     "error-tint": "rgba(229, 57, 53, 0.14)",

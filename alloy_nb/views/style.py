@@ -19,6 +19,7 @@ from typing import Literal
 from .palette import custom_properties
 
 ROOT = "alloy-view"
+TOKEN_PREFIX = "hl-"  # Pygments' token classes in highlighted code (`views/reply.py`): `hl-k`, a keyword
 Group = Literal["trace", "timeline", "compare", "diff", "table", "badges", "reply", "tokens"]
 
 _BASE = f"""
@@ -127,6 +128,8 @@ _TABLE = f"""
 .{ROOT} .av-table .av-number{{text-align:right;white-space:nowrap}}
 .{ROOT} .av-table tr.av-failed{{background:var(--av-error-tint)}}
 .{ROOT} .av-table tr.av-failed .av-failed-text{{color:var(--av-error)}}
+.{ROOT} .av-table tr.av-cause td{{border-bottom:0;padding-bottom:0;font-weight:600}}
+.{ROOT} .av-table .av-cut{{display:block;color:var(--av-warn);font-size:11px;font-weight:600;overflow-wrap:normal}}
 """
 
 _BADGES = f"""
@@ -136,11 +139,49 @@ _BADGES = f"""
 .{ROOT} .av-facts td{{text-align:left}}
 """
 
+# Pygments' short token classes (`pygments.token.STANDARD_TYPES`) by the palette's code colour; a class
+# not named here (plain names, punctuation) keeps the text colour.
+_TOKEN_COLOURS = {
+    "code-keyword": "k kc kd kn kp kr kt ow",
+    "code-string": "s sa sb sc dl sd s2 se sh si sx sr s1 ss",
+    "code-comment": "c ch cm cpf c1 cs",
+    "code-number": "m mb mf mh mi il mo",
+    "code-definition": "nf fm nc nn ne",
+    "code-builtin": "nb bp",
+    "code-operator": "o",
+    "code-meta": "nd cp",
+    "code-property": "na nt py",
+    "ok": "gi",
+    "error": "gd gr gt",
+    "muted": "gp go",
+}
+
+
+def _token_rules() -> str:
+    def selectors(classes: str) -> str:
+        return ",".join(f".{ROOT} .{TOKEN_PREFIX}{name}" for name in classes.split())
+
+    colours = "".join(f"{selectors(classes)}{{color:var(--av-{role})}}\n" for role, classes in _TOKEN_COLOURS.items())
+    return (
+        colours
+        + f"{selectors('c ch cm cpf c1 cs ge')}{{font-style:italic}}\n"
+        + f"{selectors('gh gu gs kd')}{{font-weight:600}}\n"
+    )
+
+
 _REPLY = f"""
 .{ROOT} .alloy-thinking>summary{{color:var(--av-muted)}}
 .{ROOT} .av-thought{{white-space:pre-wrap;color:var(--av-muted);font-size:90%}}
 .{ROOT} .av-frame{{width:100%;border:0}}
-"""
+.{ROOT} .av-markdown{{font-family:var(--jp-content-font-family,inherit);font-size:var(--jp-content-font-size1,inherit);
+ line-height:var(--jp-content-line-height,inherit)}}
+.{ROOT} .av-value pre{{white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;margin:4px 0;padding:4px 6px;border:0;
+ background:var(--av-code-bg);color:inherit;border-radius:4px;
+ font:12px/1.4 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
+.{ROOT} .av-value pre code{{background:none;padding:0;color:inherit;font:inherit}}
+.{ROOT} .av-value details{{margin:2px 0}}
+.{ROOT} .av-markdown pre{{margin-bottom:1em}}
+{_token_rules()}"""
 
 _TOKENS = f"""
 .{ROOT} .av-tokens{{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0;line-height:1.7;

@@ -52,7 +52,7 @@ def test_every_payload_is_escaped(db: Path) -> None:
     html = log_table_html(logged(db))
     assert {tag for tag, _ in tags(html)} <= {"div", "style", "table", "thead", "tbody", "tr", "th", "td"}
     for _, attrs in tags(html):
-        assert {name for name, _ in attrs} <= {"class", "title"}
+        assert {name for name, _ in attrs} <= {"class", "title", "colspan"}  # colspan: a failed call's cause line
         assert all("alert" not in (value or "") or name == "title" for name, value in attrs)
     for payload in PAYLOADS:
         assert payload not in html
@@ -64,7 +64,7 @@ def test_every_payload_is_escaped(db: Path) -> None:
 def test_errors_are_highlighted_and_shown(db: Path) -> None:
     html = log_table_html(logged(db))
     error_rows = [attrs for tag, attrs in tags(html) if tag == "tr" and attrs]
-    assert len(error_rows) == 1 and dict(error_rows[0])["class"] == "av-failed"
+    assert [dict(attrs)["class"] for attrs in error_rows] == ["av-failed av-cause", "av-failed"]  # its cause first
     assert "RuntimeError: &lt;script&gt;" in html
 
 

@@ -234,7 +234,10 @@ def test_a_chunk_never_ends_inside_a_code_block() -> None:
         reply.take("text", piece)
     chunks = reply.box.children
     assert len(chunks) == 2, "the code block whole in one chunk, the text after it in the next"
-    assert chunks[0].value.count('<pre class="av-prompt">') == 1 and chunks[0].value.count("x = 1") == 200
+    assert (
+        chunks[0].value.count('<pre class="av-prompt">') == 1
+        and chunks[0].value.count("# a line of code, forty chars") == 200
+    )
 
 
 def test_alloy_chat_magic_gives_a_panel_with_the_notebooks_tools(shell, capsys: pytest.CaptureFixture[str]) -> None:

@@ -132,7 +132,7 @@ def test_markdown_formatting_stays() -> None:
         "<code>a &lt; b</code>",
         "<li>one</li>",
         "<td>1</td>",
-        "if a &lt; b: pass",
+        '<span class="hl-k">if</span> <span class="hl-n">a</span> <span class="hl-o">&lt;</span>',  # the py block, highlighted
         'href="https://ollama.com"',
     ):
         assert part in rendered
