@@ -63,8 +63,18 @@ def check_structured_outputs(nb: nbformat.NotebookNode) -> None:
 
 
 def check_tools_and_traces(nb: nbformat.NotebookNode) -> None:
-    loop = _shown(_cell(nb, "tools=[lookup_price, apply_discount]"))
+    loop = _shown(_cell(nb, "    max_tokens=96,\n)\nprint(trace.summary())"))
     assert "⚙ lookup_price" in loop and "via native · ok" in loop, loop
+    looped = _shown(_cell(nb, "    parallel_tool_calls=False,\n)"))
+    assert looped.count("one tool call per turn") == 3, looped  # three requests, one call each
+    assert "apply_discount({'price': 5.5, 'percent': 20})" in looped and "= '4.4'" in looped, looped
+    read = _shown(_cell(nb, "model reads:"))
+    assert "model reads:   lookup_price returned 5.5" in read and "answer: 4.4" in read, read
+    assert "answer: '3.6'" in _shown(_cell(nb, "for question in ["))
+    typed = _shown(_cell(nb, "constrained=False, auto_finalize_missing_output=False"))
+    assert "output schema enforced by the server (format)" in typed and "schema in the prompt only" in typed, typed
+    tools_free = _shown(_cell(nb, "for constrained in (True, False):"))
+    assert "constrained=False: 0 tool runs" in tools_free and "no tool-call grammar" in tools_free, tools_free
     turns = _shown(_cell(nb, "for i, request in enumerate(trace.requests):"))
     assert "request 1:" in turns and "'role': 'tool'" in turns and "'tool_name': 'lookup_price'" in turns
     assert "lookup_price(" in _shown(_cell(nb, "trace.tool_events"))
