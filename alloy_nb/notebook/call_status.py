@@ -96,7 +96,9 @@ def call_footer(trace: Trace) -> str:
     if trace.retries:
         parts.append(f"{len(trace.retries)} retr{'ies' if len(trace.retries) > 1 else 'y'}")
     if response is not None and response.done_reason == "length":
-        parts.append("cut at the token limit: raise --max-tokens (max_tokens=) for the rest")
+        limit = trace.request_settings.get("max_tokens")
+        of = f" of {limit}" if limit else ""
+        parts.append(f"cut at the token limit{of}: raise --max-tokens (max_tokens=… in Python) for the rest")
     if trace.status != "ok":
         parts.append(trace.status)
     return " · ".join(parts) + "".join(f"\n⚠ {warning}" for warning in trace.warnings)

@@ -35,7 +35,11 @@ def request_constraints(body: Any, *, typed_output: bool) -> str | None:
         parts.append("schema in the prompt only")
     if body.get("tools"):
         grammar_off = _switch(body, "_tool_grammar") is False
-        parts.append("no tool-call grammar" if grammar_off else "tool-call grammar (embedded server)")
+        parts.append(
+            "no tool-call grammar"
+            if grammar_off
+            else "tool-call grammar if the server has one (the embedded model's does)"
+        )
         if _switch(body, "parallel_tool_calls") is False:
             parts.append("one tool call per turn")
     return " · ".join(parts) or None

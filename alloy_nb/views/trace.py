@@ -38,15 +38,16 @@ def trace_body(trace: Trace) -> str:
     parts = ['<div class="alloy-trace">', _header(trace), timeline_section(trace)]
     previous: list[Any] = []
     typed = trace.output_type != "str"
+    ids = trace.strategy != "native"  # native calls have no ids on the wire: alloy_nb's own would mislead
     for event in trace.events:
         if event.kind == "request":
             messages = list(event.messages)
-            parts.append(_request(event, messages, previous, typed))
+            parts.append(_request(event, messages, previous, typed, ids))
             previous = messages
         elif event.kind == "response":
-            parts.append(_response(event))
+            parts.append(_response(event, ids))
         elif event.kind == "tool":
-            parts.append(_tool_run(event))
+            parts.append(_tool_run(event, ids))
         else:
             parts.append(_retry(event))
     parts.append(_outcome(trace))
@@ -117,7 +118,7 @@ def _outcome(trace: Trace) -> str:
 # --- requests and their messages ------------------------------------------------------------
 
 
-def _request(event: RequestEvent, messages: list[Message], previous: list[Message], typed: bool) -> str:
+def _request(event: RequestEvent, messages: list[Message], previous: list[Message], typed: bool, ids: bool) -> str:
     kept = _common_prefix(previous, messages)
     said = request_constraints(event.body, typed_output=typed)
     constraints = f'<div class="at-meta at-constraints">constraints: {shown(said)}</div>' if said else ""
@@ -129,7 +130,7 @@ def _request(event: RequestEvent, messages: list[Message], previous: list[Messag
         if kept
         else ""
     )
-    messages_html = "".join(_message(m) for m in messages[kept:])
+    messages_html = "".join(_message(m, ids) for m in messages[kept:])
     title = f"Turn {event.turn} · {shown(event.endpoint)}{attempt}{finalize}"
     return (
         f'<div class="at-turn"><div class="at-turn-title">{title}</div>{constraints}'
@@ -146,13 +147,13 @@ def _common_prefix(previous: list[Message], current: list[Message]) -> int:
     return count
 
 
-def _message(message: Message) -> str:
+def _message(message: Message, ids: bool) -> str:
     links = ""
     calls = ""
     if isinstance(message, ToolResult):
-        links = _field("tool", message.name) + _field("call", message.call_id)
+        links = _field("tool", message.name) + (_field("call", message.call_id) if ids else "")
     elif isinstance(message, AssistantMessage):
-        calls = "".join(_call(c.name, _field("id", c.id) if c.id else "", c.arguments) for c in message.tool_calls)
+        calls = "".join(_call(c.name, _call_id(c.id, ids), c.arguments) for c in message.tool_calls)
     images = getattr(message, "images", ())
     extras = _field("images", ", ".join(f"image {index + 1}" for index in images)) if images else ""
     content = f"<pre>{shown(message.text)}</pre>" if message.text else ""
@@ -164,6 +165,10 @@ def _message(message: Message) -> str:
     )
 
 
+def _call_id(call_id: str, ids: bool) -> str:
+    return _field("id", call_id) if call_id and ids else ""
+
+
 def _call(name: str, call_id: str, arguments: Any) -> str:
     return f'<div class="at-call">→ <b>{shown(name)}</b>{call_id}<pre>{shown(pretty_arguments(arguments))}</pre></div>'
 
@@ -171,12 +176,12 @@ def _call(name: str, call_id: str, arguments: Any) -> str:
 # --- responses and tool runs ----------------------------------------------------------------
 
 
-def _response(event: ResponseEvent) -> str:
+def _response(event: ResponseEvent, ids: bool) -> str:
     text = f"<pre>{shown(event.text)}</pre>" if event.text or not event.tool_calls else ""
     thinking = (
         f"<details><summary>thinking</summary><pre>{shown(event.thinking)}</pre></details>" if event.thinking else ""
     )
-    calls = "".join(_call(c.name, _field("id", c.id) if c.id else "", c.arguments) for c in event.tool_calls)
+    calls = "".join(_call(c.name, _call_id(c.id, ids), c.arguments) for c in event.tool_calls)
     prompt, completion = event.usage.prompt_tokens or 0, event.usage.completion_tokens or 0
     meta = [
         f"done_reason {event.done_reason or '–'}",
@@ -193,7 +198,7 @@ def _response(event: ResponseEvent) -> str:
     )
 
 
-def _tool_run(event: ToolEvent) -> str:
+def _tool_run(event: ToolEvent, ids: bool) -> str:
     if event.error is not None:
         label = f"@{event.contract} failed" if event.contract else "error"
         outcome = f'<div><span class="av-error">{label}</span> <pre>{shown(event.error)}</pre></div>'
@@ -201,7 +206,7 @@ def _tool_run(event: ToolEvent) -> str:
         outcome = f"<div>→ result<pre>{shown(event.result or '')}</pre></div>"
     return (
         f'<div class="at-tool"><span class="at-badge">⚙ tool run</span> <b>{shown(event.name)}</b>'
-        f'{_field("call id", event.call_id)}<span class="at-meta"> · {duration_text(event.duration_s)}</span>'
+        f'{_field("call id", event.call_id) if ids else ""}<span class="at-meta"> · {duration_text(event.duration_s)}</span>'
         f"<pre>{shown(pretty_arguments(event.arguments))}</pre>{outcome}</div>"
     )
 

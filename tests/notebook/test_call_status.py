@@ -53,7 +53,9 @@ def test_a_no_stream_cell_opens_with_calling_once_the_model_is_loaded(shell, ser
 def test_a_reply_cut_by_the_token_limit_says_so(shell, server) -> None:
     server.script(Reply(text="a b c", done_reason="length"), Reply(text="d e f", done_reason="length"))
     assert shell.run_cell("%%alloy --max-tokens 3\nLong story.").success
-    assert shown(shell)[-1].endswith("cut at the token limit: raise --max-tokens (max_tokens=) for the rest")
+    assert shown(shell)[-1].endswith(
+        "cut at the token limit of 3: raise --max-tokens (max_tokens=… in Python) for the rest"
+    )
     assert shell.run_cell("%%alloy --no-stream --max-tokens 3\nLong story.").success
     assert "cut at the token limit" in shown(shell)[-1]
 

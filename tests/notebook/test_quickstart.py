@@ -47,8 +47,8 @@ def test_quickstart_notebook_runs_on_the_embedded_model(monkeypatch) -> None:
     reply, _, footer = final["text/plain"].rpartition("— ")
     assert reply.strip(), "the streamed reply is shown"
     assert "smollm2:135m · native" in footer and "tokens" in footer and "first token" in footer
-    from_python = _shown(_cell(notebook, 'ask("Name three colours."'))
-    assert "'num_predict': 32" in from_python and "'role': 'user'" in from_python
+    from_python = _shown(_cell(notebook, 'ask("List three colours, one per line."'))
+    assert "'num_predict': 48" in from_python and "'role': 'user'" in from_python
     assert _shown(_cell(notebook, "output=City")).startswith("City(name=")
     summary = _shown(_cell(notebook, "ask.traced("))
     assert "⚙ add →" in summary and "via native · ok" in summary

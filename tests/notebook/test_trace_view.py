@@ -24,12 +24,15 @@ def tool_call_trace(server, api: str) -> Trace:
 
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_a_tool_result_shows_its_tool_and_the_real_call_id(server, api: str) -> None:
-    """The view reads the neutral record: the same fields whichever wire API carried the result."""
+    """The view reads the neutral record: the tool a result answers, and the call id where the wire API
+    has ids (the native API links a result by the tool's name; alloy_nb's own ids would mislead there)."""
     trace = tool_call_trace(server, api)
     [call] = trace.responses[0].tool_calls
     html = trace._repr_html_()
     assert '<span class="at-field">tool</span><code>add</code>' in html
-    assert call.id and f'<span class="at-field">call</span><code>{call.id}</code>' in html
+    shown = f'<span class="at-field">call</span><code>{call.id}</code>' in html
+    assert call.id and shown == (api != "native")
+    assert (f"<code>{call.id}</code>" in html) == (api != "native")
 
 
 def test_scripted_reply_is_escaped(server) -> None:
