@@ -220,7 +220,7 @@ def check_what_the_model_sees(nb: nbformat.NotebookNode) -> None:
     tools = _shown(_cell(nb, "def decision(trace):"))
     assert tools.count("tools called: [('add', {'a': ") == 2 and tools.count("the decision:  tool_calls ") == 2, tools
     checked = _shown(_cell(nb, "check_least_sure(answer, reply_tokens)"))
-    assert checked.startswith("Not yet: set `answer` to a position"), checked  # stored without the answer
+    assert checked.startswith("Not yet: set answer to a position"), checked  # stored without the answer
 
 
 CHECKS: dict[str, Check] = {

@@ -5,6 +5,8 @@ check functions' hints for wrong answers are tested directly, without a kernel."
 
 from __future__ import annotations
 
+import ast
+import enum
 import math
 import re
 import time
@@ -158,6 +160,44 @@ class _NeverCity(BaseModel):
     population_millions: float = Field(gt=100)
 
 
+class _AtLeastZeroCity(BaseModel):
+    name: str
+    country: str
+    population_millions: float = Field(ge=0)
+
+
+class _Sentiment(str, enum.Enum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class _Mood(str, enum.Enum):
+    GOOD = "good"
+    BAD = "bad"
+
+
+class _EnumReview(BaseModel):
+    sentiment: _Sentiment = Field(description="how the reviewer felt")
+    stars: int
+    keywords: list[str]
+
+
+class _MoodReview(BaseModel):
+    sentiment: _Mood
+    stars: int
+    keywords: list[str]
+
+
+def _floored(celsius: float) -> float:
+    """Convert Celsius to Fahrenheit."""
+    return celsius * 9 // 5 + 32
+
+
+def _untyped(celsius):  # type: ignore[no-untyped-def]
+    """Convert Celsius to Fahrenheit."""
+    return celsius * 9 / 5 + 32
+
+
 def _no_doc(celsius: float) -> float:
     return celsius * 9 / 5 + 32
 
@@ -170,31 +210,38 @@ def _wrong(celsius: float) -> float:
 @pytest.mark.parametrize(
     ("check", "answer", "hint"),
     [
-        (check_country, None, "Not yet: write a class `Country` with the fields `name` (text), `capital` (text)"),
-        (check_country, 42, "Not yet: `Country` should be a class (a pydantic model or a dataclass), not 42."),
-        (check_country, _FreeSentiment, "Not yet: Country has no field `name`; its fields are ['sentiment',"),
+        (check_country, None, "Not yet: write a class Country with the fields name (text), capital (text)"),
+        (check_country, 42, "Not yet: Country should be a class (a pydantic model or a dataclass), not 42."),
+        (check_country, _FreeSentiment, "Not yet: Country has no field name; its fields are ['sentiment',"),
         (
             check_country,
             _PopulationAsText,
-            "Not yet: `population_millions` is text in the schema; it should be a number.",
+            "Not yet: population_millions is text in the schema; it should be a number.",
         ),
-        (check_review, _FreeSentiment, "Not yet: `sentiment` may be any text. Use Literal["),
+        (check_review, _FreeSentiment, "Not yet: sentiment may be any text. Use Literal["),
         (
             check_review,
             _Review,
-            "Not yet: `keywords` should be a list of text, list[str]; the schema says its items are a whole number.",
+            "Not yet: keywords should be a list of text, list[str]; the schema says its items are a whole number.",
         ),
+        (check_review, _MoodReview, "Not yet: sentiment may be one of ['good', 'bad'], the values of your Enum _Mood;"),
         (
             check_checked_city,
             ...,
-            "Not yet: write a class `CheckedCity` with the fields `name` (text), `country` (text), `population_millions`",
+            "Not yet: write a class CheckedCity with the fields name (text), country (text), population_millions",
         ),
-        (check_checked_city, _UncheckedCity, "Not yet: the reply with population_millions -3.0 was accepted"),
-        (check_checked_city, _NeverCity, "Not yet: a reply with 2.1 was refused too"),
-        (check_tool, None, "Not yet: write a function `to_fahrenheit(celsius: float) -> float` with `@tool`"),
-        (check_tool, _wrong, "Not yet: put `@tool` on the line above `def to_fahrenheit`"),
+        (check_checked_city, _UncheckedCity, "Not yet: the reply with population_millions -3 was accepted"),
+        (check_checked_city, _AtLeastZeroCity, "Not yet: -3 was refused, but the reply with population_millions 0"),
+        (
+            check_checked_city,
+            _NeverCity,
+            "Not yet: the reply with 2.1 was refused too, but a population of 2.1 million",
+        ),
+        (check_tool, None, "Not yet: write a function to_fahrenheit(celsius: float) -> float with @tool"),
+        (check_tool, _wrong, "Not yet: put @tool on the line above def to_fahrenheit"),
         (check_tool, tool(_wrong), "Not yet: to_fahrenheit(100) returned 87.55555555555556, not 212"),
-        (check_linked_call, None, "Not yet: write a function `linked_call(body)`"),
+        (check_tool, tool(_floored), "Not yet: to_fahrenheit(37) returned 98.0, not 98.6 (F = C × 9/5 + 32)."),
+        (check_linked_call, None, "Not yet: write a function linked_call(body)"),
         (check_linked_call, lambda body: body["messages"][-1]["tool_name"], "Not yet: linked_call(tool_bodies"),
     ],
 )
@@ -207,6 +254,55 @@ def test_a_wrong_answer_says_what_to_look_at(
         check(answer)
     said = capsys.readouterr().out
     assert said.startswith(hint) and "Right" not in said, said
+    assert_reads_well(said)
+
+
+def assert_reads_well(said: str) -> None:
+    """Notebook output is plain text: no Markdown backticks, and no word too long to wrap at 800 px."""
+    assert "`" not in said, said
+    assert max(map(len, said.split()), default=0) <= 60, said
+
+
+def test_the_checks_print_no_markdown_backticks() -> None:
+    """A check's output is plain text in a notebook, where `name` shows its backticks: no printed string has any."""
+    tree = ast.parse(Path(check_country.__code__.co_filename).read_text())
+    documented = {id(node.body[0].value) for node in ast.walk(tree) if _has_docstring(node)}  # type: ignore[attr-defined]
+    printed = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in documented
+    ]
+    assert not [text for text in printed if "`" in text]
+
+
+def _has_docstring(node: ast.AST) -> bool:
+    return isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and ast.get_docstring(node) is not None
+
+
+def test_a_bound_that_refuses_a_real_population_speaks_of_the_exercise(capsys: pytest.CaptureFixture[str]) -> None:
+    check_checked_city(_NeverCity)
+    said = capsys.readouterr().out
+    assert "the constraint is too strict" in said and "Input should be greater than 100" in said, said
+    assert "auto_finalize" not in said and "Raw reply" not in said, said
+    assert_reads_well(said)
+
+
+def test_a_str_enum_with_the_two_words_is_right(capsys: pytest.CaptureFixture[str]) -> None:
+    check_review(_EnumReview)
+    said = capsys.readouterr().out
+    assert said.startswith("Right: the schema says sentiment is one of ['positive', 'negative']"), said
+
+
+def test_an_untyped_celsius_is_told_float_next_to_the_warning_that_says_int(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.warns(UserWarning, match=r"e\.g\. celsius: int"):
+        untyped = tool(_untyped)
+    check_tool(untyped)
+    said = capsys.readouterr().out
+    assert said.startswith("Not yet: the model is told celsius is any value. Annotate it as celsius: float"), said
+    assert "(the warning above suggests int; this exercise wants float: temperatures have decimals)" in said, said
+    assert_reads_well(said)
 
 
 def test_a_tool_without_a_docstring_is_told_the_model_sees_no_description(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,31 +312,73 @@ def test_a_tool_without_a_docstring_is_told_the_model_sees_no_description(capsys
     assert capsys.readouterr().out.startswith("Not yet: the model sees no description of the tool.")
 
 
-def test_the_schema_paths_name_the_keys_found_on_the_way(capsys: pytest.CaptureFixture[str]) -> None:
-    bodies = {"native": {"format": _SCHEMA}, "openai_chat": {"response_format": {"json_schema": {"schema": _SCHEMA}}}}
-    bodies["openai_responses"] = {"text": {"format": {"schema": _SCHEMA}}}
-    check_schema_paths({"native": ["format"], "openai_chat": ["response_format"]}, bodies)
+_SCHEMA = {"properties": {"name": {"type": "string"}, "hex": {"type": "string"}}, "type": "object"}
+_MESSAGES = [{"role": "user", "content": "Describe teal."}]
+_TYPED_BODIES = {
+    "native": {"model": "m", "messages": _MESSAGES, "format": _SCHEMA},
+    "openai_chat": {"model": "m", "messages": _MESSAGES, "response_format": {"json_schema": {"schema": _SCHEMA}}},
+    "openai_responses": {"model": "m", "input": _MESSAGES, "text": {"format": {"schema": _SCHEMA}}},
+}
+_CHAT_PATH = ["response_format", "json_schema", "schema"]
+
+
+@pytest.mark.parametrize(
+    ("schema_at", "hint"),
+    [
+        (
+            {"native": ["messages", 0, "content"]},
+            "Not yet: on native, body['messages'] is a list of messages, not the schema:"
+            " which field of the body holds the schema?",
+        ),
+        (
+            {"native": ["format"], "openai_chat": _CHAT_PATH, "openai_responses": _CHAT_PATH},
+            "Not yet: on openai_responses, the /v1/responses body has no 'response_format';"
+            " its keys are: model, input, text.",
+        ),
+        (
+            {"native": ["format"], "openai_chat": ["response_format"]},
+            "Not yet: on openai_chat, body['response_format'] is {'json_schema': {'schema':",
+        ),
+        (
+            {"native": ["format"], "openai_chat": ["response_format", "schema"]},
+            "Not yet: on openai_chat, body['response_format'] has no 'schema'; its keys are: json_schema.",
+        ),
+        (
+            {"native": ["model"]},
+            "Not yet: on native, body['model'] is the text 'm', not the schema: which field of the body holds the schema?",
+        ),
+        (
+            {"native": ["format", "properties", "name"]},
+            "Not yet: on native, the list goes past the schema: body['format'] is the schema (the dict with 'properties'),",
+        ),
+        ({"native": [["format"]]}, "Not yet: on native, the /api/chat body has no ['format']; its keys are: model,"),
+    ],
+)
+def test_a_wrong_schema_path_says_what_is_there(
+    schema_at: dict[str, Any], hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check_schema_paths(schema_at, _TYPED_BODIES)
     said = capsys.readouterr().out
-    assert said.startswith("Not yet: on openai_chat, ['response_format'] leads to {'json_schema'"), said
-    check_schema_paths({"native": ["format"], "openai_chat": ["response_format", "schema"]}, bodies)
-    said = capsys.readouterr().out
-    assert said.startswith("Not yet: on openai_chat, ['response_format'] leads to something without 'schema'"), said
-    assert "its keys are ['json_schema']" in said
+    assert said.startswith(hint), said
+    assert_reads_well(said)
 
 
 def test_a_call_without_a_system_prompt_is_told_where_to_put_one(capsys: pytest.CaptureFixture[str]) -> None:
     with scripted_server() as scripted:
-        scripted.script(ScriptedTurn(text="Ahoy."), ScriptedTurn(text="Ahoy."))
+        scripted.script(*[ScriptedTurn(text="Ahoy.")] * 3)
         _, plain = ask.traced("Where is Lyon?", model="ollama:smollm2:135m")
         _, pirate = ask.traced("Where is Lyon?", system="Answer like a pirate.", model="ollama:smollm2:135m")
+        _, empty = ask.traced("Where is Lyon?", system="", model="ollama:smollm2:135m")
     for answer, hint in [
-        ("Ahoy.", "Not yet: set `my_trace` to the trace of your call (it is a str):"),
+        ("Ahoy.", "Not yet: set my_trace to the trace of your call (it is a str):"),
         (plain, "Not yet: the first message sent was 'user', not 'system'."),
+        (empty, "Not yet: system='' gives the model no instruction: an empty system prompt is not sent."),
         (pirate, "Right: the request began with {'role': 'system', 'content': 'Answer like a pirate.'}."),
     ]:
         check_system_prompt(answer)
         said = capsys.readouterr().out
         assert said.startswith(hint), said
+        assert_reads_well(said)
 
 
 def test_reading_the_scripted_trace(capsys: pytest.CaptureFixture[str]) -> None:
@@ -257,17 +395,14 @@ def test_reading_the_scripted_trace(capsys: pytest.CaptureFixture[str]) -> None:
         _, trace = ask.traced("Tea, 20% off?", tools=[apply_discount], api="openai_chat", model="ollama:smollm2:135m")
     call_id = trace.requests[1].body["messages"][-1]["tool_call_id"]
     for number, quoted, hint in [
-        (None, None, "Not yet: set `request_number` to a whole number"),
+        (None, None, "Not yet: set request_number to a whole number"),
         (0, call_id, "Not yet: request 0 went out before apply_discount had run."),
-        (1, None, "Not yet: request 1 is right. Now `quoted_id`"),
+        (1, None, "Not yet: request 1 is right. Now quoted_id"),
         (1, call_id, f"Right: request 1 carried the result with tool_call_id {call_id!r}"),
     ]:
         check_tool_result(number, quoted, trace)
         said = capsys.readouterr().out
         assert said.startswith(hint), said
-
-
-_SCHEMA = {"properties": {"name": {"type": "string"}, "hex": {"type": "string"}}, "type": "object"}
 
 
 def _tool_bodies() -> dict[str, dict[str, Any]]:
@@ -309,11 +444,11 @@ def test_the_least_sure_solution_is_right(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (None, "Not yet: set `answer` to a position, a number from the # column"),
-        (..., "Not yet: set `answer` to a position"),
-        ("2", "Not yet: `answer` should be a whole number from 0 to 3, not '2'."),
-        (9, "Not yet: `answer` should be a whole number from 0 to 3, not 9."),
-        (True, "Not yet: `answer` should be a whole number"),
+        (None, "Not yet: set answer to a position, a number from the # column"),
+        (..., "Not yet: set answer to a position"),
+        ("2", "Not yet: answer should be a whole number from 0 to 3, not '2'."),
+        (9, "Not yet: answer should be a whole number from 0 to 3, not 9."),
+        (True, "Not yet: answer should be a whole number"),
         (0, "Not yet: token 0, 'The', had 40.0%, and another token had less."),
     ],
 )
