@@ -3,7 +3,9 @@
 Each role reads the front end's own theme variable first: JupyterLab's and Notebook 7's `--jp-*`,
 then VS Code's `--vscode-*` (its notebook outputs set those, not `--jp-*`). The last fallback must read
 on a light and a dark background alike, so it has a relative luminance near 0.2: about 4:1 against
-white and against VS Code's dark `#1e1e1e` both. Tints are translucent, so they sit on either.
+white and against VS Code's dark `#1e1e1e` both. Tints are translucent, so they sit on either; all but
+the token tints, which no translucent colour could keep apart on a dark page: they come in a light and a
+dark set (`TOKEN_TINTS`), the dark one chosen where a front end says its theme is dark (`DARK_THEMES`).
 
 The JupyterLab variable of each role was picked by its contrast in both Lab themes (text on
 `--jp-layout-color0`, white or `#111`): `--jp-warn-color0` reads 3.8:1 and 7:1 where `--jp-warn-color1`
@@ -11,6 +13,30 @@ falls to 2.7:1 on white; `--jp-error-color1` reads 5:1 and 4.8:1.
 """
 
 from __future__ import annotations
+
+from typing import Literal
+
+Shade = Literal["light", "dark"]
+
+# A token's probability band, unlikely to likely: red, orange, yellow, green (notebook 09 teaches these),
+# each an opaque fill and the text written on it. Translucent tints over JupyterLab Dark's #111 fell to
+# lightness 0.32-0.36 and chroma under 0.09 (OKLab), three muddy browns 0.05 apart. Here neighbours are
+# at least 0.12 apart in OKLab in each theme, and each text reads 6.5:1 or more on its fill.
+TOKEN_TINTS: dict[Shade, tuple[tuple[str, str], ...]] = {
+    # pale, deepening with doubt: dark text on each
+    "light": (("#f28b82", "#1f1f1f"), ("#fbbc66", "#1f1f1f"), ("#fff176", "#1f1f1f"), ("#d7efd8", "#1f1f1f")),
+    # orange and yellow only keep their hue when bright (dark, they are browns), so they carry dark text;
+    # red stays red when deep, and green, the likely bulk of a reply, stays quiet: white text on both
+    "dark": (("#b3261e", "#ffffff"), ("#ef8f2f", "#111111"), ("#f2d64b", "#111111"), ("#2a5230", "#ffffff")),
+}
+# How each front end says its theme is dark: JupyterLab and Notebook 7 (Dark, Dark High Contrast,
+# and a system-synchronised theme) set `data-jp-theme-light` on <body>; VS Code's output webview a class.
+# A page that says neither gets the light tints, which read on any page: they are opaque and name their text.
+DARK_THEMES = (
+    'body[data-jp-theme-light="false"]',
+    "body.vscode-dark",
+    "body.vscode-high-contrast:not(.vscode-high-contrast-light)",
+)
 
 PALETTE: dict[str, str] = {
     # text and lines
@@ -41,14 +67,23 @@ PALETTE: dict[str, str] = {
     # translucent fills, for backgrounds under text (a table row, a diff line)
     "ok-tint": "rgba(67, 160, 71, 0.18)",
     "error-tint": "rgba(229, 57, 53, 0.14)",
-    # a token's probability, unlikely to likely: translucent so the theme's own text colour reads on each
-    "token-p1": "rgba(229, 57, 53, 0.32)",
-    "token-p2": "rgba(245, 124, 0, 0.26)",
-    "token-p3": "rgba(253, 216, 53, 0.22)",
-    "token-p4": "rgba(67, 160, 71, 0.10)",
+    # a token's probability band: the light theme's tints (`TOKEN_TINTS`), `--av-token-p1` and `--av-token-p1-text`…
+    **{
+        f"token-p{number}{part}": colour
+        for number, (fill, text) in enumerate(TOKEN_TINTS["light"], start=1)
+        for part, colour in (("", fill), ("-text", text))
+    },
 }
 
 
 def custom_properties() -> str:
     """The palette as declarations: `--av-ok:var(--jp-success-color0, …);` and so on."""
     return "".join(f"--av-{name}:{value};" for name, value in PALETTE.items())
+
+
+def dark_token_properties() -> str:
+    """The dark theme's token tints as declarations, for a rule under `DARK_THEMES`."""
+    return "".join(
+        f"--av-token-p{number}:{fill};--av-token-p{number}-text:{text};"
+        for number, (fill, text) in enumerate(TOKEN_TINTS["dark"], start=1)
+    )

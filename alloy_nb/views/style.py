@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from .palette import custom_properties
+from .palette import DARK_THEMES, TOKEN_TINTS, custom_properties, dark_token_properties
 
 ROOT = "alloy-view"
 TOKEN_PREFIX = "hl-"  # Pygments' token classes in highlighted code (`views/reply.py`): `hl-k`, a keyword
@@ -183,14 +183,25 @@ _REPLY = f"""
 .{ROOT} .av-markdown pre{{margin-bottom:1em}}
 {_token_rules()}"""
 
+
+def _band_rules() -> str:
+    """Each probability band's tint and text (`av-p1`…), the dark theme's where the page says it is dark."""
+    bands = "".join(
+        f".{ROOT} .av-p{number}{{background:var(--av-token-p{number});color:var(--av-token-p{number}-text)}}\n"
+        for number in range(1, len(TOKEN_TINTS["light"]) + 1)
+    )
+    dark = ",".join(f"{theme} .{ROOT}" for theme in DARK_THEMES)
+    return f"{bands}{dark}{{{dark_token_properties()}}}"
+
+
 _TOKENS = f"""
 .{ROOT} .av-tokens{{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0;line-height:1.7;
  font:12px/1.7 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
 .{ROOT} .av-tok{{border-radius:3px;padding:1px 0;box-shadow:inset 0 -1px 0 var(--av-faint-line)}}
-.{ROOT} .av-p1{{background:var(--av-token-p1)}}
-.{ROOT} .av-p2{{background:var(--av-token-p2)}}
-.{ROOT} .av-p3{{background:var(--av-token-p3)}}
-.{ROOT} .av-p4{{background:var(--av-token-p4)}}
+{_band_rules()}
+.{ROOT} .av-token-key{{display:flex;flex-wrap:wrap;align-items:baseline;gap:2px 6px;margin:2px 0 4px;font-size:11px;
+ color:var(--av-muted)}}
+.{ROOT} .av-key{{border-radius:3px;padding:0 6px;white-space:nowrap}}
 .{ROOT} .av-prompt{{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0;padding:4px 6px;border:0;
  background:var(--av-code-bg);color:inherit;border-radius:4px;
  font:12px/1.4 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}

@@ -1,7 +1,8 @@
-"""A reply as its tokens, each tinted by its probability, with the likeliest alternatives readable
-without a mouse: a `title` on each token for a hover, and a table under the reply (in a `<details>`,
-reachable by keyboard) listing every token's probability and alternatives. Inert HTML: every token is
-escaped, control and invisible characters shown as stand-ins (`visible`).
+"""A reply as its tokens, each tinted by its probability band (a legend under them names each band's
+range), with the likeliest alternatives readable without a mouse: a `title` on each token for a hover,
+and a table under the reply (in a `<details>`, reachable by keyboard) listing every token's probability
+and alternatives. Inert HTML: every token is escaped, control and invisible characters shown as
+stand-ins (`visible`).
 
 One pass over the tokens, each distinct token text rendered once: 1,000 tokens with 20 alternatives
 each render in about 25 ms (95 ms when each was rendered where it appeared; `python -m bench
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 from ..trace.events import TokenLogprob
 from ..visible import visible_html, visible_json
@@ -35,7 +37,7 @@ def tokens_body(tokens: Sequence[TokenLogprob]) -> str:
         f"<th>alternatives</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     return (
-        f'<div class="av-tokens">{spans}</div>'
+        f'<div class="av-tokens">{spans}</div>{band_legend()}'
         f"<details><summary>{len(tokens)} tokens: probabilities and alternatives</summary>"
         f'<div class="av-scroll">{table}</div></details>'
     )
@@ -48,6 +50,14 @@ def band(chance: float) -> int:
     (1, 2, 3, 4)
     """
     return 1 + sum(chance >= edge for edge in BANDS)
+
+
+def band_legend() -> str:
+    """Each band's tint with its range, under the tokens: the colours read without the notebook's text."""
+    edges = [f"{edge:.0%}" for edge in BANDS]
+    ranges = [f"under {edges[0]}", *(f"{low}–{high}" for low, high in pairwise(edges)), f"{edges[-1]} or more"]
+    keys = "".join(f'<span class="av-key av-p{number}">{text}</span>' for number, text in enumerate(ranges, start=1))
+    return f'<div class="av-token-key"><span>probability:</span>{keys}</div>'
 
 
 def _spans_and_rows(tokens: Sequence[TokenLogprob]) -> tuple[str, str]:
