@@ -2,7 +2,7 @@
 
 With one tool call per turn (`parallel_tool_calls=False`: the server's tool-call grammar allows one call) the
 loop really loops: the price first, then the discount of that price, then the answer. With parallel calls
-allowed the model calls both tools in its first reply, inventing the discount's arguments, and answers wrong.
+allowed the grammar leaves room for several calls in one reply (notebook 03 shows the model using it).
 Without the constraints (`constrained=False`) its own attempt is prose: no tool call, no JSON."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sample_tools import apply_discount, lookup_price
 from wire_shapes import tool_switch
 
-from alloy_nb import CommandError, ask
+from alloy_nb import CommandError, ask, rendered_prompt
 
 SYSTEM = "You are a shop assistant. Call exactly one tool at a time."  # notebook 03's system prompt
 CAKE = "What does cake cost after a 20 percent discount?"
@@ -41,13 +41,15 @@ def test_one_call_per_turn_makes_the_loop_loop_and_answer_right(
     assert all(tool_switch(request.body, api, "parallel_tool_calls") is False for request in trace.requests)
 
 
-def test_with_parallel_calls_the_model_calls_both_at_once_and_answers_wrong() -> None:
-    """Notebook 03 before: the baseline that one call per turn fixes."""
-    answer, trace = ask.traced(CAKE, tools=[lookup_price, apply_discount], system=SYSTEM, max_tokens=96)
-    first = trace.responses[0]
-    assert [call.name for call in first.tool_calls] == ["lookup_price", "apply_discount"]
-    assert _arguments(first.tool_calls[1].arguments) != {"price": 5.5, "percent": 20}  # guessed before the price
-    assert "4.4" not in answer
+def test_the_grammar_lets_a_reply_call_several_tools_unless_one_call_per_turn() -> None:
+    """Notebook 03's first loop calls both tools in one reply because the grammar leaves room for it (which
+    calls the model then makes varies with the server's batching and cache, so that is not asserted here)."""
+    tools = [lookup_price, apply_discount]
+    several, one = (
+        rendered_prompt(CAKE, tools=tools, system=SYSTEM, parallel_tool_calls=parallel) for parallel in (None, False)
+    )
+    assert several.grammar is not None and one.grammar is not None
+    assert _calls_allowed(several.grammar["schema"]) > 1 and _calls_allowed(one.grammar["schema"]) == 1
 
 
 def test_without_the_tool_grammar_the_model_writes_prose_and_calls_nothing(api: str) -> None:
@@ -72,7 +74,14 @@ def test_a_typed_answer_validates_only_while_the_schema_is_enforced() -> None:
         ask(prompt, output=Price, max_tokens=64, constrained=False, auto_finalize_missing_output=False)
     assert "format" not in raised.value.trace.requests[0].body
     assert "schema in the prompt only" in raised.value.trace.summary()
-    assert "5.50" in (raised.value.raw_text or "")  # the model's own attempt: prose with the price in it
+    attempt = (raised.value.raw_text or "").strip()
+    assert attempt and not attempt.startswith("{")  # the model's own attempt: prose, not the schema's JSON
+
+
+def _calls_allowed(schema: dict[str, Any]) -> float:
+    """How many tool calls the tool-call grammar's schema lets one reply hold."""
+    envelope = next(part for part in schema["anyOf"] if "tool_calls" in part.get("properties", {}))
+    return envelope["properties"]["tool_calls"].get("maxItems", float("inf"))
 
 
 def _arguments(arguments: Any) -> Any:
