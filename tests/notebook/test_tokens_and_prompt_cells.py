@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import time
 
 from alloy_nb.testing import ScriptedTurn as Reply
 
@@ -29,6 +30,10 @@ def test_logprobs_shows_escaped_tokens_with_their_alternatives(shell, server) ->
 
 
 def test_show_prompt_renders_only_and_escapes_the_template(shell, server) -> None:
+    settled = time.monotonic() + 10  # an earlier test's reply may still be playing on the shared server
+    while server.engine.active and time.monotonic() < settled:
+        time.sleep(0.01)
+    server.engine.reset_peak()
     assert shell.run_cell("%%alloy --show-prompt -s 'Be brief.'\n<b>Capital of France?</b>").success
     [request] = server.requests
     assert request.render_only and server.engine.peak_active == 0
