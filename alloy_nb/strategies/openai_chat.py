@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -27,7 +26,6 @@ from .base import (
     tool_call_fields,
 )
 from .capture import recording
-from .failures import translated
 from .inline_thinking import split_turn
 from .openai_client import OpenAIClients, refuse_native_settings
 
@@ -107,18 +105,18 @@ class OpenAIChatStrategy:
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        with self._translated(), recording(exchange):
-            return _turn(self._client(whole_reply=True).post(PATH, body=request, cast_to=ChatCompletion))
+        with self.clients.translated(), recording(exchange):
+            return _turn(self.clients.sync(whole_reply=True).post(PATH, body=request, cast_to=ChatCompletion))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        async with self._translated(), self._async_client() as client:
+        async with self.clients.translated(), self.clients.leased() as client:
             with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
                 return _turn(await client.post(PATH, body=request, cast_to=ChatCompletion))
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
-        with self._translated():
+        with self.clients.translated():
             with recording(exchange):
-                chunks = self._client(whole_reply=False).post(
+                chunks = self.clients.sync(whole_reply=False).post(
                     PATH,
                     body=request,
                     cast_to=ChatCompletion,
@@ -129,7 +127,7 @@ class OpenAIChatStrategy:
                 yield from _stream_chunks(chunks)
 
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        async with self._translated(), self._async_client() as client:
+        async with self.clients.translated(), self.clients.leased() as client:
             with recording(exchange):
                 chunks = await client.post(
                     PATH,
@@ -144,15 +142,6 @@ class OpenAIChatStrategy:
                     piece, finish = _piece(chunk, finish)
                     if piece is not None:
                         yield piece
-
-    def _client(self, *, whole_reply: bool) -> openai.OpenAI:
-        return self.clients.sync(whole_reply=whole_reply)
-
-    def _async_client(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
-        return self.clients.leased()
-
-    def _translated(self) -> translated:
-        return self.clients.translated()
 
 
 def _turn(completion: Any) -> Turn:
