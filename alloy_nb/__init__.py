@@ -9,21 +9,41 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at run time)
-    from .capabilities import (
+    from ._capabilities import (
         ModelInfo as ModelInfo,
         model_info as model_info,
     )
-    from .commands import (
+    from ._commands import (
         Command as Command,
         Traced as Traced,
         ask as ask,
         command as command,
     )
-    from .config import (
+    from ._config import (
         Config as Config,
         configure as configure,
         reset_configuration as reset_configuration,
         settings as settings,
+    )
+    from ._local import (
+        LocalServer as LocalServer,
+        start_local_server as start_local_server,
+    )
+    from ._notebook.chat_panel import chat as chat
+    from ._rendering import (
+        RenderedPrompt as RenderedPrompt,
+        rendered_prompt as rendered_prompt,
+    )
+    from ._tools import (
+        Tool as Tool,
+        ensure as ensure,
+        require as require,
+        tool as tool,
+    )
+    from ._trace import (
+        Trace as Trace,
+        last_trace as last_trace,
+        recent_traces as recent_traces,
     )
     from .errors import (
         AlloyError as AlloyError,
@@ -41,32 +61,12 @@ if TYPE_CHECKING:  # `X as X`: re-exported for type checkers (imported lazily at
         ToolError as ToolError,
         ToolLoopLimitExceeded as ToolLoopLimitExceeded,
     )
-    from .local import (
-        LocalServer as LocalServer,
-        start_local_server as start_local_server,
-    )
     from .logs import replay as replay
-    from .notebook.chat_panel import chat as chat
-    from .rendering import (
-        RenderedPrompt as RenderedPrompt,
-        rendered_prompt as rendered_prompt,
-    )
-    from .tools import (
-        Tool as Tool,
-        ensure as ensure,
-        require as require,
-        tool as tool,
-    )
-    from .trace import (
-        Trace as Trace,
-        last_trace as last_trace,
-        recent_traces as recent_traces,
-    )
 
 _HOMES = {
-    "capabilities": ("ModelInfo", "model_info"),
-    "commands": ("Command", "Traced", "ask", "command"),
-    "config": ("Config", "configure", "reset_configuration", "settings"),
+    "_capabilities": ("ModelInfo", "model_info"),
+    "_commands": ("Command", "Traced", "ask", "command"),
+    "_config": ("Config", "configure", "reset_configuration", "settings"),
     "errors": (
         "AlloyError",
         "AlloyLogWarning",
@@ -83,12 +83,12 @@ _HOMES = {
         "ToolError",
         "ToolLoopLimitExceeded",
     ),
-    "local": ("LocalServer", "start_local_server"),
+    "_local": ("LocalServer", "start_local_server"),
     "logs": ("replay",),
-    "notebook.chat_panel": ("chat",),  # a widget: ipywidgets is imported only when it is used
-    "rendering": ("RenderedPrompt", "rendered_prompt"),
-    "tools": ("Tool", "ensure", "require", "tool"),
-    "trace": ("Trace", "last_trace", "recent_traces"),
+    "_notebook.chat_panel": ("chat",),  # a widget: ipywidgets is imported only when it is used
+    "_rendering": ("RenderedPrompt", "rendered_prompt"),
+    "_tools": ("Tool", "ensure", "require", "tool"),
+    "_trace": ("Trace", "last_trace", "recent_traces"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -111,6 +111,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext alloy_nb`: the %%alloy / %alloy magics and short error messages."""
-    from .notebook.magics import load
+    from ._notebook.magics import load
 
     load(ipython)

@@ -20,12 +20,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .commands import ask
+from ._commands import ask
+from ._messages import AssistantMessage, UserMessage
+from ._tools import Tool, as_tools
+from ._trace import Trace
+from ._views.compare import replay_html
 from .errors import AlloyError, ConfigurationError
-from .messages import AssistantMessage, UserMessage
-from .tools import Tool, as_tools
-from .trace import Trace
-from .views.compare import replay_html
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from .log.cli import add_logs_command
+from ._log.cli import add_logs_command
 from .server.cli import add_serve_command
 
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .call.batch_result import BatchResult, ItemResult
-    from .trace import Trace
+    from ._call.batch_result import BatchResult, ItemResult
+    from ._trace import Trace
 
 
 class AlloyError(Exception):
@@ -50,7 +50,7 @@ class CommandError(AlloyError):
     """The call did not produce a value: the reply could not become the output, or the server failed."""
 
     def __init__(self, message: str, raw_text: str | None = None) -> None:
-        from .visible import visible  # here: %load_ext imports the errors, and needs none of this
+        from ._visible import visible  # here: %load_ext imports the errors, and needs none of this
 
         super().__init__(visible(message))
         self.raw_text = raw_text

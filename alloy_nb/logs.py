@@ -11,15 +11,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._config import current
+from ._log import CallNotFound, LoggedCall, get as _get, prune as _prune, search as _search
+from ._log.session import flush
+from ._log.store import default_path
 from ._replay import Replay, replay as _replay
-from .config import current
-from .log import CallNotFound, LoggedCall, get as _get, prune as _prune, search as _search
-from .log.session import flush
-from .log.store import default_path
-from .trace import Trace
+from ._trace import Trace
 
 if TYPE_CHECKING:
-    from .tools import Tool
+    from ._tools import Tool
 
 __all__ = ["CallNotFound", "LoggedCall", "Replay", "flush", "get", "path", "prune", "replay", "search"]
 

@@ -30,7 +30,7 @@ def _instrumentation() -> tuple[Callable[[bool], None], Callable[[], int], Calla
     from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-    from alloy_nb import hooks
+    from alloy_nb import _hooks as hooks
     from alloy_nb.otel.emitter import SpanHooks
 
     exported = [0]

@@ -44,8 +44,8 @@ KERNEL_SETUP = """
 import json, time
 from IPython.display import Markdown, display
 from alloy_nb import ask
-from alloy_nb.notebook.stream_view import StreamView
-from alloy_nb.notebook.result_view import text_bundle
+from alloy_nb._notebook.stream_view import StreamView
+from alloy_nb._notebook.result_view import text_bundle
 
 def measure(mode, url):
     cpu, wall = time.thread_time(), time.monotonic()

@@ -1,4 +1,4 @@
-"""Rewrite README.md's settings table from `alloy_nb.config.Config`: `.venv/bin/python scripts/settings_table.py`."""
+"""Rewrite README.md's settings table from `alloy_nb._config.Config`: `.venv/bin/python scripts/settings_table.py`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from alloy_nb.config import settings_table_markdown
+from alloy_nb._config import settings_table_markdown
 
 README = Path(__file__).parents[1] / "README.md"
 SECTION = re.compile(r"(<!-- settings:start -->\n).*?(<!-- settings:end -->)", re.S)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import alloy_nb
-import alloy_nb.config
+import alloy_nb._config
 import alloy_nb.logs
 from alloy_nb.testing import ScriptedEngine, ScriptedServer, ServerThread
 
@@ -49,7 +49,7 @@ def server(session_server: ScriptedServer) -> ScriptedServer:
 @pytest.fixture
 def alloy_at_server(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
     """Point alloy_nb at the scripted server, with a clean configuration around the test."""
-    for names in alloy_nb.config.ENV_VARS.values():
+    for names in alloy_nb._config.ENV_VARS.values():
         for var in names:
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", server.url)

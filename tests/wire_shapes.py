@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 
 PATHS = {"native": "/api/chat", "openai_chat": "/v1/chat/completions", "openai_responses": "/v1/responses"}
 TYPED_OUTPUT_FIELDS = {"native": "format", "openai_chat": "response_format", "openai_responses": "text"}

@@ -22,7 +22,7 @@ import atexit
 import os
 from typing import TYPE_CHECKING, Any
 
-from .. import hooks
+from .. import _hooks as hooks
 
 if TYPE_CHECKING:
     from .emitter import SpanHooks

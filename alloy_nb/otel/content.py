@@ -5,7 +5,7 @@ messages (never a wire body), so both strategies give the same spans.
 Strings arrive already cut to the trace's limit (`trace_max_chars`): the JSON keeps its structure
 however long the conversation. Images appear as their digest, never their data.
 
->>> from alloy_nb.messages import UserMessage
+>>> from alloy_nb._messages import UserMessage
 >>> input_messages([UserMessage(text="Hi")], [])
 '[{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]'
 >>> arguments_json('{"a": 2}')
@@ -18,9 +18,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..images import ImageRecord
-from ..messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult
-from ..trace import ResponseEvent
+from .._images import ImageRecord
+from .._messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult
+from .._trace import ResponseEvent
 
 Part = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""The hooks `instrument()` installs (`alloy_nb.hooks`): finished calls become spans on a thread of
+"""The hooks `instrument()` installs (`alloy_nb._hooks`): finished calls become spans on a thread of
 their own, `map` runs become a span around their items, and a Dask task carries its parent along.
 
 Writing a call's spans costs about 35 µs a span with the SDK (attribute checks, ids, the
@@ -29,7 +29,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from ..trace import Trace
+from .._trace import Trace
 from .spans import Finished, emit
 
 MAX_PENDING = 10_000  # finished calls waiting for their spans (beyond it the oldest go without)

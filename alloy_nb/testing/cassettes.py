@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alloy_nb.config import model_name
+from alloy_nb._config import model_name
+from alloy_nb._trace import Trace
 from alloy_nb.server import ScriptedToolCall
 from alloy_nb.server.demo import DEFAULT_MODELS
-from alloy_nb.trace import Trace
 
 from .scripted import ScriptedEngine, ScriptedTurn
 from .scripted_server import ScriptedServer, scripted_server

@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from alloy_nb.tools import Tool
-from alloy_nb.trace import Trace
-from alloy_nb.trace.events import TokenLogprob
+from alloy_nb._tools import Tool
+from alloy_nb._trace import Trace
+from alloy_nb._trace.events import TokenLogprob
 
 from .course_reading import (
     allowed,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from alloy_nb._outputs import output_spec
+from alloy_nb._tools import Tool
 from alloy_nb.errors import AlloyError
-from alloy_nb.outputs import output_spec
-from alloy_nb.tools import Tool
 
 WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "array": "a list", "boolean": "a bool"}
 

@@ -32,7 +32,7 @@ def scripted_server(
     *, point_alloy_nb_at_it: bool = True, engine: ScriptedEngine | None = None
 ) -> Iterator[ScriptedServer]:
     """Start a scripted server on a free loopback port; alloy_nb's host points at it inside the block."""
-    from alloy_nb.config import configure, configured, forget
+    from alloy_nb._config import configure, configured, forget
 
     engine = engine or ScriptedEngine()
     with ServerThread(engine) as thread:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 
 
 @pytest.fixture(params=STRATEGIES)

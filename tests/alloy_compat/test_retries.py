@@ -9,8 +9,8 @@ import pytest
 
 import alloy_nb
 from alloy_nb import CommandError, ModelNotFound, ServerError, ask, command
-from alloy_nb.call.retries import RetryPolicy, backoff_delay
-from alloy_nb.config import current
+from alloy_nb._call.retries import RetryPolicy, backoff_delay
+from alloy_nb._config import current
 from alloy_nb.testing import ScriptedTurn as Reply
 
 QUICK = {"retry_backoff": 0.02, "auto_finalize_missing_output": False}

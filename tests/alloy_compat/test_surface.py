@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 
 import alloy_nb
 from alloy_nb import CommandError, ConfigurationError, OllamaUnavailable, ToolLoopLimitExceeded, ask, command, tool
-from alloy_nb.outputs import output_spec
+from alloy_nb._outputs import output_spec
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 ALLOY_AI_ALL = [  # alloy-ai 0.3.1's `alloy.__all__`

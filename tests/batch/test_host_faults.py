@@ -7,7 +7,7 @@ import pytest
 from odd_hosts import login_page, trickling
 
 from alloy_nb import ask
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 from alloy_nb.testing import ScriptedEngine, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(8)]

@@ -13,7 +13,7 @@ from sample_types import Invoice
 
 import alloy_nb
 from alloy_nb import ServerError, ask, command
-from alloy_nb.call.batch_result import BatchResult
+from alloy_nb._call.batch_result import BatchResult
 from alloy_nb.errors import BatchError
 from alloy_nb.testing import ScriptedEngine, ScriptedTurn as Reply, ServerThread
 

@@ -8,7 +8,7 @@ import pytest
 
 import alloy_nb
 from alloy_nb import LocalServer, start_local_server
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ from fault_keeps import PROMPT, Keep
 
 import alloy_nb
 from alloy_nb import AlloyError, ask, command
+from alloy_nb._tools import Tool
+from alloy_nb._trace import Trace
 from alloy_nb.testing import ScriptedTurn
-from alloy_nb.tools import Tool
-from alloy_nb.trace import Trace
 
 Strategy = Literal["native", "openai_chat", "openai_responses"]
 Entry = Literal["python", "%%alloy"]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from wire_shapes import conversation, tool_result_texts
 
+from alloy_nb._trace import Trace
 from alloy_nb.server import ChatRequest
-from alloy_nb.trace import Trace
 
 PROMPT = "Tell me about faults."
 CAP_NOTE = "more characters not kept in the trace"

@@ -12,7 +12,7 @@ from hypothesis import example, given, settings, strategies as st
 from pydantic import TypeAdapter, create_model
 
 from alloy_nb import CommandError
-from alloy_nb.outputs import output_spec
+from alloy_nb._outputs import output_spec
 
 FIELD_NAMES = ("a", "b", "name", "count", "items", "value", "total")
 _model_numbers = itertools.count()

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import example, given, settings, strategies as st
 
 from alloy_nb import ToolError, tool
-from alloy_nb.tools import tool_call_arguments
+from alloy_nb._tools import tool_call_arguments
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),

@@ -96,7 +96,7 @@ def test_the_checker_sees_a_cycle() -> None:
 
 
 def test_the_core_never_imports_the_notebook_server_or_testing_layers() -> None:
-    outer = ("alloy_nb.notebook", "alloy_nb.server", "alloy_nb.testing")
+    outer = ("alloy_nb._notebook", "alloy_nb.server", "alloy_nb.testing")
     for module, imports in import_graph().items():
         if module.startswith(outer) or module == "alloy_nb" or module.startswith("alloy_nb.cli"):
             continue
@@ -116,25 +116,25 @@ RANKS: dict[str, int] = {
     **dict.fromkeys(
         (
             "errors",
-            "visible",
-            "choices",
-            "config",
-            "nesting",
-            "images",
-            "messages",
-            "client_cache",
-            "outputs",
-            "tools",
-            "hooks",
+            "_visible",
+            "_choices",
+            "_config",
+            "_nesting",
+            "_images",
+            "_messages",
+            "_client_cache",
+            "_outputs",
+            "_tools",
+            "_hooks",
         ),
         0,
     ),
-    **dict.fromkeys(("strategies", "host", "capabilities"), 1),
-    "call": 2,
-    **dict.fromkeys(("commands", "_replay", "logs", "local", "otel", "rendering"), 3),
-    **dict.fromkeys(("notebook", "cli", ""), 4),
+    **dict.fromkeys(("_strategies", "_host", "_capabilities"), 1),
+    "_call": 2,
+    **dict.fromkeys(("_commands", "_replay", "logs", "_local", "otel", "_rendering"), 3),
+    **dict.fromkeys(("_notebook", "cli", ""), 4),
 }
-LEAVES = ("trace", "log", "views")
+LEAVES = ("_trace", "_log", "_views")
 OUTSIDE = ("server", "testing")
 COMMAND_LINE = "cli"  # `alloy-nb serve` starts the server: the one edge into it
 
@@ -175,11 +175,11 @@ def test_no_import_goes_up_the_ranks() -> None:
 
 def test_the_rank_check_sees_a_wrong_edge() -> None:
     graph = {
-        "alloy_nb.log.replay": {"alloy_nb.commands", "alloy_nb.trace.model", "alloy_nb.config"},
-        "alloy_nb.strategies.native": {"alloy_nb.call.retries", "alloy_nb.tools"},
-        "alloy_nb.notebook.magics": {"alloy_nb.commands", "alloy_nb.log.store"},
+        "alloy_nb._log.replay": {"alloy_nb._commands", "alloy_nb._trace.model", "alloy_nb._config"},
+        "alloy_nb._strategies.native": {"alloy_nb._call.retries", "alloy_nb._tools"},
+        "alloy_nb._notebook.magics": {"alloy_nb._commands", "alloy_nb._log.store"},
     }
     assert wrong_edges(graph) == [
-        ("alloy_nb.log.replay", "alloy_nb.commands"),
-        ("alloy_nb.strategies.native", "alloy_nb.call.retries"),
+        ("alloy_nb._log.replay", "alloy_nb._commands"),
+        ("alloy_nb._strategies.native", "alloy_nb._call.retries"),
     ]

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "alloy_nb"
-STYLE_MODULES = {"views/palette.py", "views/style.py"}  # at most two, by the design
+STYLE_MODULES = {"_views/palette.py", "_views/style.py"}  # at most two, by the design
 OUTSIDE = ("server/",)
 # #rgb, #rgba, #rrggbb, #rrggbbaa; rgb()/rgba()/hsl()/hsla(); a <style> element; an inline style attribute
 STYLING = re.compile(
@@ -49,7 +49,7 @@ def test_the_views_need_no_notebook() -> None:
     frontends = ("IPython", "ipywidgets")
     found = {
         path.name: names
-        for path in sorted((PACKAGE / "views").glob("*.py"))
+        for path in sorted((PACKAGE / "_views").glob("*.py"))
         if (names := [name for name in _imported_names(path) if name.split(".")[0] in frontends])
     }
     assert found == {}

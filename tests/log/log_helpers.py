@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alloy_nb.messages import SystemMessage, UserMessage
-from alloy_nb.trace import RequestEvent, ResponseEvent, Trace, Usage
+from alloy_nb._messages import SystemMessage, UserMessage
+from alloy_nb._trace import RequestEvent, ResponseEvent, Trace, Usage
 
 
 def make_trace(

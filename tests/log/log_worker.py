@@ -9,8 +9,8 @@ import itertools
 import sys
 import time
 
-from alloy_nb.log import LogWriter
-from alloy_nb.trace import RequestEvent, ResponseEvent, Trace
+from alloy_nb._log import LogWriter
+from alloy_nb._trace import RequestEvent, ResponseEvent, Trace
 
 
 def main(path: str, count: int, interval_s: float) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from log_helpers import make_trace
 
+from alloy_nb._log.store import connect, insert_many, row_of
 from alloy_nb.cli import main
-from alloy_nb.log.store import connect, insert_many, row_of
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import pytest
 from log_helpers import make_trace
 
 import alloy_nb
-from alloy_nb.log import CallNotFound, LoggedCall, get, prune, search
-from alloy_nb.log.schema import SCHEMA_VERSION
-from alloy_nb.log.store import _redacted, connect, insert_many, row_of
-from alloy_nb.messages import AssistantMessage, UserMessage
+from alloy_nb._log import CallNotFound, LoggedCall, get, prune, search
+from alloy_nb._log.schema import SCHEMA_VERSION
+from alloy_nb._log.store import _redacted, connect, insert_many, row_of
+from alloy_nb._messages import AssistantMessage, UserMessage
+from alloy_nb._trace import RequestEvent, ResponseEvent, Trace
 from alloy_nb.testing import ScriptedTurn
-from alloy_nb.trace import RequestEvent, ResponseEvent, Trace
 
 
 def log(db: Path, *traces: Trace, notebook: str | None = None) -> None:

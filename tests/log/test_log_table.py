@@ -7,10 +7,10 @@ from pathlib import Path
 
 from log_helpers import make_trace
 
-from alloy_nb.log import search
-from alloy_nb.log.store import connect, insert_many, row_of
-from alloy_nb.views.log_table import log_table_html, log_table_text
-from alloy_nb.views.style import stylesheet
+from alloy_nb._log import search
+from alloy_nb._log.store import connect, insert_many, row_of
+from alloy_nb._views.log_table import log_table_html, log_table_text
+from alloy_nb._views.style import stylesheet
 
 PAYLOADS = [
     "<script>alert(1)</script>",

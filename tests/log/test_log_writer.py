@@ -18,8 +18,8 @@ from pathlib import Path
 
 from log_helpers import make_trace
 
-from alloy_nb.log import AlloyLogWarning, LogWriter, search
-from alloy_nb.log.store import connect, insert_many, row_of
+from alloy_nb._log import AlloyLogWarning, LogWriter, search
+from alloy_nb._log.store import connect, insert_many, row_of
 
 WORKER = Path(__file__).with_name("log_worker.py")
 
@@ -227,7 +227,7 @@ def test_kill_9_loses_at_most_the_last_second(db: Path) -> None:
 def test_calls_still_queued_at_exit_are_written(db: Path) -> None:
     script = (
         "import sys; sys.path.insert(0, sys.argv[2]); from log_helpers import make_trace; "
-        "from alloy_nb.log import LogWriter; w = LogWriter(sys.argv[1]); [w.submit(make_trace()) for _ in range(3)]"
+        "from alloy_nb._log import LogWriter; w = LogWriter(sys.argv[1]); [w.submit(make_trace()) for _ in range(3)]"
     )
     subprocess.run([sys.executable, "-c", script, str(db), str(WORKER.parent)], check=True, timeout=60)
     assert count(db) == 3

@@ -12,8 +12,9 @@ from sample_types import Invoice
 
 import alloy_nb
 from alloy_nb import ask, logs, tool
+from alloy_nb._choices import STRATEGIES
 from alloy_nb._replay import logged_call
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._trace import Trace
 from alloy_nb.testing import (
     ScriptedEngine,
     ScriptedServer,
@@ -21,7 +22,6 @@ from alloy_nb.testing import (
     ScriptedTurn as Reply,
     ServerThread,
 )
-from alloy_nb.trace import Trace
 
 
 @pytest.fixture(autouse=True)
@@ -140,7 +140,7 @@ def test_a_replay_goes_to_another_host_only_when_the_caller_says_so(server, else
 
 
 def test_a_replay_of_a_log_row_with_a_foreign_host_stays_on_the_configured_host(server, elsewhere, tmp_path) -> None:
-    from alloy_nb.log.store import connect, insert_many, row_of
+    from alloy_nb._log.store import connect, insert_many, row_of
 
     server.script(Reply(text="one"), Reply(text="two"))
     _, first = ask.traced("Say one.")

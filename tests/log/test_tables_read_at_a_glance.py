@@ -13,10 +13,10 @@ from sample_types import City
 
 import alloy_nb
 from alloy_nb import ask, logs
-from alloy_nb.log import search
+from alloy_nb._log import search
+from alloy_nb._views.log_table import log_table_html, log_table_text
+from alloy_nb._views.style import stylesheet
 from alloy_nb.testing import ScriptedTurn as Reply
-from alloy_nb.views.log_table import log_table_html, log_table_text
-from alloy_nb.views.style import stylesheet
 
 CUT = "cut at max_tokens"
 

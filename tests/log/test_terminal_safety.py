@@ -19,7 +19,7 @@ from log_helpers import make_trace
 
 import alloy_nb
 from alloy_nb import ask, logs
-from alloy_nb.log.store import connect, insert_many, row_of, search
+from alloy_nb._log.store import connect, insert_many, row_of, search
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 # OSC 52 writes the clipboard, CSI 2J clears the screen, OSC 8 makes a link; C1 CSI (U+009B) and

@@ -6,7 +6,7 @@ import uuid
 
 from sample_types import Invoice
 
-from alloy_nb.host import Host
+from alloy_nb._host import Host
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 

@@ -19,11 +19,11 @@ from nbclient import NotebookClient
 from sample_tools import add
 
 import alloy_nb
-from alloy_nb.notebook import chat_reply
-from alloy_nb.notebook.chat_panel import ChatPanel, chat
-from alloy_nb.notebook.chat_reply import CHUNK_CHARS, LiveReply
+from alloy_nb._notebook import chat_reply
+from alloy_nb._notebook.chat_panel import ChatPanel, chat
+from alloy_nb._notebook.chat_reply import CHUNK_CHARS, LiveReply
+from alloy_nb._trace import Trace
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
-from alloy_nb.trace import Trace
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from nbclient import NotebookClient
 from pydantic import BaseModel, Field
 
 from alloy_nb import ask, tool
+from alloy_nb._trace.events import TokenChoice, TokenLogprob
+from alloy_nb._trace.tokens import TokenTable
 from alloy_nb.testing import ScriptedToolCall, ScriptedTurn, scripted_server
 from alloy_nb.testing.course import (
     check_checked_city,
@@ -31,8 +33,6 @@ from alloy_nb.testing.course import (
     check_tool,
     check_tool_result,
 )
-from alloy_nb.trace.events import TokenChoice, TokenLogprob
-from alloy_nb.trace.tokens import TokenTable
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 CLASS_TRACK = (

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from alloy_nb import ask
-from alloy_nb.messages import ToolCall
-from alloy_nb.notebook.call_status import event_line
+from alloy_nb._messages import ToolCall
+from alloy_nb._notebook.call_status import event_line
+from alloy_nb._trace.events import ResponseEvent, ToolEvent
 from alloy_nb.testing import ScriptedTurn as Reply
-from alloy_nb.trace.events import ResponseEvent, ToolEvent
 
 HOSTILE = "clear\x1b[2J then invoice\u202efdp.exe"
 

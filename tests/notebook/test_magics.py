@@ -187,7 +187,7 @@ def test_line_commands(shell, server, capsys) -> None:
     assert "::" not in shown.splitlines() and "`" not in shown  # plain text: no reST markers, no raw backticks
     assert any(line.strip().startswith("%%alloy [-m MODEL]") for line in shown.splitlines())
     shell.run_line_magic("alloy", 'config temperature=0.5 system="Be kind."')
-    config = alloy_nb.config.current()
+    config = alloy_nb._config.current()
     assert config.temperature == 0.5 and config.system == "Be kind."
     server.script(Reply(text="hello"))
     run(shell, "%%alloy --no-stream\nhi")
@@ -320,21 +320,21 @@ def test_picker_command_shows_the_hosts_models(shell, server) -> None:
 
 
 def test_serve_and_stop_the_embedded_model(shell, server, capsys) -> None:
-    import alloy_nb.config
+    import alloy_nb._config
 
     server_url = server.url
     shell.run_line_magic("alloy", "serve")
     magics = shell.magics_manager.registry["AlloyMagics"]
     url = magics.local_server.url
     try:
-        assert alloy_nb.config.current().host == url
+        assert alloy_nb._config.current().host == url
         assert run(shell, "%%alloy --max-tokens 8 -f text\nSay OK.").success
         trace = shell.user_ns["_alloy_trace"]
         assert trace.host == url and trace.status == "ok" and trace.responses[0].usage.completion_tokens
     finally:
         shell.run_line_magic("alloy", "stop")
     assert magics.local_server is None
-    assert alloy_nb.config.current().host == server_url  # back to what it was before %alloy serve
+    assert alloy_nb._config.current().host == server_url  # back to what it was before %alloy serve
     assert "Stopped the embedded server" in capsys.readouterr().out
 
 
@@ -351,8 +351,8 @@ def test_advice_in_a_cell_fits_the_cell_and_the_server(shell, server, capsys) ->
 
 
 def test_alloy_serve_serves_another_gguf_file_by_name(shell, server) -> None:
-    from alloy_nb.config import current
-    from alloy_nb.host import Host
+    from alloy_nb._config import current
+    from alloy_nb._host import Host
     from alloy_nb.server.embedded_model import bundled_smollm2
 
     assert not run(shell, "%alloy serve --model tiny").success  # NAME=PATH.gguf, said plainly

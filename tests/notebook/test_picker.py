@@ -10,8 +10,8 @@ import pytest
 from nbclient import NotebookClient
 
 import alloy_nb
-from alloy_nb.config import current
-from alloy_nb.notebook.picker import ModelPicker, model_picker
+from alloy_nb._config import current
+from alloy_nb._notebook.picker import ModelPicker, model_picker
 from alloy_nb.testing import ScriptedEngine, ServerThread
 
 SERVED = ["ollama:smollm2:135m", "ollama:llama3.1:8b", "ollama:gpt-oss:20b", "ollama:qwen3:0.6b", "ollama:gemma3:4b"]
@@ -53,7 +53,7 @@ def test_choosing_a_model_configures_it_and_auto_routes_gpt_oss(picker: ModelPic
 def test_choosing_a_strategy_configures_it(picker: ModelPicker) -> None:
     picker.model.value = "ollama:gpt-oss:20b"
     picker.strategy.value = "native"
-    assert alloy_nb.config.configured()["extra"]["ollama_api"] == "native"
+    assert alloy_nb._config.configured()["extra"]["ollama_api"] == "native"
     assert current().strategy == "native"
     assert "next call: <b>native</b>" in picker.status.value
 
@@ -137,10 +137,10 @@ def test_close_unsubscribes_and_closes_the_widgets(picker: ModelPicker) -> None:
 
 
 KERNEL_CELLS = [
-    "import os, alloy_nb\nfrom alloy_nb.notebook.picker import model_picker\n"
+    "import os, alloy_nb\nfrom alloy_nb._notebook.picker import model_picker\n"
     "alloy_nb.configure(host=os.environ['OLLAMA_HOST'], model='ollama:smollm2:135m')",
     "picker = model_picker()\npicker",
-    "picker.strategy.value = 'openai_chat'\nprint(alloy_nb.config.current().strategy)",
+    "picker.strategy.value = 'openai_chat'\nprint(alloy_nb._config.current().strategy)",
     "alloy_nb.configure(model='ollama:llama3.1:8b')\nprint(picker.model.value)",
 ]
 

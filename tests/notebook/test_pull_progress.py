@@ -11,9 +11,9 @@ import ipywidgets
 import ollama
 import pytest
 
-from alloy_nb.config import current
+from alloy_nb._config import current
+from alloy_nb._notebook.pull import _WidgetView, pull_with_progress
 from alloy_nb.errors import OllamaUnavailable, ServerError
-from alloy_nb.notebook.pull import _WidgetView, pull_with_progress
 
 
 def _listed(url: str) -> set[str]:

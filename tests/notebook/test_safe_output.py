@@ -11,9 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from alloy_nb._views.reply import code_html, markdown_html
+from alloy_nb._views.style import stylesheet
 from alloy_nb.testing import ScriptedTurn as Reply
-from alloy_nb.views.reply import code_html, markdown_html
-from alloy_nb.views.style import stylesheet
 
 PAYLOADS = [
     "<script>alert(1)</script>",

@@ -7,7 +7,7 @@ import pytest
 from sample_tools import add
 from wire_shapes import wire_path
 
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 

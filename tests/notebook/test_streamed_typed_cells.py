@@ -10,7 +10,7 @@ from typing import Any
 from sample_tools import add
 from sample_types import Invoice, Order
 
-from alloy_nb.outputs import OutputSpec
+from alloy_nb._outputs import OutputSpec
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 JSON = ['{"number": ', '"<b>A1</b>", ', '"total": ', "12", ".5}"]

@@ -8,8 +8,8 @@ from nbclient import NotebookClient
 from sample_tools import add
 
 from alloy_nb import Trace, ask
-from alloy_nb.choices import STRATEGIES
-from alloy_nb.notebook.trace_view import Comparison, compare
+from alloy_nb._choices import STRATEGIES
+from alloy_nb._notebook.trace_view import Comparison, compare
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 pytestmark = pytest.mark.usefixtures("alloy_at_server")
@@ -64,7 +64,7 @@ def test_show_trace_displays_html_in_a_kernel(server) -> None:
         cells=[
             nbformat.v4.new_code_cell(
                 "from alloy_nb import Trace\n"
-                "from alloy_nb.notebook.trace_view import show_trace\n"
+                "from alloy_nb._notebook.trace_view import show_trace\n"
                 f"show_trace(Trace.from_json({trace.to_json()!r}))"
             )
         ]

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sample_types import Color, Invoice, Point
 
-from alloy_nb.notebook.result_view import json_of, value_bundle
+from alloy_nb._notebook.result_view import json_of, value_bundle
+from alloy_nb._views.style import stylesheet
+from alloy_nb._views.value import value_html
 from alloy_nb.testing import ScriptedTurn as Reply
-from alloy_nb.views.style import stylesheet
-from alloy_nb.views.value import value_html
 
 HOSTILE = Invoice(number="<script>alert(1)</script>\u202e", total=12.5)
 

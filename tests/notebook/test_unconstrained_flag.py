@@ -31,6 +31,6 @@ def test_unconstrained_asks_for_no_tool_grammar_while_streaming(shell, server) -
 
 
 def test_the_flag_is_in_the_help() -> None:
-    from alloy_nb.notebook.magics import AlloyMagics
+    from alloy_nb._notebook.magics import AlloyMagics
 
     assert "--unconstrained" in (AlloyMagics.alloy.__doc__ or "")

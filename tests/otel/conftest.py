@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_support import memory_provider, plain_spans
 
 from alloy_nb import otel
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 
 
 @dataclass

@@ -149,8 +149,8 @@ print(ask("Hi", model="ollama:llama3.1:8b"))
 
 
 def test_images_appear_as_their_digest_and_thinking_as_reasoning() -> None:
-    from alloy_nb.images import ImageRecord
-    from alloy_nb.messages import AssistantMessage, UserMessage
+    from alloy_nb._images import ImageRecord
+    from alloy_nb._messages import AssistantMessage, UserMessage
     from alloy_nb.otel.content import input_messages
 
     record = ImageRecord(media_type="image/png", size=12, sha256="ab" * 32, thumbnail="data:image/png;base64,AAAA")

@@ -13,8 +13,8 @@ from serve_process import serve_command, wait_until_answering
 
 import alloy_nb
 from alloy_nb import ask, start_local_server
+from alloy_nb._host import Host, HostInfo
 from alloy_nb.errors import model_missing
-from alloy_nb.host import Host, HostInfo
 
 MISSING = "ollama:qwen9:1b"
 

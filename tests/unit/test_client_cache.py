@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alloy_nb.client_cache import ClientCache
+from alloy_nb._client_cache import ClientCache
 
 
 class Client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from alloy_nb.strategies.pool import ClientShards, leased_client
+from alloy_nb._strategies.pool import ClientShards, leased_client
 
 
 class Client:

@@ -7,14 +7,14 @@ import asyncio
 import pytest
 
 import alloy_nb
-import alloy_nb.config
+import alloy_nb._config
 from alloy_nb import ConfigurationError, configure, settings
-from alloy_nb.config import current, forget, model_name, normalize_host, redact_host
+from alloy_nb._config import current, forget, model_name, normalize_host, redact_host
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for names in alloy_nb.config.ENV_VARS.values():
+    for names in alloy_nb._config.ENV_VARS.values():
         for var in names:
             monkeypatch.delenv(var, raising=False)
     alloy_nb.reset_configuration()
@@ -227,13 +227,13 @@ def test_credentials_in_host_are_redacted() -> None:
 
 def test_listeners_see_every_configure_until_unsubscribed() -> None:
     seen: list[str] = []
-    unsubscribe = alloy_nb.config.subscribe(lambda config: seen.append(config.model))
+    unsubscribe = alloy_nb._config.subscribe(lambda config: seen.append(config.model))
     configure(model="ollama:one")
     alloy_nb.reset_configuration()
     unsubscribe()
     configure(model="ollama:two")
     assert seen == ["ollama:one", "ollama:smollm2:135m"]
-    assert alloy_nb.config.configured() == {"model": "ollama:two"}
+    assert alloy_nb._config.configured() == {"model": "ollama:two"}
 
 
 def test_remembered_configs_follow_every_layer(monkeypatch: pytest.MonkeyPatch) -> None:

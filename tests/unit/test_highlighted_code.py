@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from alloy_nb.views.palette import PALETTE
-from alloy_nb.views.reply import highlighted_code, markdown_html, markdown_page
-from alloy_nb.views.style import TOKEN_PREFIX, stylesheet
+from alloy_nb._views.palette import PALETTE
+from alloy_nb._views.reply import highlighted_code, markdown_html, markdown_page
+from alloy_nb._views.style import TOKEN_PREFIX, stylesheet
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE_CODE = [
@@ -110,7 +110,7 @@ def test_pygments_is_a_declared_dependency_imported_at_the_first_highlighted_blo
     assert re.search(r'^\s*"pygments>=', dependencies, re.MULTILINE), "a dependency of its own, not IPython's"
     script = textwrap.dedent("""
         import json, sys
-        from alloy_nb.views.reply import markdown_html
+        from alloy_nb._views.reply import markdown_html
         markdown_html("plain *text* and ```\\ncode\\n```")
         before = "pygments" in sys.modules
         markdown_html("```python\\nx = 1\\n```")

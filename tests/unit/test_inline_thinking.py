@@ -6,8 +6,8 @@ import itertools
 
 from hypothesis import given, strategies as st
 
-from alloy_nb.strategies import StreamChunk, Turn
-from alloy_nb.strategies.inline_thinking import InlineThinking, InlineThinkingStream, split_turn
+from alloy_nb._strategies import StreamChunk, Turn
+from alloy_nb._strategies.inline_thinking import InlineThinking, InlineThinkingStream, split_turn
 
 
 def _split_in_pieces(text: str, cuts: list[int]) -> tuple[str, str]:

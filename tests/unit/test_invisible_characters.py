@@ -1,4 +1,4 @@
-"""Control, bidi and zero-width characters are shown, not obeyed: one rule (`alloy_nb.visible`) for
+"""Control, bidi and zero-width characters are shown, not obeyed: one rule (`alloy_nb._visible`) for
 the trace view, the timeline, the reply diff, the log table and the command line, on a real call
 whose tool names and arguments are spoofed (`invoice\\u202efdp.exe` reads as `invoiceexe.pdf`)."""
 
@@ -15,13 +15,13 @@ from sample_tools import add
 
 import alloy_nb
 from alloy_nb import ask, logs
+from alloy_nb._trace import Trace
+from alloy_nb._views.diff import diff_html
+from alloy_nb._views.log_table import log_table_html
+from alloy_nb._views.timeline import timeline_html
+from alloy_nb._views.trace import trace_html
+from alloy_nb._visible import visible, visible_json
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
-from alloy_nb.trace import Trace
-from alloy_nb.views.diff import diff_html
-from alloy_nb.views.log_table import log_table_html
-from alloy_nb.views.timeline import timeline_html
-from alloy_nb.views.trace import trace_html
-from alloy_nb.visible import visible, visible_json
 
 SPOOFED = "invoice\u202efdp.exe"  # shown as "invoiceexe.pdf" by a bidi-aware renderer
 HIDDEN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\ufeff\u00ad\U000e0041"

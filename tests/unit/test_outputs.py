@@ -8,7 +8,7 @@ import pytest
 from sample_types import Color, Invoice, Person, Point
 
 from alloy_nb import CommandError, ConfigurationError
-from alloy_nb.outputs import output_spec
+from alloy_nb._outputs import output_spec
 
 
 def test_str_is_plain_text() -> None:

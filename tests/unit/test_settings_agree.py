@@ -13,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 
 import alloy_nb
-from alloy_nb import ConfigurationError, config
-from alloy_nb.call.options import CallOptions
+from alloy_nb import ConfigurationError, _config as config
+from alloy_nb._call.options import CallOptions
 
 README = Path(__file__).parents[2] / "README.md"
 CALL_ONLY = {"api", "history", "images"}

@@ -7,10 +7,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from alloy_nb.trace import ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage
-from alloy_nb.trace.timeline import Bar, timeline_bars
-from alloy_nb.views.timeline import MAX_BATCH_ROWS, batch_timeline_html, timeline_html
-from alloy_nb.views.trace import trace_html
+from alloy_nb._trace import ErrorInfo, RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage
+from alloy_nb._trace.timeline import Bar, timeline_bars
+from alloy_nb._views.timeline import MAX_BATCH_ROWS, batch_timeline_html, timeline_html
+from alloy_nb._views.trace import trace_html
 
 EVIL = "<img src=x onerror=alert(1)> <script>alert(1)</script> \"quotes'"
 

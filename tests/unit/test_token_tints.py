@@ -12,11 +12,11 @@ from itertools import pairwise
 
 import pytest
 
-from alloy_nb.trace import Trace
-from alloy_nb.trace.events import TokenLogprob
-from alloy_nb.views.palette import DARK_THEMES, TOKEN_TINTS, Shade
-from alloy_nb.views.style import stylesheet
-from alloy_nb.views.tokens import BANDS, band, band_legend, tokens_html
+from alloy_nb._trace import Trace
+from alloy_nb._trace.events import TokenLogprob
+from alloy_nb._views.palette import DARK_THEMES, TOKEN_TINTS, Shade
+from alloy_nb._views.style import stylesheet
+from alloy_nb._views.tokens import BANDS, band, band_legend, tokens_html
 
 # A just-noticeable difference in OKLab is about 0.02; neighbours that a glance tells apart sit several
 # times further. The translucent tints this replaced were 0.05 apart over JupyterLab Dark's #111.

@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 
 from alloy_nb import ConfigurationError, ToolError, tool
-from alloy_nb.tools import as_tools, result_content, tool_call_arguments
+from alloy_nb._tools import as_tools, result_content, tool_call_arguments
 
 
 @tool

@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 import pytest
 from IPython.lib.pretty import pretty
 
-from alloy_nb.messages import AssistantMessage, Message, ToolCall, ToolResult, UserMessage
-from alloy_nb.strategies import native, openai_chat
-from alloy_nb.trace import ErrorInfo, RequestEvent, ResponseEvent, ToolEvent, Trace, Usage
-from alloy_nb.views.compare import comparison_html
-from alloy_nb.views.text import MAX_SHOWN_CHARS
-from alloy_nb.views.trace import trace_html
+from alloy_nb._messages import AssistantMessage, Message, ToolCall, ToolResult, UserMessage
+from alloy_nb._strategies import native, openai_chat
+from alloy_nb._trace import ErrorInfo, RequestEvent, ResponseEvent, ToolEvent, Trace, Usage
+from alloy_nb._views.compare import comparison_html
+from alloy_nb._views.text import MAX_SHOWN_CHARS
+from alloy_nb._views.trace import trace_html
 
 EVIL = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "javascript:alert(1)", "\"quotes'"]
 EVIL_TEXT = " ".join(EVIL)

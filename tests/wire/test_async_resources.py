@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent("""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
     from alloy_nb import ask
-    from alloy_nb.choices import STRATEGIES
+    from alloy_nb._choices import STRATEGIES
     before = len(os.listdir("/proc/self/fd"))
     for number in range(500):
         api = STRATEGIES[number % len(STRATEGIES)]
@@ -38,8 +38,8 @@ def test_five_hundred_asyncio_runs_under_a_low_file_limit(server) -> None:
 
 EXIT_SCRIPT = textwrap.dedent("""
     from alloy_nb import ask
-    from alloy_nb.choices import STRATEGIES
-    from alloy_nb.host import Host
+    from alloy_nb._choices import STRATEGIES
+    from alloy_nb._host import Host
     for api in STRATEGIES:
         assert ask("hi", api=api, log=False) == "You said: hi"
     assert Host().answers()

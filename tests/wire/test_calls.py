@@ -70,7 +70,7 @@ def test_each_output_kind(server, api: str, output: object, reply: str, expected
     value, trace = ask.traced("Answer.", output=output, api=api)
     assert value == expected
     body = server.requests[0].body
-    schema = alloy_nb.outputs.output_spec(output).schema
+    schema = alloy_nb._outputs.output_spec(output).schema
     assert output_schema(body, api) == schema
     if schema is not None:
         assert "JSON Schema" in (system_prompt(body, api) or "")  # the prompt says it too

@@ -13,8 +13,8 @@ from wire_shapes import thinking_setting
 
 import alloy_nb
 from alloy_nb import ConfigurationError, ModelNotFound, ask, model_info
-from alloy_nb.capabilities import forget, is_known
-from alloy_nb.config import current
+from alloy_nb._capabilities import forget, is_known
+from alloy_nb._config import current
 from alloy_nb.server import ModelCard
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
 

@@ -11,9 +11,9 @@ from sample_tools import add
 from sample_types import City
 
 from alloy_nb import ask
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
+from alloy_nb._trace import Trace
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply, cassette, to_script
-from alloy_nb.trace import Trace
 
 CASSETTES = Path(__file__).parents[1] / "cassettes"
 _TIMING = {"id", "started_at", "duration_s", "at_s", "ttft_s", "thinking_s", "generation_s", "host", "url", "raw"}

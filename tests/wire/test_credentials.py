@@ -9,9 +9,9 @@ import pytest
 
 import alloy_nb
 from alloy_nb import ConfigurationError, ask
-from alloy_nb.choices import STRATEGIES
-from alloy_nb.config import current
-from alloy_nb.host import Host
+from alloy_nb._choices import STRATEGIES
+from alloy_nb._config import current
+from alloy_nb._host import Host
 
 SECRET = "s3cr3t-pw"
 
@@ -85,7 +85,7 @@ def test_ollama_api_key_reaches_every_request_and_no_record(server, api: str, mo
     Host(current()).info()  # the host calls: tags, show, ps
     sent = [request.headers.get("authorization") for request in server.requests]
     assert sent and set(sent) == {f"Bearer {API_KEY}"}, sent
-    shown = [trace.to_json(), repr(current()), str(current()), caplog.text, alloy_nb.config.settings_table_markdown()]
+    shown = [trace.to_json(), repr(current()), str(current()), caplog.text, alloy_nb._config.settings_table_markdown()]
     assert not any(API_KEY in text for text in shown)
 
 

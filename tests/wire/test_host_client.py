@@ -21,11 +21,11 @@ from starlette.routing import Route
 
 import alloy_nb
 from alloy_nb import ModelNotFound, ask
-from alloy_nb.choices import STRATEGIES
-from alloy_nb.config import current
-from alloy_nb.host import Host
-from alloy_nb.notebook.host_tables import models_table
-from alloy_nb.notebook.pull import pull_with_progress
+from alloy_nb._choices import STRATEGIES
+from alloy_nb._config import current
+from alloy_nb._host import Host
+from alloy_nb._notebook.host_tables import models_table
+from alloy_nb._notebook.pull import pull_with_progress
 from alloy_nb.server.running import bind
 
 TAGS_DELAY_S = 0.6

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image as PILImage
 
 from alloy_nb import ask
-from alloy_nb.capabilities import forget
-from alloy_nb.views.text import MAX_SHOWN_CHARS
+from alloy_nb._capabilities import forget
+from alloy_nb._views.text import MAX_SHOWN_CHARS
 
 VISION = "ollama:gemma3:4b"
 PNG_DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}")

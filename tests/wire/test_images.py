@@ -12,8 +12,8 @@ from PIL import Image as PILImage
 from wire_shapes import conversation
 
 from alloy_nb import ConfigurationError, ask
-from alloy_nb.capabilities import forget
-from alloy_nb.images import MAX_IMAGE_BYTES
+from alloy_nb._capabilities import forget
+from alloy_nb._images import MAX_IMAGE_BYTES
 
 VISION = "ollama:gemma3:4b"
 

@@ -77,7 +77,7 @@ def test_headers_reach_the_server_but_not_traces_reprs_or_errors(server, api: st
     value, trace = ask.traced("Hi", api=api, tools=[hangs])
     assert value == "ok"
     assert all(r.headers.get("authorization") == SECRET for r in server.requests)
-    config = alloy_nb.config.current()
+    config = alloy_nb._config.current()
     shown = [trace.to_json(), trace.summary(), trace._repr_html_(), repr(trace), repr(config), str(config)]
     assert not any("sk-very-secret" in text for text in shown)
     with pytest.raises(OllamaUnavailable) as info:

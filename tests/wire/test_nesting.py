@@ -9,10 +9,10 @@ import pytest
 from pydantic import BaseModel
 
 from alloy_nb import CommandError, ask, tool
-from alloy_nb.choices import STRATEGIES
-from alloy_nb.nesting import MAX_NESTING
+from alloy_nb._choices import STRATEGIES
+from alloy_nb._nesting import MAX_NESTING
+from alloy_nb._trace import Trace
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
-from alloy_nb.trace import Trace
 
 
 class Node(BaseModel):

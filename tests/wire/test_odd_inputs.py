@@ -9,8 +9,8 @@ from IPython.core.error import UsageError
 
 import alloy_nb
 from alloy_nb import ask, last_trace, tool
-from alloy_nb.choices import STRATEGIES
-from alloy_nb.notebook.prompt_template import interpolate
+from alloy_nb._choices import STRATEGIES
+from alloy_nb._notebook.prompt_template import interpolate
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 

@@ -28,4 +28,4 @@ def test_readme_testing_example_runs() -> None:
     namespace: dict = {}
     exec(compile(example, str(README), "exec"), namespace)
     assert namespace["server"].engine.pending == 2, "the two turns scripted last are still queued"
-    assert alloy_nb.config.configured() == {}, "the host is restored after the block"
+    assert alloy_nb._config.configured() == {}, "the host is restored after the block"

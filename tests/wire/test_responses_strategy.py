@@ -20,7 +20,7 @@ from starlette.responses import StreamingResponse
 from wire_shapes import message
 
 from alloy_nb import ConfigurationError, ServerError, ask
-from alloy_nb.outputs import output_spec
+from alloy_nb._outputs import output_spec
 from alloy_nb.server import ChatRequest, EngineEvent
 from alloy_nb.server.engines import EngineError, Finish
 from alloy_nb.server.turns import TurnScript

@@ -12,7 +12,7 @@ from trace_support import untimed
 from wire_shapes import tool_result_texts
 
 from alloy_nb import CommandError, ServerError, ask, command
-from alloy_nb.messages import ToolCall, ToolResult
+from alloy_nb._messages import ToolCall, ToolResult
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 # OpenAI streams a call's arguments in fragments (these); the native API sends each call whole

@@ -14,7 +14,7 @@ from trace_support import untimed
 from wire_shapes import conversation, output_schema
 
 from alloy_nb import ask, command
-from alloy_nb.outputs import output_spec
+from alloy_nb._outputs import output_spec
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 ORDER = Order(number="A-1", items=[LineItem(name="pen", qty=2), LineItem(name="ink", qty=1)])

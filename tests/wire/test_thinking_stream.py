@@ -6,7 +6,7 @@ import pytest
 from sample_types import Invoice
 
 from alloy_nb import ask
-from alloy_nb.choices import STRATEGIES
+from alloy_nb._choices import STRATEGIES
 from alloy_nb.testing import ScriptedTurn as Reply
 
 

@@ -14,12 +14,12 @@ from wire_shapes import output_schema, tool_result_texts, tool_results, tool_spe
 
 import alloy_nb
 from alloy_nb import ToolLoopLimitExceeded, ask, command, tool
-from alloy_nb.config import current
-from alloy_nb.messages import SystemMessage, ToolCall, ToolResult, UserMessage
-from alloy_nb.outputs import output_spec
-from alloy_nb.strategies import Exchange
-from alloy_nb.strategies.base import Outgoing, Turn
-from alloy_nb.strategies.native import NativeStrategy
+from alloy_nb._config import current
+from alloy_nb._messages import SystemMessage, ToolCall, ToolResult, UserMessage
+from alloy_nb._outputs import output_spec
+from alloy_nb._strategies import Exchange
+from alloy_nb._strategies.base import Outgoing, Turn
+from alloy_nb._strategies.native import NativeStrategy
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
 
 

@@ -7,8 +7,8 @@ import time
 from html.parser import HTMLParser
 
 from alloy_nb import ask, tool
+from alloy_nb._trace.timeline import timeline_bars
 from alloy_nb.testing import ScriptedToolCall as Call, ScriptedTurn as Reply
-from alloy_nb.trace.timeline import timeline_bars
 
 EVIL_NAME = "<img src=x onerror=alert(1)>"
 

@@ -1,0 +1,116 @@
+"""`map(..., engine=client)`: a batch run as tasks on a Dask cluster (`dask.distributed.Client`).
+
+Each item is one task. The worker that runs it calls the hosts itself, starting at the item's
+own host (items spread over the hosts in turn) and moving to the next on a host fault, as a local
+batch does. Results and traces come back in order of completion to the notebook's progress bar;
+the cluster's worker threads bound how many run at once, and Dask resubmits the tasks of a worker
+that dies. Ctrl-C cancels what has not finished and keeps the rest (`result.resume()`).
+
+Every item runs with the settings resolved in the caller's process (`BatchPlan.config`), never the
+worker's own, and inside the caller's trace context (W3C headers: an instrumented worker's spans go
+under the `map` span). They travel as task arguments, which the dashboard does not show; task keys
+(what it shows) hold a batch id and an index, nothing from the settings: headers and host
+credentials are secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._hooks import adopted, batch_scope, carrier
+from ..errors import RemoteError
+from .batch import BatchPlan, Job, host_fault, outcome
+from .batch_result import BatchResult, ItemResult
+from .progress import BatchProgress
+
+
+def run_item(
+    job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan, context: Mapping[str, str] | None = None
+) -> ItemResult:
+    """The task: call `job` for `item` on `hosts` in order, moving on after a host fault (on a worker),
+    inside the caller's trace `context` (W3C headers, see `alloy_nb._hooks.carrier`)."""
+    with adopted(context or {}):
+        return _run_item(job, item, hosts, plan)
+
+
+def _run_item(job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan) -> ItemResult:
+    started = time.perf_counter()
+    attempt = 0
+    while True:
+        host = hosts[attempt % len(hosts)]
+        attempt += 1
+        try:
+            value, trace = asyncio.run(job(item, plan.config_for(host)))
+            return ItemResult(0, item, value, None, trace, host, time.perf_counter() - started, attempt)
+        except Exception as error:
+            if host_fault(error) and attempt < plan.attempts:
+                continue
+            failed = getattr(error, "trace", None)
+            return ItemResult(0, item, None, _portable(error), failed, host, time.perf_counter() - started, attempt)
+
+
+def _portable(error: Exception) -> Exception:
+    """The error itself if it survives pickling, else a `RemoteError` naming it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        remote = RemoteError(f"{type(error).__name__}: {error}")
+        remote.trace = getattr(error, "trace", None)
+        return remote
+    return error
+
+
+def run_on_cluster(plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
+    """Run `indexes` of `result` as tasks on `client`'s cluster, blocking until they finish."""
+    with batch_scope(len(indexes), "dask", plan.config.model):
+        return _run_on_cluster(plan, client, result, indexes, carrier())
+
+
+def _run_on_cluster(
+    plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int], context: dict[str, str]
+) -> BatchResult:
+    from distributed import as_completed
+
+    progress = BatchProgress(len(result), enabled=plan.progress, already_done=len(result) - len(indexes))
+    batch_id = uuid.uuid4().hex[:8]
+    hosts = plan.hosts
+    futures = {
+        client.submit(
+            run_item,
+            plan.job,
+            result.inputs[index],
+            [*hosts[index % len(hosts) :], *hosts[: index % len(hosts)]],
+            plan,
+            context,
+            key=f"alloy-map-{batch_id}-{index}",  # what the dashboard shows: never a setting (see above)
+            pure=False,
+        ): index
+        for index in indexes
+    }
+    started = time.perf_counter()
+    failure: ItemResult | None = None
+    try:
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            index = futures.pop(future)
+            slot: ItemResult = future.result()
+            slot.index = index
+            slot.item = result.inputs[index]
+            result.slots[index] = slot
+            progress.item_done(ok=slot.ok, tokens=slot.tokens)
+            progress.refresh()
+            if not slot.ok and plan.on_error == "raise":
+                failure = slot
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        if futures:
+            client.cancel(list(futures))
+        result.wall_s += time.perf_counter() - started
+        progress.close()
+    return outcome(result, failure)

@@ -1,0 +1,360 @@
+"""Drivers that carry out a conversation's effects: send with the strategy (again, as the retry
+policy allows), run the tools, trace it all."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from .._capabilities import asks_host_for_context, context_warning, fit_to_model, is_known
+from .._config import Config, redact_host
+from .._images import without_image_data
+from .._log.session import log_call
+from .._messages import ToolCall
+from .._strategies import ChatStrategy, Exchange, Turn, strategy_for
+from .._tools import Tool, result_content, tool_call_arguments
+from .._trace import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage, remember
+from ..errors import AlloyError, ContractFailed, ToolError
+from .conversation import CallSpec, Send, conversation
+from .retries import RetryPolicy
+
+
+def start_trace(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> Trace:
+    """A new trace for this call, added to the recent-calls history."""
+    trace = Trace(
+        model=spec.config.model,
+        strategy=strategy.name,
+        host=redact_host(spec.config.host),
+        output_type=spec.output.type_name,
+        request_settings=spec.config.request_settings(),
+        tools=[t.name for t in spec.tools],
+        tool_schemas=[t.spec()["function"] for t in spec.tools],
+        stream=stream,
+        max_chars=spec.config.trace_max_chars,
+        images=[image.record() for image in spec.images],
+    )
+    remember(trace, spec.config.trace_history)
+    return trace
+
+
+def fitted(spec: CallSpec) -> CallSpec:
+    """The call as the model can serve it (see `capabilities.fit_to_model`); only calls with tools,
+    images or thinking look the model up, once per host and model."""
+    config = spec.config
+    if not _asks_much(spec):
+        return spec
+    fit = fit_to_model(config, tools=bool(spec.tools), images=bool(spec.images))
+    return spec if fit is config else dataclasses.replace(spec, config=fit)
+
+
+def _asks_much(spec: CallSpec) -> bool:
+    return bool(spec.tools or spec.images or spec.config.think not in (None, False))
+
+
+async def fitted_async(spec: CallSpec) -> CallSpec:
+    """`fitted` without blocking the event loop on the first lookup of a model."""
+    if not _asks_much(spec) or is_known(spec.config):
+        return fitted(spec)
+    return await asyncio.to_thread(fitted, spec)
+
+
+def run(spec: CallSpec) -> tuple[Any, Trace]:
+    """Run a call synchronously, with its retries; returns the value and its trace."""
+    spec = fitted(spec)
+    strategy = strategy_for(spec.config)
+    trace = start_trace(spec, strategy)
+    policy = RetryPolicy.of(spec.config)
+    attempt = 1
+    try:
+        while True:
+            try:
+                value = _attempt(spec, strategy, trace, policy, attempt)
+                break
+            except Exception as exc:
+                wait = retry_wait(trace, policy, "call", attempt, exc)
+            time.sleep(wait)
+            attempt += 1
+    except BaseException as exc:
+        if isinstance(exc, Exception):  # never a request to the host while Ctrl-C is handled
+            note_context(trace, spec.config)
+        record_failure(trace, exc, spec.config)
+        raise
+    note_context(trace, spec.config)
+    finish_ok(trace, value, spec.config)
+    return value, trace
+
+
+def note_context(trace: Trace, config: Config, *, ask_host: bool = True) -> None:
+    """Warn in the trace when a reply shows its prompt filled the context window."""
+    warning = context_warning(config, _longest_prompt(trace), ask_host=ask_host)
+    if warning is not None and warning not in trace.warnings:
+        trace.warnings.append(warning)
+
+
+def _longest_prompt(trace: Trace) -> int:
+    return max((r.usage.prompt_tokens or 0 for r in trace.responses), default=0)
+
+
+def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int) -> Any:
+    tools = ToolRunner(spec.tools, trace, spec.config.tool_timeout)
+    steps = conversation(spec, strategy)
+    result: Any = None
+    try:
+        while True:
+            effect = steps.send(result)
+            if isinstance(effect, Send):
+                result = _send(trace, strategy, effect, policy, attempt)
+            else:
+                result = [tools.run(call, effect.turn) for call in effect.calls]
+    except StopIteration as done:
+        return done.value
+    finally:
+        steps.close()
+
+
+def _send(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
+    """One request, sent again after a transient fault as the policy allows."""
+    failed = 0
+    while True:
+        try:
+            with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
+                return record(strategy.send(effect.request, exchange))
+        except AlloyError as exc:
+            failed += 1
+            wait = retry_wait(trace, policy, "request", failed, exc, effect.turn)
+        time.sleep(wait)
+
+
+async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
+    """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded)."""
+    spec = await fitted_async(spec)
+    strategy = strategy_for(spec.config)
+    trace = start_trace(spec, strategy)
+    policy = RetryPolicy.of(spec.config)
+    attempt = 1
+    try:
+        while True:
+            try:
+                value = await _attempt_async(spec, strategy, trace, policy, attempt)
+                break
+            except Exception as exc:
+                wait = retry_wait(trace, policy, "call", attempt, exc)
+            await asyncio.sleep(wait)
+            attempt += 1
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            await note_context_async(trace, spec.config)
+        record_failure(trace, exc, spec.config)
+        raise
+    await note_context_async(trace, spec.config)
+    finish_ok(trace, value, spec.config)
+    return value, trace
+
+
+async def note_context_async(trace: Trace, config: Config) -> None:
+    """`note_context` in a worker thread when it may have to ask the host (/api/ps)."""
+    if asks_host_for_context(config, _longest_prompt(trace)):
+        await asyncio.to_thread(note_context, trace, config)
+    else:
+        note_context(trace, config)
+
+
+async def _attempt_async(
+    spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int
+) -> Any:
+    tools = ToolRunner(spec.tools, trace, spec.config.tool_timeout)
+    limit = asyncio.Semaphore(spec.config.tool_concurrency)
+    steps = conversation(spec, strategy)
+    result: Any = None
+    try:
+        while True:
+            effect = steps.send(result)
+            if isinstance(effect, Send):
+                result = await _send_async(trace, strategy, effect, policy, attempt)
+            else:
+                result = await tools.run_all_async(effect.calls, effect.turn, limit)
+    except StopIteration as done:
+        return done.value
+    finally:
+        steps.close()
+
+
+async def _send_async(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
+    failed = 0
+    while True:
+        try:
+            with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
+                return record(await strategy.send_async(effect.request, exchange))
+        except AlloyError as exc:
+            failed += 1
+            wait = retry_wait(trace, policy, "request", failed, exc, effect.turn)
+        await asyncio.sleep(wait)
+
+
+def retry_wait(
+    trace: Trace,
+    policy: RetryPolicy,
+    scope: Literal["request", "call"],
+    failed: int,
+    error: BaseException,
+    turn: int | None = None,
+) -> float:
+    """Seconds to wait before trying a request or call again after its `failed`-th failure, recorded
+    in the trace; re-raises `error` when the policy gives up."""
+    wait = policy.call_wait(error, failed) if scope == "call" else policy.request_wait(error, failed - 1)
+    if wait is None:
+        raise error
+    trace.add(
+        RetryEvent(
+            scope=scope, attempt=failed, turn=turn, error=trace.error_info(error), wait_s=wait, at_s=trace.elapsed()
+        )
+    )
+    return wait
+
+
+def finish_ok(trace: Trace, value: Any, config: Config) -> None:
+    """The call succeeded: record its value and log it."""
+    trace.finish("ok", value)
+    log_call(trace, config)
+
+
+def record_failure(trace: Trace, exc: BaseException, config: Config) -> None:
+    """The call failed or was interrupted: record how, hand the trace to the error, log it."""
+    interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit))
+    trace.finish("interrupted" if interrupted else "error", error=exc)
+    if isinstance(exc, (AlloyError, KeyboardInterrupt)):  # Ctrl-C carries the trace too, for %%alloy
+        exc.trace = trace  # type: ignore[union-attr]
+    log_call(trace, config)
+
+
+@contextmanager
+def recording_request(
+    trace: Trace, strategy: ChatStrategy, effect: Send, exchange: Exchange | None = None, *, attempt: int = 1
+) -> Iterator[tuple[Exchange, Callable[[Turn], Turn]]]:
+    """Trace one request from the exchange the strategy fills in: the request as it went on the
+    wire (kept even when sending fails), then the response with `record(turn)`."""
+    event = RequestEvent(
+        turn=effect.turn,
+        endpoint=strategy.endpoint,
+        url="",
+        finalize=effect.finalize,
+        attempt=attempt,
+        at_s=trace.elapsed(),
+    )
+    trace.add(event, wire_size=0)
+    exchange = exchange or Exchange()
+    started = time.perf_counter()
+
+    def record(turn: Turn) -> Turn:
+        trace.add(
+            response_event(turn, effect.turn, time.perf_counter() - started, raw=exchange.reply, at_s=trace.elapsed()),
+            wire_size=exchange.reply_size,
+        )
+        return turn
+
+    try:
+        yield exchange, record
+    finally:
+        if exchange.sent is not None:  # None only when the SDK refused the request before sending it
+            body = without_image_data(exchange.sent.body, effect.images)
+            size = exchange.sent.size  # the messages' strings are in the body: none is longer than it
+            event.body, event.url = trace.cap(body, size), exchange.sent.url
+            event.messages = trace.cap(effect.messages, size)
+
+
+def response_event(
+    turn: Turn, number: int, duration: float, ttft: float | None = None, raw: Any = None, at_s: float | None = None
+) -> ResponseEvent:
+    """The reply as the trace keeps it; `raw` is the response body as received (not for streams), `at_s`
+    when it was complete."""
+    return ResponseEvent(
+        turn=number,
+        text=turn.text,
+        thinking=turn.thinking,
+        tool_calls=list(turn.tool_calls),
+        usage=Usage(prompt_tokens=turn.prompt_tokens, completion_tokens=turn.completion_tokens),
+        done_reason=turn.done_reason,
+        duration_s=round(duration, 6),
+        generation_s=turn.generation_s,
+        ttft_s=ttft,
+        at_s=at_s,
+        tokens=turn.tokens,
+        raw=raw,
+    )
+
+
+class ToolRunner:
+    """Runs tool calls; every failure becomes an error message for the model, never a crash."""
+
+    def __init__(self, tools: list[Tool], trace: Trace, default_timeout: float | None) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.trace = trace
+        self.default_timeout = default_timeout
+
+    def run(self, call: ToolCall, turn: int) -> str:
+        event, started = self._begin(call, turn)
+        try:
+            tool, arguments = self._resolve(call)
+            return self._succeed(event, started, tool.run(arguments, timeout=tool.timeout or self.default_timeout))
+        except (Exception, SystemExit) as exc:  # a tool calling sys.exit() is a failed tool, not the end
+            return self._failed(event, started, call, exc)
+        except BaseException:
+            self._interrupted(event, started)
+            raise
+
+    async def run_async(self, call: ToolCall, turn: int, limit: asyncio.Semaphore) -> str:
+        event, started = self._begin(call, turn)
+        try:
+            tool, arguments = self._resolve(call)
+            async with limit:
+                value = await tool.run_async(arguments, timeout=tool.timeout or self.default_timeout)
+                return self._succeed(event, started, value)
+        except (Exception, SystemExit) as exc:  # a tool calling sys.exit() is a failed tool, not the end
+            return self._failed(event, started, call, exc)
+        except BaseException:
+            self._interrupted(event, started)
+            raise
+
+    async def run_all_async(self, calls: list[ToolCall], turn: int, limit: asyncio.Semaphore) -> list[str]:
+        return list(await asyncio.gather(*(self.run_async(call, turn, limit) for call in calls)))
+
+    def _begin(self, call: ToolCall, turn: int) -> tuple[ToolEvent, float]:
+        event = ToolEvent(
+            turn=turn, call_id=call.id, name=call.name, arguments=call.arguments, at_s=self.trace.elapsed()
+        )
+        self.trace.add(event)
+        return event, time.perf_counter()
+
+    def _resolve(self, call: ToolCall) -> tuple[Tool, dict[str, Any]]:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            known = ", ".join(self.tools) or "none"
+            raise ToolError(f"There is no tool named {call.name!r}. Available tools: {known}.")
+        try:
+            return tool, tool_call_arguments(call.arguments)
+        except ToolError as exc:
+            raise ToolError(f"Tool {call.name!r}: {exc}") from None
+
+    def _succeed(self, event: ToolEvent, started: float, value: Any) -> str:
+        content = result_content(value)
+        event.result = self.trace.cap(content)  # the model gets all of it; the trace keeps up to the limit
+        event.duration_s = round(time.perf_counter() - started, 6)
+        return content
+
+    def _failed(self, event: ToolEvent, started: float, call: ToolCall, exc: BaseException) -> str:
+        message = str(exc) if isinstance(exc, ToolError) else f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
+        event.error = self.trace.cap(message)
+        event.duration_s = round(time.perf_counter() - started, 6)
+        if isinstance(exc, ContractFailed):  # the contract's own words, as alloy-ai sends them
+            event.contract = exc.kind
+            return message
+        return f"Error: {message}"
+
+    @staticmethod
+    def _interrupted(event: ToolEvent, started: float) -> None:
+        event.error = "interrupted"
+        event.duration_s = round(time.perf_counter() - started, 6)

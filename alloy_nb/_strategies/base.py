@@ -1,0 +1,166 @@
+"""What every strategy provides to the loop: the protocol, the neutral turn, and the exchange
+(what went on the wire and what came back) that it fills in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .._choices import Strategy
+from .._images import Image
+from .._messages import AssistantMessage, Message, ToolCall
+from .._outputs import OutputSpec
+from .._tools import Tool
+from .._trace.events import TokenChoice, TokenLogprob
+
+
+@dataclass
+class Turn:
+    """One model reply in neutral form, with what the server said about it."""
+
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    thinking: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    done_reason: str | None = None
+    generation_s: float | None = None  # the server's own time generating the reply (Ollama's eval_duration)
+    tokens: list[TokenLogprob] | None = None  # each token's log probability, when asked for
+
+    def message(self) -> AssistantMessage:
+        """The reply as it goes back into the conversation."""
+        return AssistantMessage(text=self.text, thinking=self.thinking, tool_calls=tuple(self.tool_calls))
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """What the HTTP client put on the wire: the redacted URL, the JSON body and its size in bytes (never headers)."""
+
+    url: str
+    body: Any
+    size: int
+
+
+@dataclass
+class Exchange:
+    """One request as it went on the wire and the reply as received.
+
+    The strategy fills it in as each happens, so a call that fails or is interrupted after sending
+    still shows exactly what was sent. `reply` is the response body parsed as JSON (not for streams).
+    """
+
+    sent: SentRequest | None = None
+    reply: Any = None
+    reply_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ToolCallPiece:
+    """Part of a streamed tool call. OpenAI's API sends a call's `id` and `name` first, then its
+    arguments as text fragments, each under the call's `index`; Ollama's native API sends each call
+    whole (`index` None, `arguments` an object)."""
+
+    index: int | None
+    id: str | None = None
+    name: str = ""
+    arguments: str | dict[str, Any] = ""
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """A piece of streamed text, thinking or tool calls. The chunk that says why the reply stopped
+    carries `done_reason`; the last has `done=True` and carries the counts."""
+
+    text: str = ""
+    thinking: str = ""
+    tool_calls: tuple[ToolCallPiece, ...] = ()
+    done: bool = False
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    done_reason: str | None = None
+    generation_s: float | None = None  # as on `Turn`, when the server says
+    tokens: tuple[TokenLogprob, ...] = ()  # the log probabilities of the tokens this chunk carries
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One request in neutral form: the conversation so far, the tools offered (none when finalizing),
+    the output wanted, the call's images (user messages point into them) and whether to stream."""
+
+    messages: Sequence[Message]
+    tools: Sequence[Tool]
+    output: OutputSpec
+    stream: bool
+    images: Sequence[Image] = ()
+
+
+def token_logprobs(entries: Iterable[Any] | None) -> list[TokenLogprob] | None:
+    """The SDKs' token records (ollama's `Logprob`, openai's `ChatCompletionTokenLogprob`: both have
+    `token`, `logprob` and `top_logprobs`) as the trace keeps them; None when the reply has none."""
+    if entries is None:
+        return None
+    return [
+        TokenLogprob(
+            token=entry.token,
+            logprob=entry.logprob,
+            alternatives=[TokenChoice(token=top.token, logprob=top.logprob) for top in entry.top_logprobs or ()],
+        )
+        for entry in entries
+    ]
+
+
+def logprob_fields(logprobs: bool | None, top_logprobs: int | None) -> dict[str, Any]:
+    """`logprobs` / `top_logprobs` as both wire APIs name them, when asked for (`top_logprobs` alone
+    asks too); nothing otherwise.
+
+    >>> logprob_fields(None, 3), logprob_fields(True, None), logprob_fields(False, 0)
+    ({'logprobs': True, 'top_logprobs': 3}, {'logprobs': True}, {})
+    """
+    if not logprobs and not top_logprobs:
+        return {}
+    return {"logprobs": True, **({"top_logprobs": top_logprobs} if top_logprobs else {})}
+
+
+def tool_call_fields(offered: bool, *, constrained: bool | None, parallel: bool | None) -> dict[str, Any]:
+    """The fields that shape tool calling, on a request that offers tools (`offered`): OpenAI's
+    `parallel_tool_calls` when set, and `_tool_grammar: false` when the call is unconstrained (the
+    embedded server's extension, like Ollama's `_debug_render_only`: a server without it ignores it).
+
+    >>> tool_call_fields(True, constrained=False, parallel=False)
+    {'parallel_tool_calls': False, '_tool_grammar': False}
+    >>> tool_call_fields(True, constrained=None, parallel=None), tool_call_fields(False, constrained=False, parallel=False)
+    ({}, {})
+    """
+    if not offered:
+        return {}  # OpenAI refuses `parallel_tool_calls` without tools
+    fields: dict[str, Any] = {} if parallel is None else {"parallel_tool_calls": parallel}
+    return fields | ({"_tool_grammar": False} if constrained is False else {})
+
+
+def enforced_schema(outgoing: Outgoing, constrained: bool | None) -> dict[str, Any] | None:
+    """The output schema the server should enforce: on requests without tools (with tools the reply
+    must be free to call them) unless the call is unconstrained; the prompt asks for it either way."""
+    if outgoing.tools or constrained is False:
+        return None
+    return outgoing.output.schema
+
+
+class ChatStrategy(Protocol):
+    """One wire API. The loop builds requests with it, sends them and appends its messages."""
+
+    name: Strategy
+    endpoint: str
+
+    def request(self, outgoing: Outgoing) -> dict[str, Any]:
+        """The SDK call's keyword arguments for one request."""
+
+    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        """Send one request and return the reply; `exchange` records the bytes both ways."""
+
+    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn: ...
+
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
+        """Stream one request's reply; `exchange.sent` is filled when the request goes out."""
+
+    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]: ...

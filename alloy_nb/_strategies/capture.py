@@ -1,0 +1,100 @@
+"""What a strategy's HTTP client put on the wire and got back, for the exchange it returns.
+
+The SDKs parse replies into their own types and never show the bytes, so each client gets httpx
+event hooks (a public httpx feature) that hand the request and the response to the capture open
+in the current thread or task. Only the strategies open one, around the SDK call they make.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._config import redact_host
+from .base import Exchange, SentRequest
+
+
+@dataclass
+class WireCapture:
+    """The requests sent and the responses received inside one `capturing()` block."""
+
+    requests: list[SentRequest] = field(default_factory=list)
+    responses: list[Any] = field(default_factory=list)
+
+    @property
+    def sent(self) -> SentRequest | None:
+        return self.requests[-1] if self.requests else None
+
+    def last_reply(self) -> tuple[Any, int | None]:
+        """The body of the last complete response parsed as JSON, and its size in bytes ((None, None) without one)."""
+        if not self.responses:
+            return None, None
+        try:
+            content = self.responses[-1].content
+        except Exception:  # a streamed response that was not read whole (httpx's and httpx2's ResponseNotRead)
+            return None, None
+        try:
+            return json.loads(content), len(content)
+        except (ValueError, UnicodeDecodeError):
+            return content.decode("utf-8", "replace"), len(content)
+
+
+_open_capture: ContextVar[WireCapture | None] = ContextVar("alloy_nb_wire_capture", default=None)
+
+
+@contextmanager
+def capturing() -> Iterator[WireCapture]:
+    """Collect the requests sent and responses received inside the block, in this thread or task only."""
+    captured = WireCapture()
+    token = _open_capture.set(captured)
+    try:
+        yield captured
+    finally:
+        _open_capture.reset(token)
+
+
+@contextmanager
+def recording(exchange: Exchange) -> Iterator[None]:
+    """Fill `exchange` with what the block sends and receives, even when the block fails."""
+    with capturing() as wire:
+        try:
+            yield
+        finally:
+            if wire.sent is not None:
+                exchange.sent = wire.sent
+            if wire.responses:
+                exchange.reply, exchange.reply_size = wire.last_reply()
+
+
+def _record(request: Any) -> None:
+    capture = _open_capture.get()
+    if capture is None:
+        return
+    try:
+        body = json.loads(request.content) if request.content else None
+    except (ValueError, UnicodeDecodeError):
+        body = request.content.decode("utf-8", "replace")
+    capture.requests.append(SentRequest(redact_host(str(request.url)), body, len(request.content)))
+
+
+def _keep(response: Any) -> None:
+    capture = _open_capture.get()
+    if capture is not None:
+        capture.responses.append(response)
+
+
+async def _record_async(request: Any) -> None:
+    _record(request)
+
+
+async def _keep_async(response: Any) -> None:
+    _keep(response)
+
+
+Hooks = dict[str, list[Callable[..., Any]]]
+WIRE_HOOKS: Hooks = {"request": [_record], "response": [_keep]}
+ASYNC_WIRE_HOOKS: Hooks = {"request": [_record_async], "response": [_keep_async]}

@@ -1,0 +1,105 @@
+"""What both OpenAI-style strategies share: the `openai` SDK clients (no silent retries, no
+redirects, every request body recorded), how the SDK's failures become alloy_nb's, and the
+settings only Ollama's native API has."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+import openai
+
+from .. import errors
+from .._client_cache import ClientCache
+from .._config import Config, redact_host
+from ..errors import AlloyError, ConfigurationError
+from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS
+from .deadline import deadline_transport
+from .failures import connection_failed, translated
+from .pool import client_key, leased_client
+
+
+def refuse_native_settings(config: Config, strategy: str) -> None:
+    """Raise `ConfigurationError` for settings that exist only on Ollama's native API."""
+    native_only = config.extra.get("ollama_options")
+    if native_only:
+        raise ConfigurationError(
+            f"extra['ollama_options'] ({', '.join(native_only)}) only exist on Ollama's native API, and this "
+            f"call uses {strategy} (model {config.model!r}). Remove them, or pass api='native'."
+        )
+    named = [name for name in ("context_length", "keep_alive") if getattr(config, name) is not None]
+    if named:
+        raise ConfigurationError(
+            f"{' and '.join(named)} only exist{'s' if len(named) == 1 else ''} on Ollama's native API, and this "
+            f"call uses {strategy} (model {config.model!r}). Remove {'it' if len(named) == 1 else 'them'}, "
+            "or pass api='native'."
+        )
+
+
+class OpenAIClients:
+    """The clients of one config, and the translation of the SDK's exceptions into alloy_nb's."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.key = client_key(config)  # the config never changes, so neither does its client
+
+    def sync(self, *, whole_reply: bool) -> openai.OpenAI:
+        return _clients.get(*self.key, whole_reply)
+
+    def leased(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
+        """A pooled async client for the running event loop (both OpenAI strategies share it)."""
+        return leased_client(("openai", *self.key), lambda: _async_client(self.config))
+
+    def translated(self) -> translated:
+        return translated(self.config, self._classify)
+
+    def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
+        """The openai SDK wraps transport failures and HTTP answers in its own exception types."""
+        host = redact_host(self.config.host)
+        if isinstance(problem, openai.APITimeoutError):
+            return errors.timed_out(host, self.config.timeout)
+        if isinstance(problem, openai.APIConnectionError):
+            return connection_failed(host, problem)
+        if isinstance(problem, openai.APIStatusError):
+            return problem.status_code, _error_detail(problem)
+        if isinstance(problem, openai.APIError):
+            return errors.malformed_reply(host, problem)
+        return None
+
+
+def _new_client(host: str, timeout: float, headers: tuple[tuple[str, str], ...], whole_reply: bool) -> openai.OpenAI:
+    """A client for one host, timeout and headers, without silent retries, recording every request body.
+    With `whole_reply` (non-streamed calls), `timeout` bounds each reply in all, not only each read."""
+    return openai.OpenAI(
+        base_url=f"{host}/v1",
+        api_key="ollama",
+        timeout=timeout,
+        max_retries=0,
+        default_headers=dict(headers),
+        http_client=openai.DefaultHttpxClient(
+            follow_redirects=False,  # a redirect would resend the body and the headers elsewhere
+            event_hooks=WIRE_HOOKS,
+            transport=deadline_transport(timeout, client=openai.DefaultHttpxClient) if whole_reply else None,
+        ),
+    )
+
+
+_clients = ClientCache(_new_client, size=16)  # two per host and settings: whole replies, streams
+
+
+def _async_client(config: Config) -> openai.AsyncOpenAI:
+    """A pooled async client without silent retries that records every request body (one per event loop)."""
+    return openai.AsyncOpenAI(
+        base_url=f"{config.base_url}/v1",
+        api_key="ollama",
+        timeout=config.timeout,
+        max_retries=0,
+        default_headers=config.request_headers,
+        http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False, event_hooks=ASYNC_WIRE_HOOKS),
+    )
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)
+    return exc.message

@@ -1,3 +1,0 @@
-"""Every HTML view of alloy_nb: functions that take data and return HTML, with one stylesheet
-(`style.py`) and one palette (`palette.py`). A leaf, like `trace/` and `log/`: no IPython, no widgets,
-nothing from the rooms above; the objects' `_repr_html_` methods call in here."""
