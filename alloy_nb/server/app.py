@@ -228,17 +228,17 @@ class _EmbedHandler:
         try:
             embed = form.parse(await json_body(request))
         except BadRequest as error:
-            return JSONResponse(form.error(error.status, str(error)), status_code=error.status)
+            return error_response(form, error.status, str(error))
         card = find_card(self._engine.models(), embed.model)
         if card is None:
-            return JSONResponse(form.error(404, f"model '{embed.model}' not found"), status_code=404)
+            return error_response(form, 404, f"model '{embed.model}' not found")
         try:
             result = await _unless_disconnected(request, self._engine.embed(embed)) if embed.inputs else Embeddings([])
             if result is None:  # the client went away: nobody to answer
                 return Response(status_code=499)
             body = form.reply(embed, result, time.perf_counter_ns() - started)
         except EngineError as error:
-            return JSONResponse(form.error(error.status, error.message), status_code=error.status)
+            return error_response(form, error.status, error.message)
         self._loaded.used(card.name, embed.keep_alive)
         return JSONResponse(body)
 

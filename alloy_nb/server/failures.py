@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -29,8 +30,14 @@ def dialect_for(path: str) -> Dialect:
     return OpenAIDialect() if path.startswith("/v1/") else OllamaDialect()
 
 
-def error_response(dialect: Dialect, status: int, message: str) -> JSONResponse:
-    return JSONResponse(dialect.error(status, message), status_code=status)
+class ErrorShape(Protocol):
+    """How a wire format writes an error: a chat `Dialect` or an embedding form."""
+
+    def error(self, status: int, message: str) -> dict[str, Any]: ...
+
+
+def error_response(shape: ErrorShape, status: int, message: str) -> JSONResponse:
+    return JSONResponse(shape.error(status, message), status_code=status)
 
 
 def describe(error: BaseException, what: str = "engine error") -> str:

@@ -9,14 +9,13 @@ model file's own template and keeps no token history, so it says so rather than 
 
 from __future__ import annotations
 
-from time import perf_counter_ns
 from typing import Any, Literal
 
 from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, TextDelta, ThinkingDelta
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
-from alloy_nb.server.ollama_api import done_fields, tool_calls_wire
-from alloy_nb.server.wire import BadRequest, Reply, WireModel, json_line, stop_list, timestamp, validate
+from alloy_nb.server.ollama_api import NativeStream, NativeWire, done_fields, native_options, tool_calls_wire
+from alloy_nb.server.wire import BadRequest, Reply, WireModel, json_line, timestamp, validate
 
 
 class _GenerateBody(WireModel):
@@ -39,10 +38,8 @@ class _GenerateBody(WireModel):
     top_logprobs: int | None = None
 
 
-class GenerateDialect:
+class GenerateDialect(NativeWire):
     """``POST /api/generate``: ndjson streaming, ``{"error": ...}`` errors."""
-
-    stream_media_type = "application/x-ndjson"
 
     def parse(self, body: Any, path: str) -> ChatRequest:
         generate = validate(_GenerateBody, body)
@@ -58,14 +55,11 @@ class GenerateDialect:
                 "context (token ids of an earlier reply, deprecated by Ollama) is not supported: "
                 "send the whole conversation to /api/chat instead"
             )
-        options = dict(generate.options or {})
-        if "stop" in options:
-            options["stop"] = stop_list(options["stop"])
         return ChatRequest(
             model=generate.model,
             messages=_messages(generate),
             format=generate.format or None,
-            options=options,
+            options=native_options(generate.options),
             stream=generate.stream,
             think=generate.think,
             logprobs=bool(generate.logprobs),
@@ -77,9 +71,6 @@ class GenerateDialect:
             path=path,
             body=body,
         )
-
-    def error(self, status: int, message: str) -> dict[str, Any]:
-        return {"error": message}
 
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         line = _line(request.model, reply.text) | ollama_logprobs(reply.logprobs)
@@ -95,12 +86,8 @@ class GenerateDialect:
         return _line(request.model, "") | {"done": True, "done_reason": done_reason}
 
 
-class GenerateStream:
+class GenerateStream(NativeStream):
     """ndjson ``response`` lines, then a ``done`` line with counts."""
-
-    def __init__(self, model: str, started_ns: int) -> None:
-        self._model = model
-        self._started_ns = started_ns
 
     def event(self, event: EngineEvent) -> bytes:
         if isinstance(event, TextDelta):
@@ -108,11 +95,8 @@ class GenerateStream:
         if isinstance(event, ThinkingDelta):
             return json_line(_line(self._model, "") | {"thinking": event.text})
         if isinstance(event, Finish):
-            return json_line(_line(self._model, "") | done_fields(event, perf_counter_ns() - self._started_ns))
+            return json_line(_line(self._model, "") | self._done(event))
         return json_line(_line(self._model, "") | {"tool_calls": tool_calls_wire(event.calls)})
-
-    def error(self, message: str) -> bytes:
-        return json_line({"error": message})
 
 
 def _messages(generate: _GenerateBody) -> list[dict[str, Any]]:

@@ -72,16 +72,44 @@ class _ChatBody(ToolSwitches):
     debug_render_only: bool = Field(False, alias="_debug_render_only")
 
 
-class OllamaDialect:
-    """``POST /api/chat``: ndjson streaming, ``{"error": ...}`` errors."""
+class NativeWire:
+    """What Ollama's native endpoints share: ndjson streaming, ``{"error": ...}`` errors."""
 
     stream_media_type = "application/x-ndjson"
 
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": message}
+
+
+class NativeStream:
+    """Base of the native streams: ndjson lines for one model, an ``{"error": ...}`` line on a failure."""
+
+    def __init__(self, model: str, started_ns: int) -> None:
+        self._model = model
+        self._started_ns = started_ns
+
+    def error(self, message: str) -> bytes:
+        return json_line({"error": message})
+
+    def _done(self, finish: Finish) -> dict[str, Any]:
+        """The fields of the last line, timed from the request's start until now."""
+        return done_fields(finish, perf_counter_ns() - self._started_ns)
+
+
+def native_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of a native request's ``options``, its ``stop`` as a list."""
+    copied = dict(options or {})
+    if "stop" in copied:
+        copied["stop"] = stop_list(copied["stop"])
+    return copied
+
+
+class OllamaDialect(NativeWire):
+    """``POST /api/chat``: ndjson streaming, ``{"error": ...}`` errors."""
+
     def parse(self, body: Any, path: str) -> ChatRequest:
         chat = validate(_ChatBody, body)
-        options = dict(chat.options or {})
-        if "stop" in options:
-            options["stop"] = stop_list(options["stop"])
+        options = native_options(chat.options)
         switches = option_switches(options, chat.switches())
         return ChatRequest(
             model=chat.model,
@@ -100,9 +128,6 @@ class OllamaDialect:
             path=path,
             body=body,
         )
-
-    def error(self, status: int, message: str) -> dict[str, Any]:
-        return {"error": message}
 
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         message = _assistant(reply.text, reply.tool_calls, reply.thinking)
@@ -126,12 +151,8 @@ class OllamaDialect:
         return _chunk(request.model, _assistant("", [])) | {"done": True, "done_reason": done_reason}
 
 
-class OllamaStream:
+class OllamaStream(NativeStream):
     """ndjson lines: content deltas, tool calls, then a ``done`` line with counts."""
-
-    def __init__(self, model: str, started_ns: int) -> None:
-        self._model = model
-        self._started_ns = started_ns
 
     def event(self, event: EngineEvent) -> bytes:
         if isinstance(event, TextDelta):
@@ -139,12 +160,8 @@ class OllamaStream:
         if isinstance(event, ThinkingDelta):
             return json_line(_chunk(self._model, _assistant("", [], event.text)))
         if isinstance(event, Finish):
-            total = perf_counter_ns() - self._started_ns
-            return json_line(_chunk(self._model, _assistant("", [])) | done_fields(event, total))
+            return json_line(_chunk(self._model, _assistant("", [])) | self._done(event))
         return json_line(_chunk(self._model, _assistant("", event.calls)))
-
-    def error(self, message: str) -> bytes:
-        return json_line({"error": message})
 
 
 def _neutral_message(message: _Message) -> dict[str, Any]:

@@ -100,13 +100,23 @@ class _ChatBody(ToolSwitches):
     top_logprobs: int | None = None
 
 
-class OpenAIDialect:
+class OpenAIWire:
+    """What the OpenAI-compatible endpoints share: SSE streaming, OpenAI-shaped errors, no load-only request."""
+
+    stream_media_type = "text/event-stream"
+
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        return error_body(status, message)
+
+    def loaded(self, request: ChatRequest, done_reason: str) -> None:
+        """None: these endpoints always generate."""
+
+
+class OpenAIDialect(OpenAIWire):
     """``POST /v1/chat/completions``: SSE streaming, OpenAI-shaped errors.
 
     ``tool_choice`` is accepted and ignored, as Ollama does.
     """
-
-    stream_media_type = "text/event-stream"
 
     def parse(self, body: Any, path: str) -> ChatRequest:
         chat = validate(_ChatBody, body)
@@ -126,9 +136,6 @@ class OpenAIDialect:
             body=body,
         )
 
-    def error(self, status: int, message: str) -> dict[str, Any]:
-        return error_body(status, message)
-
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.thinking:
@@ -145,9 +152,6 @@ class OpenAIDialect:
     def renderer(self, request: ChatRequest, started_ns: int) -> OpenAIStream:
         options = request.body.get("stream_options") or {}
         return OpenAIStream(request.model, include_usage=bool(options.get("include_usage")))
-
-    def loaded(self, request: ChatRequest, done_reason: str) -> None:
-        """None: a chat completion always generates."""
 
 
 class OpenAIStream:

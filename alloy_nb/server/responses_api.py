@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag
 
 from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolSpec
-from alloy_nb.server.openai_api import error_body
+from alloy_nb.server.openai_api import OpenAIWire
 from alloy_nb.server.wire import (
     BadRequest,
     Reply,
@@ -118,10 +118,8 @@ class _Body(_Echoed):
     input: str | list[_Item] = ""
 
 
-class ResponsesDialect:
+class ResponsesDialect(OpenAIWire):
     """``POST /v1/responses``: SSE events, OpenAI-shaped errors; ``tool_choice`` is ignored, as Ollama does."""
-
-    stream_media_type = "text/event-stream"
 
     def parse(self, body: Any, path: str) -> ChatRequest:
         _check_item_types(body)
@@ -141,9 +139,6 @@ class ResponsesDialect:
             body=body,
         )
 
-    def error(self, status: int, message: str) -> dict[str, Any]:
-        return error_body(status, message)
-
     def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
         output: list[dict[str, Any]] = []
         if reply.thinking:
@@ -157,9 +152,6 @@ class ResponsesDialect:
 
     def renderer(self, request: ChatRequest, started_ns: int) -> ResponsesStream:
         return ResponsesStream(request)
-
-    def loaded(self, request: ChatRequest, done_reason: str) -> None:
-        """None: a response always generates."""
 
 
 class ResponsesStream:
