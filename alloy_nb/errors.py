@@ -184,10 +184,14 @@ def render_ignored(host: str) -> ServerError:
     )
 
 
+_RETRY_OR_READ_LOG = (  # the advice when a reply stopped short
+    "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory)."
+)
+
+
 def lost_mid_reply(host: str) -> ServerError:
     return ServerError(
-        f"The server at {host} closed the connection before the reply was complete. "
-        "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory).",
+        f"The server at {host} closed the connection before the reply was complete. {_RETRY_OR_READ_LOG}",
         transient=True,
     )
 
@@ -204,8 +208,7 @@ def tool_calls_cut_off(host: str, names: str) -> ServerError:
     """A streamed reply ended early while the model was asking for tools: none of them runs."""
     return ServerError(
         f"The stream from {host} ended before the reply was complete, while the model was asking for tools "
-        f"({names}): a call cut off may lack arguments, so none was run. Retry; if it keeps happening, "
-        "check the server's log (it may have crashed or run out of memory).",
+        f"({names}): a call cut off may lack arguments, so none was run. {_RETRY_OR_READ_LOG}",
         transient=True,
     )
 

@@ -11,10 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._config import current
 from ._log import CallNotFound, LoggedCall, get as _get, prune as _prune, search as _search
-from ._log.session import flush
-from ._log.store import default_path
+from ._log.session import configured_path, flush
 from ._replay import Replay, replay as _replay
 from ._trace import Trace
 
@@ -26,8 +24,7 @@ __all__ = ["CallNotFound", "LoggedCall", "Replay", "flush", "get", "path", "prun
 
 def path() -> Path:
     """The configured call log file (`log_db`, else `calls.db` in the user data directory)."""
-    configured = current().log_db
-    return Path(configured) if configured else default_path()
+    return configured_path()
 
 
 def search(

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._config import current
 from .._visible import visible, visible_json
+from .session import configured_path
 from .store import LoggedCall, default_path, prune, search
 from .table import text_table
 
@@ -48,7 +48,7 @@ def _logs(args: argparse.Namespace) -> int:
         _problem("--vacuum goes with --prune, e.g. alloy-nb logs --prune 30d --vacuum")
         return 2
     try:
-        db = args.db or _configured_path()
+        db = args.db or configured_path()
         if args.prune:
             deleted = prune(args.prune, db, vacuum=args.vacuum)
             plural = "" if deleted == 1 else "s"
@@ -75,11 +75,6 @@ def _logs(args: argparse.Namespace) -> int:
 def _problem(message: str) -> None:
     """One line on stderr: what is wrong and what to do."""
     print(visible(f"alloy-nb: {' '.join(message.split())}"), file=sys.stderr)
-
-
-def _configured_path() -> Path:
-    log_db = current().log_db
-    return Path(log_db) if log_db else default_path()
 
 
 def _plain(call: LoggedCall) -> dict[str, Any]:

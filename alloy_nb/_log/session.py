@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import threading
+from pathlib import Path
 
-from .._config import Config
+from .._config import Config, current
 from .._trace.model import Trace
 from .store import default_path
 from .writer import LogWriter
@@ -23,6 +24,12 @@ def log_call(trace: Trace, config: Config) -> None:
     """Queue a finished call for the log (unless `log` is off)."""
     if config.log:
         writer_for(config.log_db).submit(trace, *_location)
+
+
+def configured_path() -> Path:
+    """The configured log file: `log_db`, else `default_path()`."""
+    log_db = current().log_db
+    return Path(log_db) if log_db else default_path()
 
 
 def writer_for(path: str | None = None) -> LogWriter:

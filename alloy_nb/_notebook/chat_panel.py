@@ -35,7 +35,7 @@ from ..errors import AlloyError
 from .call_status import call_footer
 from .chat_history import MAX_HISTORY, ChatHistory, Exchange
 from .chat_reply import LiveReply
-from .picker import ModelPicker
+from .picker import ModelPicker, WidgetView
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 STOPPED = "Stopped: the reply so far is kept in the trace, and not sent as history."
 
 
-class ChatPanel:
+class ChatPanel(WidgetView):
     """A chat with the configured model: the picker's controls, the conversation, a message box, and
     Send, Stop, Clear, Export and "What the model saw" buttons. `trace` is the conversation so far."""
 
@@ -61,7 +61,6 @@ class ChatPanel:
         self._worker: threading.Thread | None = None
         self._running = False
         self._stop = threading.Event()
-        self._closed = False
         button = {"layout": widgets.Layout(width="auto")}
         self.transcript: ipywidgets.VBox = widgets.VBox(layout=widgets.Layout(width="auto"))
         self.input: ipywidgets.Textarea = widgets.Textarea(
@@ -161,16 +160,9 @@ class ChatPanel:
         """Stop any reply, stop following `configure()` and close every widget."""
         self.stop()
         self.picker.close()
-        self._closed = True
         for child in self.transcript.children:
             _close_all(child)
-        for widget in self._widgets:
-            widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        data = {} if self._closed else dict(self.box._repr_mimebundle_(**kwargs) or {})
-        data["text/plain"] = self.summary()
-        return data
+        self._close_widgets()
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,30 @@ ThinkOption = tuple[str, bool | str]
 DEFAULT_THINK = "default"  # the option for `think=None` (a dropdown treats a None value as no selection)
 
 
-class ModelPicker:
+class WidgetView(ABC):
+    """A front end made of ipywidgets: `box` is what shows, `_widgets` close together, and `summary()`
+    is the text shown where widgets cannot render (and instead of the box once closed)."""
+
+    box: ipywidgets.VBox
+    _widgets: list[ipywidgets.Widget]
+    _closed = False
+
+    @abstractmethod
+    def summary(self) -> str:
+        """One line on the view, for front ends that cannot render widgets."""
+
+    def _close_widgets(self) -> None:
+        self._closed = True
+        for widget in self._widgets:
+            widget.close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data = {} if self._closed else dict(self.box._repr_mimebundle_(**kwargs) or {})
+        data["text/plain"] = self.summary()
+        return data
+
+
+class ModelPicker(WidgetView):
     """Dropdowns for model, strategy and thinking, a host field, a refresh button, the selected
     model's capabilities and a status line, bound to `configure()`."""
 
@@ -41,7 +65,6 @@ class ModelPicker:
         config = alloy_config.current()
         self._info = HostInfo(Host(config).url)
         self._syncing = False
-        self._closed = False
         # flexible widths that wrap onto a new row when the notebook is narrow (no label cut off)
         field = {
             "layout": widgets.Layout(flex="1 1 24em", width="auto", min_width="14em"),
@@ -102,14 +125,7 @@ class ModelPicker:
     def close(self) -> None:
         """Stop following `configure()` and close every widget."""
         self._unsubscribe()
-        self._closed = True
-        for widget in self._widgets:
-            widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        data = {} if self._closed else dict(self.box._repr_mimebundle_(**kwargs) or {})
-        data["text/plain"] = self.summary()
-        return data
+        self._close_widgets()
 
     def _apply(self, **changes: Any) -> None:
         """A user edit: pass it to `configure()` (whose listener redraws), unless we are redrawing."""

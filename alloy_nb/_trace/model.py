@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
@@ -37,6 +37,7 @@ from .summary_lines import event_line, short
 from .tokens import TokenTable
 
 Status = Literal["running", "ok", "error", "interrupted"]
+E = TypeVar("E", bound=AnyEvent)
 
 _PROCESS_ID = secrets.token_hex(4)  # trace ids: a random prefix per process, then a call counter
 _call_numbers = itertools.count(1)
@@ -75,21 +76,25 @@ class Trace(BaseModel):
         """Seconds since the trace started (for event timestamps)."""
         return time.perf_counter() - self.clock_start
 
+    def _of_kind(self, kind: type[E]) -> list[E]:
+        """The events of one kind (`RequestEvent`, `ResponseEvent`, ...), in order."""
+        return [e for e in self.events if isinstance(e, kind)]
+
     @property
     def requests(self) -> list[RequestEvent]:
-        return [e for e in self.events if isinstance(e, RequestEvent)]
+        return self._of_kind(RequestEvent)
 
     @property
     def responses(self) -> list[ResponseEvent]:
-        return [e for e in self.events if isinstance(e, ResponseEvent)]
+        return self._of_kind(ResponseEvent)
 
     @property
     def tool_events(self) -> list[ToolEvent]:
-        return [e for e in self.events if isinstance(e, ToolEvent)]
+        return self._of_kind(ToolEvent)
 
     @property
     def retries(self) -> list[RetryEvent]:
-        return [e for e in self.events if isinstance(e, RetryEvent)]
+        return self._of_kind(RetryEvent)
 
     def first_messages(self) -> list[Message]:
         """The conversation the call began with (system prompt, earlier exchanges, prompt)."""
