@@ -3,8 +3,8 @@
 httpx's `timeout` bounds each read, and every byte that arrives starts the next one afresh: a host
 that trickles a byte now and then holds a call for as long as it likes. Async calls therefore run
 under `anyio.fail_after(timeout)`. A blocking read cannot be cut short from outside, so the sync
-clients of non-streamed calls get a `DeadlineTransport`: it reads each reply's body whole and gives up
-once `timeout` has passed, at the latest one read's wait (the read timeout, `timeout` again) after it.
+clients of non-streamed calls get a `DeadlineTransport`: the reply's body it hands on gives up once
+`timeout` has passed, at the latest one read's wait (the read timeout, `timeout` again) after it.
 (Until the headers are in, a transport sees nothing to check; each read there is bounded as before.)
 Streamed calls use clients without it and keep the per-read wait: a stream lasts while chunks come.
 
@@ -16,6 +16,8 @@ against the same client without it on a loopback server.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -27,8 +29,9 @@ import httpx
 
 class DeadlineTransport:
     """An httpx transport (for httpx's or httpx2's clients alike) that hands each request to `send`
-    and reads the reply whole within `seconds`, else raises `httpx.ReadTimeout`: the ollama SDK
-    passes it on, and the openai SDK reads it as a timeout (`APITimeoutError`) whichever httpx it uses."""
+    and lets the reply's body be read only until `seconds` have passed since the request, else raises
+    `httpx.ReadTimeout`: the ollama SDK passes it on, and the openai SDK reads it as a timeout
+    (`APITimeoutError`) whichever httpx it uses."""
 
     def __init__(self, send: Callable[[Any], Any], close: Callable[[], None], seconds: float) -> None:
         self._send = send
@@ -38,13 +41,9 @@ class DeadlineTransport:
     def handle_request(self, request: Any) -> Any:
         deadline = time.monotonic() + self._seconds
         response = self._send(request)
-        try:
-            body = b"".join(_before(deadline, self._seconds, response.iter_raw()))
-        finally:
-            response.close()  # a reply cut short closes its connection; a whole one goes back to the pool
-        return type(response)(
-            response.status_code, headers=response.headers, content=body, extensions=response.extensions
-        )
+        library = type(response).__module__.partition(".")[0]  # httpx or httpx2
+        response.stream = _deadline_stream_type(library)(response.stream, deadline, self._seconds)
+        return response
 
     def close(self) -> None:
         self._close()
@@ -62,8 +61,24 @@ def deadline_transport(
     return DeadlineTransport(partial(routed.send, stream=True), routed.close, seconds)
 
 
-def _before(deadline: float, seconds: float, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-        if time.monotonic() > deadline:
-            raise httpx.ReadTimeout(f"The reply took longer than {seconds:g}s in all.")
+@functools.cache
+def _deadline_stream_type(library: str) -> type:
+    """A byte stream of a response's own library (httpx or httpx2: each reads only its own streams)
+    that gives up once the deadline has passed, checked as each chunk arrives."""
+
+    class DeadlineStream(importlib.import_module(library).SyncByteStream):  # type: ignore[misc]
+        def __init__(self, chunks: Any, deadline: float, seconds: float) -> None:
+            self._chunks = chunks
+            self._deadline = deadline
+            self._seconds = seconds
+
+        def __iter__(self) -> Iterator[bytes]:
+            for chunk in self._chunks:
+                if time.monotonic() > self._deadline:
+                    raise httpx.ReadTimeout(f"The reply took longer than {self._seconds:g}s in all.")
+                yield chunk
+
+        def close(self) -> None:
+            self._chunks.close()  # a reply cut short closes its connection; a whole one goes back to the pool
+
+    return DeadlineStream

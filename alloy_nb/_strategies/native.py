@@ -70,38 +70,26 @@ class NativeStrategy:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.client_key = client_key(config)  # the config never changes, so neither does its client
+        self._top_level, self._options = _settings_fields(config)  # nor what its settings put in a request
 
     def request(self, outgoing: Outgoing) -> dict[str, Any]:
-        options = dict(self.config.extra.get("ollama_options", {}))
-        top_level = {key: options.pop(key) for key in TOP_LEVEL_FIELDS if key in options}
-        # the named settings win over the same raw option, whichever layer set each
-        if self.config.temperature is not None:
-            options["temperature"] = self.config.temperature
-        if self.config.max_tokens is not None:
-            options["num_predict"] = self.config.max_tokens
-        if self.config.think is not None:  # the named setting wins over a raw option, as above
-            top_level["think"] = self.config.think
-        if self.config.context_length is not None:
-            options["num_ctx"] = self.config.context_length
-        if self.config.keep_alive is not None:
-            top_level["keep_alive"] = self.config.keep_alive
+        config = self.config
         request: dict[str, Any] = {
-            "model": self.config.model_name,
+            "model": config.model_name,
             "messages": [wire_message(m, outgoing.images) for m in outgoing.messages],
             "tools": [_ollama_tool(t) for t in outgoing.tools],
             "stream": outgoing.stream,
-            **top_level,
-            **logprob_fields(self.config.logprobs, self.config.top_logprobs),
+            **self._top_level,
         }
         # the tool-call switches ride in `options`, the native API's open map (the SDK's `chat()` has no
         # other place for them; Ollama ignores options it does not know)
-        config = self.config
-        options |= native_tool_options(
-            tool_call_fields(bool(outgoing.tools), constrained=config.constrained, parallel=config.parallel_tool_calls)
+        switches = tool_call_fields(
+            bool(outgoing.tools), constrained=config.constrained, parallel=config.parallel_tool_calls
         )
+        options = self._options | native_tool_options(switches) if switches else self._options
         if options:
-            request["options"] = options
-        if (schema := enforced_schema(outgoing, self.config.constrained)) is not None:
+            request["options"] = dict(options)
+        if (schema := enforced_schema(outgoing, config.constrained)) is not None:
             request["format"] = schema
         return request
 
@@ -145,6 +133,24 @@ class NativeStrategy:
 
     def _async_client(self) -> AbstractAsyncContextManager[ollama.AsyncClient]:
         return leased_client(("native", *self.client_key), lambda: _async_client(self.config))
+
+
+def _settings_fields(config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a config's settings put in every request: top-level fields, and `options` (the named
+    settings win over the same raw option in `extra["ollama_options"]`, whichever layer set each)."""
+    options = dict(config.extra.get("ollama_options", {}))
+    top_level = {key: options.pop(key) for key in TOP_LEVEL_FIELDS if key in options}
+    if config.temperature is not None:
+        options["temperature"] = config.temperature
+    if config.max_tokens is not None:
+        options["num_predict"] = config.max_tokens
+    if config.think is not None:
+        top_level["think"] = config.think
+    if config.context_length is not None:
+        options["num_ctx"] = config.context_length
+    if config.keep_alive is not None:
+        top_level["keep_alive"] = config.keep_alive
+    return top_level | logprob_fields(config.logprobs, config.top_logprobs), options
 
 
 def native_tool_options(fields: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import json
 from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from typing import Any
 
-import anyio
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
@@ -105,13 +104,10 @@ class OpenAIChatStrategy:
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        with self.clients.translated(), recording(exchange):
-            return _turn(self.clients.sync(whole_reply=True).post(PATH, body=request, cast_to=ChatCompletion))
+        return self.clients.send(PATH, request, exchange, ChatCompletion, _turn)
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        async with self.clients.translated(), self.clients.leased() as client:
-            with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
-                return _turn(await client.post(PATH, body=request, cast_to=ChatCompletion))
+        return await self.clients.send_async(PATH, request, exchange, ChatCompletion, _turn)
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         with self.clients.translated():

@@ -4,15 +4,19 @@ settings only Ollama's native API has."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
+import anyio
 import openai
 
 from .. import errors
 from .._client_cache import ClientCache
 from .._config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
-from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS
+from .base import Exchange, Turn
+from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import connection_failed, translated
 from .pool import client_key, leased_client
@@ -51,6 +55,21 @@ class OpenAIClients:
 
     def translated(self) -> translated:
         return translated(self.config, self._classify)
+
+    def send(
+        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, parse: Callable[[Any], Turn]
+    ) -> Turn:
+        """POST a non-streamed request and parse the reply with `parse`, its failures translated."""
+        with self.translated(), recording(exchange):
+            return parse(self.sync(whole_reply=True).post(path, body=request, cast_to=cast_to))
+
+    async def send_async(
+        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, parse: Callable[[Any], Turn]
+    ) -> Turn:
+        """`send` on the running event loop, the whole reply within the timeout (see deadline.py)."""
+        async with self.translated(), self.leased() as client:
+            with recording(exchange), anyio.fail_after(self.config.timeout):
+                return parse(await client.post(path, body=request, cast_to=cast_to))
 
     def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
         """The openai SDK wraps transport failures and HTTP answers in its own exception types."""

@@ -15,7 +15,6 @@ import json
 from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
 from typing import Any
 
-import anyio
 import openai
 from openai.types.responses import Response, ResponseStreamEvent
 
@@ -120,13 +119,10 @@ class OpenAIResponsesStrategy:
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        with self.clients.translated(), recording(exchange):
-            return response_turn(self.clients.sync(whole_reply=True).post(PATH, body=request, cast_to=Response))
+        return self.clients.send(PATH, request, exchange, Response, response_turn)
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        async with self.clients.translated(), self.clients.leased() as client:
-            with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
-                return response_turn(await client.post(PATH, body=request, cast_to=Response))
+        return await self.clients.send_async(PATH, request, exchange, Response, response_turn)
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         with self.clients.translated():

@@ -4,7 +4,7 @@ too deep for pydantic to dump)."""
 from __future__ import annotations
 
 import re
-from dataclasses import fields, replace
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,16 +13,14 @@ from .._messages import MESSAGE_TYPES
 from .._nesting import MAX_NESTING, cut_deeper_than, value_depth
 from .events import RECORDS
 
-_WITH_FIELDS = (BaseModel, *RECORDS)
 
-
-def plain_data(model: BaseModel) -> Any:
-    """A model's fields as plain data, without recursion (for data too deep for pydantic to dump)."""
+def plain_data(model: Any) -> Any:
+    """A record's or model's fields as plain data, without recursion (for data too deep for pydantic to dump)."""
     root: list[Any] = [None]
     stack: list[tuple[Any, Any, Any]] = [(model, root, 0)]
     while stack:
         item, parent, key = stack.pop()
-        if isinstance(item, _WITH_FIELDS):
+        if isinstance(item, BaseModel) or (is_dataclass(item) and not isinstance(item, type)):
             parent[key] = record = dict[str, Any]()
             stack.extend((getattr(item, name), record, name) for name in _field_names(item))
         elif isinstance(item, dict):
@@ -79,7 +77,7 @@ def _field_names(record: Any) -> list[str]:
     """The fields a record or model keeps in its JSON."""
     if isinstance(record, BaseModel):
         return [name for name, info in type(record).model_fields.items() if not info.exclude]
-    return [f.name for f in fields(record)]
+    return [f.name for f in fields(record) if not f.metadata.get("bookkeeping")]
 
 
 def has_long_string(value: Any, limit: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import secrets
@@ -9,10 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field, TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from .._hooks import call_finished
@@ -43,33 +45,52 @@ _PROCESS_ID = secrets.token_hex(4)  # trace ids: a random prefix per process, th
 _call_numbers = itertools.count(1)
 
 
-class Trace(BaseModel):
-    """Everything one `ask`/`command` call did; JSON-serialisable and loadable."""
+def _new_id() -> str:
+    return f"{_PROCESS_ID}{next(_call_numbers):04x}"
 
-    id: str = Field(default_factory=lambda: f"{_PROCESS_ID}{next(_call_numbers):04x}")
-    started_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+_BOOKKEEPING = {"bookkeeping": True}  # a field kept out of the JSON (see `capping.kept_fields`)
+
+
+@dataclass(slots=True, kw_only=True)
+class Trace:
+    """Everything one `ask`/`command` call did; JSON-serialisable and loadable.
+
+    A plain slotted record, cheap to write while the call runs; pydantic reads and writes its JSON
+    (`to_json`, `from_json`) only when asked."""
+
+    id: str = field(default_factory=_new_id)
+    started_at: str = field(default_factory=_now)
     model: str
     strategy: str
     host: str
     output_type: str = "str"
-    request_settings: dict[str, Any] = Field(default_factory=dict)  # the request settings that were set (replayed)
-    tools: list[str] = Field(default_factory=list)
-    tool_schemas: list[dict[str, Any]] = Field(default_factory=list)  # each tool's name, description, parameters
+    request_settings: dict[str, Any] = field(default_factory=dict)  # the request settings that were set (replayed)
+    tools: list[str] = field(default_factory=list)
+    tool_schemas: list[dict[str, Any]] = field(default_factory=list)  # each tool's name, description, parameters
     stream: bool = False
-    images: list[ImageRecord] = Field(default_factory=list)  # the call's images: type, size, sha256, thumbnail
-    warnings: list[str] = Field(default_factory=list)  # e.g. a prompt that filled the context window
-    events: list[TraceEvent] = Field(default_factory=list)
+    images: list[ImageRecord] = field(default_factory=list)  # the call's images: type, size, sha256, thumbnail
+    warnings: list[str] = field(default_factory=list)  # e.g. a prompt that filled the context window
+    events: list[TraceEvent] = field(default_factory=list)
     status: Status = "running"
     result: Any = None
     error: ErrorInfo | None = None
     duration_s: float | None = None
-    # Bookkeeping, not part of the JSON (plain fields: pydantic's private attributes are slow to read).
-    max_chars: int = Field(default=200_000, exclude=True, repr=False, description="Longer strings are cut.")
-    clock_start: float = Field(default_factory=time.perf_counter, exclude=True, repr=False)
+    # Bookkeeping, not part of the JSON: the longest string kept, and the clock the events are timed by.
+    max_chars: Annotated[int, Field(exclude=True)] = field(
+        default=200_000, repr=False, compare=False, metadata=_BOOKKEEPING
+    )
+    clock_start: Annotated[float, Field(exclude=True)] = field(
+        default_factory=time.perf_counter, repr=False, compare=False, metadata=_BOOKKEEPING
+    )
 
-    def model_post_init(self, context: Any) -> None:
+    def __post_init__(self) -> None:
         """The call's thumbnails obey the trace's string limit too (one too long is dropped, saying so)."""
-        if has_long_string(self.images, self.max_chars):
+        if self.images and has_long_string(self.images, self.max_chars):
             self.images = capped(self.images, self.max_chars)
 
     def elapsed(self) -> float:
@@ -163,13 +184,17 @@ class Trace(BaseModel):
     def to_json(self, indent: int | None = 2) -> str:
         """The trace as JSON; data nested deeper than MAX_NESTING is cut (with a note) to stay serialisable."""
         try:
-            return self.model_dump_json(indent=indent)
+            return _adapter().dump_json(self, indent=indent).decode()
         except (ValueError, RecursionError):  # pydantic's serialization depth limit, or Python's
             return json.dumps(cut_deeper_than(plain_data(self)), indent=indent, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Trace:
-        return cls.model_validate_json(text)
+        return _adapter().validate_json(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trace as the plain data its JSON holds."""
+        return _adapter().dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     def summary(self) -> str:
         """A compact, line-per-event text view; control and invisible characters shown (see `visible`)."""
@@ -204,6 +229,12 @@ class Trace(BaseModel):
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         """IPython plain-text view: the summary."""
         p.text(self.summary())
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[Trace]:
+    """The JSON reader and writer of traces, built on first use (not on import)."""
+    return TypeAdapter(Trace)
 
 
 Observer = Callable[[Trace, AnyEvent], None]

@@ -28,7 +28,7 @@ def log(db: Path, *traces: Trace, notebook: str | None = None) -> None:
 
 def same(a: Trace, b: Trace) -> bool:
     """Equal as data (the clock a live trace keeps is not part of it)."""
-    return a.model_dump() == b.model_dump()
+    return a.to_dict() == b.to_dict()
 
 
 def hours_ago(hours: float) -> str:

@@ -28,7 +28,7 @@ def _without_timing(value: Any) -> Any:
 
 
 def same_call(recorded: Trace, replayed: Trace) -> None:
-    assert _without_timing(replayed.model_dump(mode="json")) == _without_timing(recorded.model_dump(mode="json"))
+    assert _without_timing(replayed.to_dict()) == _without_timing(recorded.to_dict())
 
 
 @pytest.mark.parametrize("api", STRATEGIES)

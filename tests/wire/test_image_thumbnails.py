@@ -82,7 +82,7 @@ def test_a_thumbnail_longer_than_trace_max_chars_is_dropped_and_says_so(server) 
     assert page.sources == [small.thumbnail]
     assert all(source is not None and PNG_DATA_URI.fullmatch(source) for source in page.sources)
     assert any("not kept in the trace; trace_max_chars=1000" in text for text in page.text)
-    assert all(len(value) <= 1_100 for value in _strings(trace.model_dump()))
+    assert all(len(value) <= 1_100 for value in _strings(trace.to_dict()))
 
 
 def test_a_cut_or_forged_thumbnail_in_a_loaded_trace_is_not_an_image(server) -> None:
