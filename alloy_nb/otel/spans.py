@@ -91,14 +91,14 @@ def call_attributes(trace: Trace, model: str) -> Attributes:
     """The call span's: what the whole call was. They are alloy_nb's own: the call is no single GenAI
     operation (a backend reading `gen_ai.*` would take it for a request), its chat spans are."""
     attributes: Attributes = {
-        "alloy_nb._call.id": trace.id,  # alloy_nb.logs.get(id) gives the call's whole trace
+        "alloy_nb.call.id": trace.id,  # alloy_nb.logs.get(id) gives the call's whole trace
         "alloy_nb.model": model,
         "alloy_nb.strategy": trace.strategy,
     }
     if trace.output_type != "str":
         attributes["alloy_nb.output.type"] = trace.output_type
     if trace.tools:
-        attributes["alloy_nb._tools"] = list(trace.tools)
+        attributes["alloy_nb.tools"] = list(trace.tools)
     if trace.stream:
         attributes["alloy_nb.stream"] = True
     attempts = max((request.attempt for request in trace.requests), default=1)

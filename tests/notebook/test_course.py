@@ -97,7 +97,7 @@ STRATEGY_CELLS = (  # a browser test drives these cells in this order: keep the 
     '%alloy compare "Name a colour."',
     "ask.traced(",
     'extra={"ollama_options": {"num_ctx": 2048}}',
-    'alloy_nb._config.current(model="ollama:gpt-oss:20b").strategy',
+    'alloy_nb.settings(model="ollama:gpt-oss:20b") as config',
 )
 
 

@@ -114,7 +114,7 @@ def test_phoenix_shows_a_tool_call_with_its_chat_and_tool_spans_under_it(phoenix
     finally:
         otel.uninstrument()
         provider.shutdown()
-    (call,) = read_spans(phoenix, 1, attribute=f'alloy_nb._call.id:"{trace.id}"')
+    (call,) = read_spans(phoenix, 1, attribute=f'alloy_nb.call.id:"{trace.id}"')
     stored = read_spans(phoenix, 4, trace_id=call["context"]["trace_id"])
     by_name: dict[str, list[dict[str, Any]]] = {}
     for span in stored:

@@ -33,8 +33,8 @@ def test_a_tool_call_is_a_call_span_over_its_chats_and_its_tool(server, spans, a
     assert call["attributes"]["alloy_nb.strategy"] == api
     assert call["attributes"]["alloy_nb.model"] == "llama3.1:8b"
     assert not [key for key in call["attributes"] if key.startswith("gen_ai.")]  # no GenAI operation itself
-    assert call["attributes"]["alloy_nb._call.id"] == trace.id
-    assert call["attributes"]["alloy_nb._tools"] == ("add",)
+    assert call["attributes"]["alloy_nb.call.id"] == trace.id
+    assert call["attributes"]["alloy_nb.tools"] == ("add",)
     assert [chat["name"] for chat in chats] == ["chat llama3.1:8b"] * 2
     assert {span["parent_id"] for span in [*chats, tool]} == {call["span_id"]}
     assert {span["trace_id"] for span in [*chats, tool]} == {call["trace_id"]}
