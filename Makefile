@@ -43,7 +43,7 @@ $(PHOENIX_STAMP): tests/requirements-phoenix.txt
 
 # The minute-long loop while working: unit, wire and layout tests (no kernels, browsers or models).
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/wire tests/layout
+	$(BIN)/pytest -q -p no:cacheprovider -m 'not slow' tests/unit tests/wire tests/layout
 
 lint: $(STAMP)
 	$(BIN)/ruff check alloy_nb tests bench scripts notebooks

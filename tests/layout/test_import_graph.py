@@ -7,6 +7,7 @@ Every import statement counts, lazy ones inside functions included; only imports
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "alloy_nb"
@@ -49,6 +50,7 @@ def imported_modules(path: Path, modules: set[str]) -> set[str]:
     return {module for module in found if module in modules and module != name}
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     paths = sorted(PACKAGE.rglob("*.py"))
     modules = {module_name(path) for path in paths}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import asyncio, os, resource, sys
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -27,6 +29,7 @@ def _child_env(server) -> dict[str, str]:
     return {"OLLAMA_HOST": server.url, "PATH": "/usr/bin:/bin", "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"]}
 
 
+@pytest.mark.slow
 def test_five_hundred_asyncio_runs_under_a_low_file_limit(server) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=_child_env(server)
