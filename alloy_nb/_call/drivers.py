@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Literal
 
 from .._capabilities import asks_host_for_context, context_warning, fit_to_model, is_known
@@ -231,39 +230,49 @@ def record_failure(trace: Trace, exc: BaseException, config: Config) -> None:
     log_call(trace, config)
 
 
-@contextmanager
-def recording_request(
-    trace: Trace, strategy: ChatStrategy, effect: Send, exchange: Exchange | None = None, *, attempt: int = 1
-) -> Iterator[tuple[Exchange, Callable[[Turn], Turn]]]:
+class recording_request:
     """Trace one request from the exchange the strategy fills in: the request as it went on the
-    wire (kept even when sending fails), then the response with `record(turn)`."""
-    event = RequestEvent(
-        turn=effect.turn,
-        endpoint=strategy.endpoint,
-        url="",
-        finalize=effect.finalize,
-        attempt=attempt,
-        at_s=trace.elapsed(),
-    )
-    trace.add(event, wire_size=0)
-    exchange = exchange or Exchange()
-    started = time.perf_counter()
+    wire (kept even when sending fails), then the response with `record(turn)`.
 
-    def record(turn: Turn) -> Turn:
+    `with recording_request(trace, strategy, effect) as (exchange, record): ...`"""
+
+    __slots__ = ("effect", "event", "exchange", "started", "trace")
+
+    def __init__(
+        self, trace: Trace, strategy: ChatStrategy, effect: Send, exchange: Exchange | None = None, *, attempt: int = 1
+    ) -> None:
+        self.trace, self.effect = trace, effect
+        self.event = RequestEvent(
+            turn=effect.turn,
+            endpoint=strategy.endpoint,
+            url="",
+            finalize=effect.finalize,
+            attempt=attempt,
+            at_s=trace.elapsed(),
+        )
+        self.exchange = exchange or Exchange()
+
+    def __enter__(self) -> tuple[Exchange, Callable[[Turn], Turn]]:
+        self.trace.add(self.event, wire_size=0)
+        self.started = time.perf_counter()
+        return self.exchange, self.record
+
+    def record(self, turn: Turn) -> Turn:
+        exchange, trace = self.exchange, self.trace
+        duration = time.perf_counter() - self.started
         trace.add(
-            response_event(turn, effect.turn, time.perf_counter() - started, raw=exchange.reply, at_s=trace.elapsed()),
+            response_event(turn, self.effect.turn, duration, raw=exchange.reply, at_s=trace.elapsed()),
             wire_size=exchange.reply_size,
         )
         return turn
 
-    try:
-        yield exchange, record
-    finally:
-        if exchange.sent is not None:  # None only when the SDK refused the request before sending it
-            body = without_image_data(exchange.sent.body, effect.images)
-            size = exchange.sent.size  # the messages' strings are in the body: none is longer than it
-            event.body, event.url = trace.cap(body, size), exchange.sent.url
-            event.messages = trace.cap(effect.messages, size)
+    def __exit__(self, *failure: object) -> None:
+        sent = self.exchange.sent
+        if sent is not None:  # None only when the SDK refused the request before sending it
+            body = without_image_data(sent.body, self.effect.images)
+            size = sent.size  # the messages' strings are in the body: none is longer than it
+            self.event.body, self.event.url = self.trace.cap(body, size), sent.url
+            self.event.messages = self.trace.cap(self.effect.messages, size)
 
 
 def response_event(

@@ -8,8 +8,7 @@ in the current thread or task. Only the strategies open one, around the SDK call
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +19,10 @@ from .base import Exchange, SentRequest
 
 @dataclass
 class WireCapture:
-    """The requests sent and the responses received inside one `capturing()` block."""
+    """The requests sent and the responses received inside one `recording()` block."""
 
     requests: list[SentRequest] = field(default_factory=list)
     responses: list[Any] = field(default_factory=list)
-
-    @property
-    def sent(self) -> SentRequest | None:
-        return self.requests[-1] if self.requests else None
 
     def last_reply(self) -> tuple[Any, int | None]:
         """The body of the last complete response parsed as JSON, and its size in bytes ((None, None) without one)."""
@@ -46,28 +41,25 @@ class WireCapture:
 _open_capture: ContextVar[WireCapture | None] = ContextVar("alloy_nb_wire_capture", default=None)
 
 
-@contextmanager
-def capturing() -> Iterator[WireCapture]:
-    """Collect the requests sent and responses received inside the block, in this thread or task only."""
-    captured = WireCapture()
-    token = _open_capture.set(captured)
-    try:
-        yield captured
-    finally:
-        _open_capture.reset(token)
+class recording:
+    """Fill `exchange` with what the block sends and receives (in this thread or task only), even
+    when the block fails."""
 
+    __slots__ = ("exchange", "token", "wire")
 
-@contextmanager
-def recording(exchange: Exchange) -> Iterator[None]:
-    """Fill `exchange` with what the block sends and receives, even when the block fails."""
-    with capturing() as wire:
-        try:
-            yield
-        finally:
-            if wire.sent is not None:
-                exchange.sent = wire.sent
-            if wire.responses:
-                exchange.reply, exchange.reply_size = wire.last_reply()
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.wire = WireCapture()
+
+    def __enter__(self) -> None:
+        self.token = _open_capture.set(self.wire)
+
+    def __exit__(self, *failure: object) -> None:
+        _open_capture.reset(self.token)
+        if self.wire.requests:
+            self.exchange.sent = self.wire.requests[-1]
+        if self.wire.responses:
+            self.exchange.reply, self.exchange.reply_size = self.wire.last_reply()
 
 
 def _record(request: Any) -> None:
