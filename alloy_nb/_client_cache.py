@@ -47,4 +47,6 @@ class ClientCache(Generic[C]):
         with self._lock:
             clients, self._clients = list(self._clients.values()), OrderedDict()
         for client in clients:
-            client.close()
+            close = getattr(client, "close", None)  # ollama < 0.6 clients have none (their sockets close at exit)
+            if close is not None:
+                close()

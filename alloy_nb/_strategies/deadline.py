@@ -21,32 +21,43 @@ import importlib
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 
 import httpx
 
 
 class DeadlineTransport:
-    """An httpx transport (for httpx's or httpx2's clients alike) that hands each request to `send`
+    """An httpx transport (for httpx's or httpx2's clients alike) that hands each request to `inner`
     and lets the reply's body be read only until `seconds` have passed since the request, else raises
     `httpx.ReadTimeout`: the ollama SDK passes it on, and the openai SDK reads it as a timeout
     (`APITimeoutError`) whichever httpx it uses."""
 
-    def __init__(self, send: Callable[[Any], Any], close: Callable[[], None], seconds: float) -> None:
-        self._send = send
-        self._close = close
+    def __init__(self, inner: Any, seconds: float) -> None:
+        self._inner = inner
         self._seconds = seconds
 
     def handle_request(self, request: Any) -> Any:
         deadline = time.monotonic() + self._seconds
-        response = self._send(request)
+        response = self._inner.handle_request(request)
         library = type(response).__module__.partition(".")[0]  # httpx or httpx2
         response.stream = _deadline_stream_type(library)(response.stream, deadline, self._seconds)
         return response
 
     def close(self) -> None:
-        self._close()
+        self._inner.close()
+
+
+class _ThroughClient:
+    """A client as a transport: it routes each request by the environment's proxies."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def handle_request(self, request: Any) -> Any:
+        return self._client.send(request, stream=True)
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def deadline_transport(
@@ -55,10 +66,9 @@ def deadline_transport(
     """A `DeadlineTransport` sending through a new `transport()` when the environment names no proxy
     (then it is what a new `client()` would send through), else through a new `client()`."""
     if transport is not None and not urllib.request.getproxies():
-        direct = transport()
-        return DeadlineTransport(direct.handle_request, direct.close, seconds)
+        return DeadlineTransport(transport(), seconds)
     routed = client(follow_redirects=False)  # the outer client decides: it never follows one
-    return DeadlineTransport(partial(routed.send, stream=True), routed.close, seconds)
+    return DeadlineTransport(_ThroughClient(routed), seconds)
 
 
 @functools.cache

@@ -213,7 +213,7 @@ def _turn(reply: ollama.ChatResponse) -> Turn:
             completion_tokens=reply.eval_count,
             done_reason=reply.done_reason,
             generation_s=reply.eval_duration / 1e9 if reply.eval_duration else None,
-            tokens=token_logprobs(reply.logprobs),
+            tokens=token_logprobs(getattr(reply, "logprobs", None)),  # ollama < 0.6.1 has no logprobs
         )
     )
 
@@ -235,7 +235,7 @@ def _chunk(reply: ollama.ChatResponse) -> StreamChunk:
         completion_tokens=reply.eval_count,
         done_reason=reply.done_reason,
         generation_s=reply.eval_duration / 1e9 if reply.eval_duration else None,
-        tokens=tuple(token_logprobs(reply.logprobs) or ()),
+        tokens=tuple(token_logprobs(getattr(reply, "logprobs", None)) or ()),
     )
 
 

@@ -40,3 +40,20 @@ def test_close_closes_every_kept_client_and_later_gets_make_new_ones() -> None:
     assert all(client.closed for client in clients)
     fresh = cache.get("a")
     assert fresh is not clients[0] and not fresh.closed
+
+
+class ClientWithoutClose:
+    """Stands for an ollama < 0.6 client, which has no `close`."""
+
+    def __init__(self, *key: object) -> None:
+        self.key = key
+
+
+def test_clients_without_close_are_let_go_and_the_others_still_closed() -> None:
+    closing = ClientCache(Client)
+    kept = closing.get("a")
+    bare = ClientCache(ClientWithoutClose)
+    bare.get("b")
+    bare.close()  # an ollama 0.5 client: nothing to call, no AttributeError at exit
+    closing.close()
+    assert kept.closed
