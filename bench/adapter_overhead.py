@@ -113,6 +113,37 @@ def _cases(api: str, url: str) -> dict[str, Callable[[], object]]:
     }
 
 
+def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
+    """The floor under native `ask()`: the same call with no trace, no conversation loop and no call
+    log, first without the wire capture (the settings, the request, the SDK's chat, the value),
+    then sent through the strategy (the capture, the total deadline, the error translation)."""
+    import ollama
+
+    from alloy_nb import ask
+    from alloy_nb._commands import _asked
+    from alloy_nb._strategies import Exchange, Outgoing, strategy_for
+    from alloy_nb._strategies.native import _turn
+
+    options: dict[str, Any] = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "api": "native"}
+    client = ollama.Client(host=url)
+    body = ask.traced("Name a city.", **options).trace.requests[0].body
+
+    def floor(send_through_strategy: bool) -> Any:
+        spec = _asked("Name a city.", options)
+        strategy = strategy_for(spec.config)
+        request = strategy.request(Outgoing(spec.first_messages(), [], spec.output, False, ()))
+        turn = strategy.send(request, Exchange()) if send_through_strategy else _turn(client.chat(**request))
+        return spec.output.parse(turn.text)
+
+    assert floor(False) == floor(True) == ask("Name a city.", **options)
+    return {
+        "bare": lambda: floor(False),
+        "captured": lambda: floor(True),
+        "ask": lambda: ask("Name a city.", **options),
+        "direct": lambda: client.chat(**body),
+    }
+
+
 def _embedded_cases(api: str, url: str) -> dict[str, Callable[[], object]]:
     """A short real generation (16 tokens at temperature 0) through `ask()` and directly."""
     from alloy_nb import ask
@@ -154,6 +185,13 @@ def run(quick: bool = False) -> list[Row]:
             timings = interleaved(_cases(api, server.url), rounds=rounds, loops=loops, warmup=2)
             for case, label in (("text", "text"), ("typed", "typed pydantic output"), ("tool", "one tool round trip")):
                 rows.append(_row(api, label, sdk, timings[case], timings[f"{case} direct"]))
+        timings = interleaved(_floor_cases(server.url), rounds=rounds, loops=loops, warmup=2)
+        for case, label in (
+            ("bare", "text, floor: settings, request, SDK, value (no capture, trace, loop or log)"),
+            ("captured", "text, floor sent through the strategy (+ wire capture, deadline, errors)"),
+            ("ask", "text, ask() measured beside the floors"),
+        ):
+            rows.append(_row("native", label, "ollama SDK", timings[case], timings["direct"], goal=False))
     with serving("llama") as server:  # for scale: the same overhead next to a real (tiny) model's work
         for api, sdk in apis:
             timings = interleaved(_embedded_cases(api, server.url), rounds=2 if quick else 10, loops=2 if quick else 3)

@@ -8,10 +8,9 @@ clients of non-streamed calls get a `DeadlineTransport`: the reply's body it han
 (Until the headers are in, a transport sees nothing to check; each read there is bounded as before.)
 Streamed calls use clients without it and keep the per-read wait: a stream lasts while chunks come.
 
-Reading a reply this way adds about 15 µs a call through a plain transport (the native strategy's,
-when the environment names no proxy) and about 40 µs through a client (the openai SDK's, or any
-client when a proxy is named, since only a client routes by the environment's proxies), measured
-against the same client without it on a loopback server.
+Wrapping the reply's stream (rather than reading it here and building a new response) costs
+nothing measurable: within ±15 µs a call of the same client without it, native or openai, on a
+loopback server.
 """
 
 from __future__ import annotations
