@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 import openai
@@ -24,14 +24,14 @@ from .base import (
     token_logprobs,
     tool_call_fields,
 )
-from .capture import recording
 from .inline_thinking import split_turn
-from .openai_client import OpenAIClients, refuse_native_settings
+from .openai_client import OpenAIClients, reasoning_effort, refuse_native_settings
 
 # The request body is built here in wire form and POSTed with the client's public `post` (the SDK's
 # way to reach any endpoint): `chat.completions.create` would first run its parameter transform over
 # the body, which costs more than the rest of a call.
 PATH = "/chat/completions"
+STREAM, ASYNC_STREAM = openai.Stream[ChatCompletionChunk], openai.AsyncStream[ChatCompletionChunk]
 
 
 def wire_message(message: Message, images: Sequence[Image]) -> dict[str, Any]:
@@ -96,8 +96,7 @@ class OpenAIChatStrategy:
         if self.config.max_tokens is not None:
             request["max_tokens"] = self.config.max_tokens
         if self.config.think is not None:  # Ollama's /v1 reads thinking from reasoning_effort
-            think = self.config.think
-            request["reasoning_effort"] = think if isinstance(think, str) else ("medium" if think else "none")
+            request["reasoning_effort"] = reasoning_effort(self.config.think)
         request |= logprob_fields(self.config.logprobs, self.config.top_logprobs)
         if outgoing.stream:
             request["stream_options"] = {"include_usage": True}
@@ -110,34 +109,10 @@ class OpenAIChatStrategy:
         return await self.clients.send_async(PATH, request, exchange, ChatCompletion, _turn)
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
-        with self.clients.translated():
-            with recording(exchange):
-                chunks = self.clients.sync(whole_reply=False).post(
-                    PATH,
-                    body=request,
-                    cast_to=ChatCompletion,
-                    stream=True,
-                    stream_cls=openai.Stream[ChatCompletionChunk],
-                )
-            with chunks:
-                yield from _stream_chunks(chunks)
+        return self.clients.stream(PATH, request, exchange, ChatCompletion, STREAM, _ChunkReader())
 
-    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        async with self.clients.translated(), self.clients.leased() as client:
-            with recording(exchange):
-                chunks = await client.post(
-                    PATH,
-                    body=request,
-                    cast_to=ChatCompletion,
-                    stream=True,
-                    stream_cls=openai.AsyncStream[ChatCompletionChunk],
-                )
-            async with chunks:
-                finish: str | None = None
-                async for chunk in chunks:
-                    piece, finish = _piece(chunk, finish)
-                    if piece is not None:
-                        yield piece
+    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
+        return self.clients.stream_async(PATH, request, exchange, ChatCompletion, ASYNC_STREAM, _ChunkReader())
 
 
 def _turn(completion: Any) -> Turn:
@@ -165,12 +140,15 @@ def _turn(completion: Any) -> Turn:
     )
 
 
-def _stream_chunks(chunks: Any) -> Iterator[StreamChunk]:
-    finish: str | None = None
-    for chunk in chunks:
-        piece, finish = _piece(chunk, finish)
-        if piece is not None:
-            yield piece
+class _ChunkReader:
+    """Reads one stream's chunks: the finish reason comes before the usage chunk that ends it."""
+
+    def __init__(self) -> None:
+        self.finish: str | None = None
+
+    def __call__(self, chunk: Any) -> StreamChunk | None:
+        piece, self.finish = _piece(chunk, self.finish)
+        return piece
 
 
 def _piece(chunk: Any, finish: str | None) -> tuple[StreamChunk | None, str | None]:

@@ -4,7 +4,7 @@ settings only Ollama's native API has."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -15,11 +15,22 @@ from .. import errors
 from .._client_cache import ClientCache
 from .._config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
-from .base import Exchange, Turn
+from .base import Exchange, StreamChunk, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import connection_failed, translated
 from .pool import client_key, leased_client
+
+Reader = Callable[[Any], StreamChunk | None]  # one streamed event -> a chunk, or None
+
+
+def reasoning_effort(think: bool | str) -> str:
+    """The `think` setting as an OpenAI reasoning effort.
+
+    >>> reasoning_effort(True), reasoning_effort(False), reasoning_effort("high")
+    ('medium', 'none', 'high')
+    """
+    return think if isinstance(think, str) else ("medium" if think else "none")
 
 
 def refuse_native_settings(config: Config, strategy: str) -> None:
@@ -62,6 +73,32 @@ class OpenAIClients:
         """POST a non-streamed request and parse the reply with `parse`, its failures translated."""
         with self.translated(), recording(exchange):
             return parse(self.sync(whole_reply=True).post(path, body=request, cast_to=cast_to))
+
+    def stream(
+        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, stream_cls: type, read: Reader
+    ) -> Generator[StreamChunk, None, None]:
+        """POST a streamed request; `read` turns each event into a chunk (None: an event that only frames the reply)."""
+        with self.translated():
+            with recording(exchange):  # the request goes out here; the events come as they are read
+                events: Any = self.sync(whole_reply=False).post(
+                    path, body=request, cast_to=cast_to, stream=True, stream_cls=stream_cls
+                )
+            with events:
+                for event in events:
+                    if (piece := read(event)) is not None:
+                        yield piece
+
+    async def stream_async(
+        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, stream_cls: type, read: Reader
+    ) -> AsyncGenerator[StreamChunk, None]:
+        """`stream` on the running event loop."""
+        async with self.translated(), self.leased() as client:
+            with recording(exchange):
+                events: Any = await client.post(path, body=request, cast_to=cast_to, stream=True, stream_cls=stream_cls)
+            async with events:
+                async for event in events:
+                    if (piece := read(event)) is not None:
+                        yield piece
 
     async def send_async(
         self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, parse: Callable[[Any], Turn]

@@ -12,7 +12,8 @@ way `responses.create` sends it, without the SDK's parameter transform.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
+from functools import partial
 from typing import Any
 
 import openai
@@ -26,11 +27,11 @@ from .._messages import AssistantMessage, Message, SystemMessage, ToolCall, Tool
 from .._tools import Tool
 from ..errors import ConfigurationError
 from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, enforced_schema, tool_call_fields
-from .capture import recording
 from .inline_thinking import split_turn
-from .openai_client import OpenAIClients, refuse_native_settings
+from .openai_client import OpenAIClients, reasoning_effort, refuse_native_settings
 
 PATH = "/responses"
+STREAM, ASYNC_STREAM = openai.Stream[ResponseStreamEvent], openai.AsyncStream[ResponseStreamEvent]
 
 
 def input_items(message: Message, images: Sequence[Image]) -> list[dict[str, Any]]:
@@ -114,8 +115,7 @@ class OpenAIResponsesStrategy:
         if self.config.max_tokens is not None:
             request["max_output_tokens"] = self.config.max_tokens
         if self.config.think is not None:
-            think = self.config.think
-            request["reasoning"] = {"effort": think if isinstance(think, str) else ("medium" if think else "none")}
+            request["reasoning"] = {"effort": reasoning_effort(self.config.think)}
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
@@ -125,30 +125,12 @@ class OpenAIResponsesStrategy:
         return await self.clients.send_async(PATH, request, exchange, Response, response_turn)
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
-        with self.clients.translated():
-            with recording(exchange):
-                events = self.clients.sync(whole_reply=False).post(
-                    PATH, body=request, cast_to=Response, stream=True, stream_cls=openai.Stream[ResponseStreamEvent]
-                )
-            with events:
-                yield from stream_chunks(events, redact_host(self.config.host))
+        read = partial(event_chunk, host=redact_host(self.config.host))
+        return self.clients.stream(PATH, request, exchange, Response, STREAM, read)
 
-    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        async with self.clients.translated(), self.clients.leased() as client:
-            with recording(exchange):
-                events = await client.post(
-                    PATH,
-                    body=request,
-                    cast_to=Response,
-                    stream=True,
-                    stream_cls=openai.AsyncStream[ResponseStreamEvent],
-                )
-            async with events:
-                host = redact_host(self.config.host)
-                async for event in events:
-                    piece = event_chunk(event, host)
-                    if piece is not None:
-                        yield piece
+    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
+        read = partial(event_chunk, host=redact_host(self.config.host))
+        return self.clients.stream_async(PATH, request, exchange, Response, ASYNC_STREAM, read)
 
 
 def response_turn(response: Any) -> Turn:
@@ -203,13 +185,6 @@ def _used_every_token(response: Any) -> bool:
     """The reply took all the tokens it was allowed (`max_output_tokens`, which the response repeats)."""
     limit, usage = response.max_output_tokens, response.usage
     return bool(limit) and usage is not None and usage.output_tokens >= limit
-
-
-def stream_chunks(events: Iterable[Any], host: str) -> Generator[StreamChunk, None, None]:
-    for event in events:
-        piece = event_chunk(event, host)
-        if piece is not None:
-            yield piece
 
 
 def event_chunk(event: Any, host: str) -> StreamChunk | None:
