@@ -141,41 +141,34 @@ def _turn(completion: Any) -> Turn:
 
 
 class _ChunkReader:
-    """Reads one stream's chunks: the finish reason comes before the usage chunk that ends it."""
+    """Reads one stream's SSE chunks into pieces, then the final counts (the usage chunk has no
+    choices and comes after the chunk with the finish reason)."""
 
     def __init__(self) -> None:
         self.finish: str | None = None
 
     def __call__(self, chunk: Any) -> StreamChunk | None:
-        piece, self.finish = _piece(chunk, self.finish)
-        return piece
-
-
-def _piece(chunk: Any, finish: str | None) -> tuple[StreamChunk | None, str | None]:
-    """One SSE chunk -> a text piece, or the final counts (the usage chunk has no choices)."""
-    if chunk.usage is not None and not chunk.choices:
-        return (
-            StreamChunk(
+        if chunk.usage is not None and not chunk.choices:
+            usage = chunk.usage
+            return StreamChunk(
                 done=True,
-                prompt_tokens=chunk.usage.prompt_tokens,
-                completion_tokens=chunk.usage.completion_tokens,
-                done_reason=finish,
-            ),
-            finish,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                done_reason=self.finish,
+            )
+        if not chunk.choices:
+            return None
+        choice = chunk.choices[0]
+        delta = choice.delta
+        thinking = getattr(delta, "reasoning", None) or ""  # Ollama's /v1 field (not in the SDK's types)
+        self.finish = choice.finish_reason or self.finish
+        return StreamChunk(
+            text=delta.content or "",
+            thinking=str(thinking),
+            tool_calls=tuple(_call_piece(call) for call in delta.tool_calls) if delta.tool_calls else (),
+            done_reason=choice.finish_reason,
+            tokens=tuple(token_logprobs(choice.logprobs.content) or ()) if choice.logprobs else (),
         )
-    if not chunk.choices:
-        return None, finish
-    choice = chunk.choices[0]
-    delta = choice.delta
-    thinking = getattr(delta, "reasoning", None) or ""  # Ollama's /v1 field (not in the SDK's types)
-    piece = StreamChunk(
-        text=delta.content or "",
-        thinking=str(thinking),
-        tool_calls=tuple(_call_piece(call) for call in delta.tool_calls) if delta.tool_calls else (),
-        done_reason=choice.finish_reason,
-        tokens=tuple(token_logprobs(choice.logprobs.content) or ()) if choice.logprobs else (),
-    )
-    return piece, choice.finish_reason or finish
 
 
 def _call_piece(call: Any) -> ToolCallPiece:
