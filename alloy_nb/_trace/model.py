@@ -53,7 +53,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-_BOOKKEEPING = {"bookkeeping": True}  # a field kept out of the JSON (see `capping.kept_fields`)
+# A bookkeeping field: pydantic keeps it out of the JSON (`Field(exclude=True)`), this mark out of the
+# plain data (`capping._field_names`).
+_BOOKKEEPING = {"bookkeeping": True}
 
 
 @dataclass(slots=True, kw_only=True)
