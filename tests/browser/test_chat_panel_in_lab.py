@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from test_jupyterlab import _CELLS, WIDGET_MS, run_new_notebook
-from test_layout import _pick_theme
+from test_layout import each_theme
 from test_views_themes import _CONTRAST_JS, _FIT_JS, FLOOR
 
 SETUP = (
@@ -94,10 +94,7 @@ def test_chat_panel_streams_a_reply_and_reads_in_light_and_dark(lab: Any, page: 
     outputs.locator("details.alloy-thinking summary").click()  # unfolded: checked and shot too
 
     problems: dict[str, list[str]] = {}
-    for theme in ("JupyterLab Light", "JupyterLab Dark"):
-        if theme != "JupyterLab Light":
-            _pick_theme(page, theme)
-        shade = theme.split()[-1].lower()
+    for theme, shade in each_theme(page):
         for width in (1280, 800):
             page.set_viewport_size({"width": width, "height": 2400})
             page.wait_for_timeout(600)

@@ -23,7 +23,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.sign import NotebookNotary
 from test_jupyterlab import _CELLS, PAGE_LOAD_MS, WIDGET_MS, Notebook
-from test_layout import _pick_theme
+from test_layout import each_theme
 from test_views_themes import _CONTRAST_JS, _FIT_JS, FLOOR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +31,6 @@ NOTEBOOKS = REPO / "notebooks"
 CLASS_NOTEBOOKS = sorted(path.stem for path in (NOTEBOOKS / "solutions").glob("*.py"))  # one per class notebook
 CHECK = "from alloy_nb.testing.course import check_"  # a check cell's first line, as tests/notebook reads it
 CELL_TIMEOUT_S = 300
-THEMES = ("JupyterLab Light", "JupyterLab Dark")
 WIDTHS = (1280, 800)
 
 # The notebook's own scroller in JupyterLab 4: the height of its cells is what a "full page" is here (the lab's
@@ -104,10 +103,7 @@ def test_class_notebooks_in_light_and_dark_at_1280_and_800_px(
         _open(lab, page, f"{stem}.ipynb")
         said = [text.strip() for text in _check_outputs(page)]
         assert said and all(text.startswith("Not yet:") for text in said), f"{stem}: the checks said {said}"
-        for theme in THEMES:
-            if page.evaluate("() => document.body.dataset.jpThemeName") != theme:
-                _pick_theme(page, theme)
-            shade = theme.split()[-1].lower()
+        for _, shade in each_theme(page):
             for width in WIDTHS:
                 path = artifacts_dir / f"class-{stem[:2]}-{width}px-{shade}.png"
                 _full_page_screenshot(page, width, path)

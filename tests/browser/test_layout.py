@@ -4,6 +4,7 @@ dark: nothing runs off the edge of its output area. Screenshots go to test-artif
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,17 @@ _CONTRAST_JS = """(selector) => {
 }"""
 
 
+THEMES = ("JupyterLab Light", "JupyterLab Dark")
+
+
+def each_theme(page: Any) -> Iterator[tuple[str, str]]:
+    """Each theme in turn, switched to unless the page shows it already: (its name, "light" or "dark")."""
+    for theme in THEMES:
+        if page.evaluate("() => document.body.dataset.jpThemeName") != theme:
+            _pick_theme(page, theme)
+        yield theme, theme.split()[-1].lower()
+
+
 def _pick_theme(page: Any, name: str) -> None:
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Settings$")).click()
     page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme")).hover()
@@ -97,13 +109,10 @@ def test_views_fit_and_read_at_800_and_1280_px_in_light_and_dark(lab: Any, page:
     page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser: more width
 
     problems: dict[str, list[str]] = {}
-    for theme in ("JupyterLab Light", "JupyterLab Dark"):
-        if theme != "JupyterLab Light":
-            _pick_theme(page, theme)
+    for theme, shade in each_theme(page):
         for width in (800, 1280):
             page.set_viewport_size({"width": width, "height": 1600})
             page.wait_for_timeout(500)
-            shade = theme.split()[-1].lower()
             page.screenshot(path=str(artifacts_dir / f"layout-{width}px-{shade}.png"), full_page=True)
             traced = page.locator(_CELLS).nth(len(CELLS) - 1)  # the --trace cell, below the first screen
             traced.scroll_into_view_if_needed()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from test_jupyterlab import _CELLS, run_new_notebook
-from test_layout import _pick_theme
+from test_layout import _pick_theme, each_theme
 from test_views_themes import _CONTRAST_JS, _FIT_JS, FLOOR
 
 SETUP = (
@@ -107,11 +107,8 @@ def test_replies_values_and_tables_read_and_fit_at_800_px(lab: Any, page: Any, a
     problems: dict[str, list[str]] = {}
     lowest: dict[str, float] = {}
     try:
-        for theme in ("JupyterLab Light", "JupyterLab Dark"):
-            if theme != "JupyterLab Light":
-                _pick_theme(page, theme)
+        for theme, shade in each_theme(page):
             page.wait_for_timeout(500)
-            shade = theme.split()[-1].lower()
             for name, cell in cells.items():
                 cell.scroll_into_view_if_needed()
                 out[name].screenshot(path=str(artifacts_dir / f"item6-{name}-800px-{shade}.png"))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from test_jupyterlab import _CELLS, WIDGET_MS, run_new_notebook
-from test_layout import _pick_theme
+from test_layout import each_theme
 
 FLOOR = 3.0  # WCAG 2.1's floor for large text and UI parts; muted labels here are 11-12 px, so no lower
 SETUP = (
@@ -133,11 +133,8 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
 
     problems: dict[str, list[str]] = {}
     lowest: dict[str, float] = {}
-    for theme in ("JupyterLab Light", "JupyterLab Dark"):
-        if theme != "JupyterLab Light":
-            _pick_theme(page, theme)
+    for theme, shade in each_theme(page):
         page.wait_for_timeout(500)
-        shade = theme.split()[-1].lower()
         for name, cell in cells.items():
             cell.scroll_into_view_if_needed()
             notebook.outputs(cell).screenshot(path=str(artifacts_dir / f"views-{name}-800px-{shade}.png"))
