@@ -18,22 +18,13 @@ from .._images import Image
 from .._messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from .._tools import Tool
 from ..errors import AlloyError
-from .base import (
-    Exchange,
-    Outgoing,
-    StreamChunk,
-    ToolCallPiece,
-    Turn,
-    enforced_schema,
-    logprob_fields,
-    token_logprobs,
-    tool_call_fields,
-)
+from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn
 from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import translated
 from .inline_thinking import split_turn
 from .pool import client_key, leased_client
+from .wire_fields import enforced_schema, logprob_fields, token_logprobs, tool_call_fields
 
 TOP_LEVEL_FIELDS = ("think", "keep_alive")  # native request fields that users set via extra["ollama_options"]
 

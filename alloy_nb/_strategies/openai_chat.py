@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .._choices import Strategy
-from .._config import Config
 from .._images import Image
 from .._messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
-from .base import (
-    Exchange,
-    Outgoing,
-    StreamChunk,
-    ToolCallPiece,
-    Turn,
-    enforced_schema,
-    logprob_fields,
-    token_logprobs,
-    tool_call_fields,
-)
+from .base import Outgoing, StreamChunk, ToolCallPiece, Turn
 from .inline_thinking import split_turn
-from .openai_client import OpenAIClients, reasoning_effort, refuse_native_settings
+from .openai_client import OpenAIStrategy, Reader, reasoning_effort
+from .wire_fields import enforced_schema, logprob_fields, token_logprobs, tool_call_fields
 
 # The request body is built here in wire form and POSTed with the client's public `post` (the SDK's
 # way to reach any endpoint): `chat.completions.create` would first run its parameter transform over
 # the body, which costs more than the rest of a call.
-PATH = "/chat/completions"
-STREAM, ASYNC_STREAM = openai.Stream[ChatCompletionChunk], openai.AsyncStream[ChatCompletionChunk]
 
 
 def wire_message(message: Message, images: Sequence[Image]) -> dict[str, Any]:
@@ -67,17 +55,15 @@ def _assistant_message(message: AssistantMessage) -> dict[str, Any]:
     return wire
 
 
-class OpenAIChatStrategy:
+class OpenAIChatStrategy(OpenAIStrategy):
     """OpenAI-style chat: tool results carry `tool_call_id`; typed output is asked for in the prompt
     and, on requests without tools, also constrained with `response_format` (unless `constrained=False`)."""
 
     name: Strategy = "openai_chat"
     endpoint = "POST /v1/chat/completions"
-
-    def __init__(self, config: Config) -> None:
-        refuse_native_settings(config, self.name)
-        self.config = config
-        self.clients = OpenAIClients(config)
+    path = "/chat/completions"
+    reply = ChatCompletion
+    streams = (openai.Stream[ChatCompletionChunk], openai.AsyncStream[ChatCompletionChunk])
 
     def request(self, outgoing: Outgoing) -> dict[str, Any]:
         wire = [wire_message(m, outgoing.images) for m in outgoing.messages]
@@ -102,17 +88,11 @@ class OpenAIChatStrategy:
             request["stream_options"] = {"include_usage": True}
         return request
 
-    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        return self.clients.send(PATH, request, exchange, ChatCompletion, _turn)
+    def turn(self, reply: Any) -> Turn:
+        return _turn(reply)
 
-    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        return await self.clients.send_async(PATH, request, exchange, ChatCompletion, _turn)
-
-    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
-        return self.clients.stream(PATH, request, exchange, ChatCompletion, STREAM, _ChunkReader())
-
-    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        return self.clients.stream_async(PATH, request, exchange, ChatCompletion, ASYNC_STREAM, _ChunkReader())
+    def chunk_reader(self) -> Reader:
+        return _ChunkReader()
 
 
 def _turn(completion: Any) -> Turn:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import openai
 
 from .. import errors
+from .._choices import Strategy
 from .._client_cache import ClientCache
 from .._config import Config, redact_host
 from ..errors import AlloyError, ConfigurationError
@@ -50,63 +51,76 @@ def refuse_native_settings(config: Config, strategy: str) -> None:
         )
 
 
-class OpenAIClients:
-    """The clients of one config, and the translation of the SDK's exceptions into alloy_nb's."""
+class OpenAIStrategy:
+    """The base of both OpenAI-style strategies: the clients of one config, the four ways a request
+    goes out, and the translation of the SDK's exceptions into alloy_nb's. A subclass names its
+    `path`, the SDK's type of a whole `reply` and its sync and async `streams` of events, and reads
+    them with `turn` and a fresh `chunk_reader()` per stream."""
+
+    name: Strategy
+    path: ClassVar[str]
+    reply: ClassVar[type]
+    streams: ClassVar[tuple[type, type]]
 
     def __init__(self, config: Config) -> None:
+        refuse_native_settings(config, self.name)
         self.config = config
         self.key = client_key(config)  # the config never changes, so neither does its client
 
-    def sync(self, *, whole_reply: bool) -> openai.OpenAI:
-        return _clients.get(*self.key, whole_reply)
+    def turn(self, reply: Any) -> Turn:
+        """The neutral turn of a whole reply."""
+        raise NotImplementedError
 
-    def leased(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
-        """A pooled async client for the running event loop (both OpenAI strategies share it)."""
-        return leased_client(("openai", *self.key), lambda: _async_client(self.config))
+    def chunk_reader(self) -> Reader:
+        """What turns each streamed event into a chunk (None: an event that only frames the reply)."""
+        raise NotImplementedError
 
-    def translated(self) -> translated:
-        return translated(self.config, self._classify)
+    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        """POST a non-streamed request and read the reply, its failures translated."""
+        with self._translated(), recording(exchange):
+            return self.turn(self._sync(whole_reply=True).post(self.path, body=request, cast_to=self.reply))
 
-    def send(
-        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, parse: Callable[[Any], Turn]
-    ) -> Turn:
-        """POST a non-streamed request and parse the reply with `parse`, its failures translated."""
-        with self.translated(), recording(exchange):
-            return parse(self.sync(whole_reply=True).post(path, body=request, cast_to=cast_to))
+    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
+        """`send` on the running event loop, the whole reply within the timeout (see deadline.py)."""
+        async with self._translated(), self._leased() as client:
+            with recording(exchange), anyio.fail_after(self.config.timeout):
+                return self.turn(await client.post(self.path, body=request, cast_to=self.reply))
 
-    def stream(
-        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, stream_cls: type, read: Reader
-    ) -> Generator[StreamChunk, None, None]:
-        """POST a streamed request; `read` turns each event into a chunk (None: an event that only frames the reply)."""
-        with self.translated():
+    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
+        """POST a streamed request and yield its chunks as the events are read."""
+        read = self.chunk_reader()
+        with self._translated():
             with recording(exchange):  # the request goes out here; the events come as they are read
-                events: Any = self.sync(whole_reply=False).post(
-                    path, body=request, cast_to=cast_to, stream=True, stream_cls=stream_cls
+                events: Any = self._sync(whole_reply=False).post(
+                    self.path, body=request, cast_to=self.reply, stream=True, stream_cls=self.streams[0]
                 )
             with events:
                 for event in events:
                     if (piece := read(event)) is not None:
                         yield piece
 
-    async def stream_async(
-        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, stream_cls: type, read: Reader
-    ) -> AsyncGenerator[StreamChunk, None]:
+    async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
         """`stream` on the running event loop."""
-        async with self.translated(), self.leased() as client:
+        read = self.chunk_reader()
+        async with self._translated(), self._leased() as client:
             with recording(exchange):
-                events: Any = await client.post(path, body=request, cast_to=cast_to, stream=True, stream_cls=stream_cls)
+                events: Any = await client.post(
+                    self.path, body=request, cast_to=self.reply, stream=True, stream_cls=self.streams[1]
+                )
             async with events:
                 async for event in events:
                     if (piece := read(event)) is not None:
                         yield piece
 
-    async def send_async(
-        self, path: str, request: dict[str, Any], exchange: Exchange, cast_to: type, parse: Callable[[Any], Turn]
-    ) -> Turn:
-        """`send` on the running event loop, the whole reply within the timeout (see deadline.py)."""
-        async with self.translated(), self.leased() as client:
-            with recording(exchange), anyio.fail_after(self.config.timeout):
-                return parse(await client.post(path, body=request, cast_to=cast_to))
+    def _sync(self, *, whole_reply: bool) -> openai.OpenAI:
+        return _clients.get(*self.key, whole_reply)
+
+    def _leased(self) -> AbstractAsyncContextManager[openai.AsyncOpenAI]:
+        """A pooled async client for the running event loop (both OpenAI strategies share it)."""
+        return leased_client(("openai", *self.key), lambda: _async_client(self.config))
+
+    def _translated(self) -> translated:
+        return translated(self.config, self._classify)
 
     def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
         """The openai SDK wraps transport failures and HTTP answers in its own exception types."""

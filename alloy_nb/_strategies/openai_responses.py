@@ -12,7 +12,7 @@ way `responses.create` sends it, without the SDK's parameter transform.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -26,12 +26,10 @@ from .._images import Image
 from .._messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolResult, UserMessage
 from .._tools import Tool
 from ..errors import ConfigurationError
-from .base import Exchange, Outgoing, StreamChunk, ToolCallPiece, Turn, enforced_schema, tool_call_fields
+from .base import Outgoing, StreamChunk, ToolCallPiece, Turn
 from .inline_thinking import split_turn
-from .openai_client import OpenAIClients, reasoning_effort, refuse_native_settings
-
-PATH = "/responses"
-STREAM, ASYNC_STREAM = openai.Stream[ResponseStreamEvent], openai.AsyncStream[ResponseStreamEvent]
+from .openai_client import OpenAIStrategy, Reader, reasoning_effort
+from .wire_fields import enforced_schema, tool_call_fields
 
 
 def input_items(message: Message, images: Sequence[Image]) -> list[dict[str, Any]]:
@@ -79,23 +77,24 @@ def function_tool(tool: Tool) -> dict[str, Any]:
     return {"type": "function", **spec, "strict": False}
 
 
-class OpenAIResponsesStrategy:
+class OpenAIResponsesStrategy(OpenAIStrategy):
     """OpenAI's Responses API: tool results are `function_call_output` items matched by `call_id`;
     typed output is asked for in the prompt and, on requests without tools, also constrained with
     `text.format` (unless `constrained=False`)."""
 
     name: Strategy = "openai_responses"
     endpoint = "POST /v1/responses"
+    path = "/responses"
+    reply = Response
+    streams = (openai.Stream[ResponseStreamEvent], openai.AsyncStream[ResponseStreamEvent])
 
     def __init__(self, config: Config) -> None:
-        refuse_native_settings(config, self.name)
+        super().__init__(config)
         if config.logprobs or config.top_logprobs:
             raise ConfigurationError(
                 f"Token probabilities are not on Ollama's /v1/responses (model {config.model!r}). "
                 "Use api='native' or api='openai_chat' to get them."
             )
-        self.config = config
-        self.clients = OpenAIClients(config)
 
     def request(self, outgoing: Outgoing) -> dict[str, Any]:
         messages = list(outgoing.messages)
@@ -118,19 +117,11 @@ class OpenAIResponsesStrategy:
             request["reasoning"] = {"effort": reasoning_effort(self.config.think)}
         return request
 
-    def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        return self.clients.send(PATH, request, exchange, Response, response_turn)
+    def turn(self, reply: Any) -> Turn:
+        return response_turn(reply)
 
-    async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        return await self.clients.send_async(PATH, request, exchange, Response, response_turn)
-
-    def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
-        read = partial(event_chunk, host=redact_host(self.config.host))
-        return self.clients.stream(PATH, request, exchange, Response, STREAM, read)
-
-    def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        read = partial(event_chunk, host=redact_host(self.config.host))
-        return self.clients.stream_async(PATH, request, exchange, Response, ASYNC_STREAM, read)
+    def chunk_reader(self) -> Reader:
+        return partial(event_chunk, host=redact_host(self.config.host))
 
 
 def response_turn(response: Any) -> Turn:
