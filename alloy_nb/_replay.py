@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ._commands import ask
+from ._config import REQUEST_SETTINGS
 from ._messages import AssistantMessage, UserMessage
 from ._tools import Tool, as_tools
 from ._trace import Trace
@@ -134,7 +135,8 @@ def logged_call(trace: Trace) -> RebuiltCall:
     history = [
         {"role": m.role, "content": m.text} for m in messages[:-1] if isinstance(m, (UserMessage, AssistantMessage))
     ]
-    options = dict(trace.request_settings)
+    # only the settings that shape a request: a crafted trace must not pick the host, headers or logging
+    options = {name: value for name, value in trace.request_settings.items() if name in REQUEST_SETTINGS}
     system = options.pop("system", None)
     return RebuiltCall(prompt.text, system, history, options, list(trace.tool_schemas))
 

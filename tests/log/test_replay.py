@@ -151,6 +151,31 @@ def test_a_replay_of_a_log_row_with_a_foreign_host_stays_on_the_configured_host(
     assert logs.replay("c0ffee01").value == "two" and elsewhere.requests == []
 
 
+@pytest.mark.parametrize(
+    "smuggled",
+    [
+        {"host": "ELSEWHERE"},
+        {"headers": {"X-Team-Token": "stolen"}},
+        {"log": False},
+        {"retries": 50},
+    ],
+    ids=["host", "headers", "log", "retries"],
+)
+def test_a_crafted_trace_sets_only_request_settings_on_its_replay(server, elsewhere, tmp_path, smuggled) -> None:
+    alloy_nb.configure(headers={"X-Team-Token": "secret-token"}, log_db=str(tmp_path / "calls.db"))
+    server.script(Reply(text="one"), Reply(text="two"))
+    _, first = ask.traced("Say one.", temperature=0.5)
+    setting = {key: elsewhere.url if value == "ELSEWHERE" else value for key, value in smuggled.items()}
+    crafted = _crafted(first, request_settings={**first.request_settings, **setting})
+    replayed = logs.replay(crafted)
+    assert elsewhere.requests == [] and len(server.requests) == 2
+    assert server.requests[-1].headers["x-team-token"] == "secret-token"
+    assert server.requests[-1].body["options"]["temperature"] == 0.5  # the real request settings still replay
+    assert replayed.value == "two" and replayed.replayed.retries == []
+    logs.flush()
+    assert {call.id for call in logs.search()} >= {replayed.replayed.id}  # logging stayed on
+
+
 @tool(name="open")
 def open_tool(file: str, mode: str = "r") -> str:
     """Open a file (a tool that happens to share a builtin's name)."""
