@@ -223,7 +223,9 @@ ROUND_TWO = (
     (
         "High",
         "a replay goes to the configured host (or an explicit host=), never to the host a trace or log row "
-        "names, so a crafted row cannot send the conversation and the configured headers elsewhere",
+        "names, so a crafted row cannot send the conversation and the configured headers elsewhere; of a trace's "
+        "settings only those that shape a request replay (a crafted `request_settings` sets no host, headers, "
+        "logging or retries)",
         "tests/log/test_replay.py",
     ),
     (
@@ -256,8 +258,9 @@ ROUND_TWO = (
     ),
     (
         "Low",
-        "bidi and zero-width characters in tool names, arguments and paths show as `<U+202E>` in every HTML "
-        "view and the CLI",
+        "bidi and zero-width characters in tool names, arguments, paths, hosts and server strings show as "
+        "`<U+202E>` in every HTML view (the replay's notes, host and model tables, status lines included) and "
+        "the CLI",
         "tests/unit/test_invisible_characters.py, tests/log/test_terminal_safety.py",
     ),
     (

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Any, Protocol
 
 from .._capabilities import forget
 from .._config import Config, redact_host
 from .._host import Host, human_size
+from .._visible import visible_html
 from ..errors import ServerError
 
 UPDATE_INTERVAL = 0.1
@@ -58,7 +58,7 @@ class _WidgetView:
 
         self._name = name
         self.bar = widgets.IntProgress(value=0, min=0, max=1, description="Pulling")
-        self.label = widgets.HTML(value=html.escape(f"{name}: starting"))
+        self.label = widgets.HTML(value=visible_html(f"{name}: starting"))
         self._latest = ("starting", 0, 0)
         self._drawn = float("-inf")
         self.box = widgets.VBox([self.label, self.bar])
@@ -77,7 +77,7 @@ class _WidgetView:
             status = f"{status}: {human_size(completed)} of {human_size(total)}"
         elif status == "success":
             self.bar.value = self.bar.max
-        self.label.value = html.escape(f"{self._name}: {status}")
+        self.label.value = visible_html(f"{self._name}: {status}")
         self._drawn = time.monotonic()
 
     def discard(self) -> None:

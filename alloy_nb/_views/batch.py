@@ -6,7 +6,6 @@ reply cut by the token limit is marked "cut at max_tokens" (from the item's trac
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,7 +44,7 @@ def batch_html(
     body = "".join(_row(row, cut=row.index in cut) for row in rows)
     if more:
         body += f'<tr><td colspan="5">… {more} more (result.to_pandas() has all)</td></tr>'
-    note = f"<div><b>{html.escape(interrupted)}</b></div>" if interrupted else ""
+    note = f"<div><b>{visible_html(interrupted)}</b></div>" if interrupted else ""
     head = "<tr><th>#</th><th>item</th><th>result</th><th>host</th><th>s</th></tr>"
     table = f'<div class="av-scroll"><table class="av-table"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
     timeline = ""
@@ -53,7 +52,7 @@ def batch_html(
         section = batch_timeline_section([trace for _, trace in traced], [index for index, _ in traced])
         timeline = f"<details><summary>timeline</summary>{section}</details>"
     return page(
-        f'<div class="alloy-batch"><div>{html.escape(summary)}</div>{note}{table}{timeline}</div>', "table", "timeline"
+        f'<div class="alloy-batch"><div>{visible_html(summary)}</div>{note}{table}{timeline}</div>', "table", "timeline"
     )
 
 
@@ -80,5 +79,5 @@ def _row(row: BatchRow, *, cut: bool) -> str:
     failed = ' class="av-failed"' if row.failed else ""
     return (
         f'{cause}<tr{failed}><td>{row.index}</td><td class="av-text">{visible_html(row.item)}</td>'
-        f'<td class="av-text">{result}</td><td>{visible_html(row.host)}</td><td>{html.escape(row.seconds)}</td></tr>'
+        f'<td class="av-text">{result}</td><td>{visible_html(row.host)}</td><td>{visible_html(row.seconds)}</td></tr>'
     )

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .._visible import visible_html
 from .diff import diff_body
 from .style import page
 from .text import shown
@@ -23,7 +23,7 @@ def comparison_html(traces: Sequence[Trace], titles: Sequence[str | None] = ()) 
 
 def replay_html(notes: Sequence[str], original: Trace, replayed: Trace, titles: tuple[str, str]) -> str:
     """A replay: its notes, the logged and the replayed trace side by side, then what changed."""
-    notes_html = "".join(f"<div><b>Note</b>: {html.escape(note)}</div>" for note in notes)
+    notes_html = "".join(f"<div><b>Note</b>: {visible_html(note)}</div>" for note in notes)
     body = notes_html + _columns((original, replayed), titles) + diff_body(original, replayed)
     return page(body, "compare", "trace", "timeline", "diff")
 
@@ -31,8 +31,8 @@ def replay_html(notes: Sequence[str], original: Trace, replayed: Trace, titles: 
 def compare_live_html(sides: Sequence[tuple[str, str, str]]) -> str:
     """`%alloy compare` while it runs: a column per `(side, state, text so far)`."""
     columns = "".join(
-        f'<div class="alloy-compare-col"><b>{html.escape(side)}</b> <i>{html.escape(state)}</i>'
-        f'<div class="av-live-text">{html.escape(text)}</div></div>'
+        f'<div class="alloy-compare-col"><b>{visible_html(side)}</b> <i>{visible_html(state)}</i>'
+        f'<div class="av-live-text">{visible_html(text)}</div></div>'
         for side, state, text in sides
     )
     return page(f'<div class="alloy-compare alloy-compare-live">{columns}</div>', "compare")

@@ -8,7 +8,6 @@ Every cell is left-aligned and wraps, so the table fits an 800 px notebook."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -30,7 +29,7 @@ def log_table_html(calls: Sequence[LoggedCall]) -> str:
     No scripts, no links to stylesheets."""
     if not calls:
         return f"<div>{_NONE}</div>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
+    head = "".join(f"<th>{visible_html(h)}</th>" for h in HEADERS)
     body = "".join(_rows_html(call) for call in calls)
     table = f'<table class="av-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     return page(f'<div class="alloy-log av-scroll">{table}</div>', "table")
@@ -65,10 +64,10 @@ def _rows_html(call: LoggedCall) -> str:
         text = "✗ failed (the cause is above)" if failed and header == "reply" else value
         text = text.removeprefix(MODEL_PREFIX) if header == "model" else text  # as the footer shows it: narrower
         mark = f" {CUT_MARK}" if header == "reply" and not failed and _was_cut(call) else ""
-        tds.append(f"<td{title}{classes}>{html.escape(text)}{mark}</td>")
+        tds.append(f"<td{title}{classes}>{visible_html(text)}{mark}</td>")
     if not failed:
         return f"<tr>{''.join(tds)}</tr>"
-    cause = html.escape(short(call.error or call.status, _CAUSE_CHARS))
+    cause = visible_html(short(call.error or call.status, _CAUSE_CHARS))
     return (
         f'<tr class="av-failed av-cause"><td colspan="{len(HEADERS)}" class="av-text av-failed-text">✗ {cause}</td></tr>'
         f'<tr class="av-failed">{"".join(tds)}</tr>'

@@ -3,7 +3,6 @@ and invisible characters shown as stand-ins, so nothing in it is live or hidden.
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
@@ -14,7 +13,7 @@ from .style import page
 def rendered_prompt_html(text: str, where: str, grammar: dict[str, Any] | None) -> str:
     """`text` as one preformatted block under a line naming the model and host (`where`), then the
     grammar that would constrain the reply, if the server said."""
-    head = f'<div class="av-muted">The prompt {html.escape(where)} would read ({len(text)} characters):</div>'
+    head = f'<div class="av-muted">The prompt {visible_html(where)} would read ({len(text)} characters):</div>'
     body = f'<pre class="av-prompt">{visible_html(text)}</pre>'
     return page(head + body + _grammar(grammar), "tokens")
 
@@ -26,4 +25,4 @@ def _grammar(grammar: dict[str, Any] | None) -> str:
     label = kind.get(str(grammar.get("kind")), str(grammar.get("kind")))
     schema = grammar.get("schema")
     shown = f'<pre class="av-prompt">{visible_html(json.dumps(schema, indent=2))}</pre>' if schema else ""
-    return f"<details><summary>The reply is constrained by a grammar: {html.escape(label)}</summary>{shown}</details>"
+    return f"<details><summary>The reply is constrained by a grammar: {visible_html(label)}</summary>{shown}</details>"

@@ -14,7 +14,7 @@ import pytest
 from sample_tools import add
 
 import alloy_nb
-from alloy_nb import ask, logs
+from alloy_nb import ask, logs, tool
 from alloy_nb._trace import Trace
 from alloy_nb._views.diff import diff_html
 from alloy_nb._views.log_table import log_table_html
@@ -96,3 +96,46 @@ def test_the_log_table_and_the_command_line_show_them(spoofed_call: Trace, tmp_p
         shown = subprocess.run([*command, *extra], capture_output=True, timeout=60, check=True).stdout.decode()
         assert unshown(shown) == []
     assert "Open invoice<U+202E>fdp.exe" in subprocess.run(command, capture_output=True, check=True).stdout.decode()
+
+
+@tool(name=SPOOFED)
+def spoofed_add(a: int, b: int) -> int:
+    """Add two numbers (under a name that reads backwards)."""
+    return a + b
+
+
+def test_a_replay_shows_a_spoofed_tool_name_and_host_in_its_notes(tmp_path: Path, alloy_at_server, server) -> None:
+    alloy_nb.configure(log_db=str(tmp_path / "calls.db"))
+    opened = Call(SPOOFED, {"a": 1, "b": 2})
+    server.script(Reply(tool_calls=[opened]), Reply(text="Done."), Reply(tool_calls=[opened]), Reply(text="Again."))
+    _, first = ask.traced("Open it.", tools=[spoofed_add])
+    data = json.loads(first.to_json())
+    data["host"] = "http://files\u202eexample/"
+    replayed = logs.replay(Trace.from_json(json.dumps(data)))
+    assert replayed.logged_tools == (SPOOFED,)
+    page = replayed._repr_html_()
+    assert unshown(page) == []
+    assert "invoice&lt;U+202E&gt;fdp.exe answered with the logged results" in page
+    assert "http://files&lt;U+202E&gt;example/" in page
+
+
+def test_the_other_views_of_server_and_model_strings_show_them() -> None:
+    from alloy_nb._views.capabilities import capability_line_html, model_info_html
+    from alloy_nb._views.compare import compare_live_html
+    from alloy_nb._views.status import error_html, footer_html, host_status_html, status_line_html
+    from alloy_nb._views.tables import table_html
+
+    pages = [
+        compare_live_html([(SPOOFED, "streaming", "text" + HIDDEN)]),
+        table_html(["name"], [[SPOOFED]], empty="none"),
+        table_html(["name"], [], empty="none", error=SPOOFED),
+        model_info_html(SPOOFED, [SPOOFED], [(SPOOFED, HIDDEN)]),
+        capability_line_html([SPOOFED], [SPOOFED]),
+        status_line_html(SPOOFED),
+        footer_html(SPOOFED + "\n" + HIDDEN),
+        host_status_html(SPOOFED, SPOOFED),
+        error_html(SPOOFED + "\x1b[2J"),
+    ]
+    for page in pages:
+        assert unshown(page) == [], page
+        assert "invoice&lt;U+202E&gt;fdp.exe" in page, page
