@@ -96,6 +96,26 @@ def test_the_server_answers_while_refusing(url: str) -> None:
         assert client.get("/api/version").status_code == 200
 
 
+@pytest.mark.parametrize("api", ["native", "openai_chat", "openai_responses"])
+def test_a_typed_call_asking_for_a_hundred_million_items_is_a_quick_clear_error(url: str, api: str) -> None:
+    from pydantic import BaseModel, conlist
+
+    import alloy_nb
+    from alloy_nb import ask
+    from alloy_nb.errors import ServerError
+
+    class Numbers(BaseModel):
+        values: conlist(int, min_length=10**8)  # type: ignore[valid-type]
+
+    started = time.monotonic()
+    with alloy_nb.settings(host=url, model=f"ollama:{MODEL}", api=api, max_tokens=8):
+        with pytest.raises(ServerError) as refused:
+            ask("Some numbers.", output=Numbers)
+    assert time.monotonic() - started < 5
+    assert "minItems" in str(refused.value) and "at most 1000" in str(refused.value), refused.value
+    assert httpx.get(url + "/api/version", timeout=5).status_code == 200
+
+
 # --- $ref ---------------------------------------------------------------------------------
 
 BAD_REFS = {
