@@ -2,19 +2,8 @@
 
 from alloy_nb.server.app import create_app
 from alloy_nb.server.demo import DemoEngine
-from alloy_nb.server.engines import (
-    ChatRequest,
-    Engine,
-    EngineError,
-    EngineEvent,
-    Finish,
-    ModelCard,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallOut,
-    ToolCalls,
-    ToolSpec,
-)
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolCalls
+from alloy_nb.server.engines import ChatRequest, Engine, EngineError, ModelCard, ToolSpec
 from alloy_nb.server.running import bind, build_server
 from alloy_nb.server.turns import ScriptedToolCall, TurnScript
 

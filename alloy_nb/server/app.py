@@ -29,18 +29,8 @@ from starlette.types import Send
 from alloy_nb.server import ollama_api, openai_api
 from alloy_nb.server.bodies import json_body, stream_flag
 from alloy_nb.server.embed_api import EmbedForm, LegacyEmbeddings, OllamaEmbed, OpenAIEmbeddings
-from alloy_nb.server.engines import (
-    ChatRequest,
-    Embeddings,
-    Engine,
-    EngineError,
-    EngineEvent,
-    Finish,
-    TextDelta,
-    ThinkingDelta,
-    ToolCalls,
-    refusal,
-)
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCalls
+from alloy_nb.server.engines import ChatRequest, Embeddings, Engine, EngineError, refusal
 from alloy_nb.server.failures import (
     answering_failures,
     describe,

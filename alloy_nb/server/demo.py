@@ -22,19 +22,14 @@ from typing import Any
 
 import anyio
 
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolCalls
 from alloy_nb.server.engines import (
     ChatRequest,
     Embeddings,
     EmbedRequest,
     EngineError,
-    EngineEvent,
-    Finish,
     ModelCard,
     Rendered,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallOut,
-    ToolCalls,
     reply_grammar,
 )
 from alloy_nb.server.schema_example import example

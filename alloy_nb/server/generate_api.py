@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, TextDelta, ThinkingDelta
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta
+from alloy_nb.server.engines import ChatRequest
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
 from alloy_nb.server.ollama_api import NativeStream, NativeWire, done_fields, native_options, tool_calls_wire

@@ -26,19 +26,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, TokenLogprob, ToolCallOut, ToolCalls
 from alloy_nb.server.engines import (
     ChatRequest,
     Embeddings,
     EmbedRequest,
     EngineError,
-    EngineEvent,
-    Finish,
     ModelCard,
     Rendered,
-    TextDelta,
-    TokenLogprob,
-    ToolCallOut,
-    ToolCalls,
     ToolSpec,
     reply_grammar,
 )

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alloy_nb.server.engines import Embeddings, EngineEvent
+from alloy_nb.server.engine_events import EngineEvent
+from alloy_nb.server.engines import Embeddings
 from alloy_nb.server.llama_sampling import Sampling
 
 MAX_QUEUE = 512  # Ollama's default OLLAMA_MAX_QUEUE

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import llama_cpp as lc
 import numpy as np
 
-from alloy_nb.server.engines import TokenLogprob
+from alloy_nb.server.engine_events import TokenLogprob
 
 if TYPE_CHECKING:
     from alloy_nb.server.llama_loaded import LoadedModel

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import llama_cpp as lc
 
-from alloy_nb.server.engines import EngineError, Finish, TextDelta, TokenLogprob
+from alloy_nb.server.engine_events import Finish, TextDelta, TokenLogprob
+from alloy_nb.server.engines import EngineError
 from alloy_nb.server.llama_embed import EmbedWork
 from alloy_nb.server.llama_jobs import BUSY, MAX_QUEUE, EmbedJob, Job
 from alloy_nb.server.llama_loaded import BATCH_TOKENS, LoadedModel

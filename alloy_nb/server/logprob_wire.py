@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alloy_nb.server.engines import TokenLogprob
+from alloy_nb.server.engine_events import TokenLogprob
 from alloy_nb.server.wire import BadRequest
 
 MAX_TOP_LOGPROBS = 20  # Ollama's and OpenAI's bound

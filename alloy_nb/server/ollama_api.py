@@ -9,16 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alloy_nb.server.engines import (
-    ChatRequest,
-    EngineEvent,
-    Finish,
-    ModelCard,
-    Rendered,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallOut,
-)
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut
+from alloy_nb.server.engines import ChatRequest, ModelCard, Rendered
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
 from alloy_nb.server.wire import (

@@ -7,16 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alloy_nb.server.engines import (
-    ChatRequest,
-    EngineEvent,
-    Finish,
-    ModelCard,
-    TextDelta,
-    ThinkingDelta,
-    TokenLogprob,
-    ToolCallOut,
-)
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, TokenLogprob, ToolCallOut
+from alloy_nb.server.engines import ChatRequest, ModelCard
 from alloy_nb.server.logprob_wire import openai_logprobs, top_logprobs
 from alloy_nb.server.wire import (
     Reply,

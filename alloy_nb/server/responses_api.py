@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolSpec
+from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut
+from alloy_nb.server.engines import ChatRequest, ToolSpec
 from alloy_nb.server.openai_api import OpenAIWire
 from alloy_nb.server.wire import (
     BadRequest,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from alloy_nb.server.engines import TextDelta, TokenLogprob
+from alloy_nb.server.engine_events import TextDelta, TokenLogprob
 
 DEMO_DIMENSIONS = 384
 _FILLERS = (" the", " a", ",", ".", " and", " to", " of", " is", " in", " it", "\n", " I", " you", " that",

@@ -10,7 +10,8 @@ from typing import Any, Protocol, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alloy_nb.server.engines import ChatRequest, EngineEvent, Finish, ModelCard, TokenLogprob, ToolCallOut, ToolSpec
+from alloy_nb.server.engine_events import EngineEvent, Finish, TokenLogprob, ToolCallOut
+from alloy_nb.server.engines import ChatRequest, ModelCard, ToolSpec
 
 
 class WireModel(BaseModel):

@@ -12,7 +12,8 @@ import openai
 import pytest
 from serve_process import serve_command, wait_until_answering
 
-from alloy_nb.server.engines import ChatRequest, ToolCalls, ToolSpec
+from alloy_nb.server.engine_events import ToolCalls
+from alloy_nb.server.engines import ChatRequest, ToolSpec
 from alloy_nb.server.llama_engine import _tool_reply
 
 EMBEDDED = "smollm2:135m"

@@ -22,7 +22,8 @@ from wire_shapes import message
 from alloy_nb import ConfigurationError, ServerError, ask
 from alloy_nb._outputs import output_spec
 from alloy_nb.server import ChatRequest, EngineEvent
-from alloy_nb.server.engines import EngineError, Finish
+from alloy_nb.server.engine_events import Finish
+from alloy_nb.server.engines import EngineError
 from alloy_nb.server.turns import TurnScript
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
 
