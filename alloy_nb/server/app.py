@@ -13,6 +13,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
@@ -155,12 +156,12 @@ def _endpoint(handle: Callable[[Request, F], Awaitable[Response]], form: F) -> C
     return endpoint
 
 
+@dataclass(frozen=True)
 class _ChatHandler:
     """Runs one chat request through the engine and answers in the request's dialect."""
 
-    def __init__(self, engine: Engine, loaded: LoadedModels) -> None:
-        self._engine = engine
-        self._loaded = loaded
+    engine: Engine
+    loaded: LoadedModels
 
     async def handle(self, request: Request, dialect: Dialect) -> Response:
         started = time.perf_counter_ns()
@@ -170,17 +171,17 @@ class _ChatHandler:
             check_schemas(chat)
         except BadRequest as error:
             return error_response(dialect, error.status, str(error))
-        card = find_card(self._engine.models(), chat.model)
+        card = find_card(self.engine.models(), chat.model)
         refused = refusal(card, chat) if card is not None else None
         if refused is not None:
             return error_response(dialect, 400, refused)
         # no messages (no prompt): a request to load or unload the model, answered as Ollama answers it
         if card is not None and not chat.messages and (load := dialect.loaded(chat, _load_reason(chat))):
-            self._loaded.used(card.name, chat.keep_alive)
+            self.loaded.used(card.name, chat.keep_alive)
             return JSONResponse(load)
         if chat.render_only and isinstance(dialect, OllamaDialect):
             return await self._rendered(chat, dialect)
-        events = self._engine.generate(chat)
+        events = self.engine.generate(chat)
         try:
             if chat.stream:
                 first = await anext(events, Finish())
@@ -191,7 +192,7 @@ class _ChatHandler:
         except Exception as error:
             log_failure(request, describe(error))
             return error_response(dialect, 500, describe(error))
-        self._loaded.used(card.name if card is not None else chat.model, chat.keep_alive)
+        self.loaded.used(card.name if card is not None else chat.model, chat.keep_alive)
         if not chat.stream:
             return JSONResponse(dialect.reply(chat, reply, time.perf_counter_ns() - started))
         body = _stream(request, dialect.renderer(chat, started), first, events)
@@ -200,18 +201,18 @@ class _ChatHandler:
     async def _rendered(self, chat: ChatRequest, dialect: OllamaDialect) -> Response:
         """The prompt the model would read, generating nothing (Ollama's ``_debug_render_only``)."""
         try:
-            rendered = await self._engine.render(chat)
+            rendered = await self.engine.render(chat)
         except EngineError as error:
             return error_response(dialect, error.status, error.message)
         return JSONResponse(dialect.rendered(chat, rendered))
 
 
+@dataclass(frozen=True)
 class _EmbedHandler:
     """Runs one embedding request through the engine and answers in the request's form."""
 
-    def __init__(self, engine: Engine, loaded: LoadedModels) -> None:
-        self._engine = engine
-        self._loaded = loaded
+    engine: Engine
+    loaded: LoadedModels
 
     async def handle(self, request: Request, form: EmbedForm) -> Response:
         started = time.perf_counter_ns()
@@ -219,17 +220,17 @@ class _EmbedHandler:
             embed = form.parse(await json_body(request))
         except BadRequest as error:
             return error_response(form, error.status, str(error))
-        card = find_card(self._engine.models(), embed.model)
+        card = find_card(self.engine.models(), embed.model)
         if card is None:
             return error_response(form, 404, f"model '{embed.model}' not found")
         try:
-            result = await _unless_disconnected(request, self._engine.embed(embed)) if embed.inputs else Embeddings([])
+            result = await _unless_disconnected(request, self.engine.embed(embed)) if embed.inputs else Embeddings([])
             if result is None:  # the client went away: nobody to answer
                 return Response(status_code=499)
             body = form.reply(embed, result, time.perf_counter_ns() - started)
         except EngineError as error:
             return error_response(form, error.status, error.message)
-        self._loaded.used(card.name, embed.keep_alive)
+        self.loaded.used(card.name, embed.keep_alive)
         return JSONResponse(body)
 
 

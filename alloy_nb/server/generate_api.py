@@ -9,20 +9,24 @@ model file's own template and keeps no token history, so it says so rather than 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta
 from alloy_nb.server.engines import ChatRequest
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
-from alloy_nb.server.ollama_api import NativeStream, NativeWire, done_fields, native_options, tool_calls_wire
-from alloy_nb.server.wire import BadRequest, Reply, WireModel, json_line, timestamp, validate
+from alloy_nb.server.ollama_api import (
+    GenerationFields,
+    NativeStream,
+    NativeWire,
+    done_fields,
+    native_options,
+    tool_calls_wire,
+)
+from alloy_nb.server.wire import BadRequest, Reply, json_line, timestamp, validate
 
 
-class _GenerateBody(WireModel):
-    """(A null field reads as its empty value, as Ollama reads it.)"""
-
-    model: str
+class _GenerateBody(GenerationFields):
     prompt: str | None = None
     suffix: str | None = None
     system: str | None = None
@@ -30,13 +34,6 @@ class _GenerateBody(WireModel):
     context: list[int] | None = None
     raw: bool | None = None
     images: list[str] | None = None
-    format: dict[str, Any] | Literal["", "json"] | None = None
-    options: dict[str, Any] | None = None
-    stream: bool = True
-    think: bool | str | None = None
-    keep_alive: float | str | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
 
 
 class GenerateDialect(NativeWire):

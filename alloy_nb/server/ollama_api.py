@@ -50,17 +50,23 @@ class _Message(WireModel):
     images: list[str] | None = None
 
 
-class _ChatBody(ToolSwitches):
+class GenerationFields(WireModel):
+    """What /api/chat and /api/generate both take: the model, and how it generates and streams.
+    (A null field reads as its empty value, as Ollama reads it.)"""
+
     model: str
-    messages: list[_Message] = Field(default_factory=list)  # none: a request to load the model
-    tools: list[ToolDef] | None = None
     format: dict[str, Any] | Literal["", "json"] | None = None
     options: dict[str, Any] | None = None
     stream: bool = True
     think: bool | str | None = None
     keep_alive: float | str | None = None
-    logprobs: bool = False
+    logprobs: bool | None = None
     top_logprobs: int | None = None
+
+
+class _ChatBody(ToolSwitches, GenerationFields):
+    messages: list[_Message] = Field(default_factory=list)  # none: a request to load the model
+    tools: list[ToolDef] | None = None
     debug_render_only: bool = Field(False, alias="_debug_render_only")
 
 
@@ -111,7 +117,7 @@ class OllamaDialect(NativeWire):
             options=options,
             stream=chat.stream,
             think=chat.think,
-            logprobs=chat.logprobs,
+            logprobs=bool(chat.logprobs),
             top_logprobs=top_logprobs(chat.top_logprobs),
             keep_alive=keep_alive(chat.keep_alive),
             render_only=chat.debug_render_only,
