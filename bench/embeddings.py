@@ -3,8 +3,9 @@
 same GGUF file, mean pooling, normalized, flash attention and the server's batch size and threads).
 
 The two take turns, never overlapping, in a rotating order after a warm-up of each. The server's
-time includes HTTP and JSON both ways. Goal: at most 1.3x the direct call's time; the rows also say
-how far apart the vectors are (lowest cosine similarity of a text's two vectors).
+time includes HTTP and JSON both ways. Goal (issue 28): at least 0.9x the direct call's speed, so at
+most 1/0.9 = 1.11x its time; the rows also say how far apart the vectors are (lowest cosine
+similarity of a text's two vectors).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from bench.timing import interleaved
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
-TIME_GOAL = 1.3
+SPEED_GOAL = 0.9
+TIME_LIMIT = 1 / SPEED_GOAL  # the same goal as a time ratio: about 1.11
 TEXTS = [f"Note {i}: the river ran high after {i % 7 + 2} days of rain in the valley." for i in range(64)]
 DIRECT = "llama-cpp-python Llama.embed"
 
@@ -80,8 +82,8 @@ def run(quick: bool = False) -> list[Row]:
         timings["direct"],
         DIRECT,
         scale=1e3,
-        goal=f"ratio ≤ {TIME_GOAL}",
-        limit=TIME_GOAL,
+        goal=f"speed ≥ {SPEED_GOAL}x (ratio ≤ {TIME_LIMIT:.2f})",
+        limit=TIME_LIMIT,
     )
     row.notes["lowest cosine server vs direct"] = f"{closest:.6f}"
     return [row]

@@ -1,8 +1,10 @@
 """alloy_nb's HTML views in real JupyterLab at 800 px, light and dark: a tool-calling trace with its
 timeline, a batch table with a failed row and its timeline, a replay with its diff, the call log, a
-comparison, the picker and the models table. Each reads (text contrast against what it sits on, translucent tints composited,
-at least 3:1; a timeline bar's tooltip too) and fits (nothing wider than its output area, no table that
-needs to scroll).
+comparison, the picker, the models table, a reply's tokens with their table of alternatives (opened by
+a click and from the keyboard) and the rendered prompt. Each reads (text contrast against what it sits
+on, translucent tints composited, at least 3:1; a timeline bar's tooltip too; each alternative drawn
+inside its table at 11 px or more) and fits (nothing wider than its output area, no table that needs
+to scroll).
 Screenshots of each view go to test-artifacts/browser/views-*.png."""
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ SETUP = (
     "                           delay=0.2),\n"
     "              ScriptedTurn(chunks=['2 + 3 ', '= 5.'], delay=0.1, chunk_delay=0.05))"
 )
+TOKENS = ["Tides ", "follow ", "the ", "moon", ".", " The ", "sun ", "helps."]
 VIEWS = {  # name → the cell that shows it
     "trace": "value, trace = ask.traced('Add 2 and 3.', tools=[add])\ntrace",
     "batch": (
@@ -46,17 +49,14 @@ VIEWS = {  # name → the cell that shows it
     "compare": '%alloy compare --max-tokens 20 "Name a colour and explain, at length, why that colour is the one."',
     "picker": "%alloy picker",
     "models": "%alloy models",
-    "tokens": (
-        "engine.script(ScriptedTurn(chunks=['Tides ', 'follow ', 'the ', 'moon', '.', ' The ', 'sun ', 'helps.']))\n"
-        "ask.traced('Why tides?', top_logprobs=5)[1].tokens()"
-    ),
+    "tokens": f"engine.script(ScriptedTurn(chunks={TOKENS!r}))\nask.traced('Why tides?', top_logprobs=5)[1].tokens()",
     "prompt": "alloy_nb.rendered_prompt('Add 2 and 3.', tools=[add], system='Be brief.')",
 }
 
-# Every text in the output areas whose contrast against what it sits on is under `floor`: the
-# backgrounds of every ancestor composited (translucent tints included), the text's colour blended by
-# each ancestor's opacity. Computed colours come as rgb()/rgba(), or color(srgb …) for color-mix().
-_CONTRAST_JS = """({selector, floor}) => {
+# Colour helpers for the checks below: a computed colour parsed (rgb()/rgba(), or color(srgb …) for
+# color-mix()), one colour composited over another, relative luminance, and the backdrop of an element
+# (the backgrounds of every ancestor composited, translucent tints included).
+_COLOURS_JS = """
   const parse = (text) => {
     const m = (text.match(/[\\d.]+/g) || []).map(Number);
     if (m.length < 3) return [0, 0, 0, 0];
@@ -71,6 +71,14 @@ _CONTRAST_JS = """({selector, floor}) => {
     for (let node = el; node; node = node.parentElement) layers.push(parse(getComputedStyle(node).backgroundColor));
     return layers.reverse().reduce((below, layer) => over(layer, below), [255, 255, 255]);
   };
+"""
+
+# Every text in the output areas whose contrast against what it sits on is under `floor`, the text's
+# colour blended by each ancestor's opacity.
+_CONTRAST_JS = (
+    """({selector, floor}) => {"""
+    + _COLOURS_JS
+    + """
   const found = [];
   let lowest = Infinity;
   for (const area of document.querySelectorAll(selector + ' .jp-OutputArea-output')) {
@@ -89,6 +97,35 @@ _CONTRAST_JS = """({selector, floor}) => {
   }
   return {found: found.slice(0, 20), lowest};
 }"""
+)
+
+# The open table of a token view's alternatives: its rows, the alternatives shown (each drawn, inside the
+# table's box, at least 11 px) and any of them whose contrast against what it sits on is under `floor`.
+_ALTERNATIVES_JS = (
+    """(details, floor) => {"""
+    + _COLOURS_JS
+    + """
+  const box = details.querySelector('.av-scroll').getBoundingClientRect();
+  const rows = details.querySelectorAll('tbody tr');
+  const unreadable = [];
+  let codes = 0;
+  for (const row of rows) {
+    for (const code of row.lastElementChild.querySelectorAll('code')) {
+      codes += 1;
+      const rect = code.getBoundingClientRect(), style = getComputedStyle(code);
+      const fg = parse(style.color), bg = backdrop(code);
+      const [hi, lo] = [lum(over(fg, bg)), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const problem = !rect.width || !rect.height || style.visibility === 'hidden' ? 'not drawn'
+        : rect.left < box.left - 1 || rect.right > box.right + 1 ? 'outside the table'
+        : parseFloat(style.fontSize) < 11 ? `${style.fontSize} text`
+        : ratio < floor ? `contrast ${ratio.toFixed(2)}` : '';
+      if (problem) unreadable.push(`${code.textContent}: ${problem}`);
+    }
+  }
+  return {rows: rows.length, codes, unreadable: unreadable.slice(0, 20)};
+}"""
+)
 
 # Everything in an output area that reaches past its right edge, an output that scrolls sideways,
 # and a table box of alloy_nb's that needs its scroll bar (at 800 px the cells must wrap instead).
@@ -111,6 +148,25 @@ _FIT_JS = """(selector) => {
 }"""
 
 
+def _open_the_alternatives(page: Any, outputs: Any) -> Any:
+    """Open the token view's table of alternatives with a click, close and open it again from the
+    keyboard, and check each token's hover names its alternatives; the open table."""
+    table = outputs.locator("details .av-table")
+    assert not table.is_visible()  # closed until asked for
+    summary = outputs.locator("details summary", has_text="probabilities and alternatives")
+    summary.click()
+    table.wait_for(state="visible")
+    for state in ("hidden", "visible"):  # readable without a mouse
+        summary.focus()
+        page.keyboard.press("Enter")
+        table.wait_for(state=state)
+    first = outputs.locator(".av-tokens .av-tok").first
+    first.hover()
+    hover = first.get_attribute("title") or ""
+    assert hover.startswith('"Tides " ') and hover.count("%") == 6 and " · " in hover, hover
+    return outputs.locator("details")
+
+
 def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, artifacts_dir: Path) -> None:
     notebook = run_new_notebook(lab, page, "views.ipynb", [SETUP, *VIEWS.values()])
     assert "Error" not in notebook.errors(), notebook.errors()
@@ -128,6 +184,7 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
     ):
         assert notebook.outputs(cells[name]).locator(locator).count() > 0, f"the {name} view shows {locator}"
     notebook.outputs(cells["batch"]).locator("summary", has_text="timeline").click()  # open: checked too
+    alternatives = _open_the_alternatives(page, notebook.outputs(cells["tokens"]))  # open: checked too
     page.locator(".jp-SideBar .lm-TabBar-tab.lm-mod-current").first.click()  # fold the file browser
     page.set_viewport_size({"width": 800, "height": 1400})
 
@@ -142,6 +199,12 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
         timeline.scroll_into_view_if_needed()
         timeline.locator(".at-tl-bar").first.hover()  # its tooltip shows: read and fit with the rest
         timeline.screenshot(path=str(artifacts_dir / f"views-timeline-tip-800px-{shade}.png"))
+        alternatives.scroll_into_view_if_needed()
+        alternatives.screenshot(path=str(artifacts_dir / f"views-tokens-alternatives-800px-{shade}.png"))
+        shown = alternatives.evaluate(_ALTERNATIVES_JS, FLOOR)
+        assert shown["rows"] == len(TOKENS) and shown["codes"] == len(TOKENS) * 5, shown
+        if shown["unreadable"]:
+            problems[f"{theme}: alternatives"] = shown["unreadable"]
         contrast = page.evaluate(_CONTRAST_JS, {"selector": _CELLS, "floor": FLOOR})
         lowest[shade] = round(contrast["lowest"], 2)
         if found := contrast["found"] + page.evaluate(_FIT_JS, _CELLS):
@@ -160,3 +223,9 @@ def test_views_read_and_fit_at_800_px_in_light_and_dark(lab: Any, page: Any, art
         "'faint'" in found for found in page.evaluate(_CONTRAST_JS, {"selector": _CELLS, "floor": FLOOR})["found"]
     )
     assert any(found.startswith("PRE scrolls") for found in page.evaluate(_FIT_JS, _CELLS))
+    alternatives.evaluate(  # the alternatives' check sees a faint one, a tiny one and a hidden one
+        """(details) => { const codes = details.querySelectorAll('tbody td:last-child code');
+      codes[0].style.color = 'rgba(0, 0, 0, 0.05)'; codes[1].style.fontSize = '8px'; codes[2].style.display = 'none'; }"""
+    )
+    caught = alternatives.evaluate(_ALTERNATIVES_JS, FLOOR)["unreadable"]
+    assert [found.split(": ")[1].split(" ")[0] for found in caught] == ["contrast", "8px", "not"], caught
