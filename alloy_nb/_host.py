@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._client_cache import ClientCache
-from ._config import Config, current, redact_host
+from ._config import Config, authorization_scheme, current, redact_host
 from .errors import http_failure, no_server
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ class Host:
         answer = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else None
         if reply.status_code >= 400:
             detail = answer.get("error") if isinstance(answer, dict) else None
-            raise http_failure(self.shown, reply.status_code, str(detail or reply.text[:500]))
+            credentials = authorization_scheme(self.headers)
+            raise http_failure(self.shown, reply.status_code, str(detail or reply.text[:500]), credentials=credentials)
         return answer if isinstance(answer, dict) else {}
 
     def models(self) -> tuple[HostModel, ...]:
@@ -156,6 +157,9 @@ class Host:
             )
         except (httpx.HTTPStatusError, ollama.ResponseError) as exc:
             status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else exc.status_code
+            if status in (401, 403):  # a host that wants a key: say whether one was sent
+                refused = http_failure(self.shown, status, "", credentials=authorization_scheme(self.headers))
+                return HostInfo(self.url, error=str(refused))
             return HostInfo(
                 self.url, error=f"The server at {self.shown} answered HTTP {status}; is it an Ollama server?"
             )

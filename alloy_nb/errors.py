@@ -221,9 +221,13 @@ def timed_out(host: str, seconds: float) -> ServerError:
     )
 
 
-def http_failure(host: str, status: int, detail: str) -> ServerError:
+def http_failure(host: str, status: int, detail: str, *, credentials: str | None = None) -> ServerError:
+    """An HTTP error answer; `credentials` names the Authorization the request carried (its scheme:
+    "Bearer", "Basic"; None: none), so a 401 or 403 says whether a key was missing or refused."""
+    hint = _auth_hint(credentials) if status in (401, 403) else _status_hint(status)
+    said = f": {one_line(detail, 500).rstrip('.')}" if detail.strip() else ""
     return ServerError(
-        f"The server at {host} answered HTTP {status}: {one_line(detail, 500).rstrip('.')}. {_status_hint(status)}",
+        f"The server at {host} answered HTTP {status}{said}. {hint}",
         status_code=status,
         body=detail,
         transient=status in TRANSIENT_STATUSES,
@@ -310,12 +314,24 @@ def one_line(problem: object, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _status_hint(status: int) -> str:
-    if status in (401, 403):
+def _auth_hint(credentials: str | None) -> str:
+    if credentials is None:
         return (
-            "The host wants a key, or refused the one sent: set OLLAMA_API_KEY (for ollama.com, a key from "
+            "No key was sent, and the host wants one: set OLLAMA_API_KEY (for ollama.com, a key from "
             "ollama.com/settings/keys) or configure(api_key=...), or headers={'Authorization': ...} for a proxy."
         )
+    if credentials.lower() == "basic":
+        return (
+            "It refused the user and password sent (Authorization: Basic, from user:password@ in the host or "
+            "from headers=): check them."
+        )
+    return (
+        f"It refused the key sent (Authorization: {credentials}, from OLLAMA_API_KEY, configure(api_key=...) or "
+        "headers=): check it, or make a new one (for ollama.com at ollama.com/settings/keys)."
+    )
+
+
+def _status_hint(status: int) -> str:
     if 300 <= status < 400:
         return (
             "That is a redirect, which alloy_nb never follows: it would send the conversation and your headers "

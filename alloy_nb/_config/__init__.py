@@ -11,7 +11,7 @@ Precedence, highest first: per-call arguments > `settings(...)` scopes > `config
 
 from .._choices import MODEL_PREFIX
 from .environment import ENV_NAMES, ENV_VARS, settings_table_markdown
-from .host_url import DEFAULT_HOST, connection, normalize_host, redact_host
+from .host_url import DEFAULT_HOST, authorization_scheme, connection, normalize_host, redact_host
 from .layers import (
     KEYWORD_ALIASES,
     configure,
@@ -33,6 +33,7 @@ __all__ = [
     "REQUEST_SETTINGS",
     "THINK_LEVELS",
     "Config",
+    "authorization_scheme",
     "configure",
     "configured",
     "connection",

@@ -4,7 +4,7 @@ header, and hosts redacted for display."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from urllib.parse import unquote
 
@@ -90,6 +90,25 @@ def connection(
     if api_key and not any(name.lower() == "authorization" for name, _ in sent):
         sent = tuple(sorted((*sent, ("Authorization", f"Bearer {api_key}"))))
     return url, sent
+
+
+def authorization_scheme(headers: Iterable[tuple[str, str]]) -> str | None:
+    """The scheme of the Authorization header among `headers` ("Bearer", "Basic"; "credentials" for
+    any other value), never a part of its secret; None without one.
+
+    >>> authorization_scheme([("Authorization", "Bearer k1")]), authorization_scheme([("X-Team", "t")])
+    ('Bearer', None)
+    >>> authorization_scheme([("authorization", "sk-secret")])
+    'credentials'
+    """
+    for name, value in headers:
+        if name.lower() == "authorization":
+            scheme = value.partition(" ")[0].lower()
+            return _SCHEMES.get(scheme, "credentials") if " " in value else "credentials"
+    return None
+
+
+_SCHEMES = {"bearer": "Bearer", "basic": "Basic", "digest": "Digest", "token": "Token"}
 
 
 @lru_cache(maxsize=64)

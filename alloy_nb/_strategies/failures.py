@@ -17,7 +17,7 @@ import httpx
 from pydantic import ValidationError
 
 from .. import errors
-from .._config import Config, redact_host
+from .._config import Config, authorization_scheme, redact_host
 from .._host import Host, HostInfo
 from ..errors import AlloyError, ModelNotFound
 
@@ -79,7 +79,8 @@ def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyE
             return ModelNotFound(detail)  # the caller adds what the host has
         if status < 0:  # the ollama SDK's reading of an error line in the middle of a streamed reply
             return errors.failed_mid_reply(host, detail)
-        return errors.http_failure(host, status, detail)
+        credentials = authorization_scheme(config.request_headers.items())
+        return errors.http_failure(host, status, detail, credentials=credentials)
     if isinstance(problem, json.JSONDecodeError):
         return errors.not_json(host, problem.doc)
     if isinstance(problem, (httpx.TimeoutException, TimeoutError)):  # TimeoutError: the async deadline

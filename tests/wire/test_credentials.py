@@ -102,11 +102,37 @@ def test_a_401_says_where_the_key_goes_and_never_shows_it(server, api: str, monk
 
     monkeypatch.setenv("OLLAMA_API_KEY", API_KEY)
     server.script(ScriptedTurn(status=401, error="unauthorized"))
-    with pytest.raises(ServerError, match=r"HTTP 401.*set OLLAMA_API_KEY") as refused:
+    with pytest.raises(ServerError, match=r"HTTP 401.*refused the key sent.*OLLAMA_API_KEY") as refused:
         ask("hi", api=api, transient_retries=0)
     assert API_KEY not in str(refused.value) and API_KEY not in (
         refused.value.trace.to_json() if refused.value.trace else ""
     )
+
+
+@pytest.mark.parametrize("api", STRATEGIES)
+@pytest.mark.parametrize(
+    ("sent", "says"),
+    [
+        ({}, "No key was sent"),
+        ({"api_key": "k-refused-1"}, "It refused the key sent (Authorization: Bearer"),
+        ({"headers": {"Authorization": "k-raw-token-2"}}, "It refused the key sent (Authorization: credentials"),
+        ({"host": "BASIC"}, "It refused the user and password sent (Authorization: Basic"),
+    ],
+    ids=["none", "api_key", "raw header", "basic"],
+)
+def test_a_401_says_whether_a_key_was_missing_or_refused(server, api: str, sent: dict, says: str, monkeypatch) -> None:
+    from alloy_nb import ServerError
+    from alloy_nb.testing import ScriptedTurn
+
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    settings = {key: with_credentials(server.url) if value == "BASIC" else value for key, value in sent.items()}
+    server.script(ScriptedTurn(status=401, error="unauthorized"))
+    with pytest.raises(ServerError) as refused:
+        ask("hi", api=api, transient_retries=0, **settings)
+    message = str(refused.value)
+    assert "HTTP 401" in message and says in message, message
+    for secret in ("k-refused-1", "k-raw-token-2", SECRET):
+        assert secret not in message
 
 
 def test_ollama_com_is_a_tls_host_on_port_443() -> None:
