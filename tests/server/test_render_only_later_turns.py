@@ -7,30 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sample_tools import SHOP_TOOLS_WIRE as TOOLS
 
 EMBEDDED = "smollm2:135m"
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup_price",
-            "description": "Look up the price of an item in the shop, in euros.",
-            "parameters": {"type": "object", "required": ["item"], "properties": {"item": {"type": "string"}}},
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "apply_discount",
-            "description": "Apply a percentage discount to a price and return the new price.",
-            "parameters": {
-                "type": "object",
-                "required": ["price", "percent"],
-                "properties": {"price": {"type": "number"}, "percent": {"type": "number"}},
-            },
-        },
-    },
-]
 QUESTION = {"role": "user", "content": "What does cake cost after a 20 percent discount?"}
 PRICE_CALL = [
     {

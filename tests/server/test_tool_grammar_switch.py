@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from sample_tools import SHOP_TOOLS_WIRE as TOOLS
 from serve_process import serve_command, wait_until_answering
 
 from alloy_nb.server.engine_events import ToolCalls
@@ -20,28 +21,6 @@ EMBEDDED = "smollm2:135m"
 QUESTION = "What does cake cost after a 20 percent discount?"
 SYSTEM = "You are a shop assistant. Call exactly one tool at a time."  # notebook 03's, which SmolLM2 does not follow
 CHAT = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
-TOOLS = [  # as alloy_nb's native strategy writes notebook 03's tools (the model reads them in this order)
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup_price",
-            "description": "Look up the price of an item in the shop, in euros.",
-            "parameters": {"type": "object", "required": ["item"], "properties": {"item": {"type": "string"}}},
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "apply_discount",
-            "description": "Apply a percentage discount to a price and return the new price.",
-            "parameters": {
-                "type": "object",
-                "required": ["price", "percent"],
-                "properties": {"price": {"type": "number"}, "percent": {"type": "number"}},
-            },
-        },
-    },
-]
 ENDPOINTS = ("native", "openai_chat", "openai_responses")
 
 
