@@ -22,7 +22,7 @@ from .._config import redact_host
 from .._messages import ToolCall, ToolResult
 from .._strategies import Exchange, StreamChunk, Turn, strategy_for
 from ..errors import AlloyError, no_valid_chunks, tool_calls_cut_off
-from .conversation import CallSpec, RunTools, Send, conversation
+from .conversation import CallSpec, Effect, RunTools, Send, conversation
 from .drivers import (
     ToolRunner,
     finish_ok,
@@ -89,12 +89,7 @@ class StreamRun:
         error: BaseException | None = None
         result: Any = None
         try:
-            while True:
-                try:
-                    effect = steps.send(result)
-                except StopIteration as done:
-                    self.value, self.ended = done.value, True
-                    break
+            while (effect := self._next_effect(steps, result)) is not None:
                 if isinstance(effect, Send):
                     result = yield from self._turn(effect)
                 else:
@@ -105,6 +100,14 @@ class StreamRun:
         finally:
             steps.close()
             self.close(error)
+
+    def _next_effect(self, steps: Generator[Effect, Any, Any], result: Any) -> Effect | None:
+        """The conversation's next effect, given the last one's result; None once it has ended, its value kept."""
+        try:
+            return steps.send(result)
+        except StopIteration as done:
+            self.value, self.ended = done.value, True
+            return None
 
     def _turn(self, effect: Send) -> Generator[Piece, None, Turn]:
         gatherer = self._gathering(effect)
@@ -165,12 +168,7 @@ class StreamRun:
             if spec is not self.spec:
                 self.use(spec)
             steps = conversation(self.spec, self.strategy, stream=True)
-            while True:
-                try:
-                    effect = steps.send(result)
-                except StopIteration as done:
-                    self.value, self.ended = done.value, True
-                    break
+            while (effect := self._next_effect(steps, result)) is not None:
                 # each inner generator is closed here, in this task: left to the collector, it would close
                 # its HTTP response in another task
                 if isinstance(effect, Send):
