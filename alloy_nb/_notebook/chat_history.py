@@ -7,11 +7,16 @@ every request, reply and tool run in order, the turns numbered on across exchang
 packed, each exchange starting when the one before ended (the minutes the user spent typing are not
 the model's). Only exchanges that ended with a reply are sent again as history; a failed or stopped one
 stays in the trace.
+
+`sent_history_note` says, under a `%%alloy --chat` reply, what history went with the prompt: a model
+that answers as if it had none (the 135M model told "My name is Ada" later says it is Elara) was sent
+it and did not use it, which the note says, and a first `--chat` cell sent none, which it says too.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +72,34 @@ class ChatHistory:
     def trace(self) -> Trace | None:
         """The whole conversation as one trace (see `conversation_trace`); None before the first exchange."""
         return conversation_trace(self.traces)
+
+
+def sent_history_note(history: list[dict[str, str]]) -> str:
+    """What a `--chat` cell sent before its prompt, and what a reply that ignores it means.
+
+    >>> print(sent_history_note([]))
+    --chat sent no earlier exchange: this is the first --chat cell since the kernel started or %alloy reset (a cell without --chat is not remembered). This exchange goes with the next --chat cell.
+    >>> print(sent_history_note([{"role": "user", "content": "I am Ada."}, {"role": "assistant", "content": "Hi Ada!"}]))
+    --chat sent 1 earlier exchange (2 messages) before this prompt. A reply that ignores it had it and did not use it: small models often answer the last message alone. Repeat what matters in the prompt or in -s, or try a larger model; %alloy trace shows the request as sent.
+      you:   I am Ada.
+      model: Hi Ada!
+    """
+    if not history:
+        return (
+            "--chat sent no earlier exchange: this is the first --chat cell since the kernel started or %alloy "
+            "reset (a cell without --chat is not remembered). This exchange goes with the next --chat cell."
+        )
+    count = len(history) // 2
+    exchanges, them = ("1 earlier exchange", "it") if count == 1 else (f"{count} earlier exchanges", "them")
+    lines = [
+        f"--chat sent {exchanges} ({len(history)} messages) before this prompt. A reply that ignores {them} had "
+        f"{them} and did not use {them}: small models often answer the last message alone. Repeat what matters in "
+        "the prompt or in -s, or try a larger model; %alloy trace shows the request as sent."
+    ]
+    for message in history:
+        who = "you:  " if message["role"] == "user" else "model:"
+        lines.append(f"  {who} {textwrap.shorten(message['content'], 100, placeholder='…') or '(empty)'}")
+    return "\n".join(lines)
 
 
 def conversation_trace(traces: list[Trace]) -> Trace | None:

@@ -6,7 +6,8 @@ The magics are one IPython `Magics` class assembled by topic:
     cell_calls.py       what a %%alloy cell does
     subcommands.py      %alloy config, models, ps, picker, trace, history, log, replay, compare, ...
     server_commands.py  %alloy serve, stop, pull
-    magic_flags.py      the flags, their parsing and %alloy help
+    magic_flags.py      the flags, their parsing and %alloy help's text
+    help_view.py        %alloy help as shown: wrapped at spaces in a notebook
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class AlloyMagics(Subcommands, ServerCommands):
         self._store(value, trace, args.as_name)
         if args.chat:
             self.chat_calls.add(trace.id)
+            _show_sent_history(options.get("history", []))
             if trace.status == "ok":
                 self._remember_exchange(prompt, trace)
         if args.logprobs is not None:
@@ -109,8 +111,10 @@ class AlloyMagics(Subcommands, ServerCommands):
     @magic_arguments("alloy help")
     def _cmd_help(self, rest: str) -> None:
         """What each %alloy command does, and how to start."""
+        from .help_view import help_bundle
+
         parse_flags(self._cmd_help, rest)
-        print(help_text(self.alloy.parser.format_usage().strip(), self.subcommands()))
+        display(help_bundle(help_text(self.alloy.parser.format_usage().strip(), self.subcommands())), raw=True)
 
     # --- errors ------------------------------------------------------------------------------
 
@@ -123,6 +127,15 @@ class AlloyMagics(Subcommands, ServerCommands):
             close_open_streams()
         if error is not None and result.execution_count is not None:
             self.errors[result.execution_count] = "".join(traceback.format_exception_only(type(error), error)).strip()
+
+
+def _show_sent_history(history: list[dict[str, str]]) -> None:
+    """Under a `--chat` reply: the history sent with it, and what a reply that ignores it means."""
+    from .._views.chat import sent_history_html
+    from .chat_history import sent_history_note
+
+    note = sent_history_note(history)
+    display({"text/plain": note, "text/html": sent_history_html(note.splitlines()[0], history)}, raw=True)
 
 
 def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:

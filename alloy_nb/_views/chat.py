@@ -1,5 +1,6 @@
 """The chat panel's pieces as HTML: a turn of the user's, a reply as it streams and once it has ended,
-the model's thinking, a tool call and its result, a footer, an error, and what the model saw.
+the model's thinking, a tool call and its result, a footer, an error, and what the model saw; and,
+under a `%%alloy --chat` reply, the history that went with it.
 
 Every piece of text from the user, the model, a tool or the server is escaped here (`shown`, or
 `visible_html` for a streamed piece); nothing in it is live. The panel is a stack of ipywidgets
@@ -109,6 +110,17 @@ def note_html(text: str) -> str:
     return view(f'<div class="av-note">{shown(text)}</div>')
 
 
+def sent_history_html(note: str, history: Sequence[dict[str, str]]) -> str:
+    """Under a `%%alloy --chat` reply: `note` (what was sent, what ignoring it means), then the history
+    sent, folded, each message as the trace shows one."""
+    messages = "".join(
+        _sent("user", "you", m["content"]) if m["role"] == "user" else _sent("assistant", "model", m["content"])
+        for m in history
+    )
+    folded = f"<details><summary>the {len(history)} messages sent</summary>{messages}</details>" if history else ""
+    return page(f'<div class="av-note">{shown(note)}</div>{folded}', "trace", "compare")
+
+
 def seen_rendered_html(text: str, where: str, grammar: dict[str, Any] | None, turns: int) -> str:
     """What the model read for the last message, as the server's chat template rendered it."""
     note = (
@@ -142,6 +154,10 @@ def _message(message: Message) -> str:
     name = f" <b>{shown(message.name)}</b>" if isinstance(message, ToolResult) else ""
     text = f'<pre class="av-prompt">{shown(message.text)}</pre>' if message.text else ""
     return f'<div class="at-msg at-role-{message.role}"><span class="at-badge">{message.role}</span>{name}{text}{calls}</div>'
+
+
+def _sent(role: str, badge: str, text: str) -> str:
+    return f'<div class="at-msg at-role-{role}"><span class="at-badge">{badge}</span>{_plain(shown(text))}</div>'
 
 
 def _badge(label: str | None) -> str:

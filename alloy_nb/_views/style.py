@@ -20,7 +20,7 @@ from .palette import DARK_THEMES, TOKEN_TINTS, custom_properties, dark_token_pro
 
 ROOT = "alloy-view"
 TOKEN_PREFIX = "hl-"  # Pygments' token classes in highlighted code (`_views/reply.py`): `hl-k`, a keyword
-Group = Literal["trace", "timeline", "compare", "diff", "table", "badges", "reply", "tokens"]
+Group = Literal["trace", "timeline", "compare", "diff", "table", "badges", "reply", "tokens", "help"]
 
 _BASE = f"""
 .{ROOT}{{{custom_properties()}font-family:var(--jp-ui-font-family,system-ui,-apple-system,'Segoe UI',sans-serif);
@@ -207,6 +207,15 @@ _TOKENS = f"""
  font:12px/1.4 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
 """
 
+# `%alloy help` (`_notebook/help_view.py`): each line wraps at spaces only (printed text would take
+# JupyterLab's `word-break: break-all`), hanging `av-hang-N` characters in (a rule per N the body uses);
+# an `av-word` (`--max-tokens`, `[-m MODEL]`) is never broken, not even at its hyphen.
+_HELP = f"""
+.{ROOT} .av-help{{font:var(--jp-code-font-size,13px)/1.45 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
+.{ROOT} .av-help>div{{white-space:pre-wrap;word-break:normal;overflow-wrap:break-word}}
+.{ROOT} .av-help .av-word{{white-space:pre}}
+"""
+
 RULES: dict[Group, str] = {
     "trace": _TRACE,
     "timeline": _TIMELINE,
@@ -216,16 +225,21 @@ RULES: dict[Group, str] = {
     "badges": _BADGES,
     "reply": _REPLY,
     "tokens": _TOKENS,
+    "help": _HELP,
 }
 _POSITION = re.compile(r"\bat-tl-([xw])(\d{1,4})\b")
+_HANG = re.compile(r"\bav-hang-(\d{1,2})\b")
 
 
 def stylesheet(*groups: Group, body: str = "") -> str:
     """The palette and base rules, each group's rules once, and a rule for each timeline position
-    class (`at-tl-x125`: left 12.5%, `at-tl-w40`: width 4%) that `body` uses."""
+    class (`at-tl-x125`: left 12.5%, `at-tl-w40`: width 4%) and help line indent (`av-hang-18`) that
+    `body` uses."""
     rules = [_BASE, *(RULES[group] for group in dict.fromkeys(groups))]
     if "timeline" in groups:
         rules.append(_position_rules(body))
+    if "help" in groups:
+        rules.append(_hang_rules(body))
     return "".join(line.strip() for part in rules for line in part.splitlines())
 
 
@@ -238,3 +252,9 @@ def _position_rules(body: str) -> str:
     used = sorted({(axis, int(permille)) for axis, permille in _POSITION.findall(body) if int(permille) <= 1000})
     names = {"x": "left", "w": "width"}
     return "".join(f".{ROOT} .at-tl-{axis}{permille}{{{names[axis]}:{permille / 10:g}%}}" for axis, permille in used)
+
+
+def _hang_rules(body: str) -> str:
+    """Each `av-hang-N`: the line's first row from the left edge, the rows it wraps onto N characters in."""
+    used = sorted({int(width) for width in _HANG.findall(body)})
+    return "".join(f".{ROOT} .av-help .av-hang-{n}{{padding-left:{n}ch;text-indent:-{n}ch}}" for n in used)

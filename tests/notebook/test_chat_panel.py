@@ -250,7 +250,7 @@ def test_alloy_chat_magic_gives_a_panel_with_the_notebooks_tools(shell, capsys: 
         panel.close()
     assert alloy_nb.chat is chat
     shell.run_line_magic("alloy", "help")
-    assert "  %alloy chat     A chat panel: streamed replies" in capsys.readouterr().out
+    assert "  %alloy chat     A chat panel: streamed replies" in shell.display_pub.outputs[-1]["text/plain"]
 
 
 KERNEL_CELLS = [

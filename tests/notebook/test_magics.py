@@ -176,7 +176,7 @@ def test_config_defaults_and_aliases(shell, server) -> None:
 
 def test_line_commands(shell, server, capsys) -> None:
     shell.run_line_magic("alloy", "")
-    shown = capsys.readouterr().out
+    shown = published(shell, "text/plain")[-1]  # with HTML that wraps at spaces (test_help_and_chat_notes.py)
     assert "First steps: %alloy serve" in shown and "%alloy compare" in shown and "--max-tokens" in shown
     assert all(f"%alloy {name} " in shown for name in ("serve", "stop", "trace", "pull", "models", "picker"))
     magics = shell.magics_manager.registry["AlloyMagics"]
