@@ -6,8 +6,7 @@ The magics are one IPython `Magics` class assembled by topic:
     cell_calls.py       what a %%alloy cell does
     subcommands.py      %alloy config, models, ps, picker, trace, history, log, replay, compare, ...
     server_commands.py  %alloy serve, stop, pull
-    magic_flags.py      the flags, their parsing and %alloy help's text
-    help_view.py        %alloy help as shown: wrapped at spaces in a notebook
+    magic_flags.py      the flags, their parsing and %alloy help's text (shown by _views/help.py)
 """
 
 from __future__ import annotations
@@ -111,7 +110,7 @@ class AlloyMagics(Subcommands, ServerCommands):
     @magic_arguments("alloy help")
     def _cmd_help(self, rest: str) -> None:
         """What each %alloy command does, and how to start."""
-        from .help_view import help_bundle
+        from .._views.help import help_bundle
 
         parse_flags(self._cmd_help, rest)
         display(help_bundle(help_text(self.alloy.parser.format_usage().strip(), self.subcommands())), raw=True)

@@ -207,7 +207,7 @@ _TOKENS = f"""
  font:12px/1.4 var(--jp-code-font-family,ui-monospace,Menlo,Consolas,monospace)}}
 """
 
-# `%alloy help` (`_notebook/help_view.py`): each line wraps at spaces only (printed text would take
+# `%alloy help` (`_views/help.py`): each line wraps at spaces only (printed text would take
 # JupyterLab's `word-break: break-all`), hanging `av-hang-N` characters in (a rule per N the body uses);
 # an `av-word` (`--max-tokens`, `[-m MODEL]`) is never broken, not even at its hyphen.
 _HELP = f"""

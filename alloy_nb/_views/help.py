@@ -13,7 +13,7 @@ import html
 import re
 from typing import Any
 
-from .._views.style import page
+from .style import page
 
 _COMMAND = re.compile(r"^(\s*%alloy \S+\s+)")  # "  %alloy chat     " → summaries hang under their first word
 _USAGE = re.compile(r"^(\s*%%alloy )\[")  # the cell magic's usage: its flags hang under the first flag
