@@ -1,5 +1,5 @@
-"""Streamed tool loops: `ask.stream(..., tools=[add])` against the same two-turn loop not streamed, both
-strategies, on a scripted server in a child process (it never shares this process's interpreter lock).
+"""Streamed tool loops: `ask.stream(..., tools=[add])` against the same two-turn loop not streamed, on
+every strategy, on a scripted server in a child process (it never shares this process's interpreter lock).
 
 The scripted model thinks THINK_S before each reply; its first reply is a tool call that takes CALL_S
 to write, its second an answer of ANSWER_TOKENS words at TOKEN_S each (about SmolLM2's rate here).
@@ -15,6 +15,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from alloy_nb._choices import STRATEGIES
 from bench.adapter_overhead import add
 from bench.report import Row, ratio_row
 from bench.servers import EMBEDDED_MODEL
@@ -31,12 +32,12 @@ PROMPT = "What is 2 + 3? Explain."
 
 def _model(request: Any) -> Any:
     """The scripted model: a tool call first, then the answer once the tool's result is in."""
-    from alloy_nb.server import ScriptedToolCall, ScriptedTurn
+    from alloy_nb.server import ScriptedToolCall, TurnScript
 
     if request.messages[-1].get("role") != "tool":
-        return ScriptedTurn(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})], delay=THINK_S + CALL_S)
+        return TurnScript(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})], delay=THINK_S + CALL_S)
     words = [f"w{index} " for index in range(ANSWER_TOKENS)]
-    return ScriptedTurn(chunks=words, delay=THINK_S, chunk_delay=TOKEN_S)
+    return TurnScript(chunks=words, delay=THINK_S, chunk_delay=TOKEN_S)
 
 
 def _serve(connection: Connection) -> None:
@@ -107,7 +108,7 @@ def run(quick: bool = False) -> list[Row]:
     try:
         url = parent.recv()
         rows: list[Row] = []
-        for api in ("native", "openai_chat"):
+        for api in STRATEGIES:
             first_texts: list[float] = []
             timings = interleaved(_cases(api, url, first_texts), rounds=rounds, loops=1, warmup=warmup)
             rows += _rows(api, timings, first_texts[warmup:])

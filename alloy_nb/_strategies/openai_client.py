@@ -26,10 +26,11 @@ Reader = Callable[[Any], StreamChunk | None]  # one streamed event -> a chunk, o
 
 
 def reasoning_effort(think: bool | str) -> str:
-    """The `think` setting as an OpenAI reasoning effort.
+    """The `think` setting as an OpenAI reasoning effort. A level goes as it is, "max" included: Ollama's
+    /v1 APIs take it (and read OpenAI's "xhigh" as "max"), and the openai SDK's `ReasoningEffort` lists it.
 
-    >>> reasoning_effort(True), reasoning_effort(False), reasoning_effort("high")
-    ('medium', 'none', 'high')
+    >>> reasoning_effort(True), reasoning_effort(False), reasoning_effort("high"), reasoning_effort("max")
+    ('medium', 'none', 'high', 'max')
     """
     return think if isinstance(think, str) else ("medium" if think else "none")
 
