@@ -96,6 +96,30 @@ def test_the_server_answers_while_refusing(url: str) -> None:
         assert client.get("/api/version").status_code == 200
 
 
+def test_the_server_answers_others_while_many_schemas_are_refused_or_built_at_once(url: str) -> None:
+    """Eight schemas at once, refused and allowed alike, each get their own answer, and the server
+    answers `/api/version` sent among them (schemas are checked, and grammars built, per request)."""
+    import asyncio
+
+    allowed = {"type": "object", "properties": {f"f{i}": {"type": "string", "maxLength": 900} for i in range(40)}}
+
+    async def main() -> tuple[list[int], int]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            bodies = [
+                {"model": MODEL, "messages": HI, "stream": False, "options": {"num_predict": 1}, "format": schema}
+                for schema in [SIXTY_MILLION_ITEMS, allowed] * 4
+            ]
+            chats = [asyncio.create_task(client.post("/api/chat", json=body)) for body in bodies]
+            await asyncio.sleep(0.05)
+            version = await client.get("/api/version")
+            answers = await asyncio.gather(*chats)
+        return [answer.status_code for answer in answers], version.status_code
+
+    statuses, version = asyncio.run(main())
+    assert version == 200
+    assert statuses == [400, 200] * 4
+
+
 @pytest.mark.parametrize("api", ["native", "openai_chat", "openai_responses"])
 def test_a_typed_call_asking_for_a_hundred_million_items_is_a_quick_clear_error(url: str, api: str) -> None:
     from pydantic import BaseModel, conlist
