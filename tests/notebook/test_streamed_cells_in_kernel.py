@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from streamed_steps import check_tool_steps_streamed
 from wire_shapes import conversation, message, tool_result_texts, wire_path
 
 import alloy_nb._config
@@ -163,12 +164,7 @@ def test_a_tool_cell_streams_its_turns_with_the_tool_steps_between(run: Run) -> 
     cell, api = run.cell(TOOLS), run.api
     updates = cell.streamed(api)
     plain = [data["text/plain"] for data in updates]
-    arguments = '{"a": 2, "b": 3}' if api == "native" else '{"a":2,"b":3}'  # as the model wrote them
-    running = f"Let me add.\n[tool add({arguments}) running…]\n"
-    assert running in plain, "the first turn's text, then the call, shown before the tool's result"
-    result = f"{running}\n[tool add → 5]\n"
-    second_turn = [text for text in plain if text.startswith(result) and text != result]
-    assert result in plain and "is 5." not in second_turn[0], "the result, then the second turn as it streams"
+    arguments, result = check_tool_steps_streamed(plain, api)
     steps = next(data["text/html"] for data in updates if data["text/plain"] == result)
     assert f"<i>tool add({html.escape(arguments)}) running…</i>" in steps and "<i>tool add → 5</i>" in steps
 

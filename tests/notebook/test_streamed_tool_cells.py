@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sample_tools import add
+from streamed_steps import check_tool_steps_streamed
 from wire_shapes import wire_path
 
 from alloy_nb._choices import STRATEGIES
@@ -20,12 +21,7 @@ def test_a_tool_cell_streams_its_turns_with_the_tool_steps_between(shell, server
     )
     assert shell.run_cell(f"%%alloy -t add -f text --api {api}\nWhat is 2 + 3?").success
     plain = [output["text/plain"] for output in shell.display_pub.outputs if "text/plain" in output]
-    arguments = '{"a": 2, "b": 3}' if api == "native" else '{"a":2,"b":3}'  # as the model wrote them
-    running = f"Let me add.\n[tool add({arguments}) running…]\n"
-    assert running in plain, "the first turn's text, then the call, shown before the tool's result"
-    result = f"{running}\n[tool add → 5]\n"
-    streaming = [text for text in plain if text.startswith(result) and text != result]
-    assert result in plain and "is 5." not in streaming[0], "the result, then the second turn as it streams"
+    check_tool_steps_streamed(plain, api)
     assert plain[-1].startswith(f"The sum is 5.\n\n— smollm2:135m · {api}") and "1 tool run" in plain[-1]
     assert shell.user_ns["_alloy"] == "The sum is 5."
     trace = shell.user_ns["_alloy_trace"]
