@@ -28,9 +28,12 @@ from .content import arguments_json, input_messages, output_messages, tool_defin
 
 PROVIDER = "ollama"
 Attributes = dict[str, Any]
-# Request settings and Ollama options with a name in the conventions.
+# Request settings and Ollama options with a name in the conventions. A named setting wins over the
+# same raw option, as it does in the request (`_strategies/native.py:_settings_fields`).
 SETTING_ATTRIBUTES = {"temperature": "gen_ai.request.temperature", "max_tokens": "gen_ai.request.max_tokens"}
 OPTION_ATTRIBUTES = {
+    "temperature": "gen_ai.request.temperature",
+    "num_predict": "gen_ai.request.max_tokens",
     "top_p": "gen_ai.request.top_p",
     "top_k": "gen_ai.request.top_k",
     "seed": "gen_ai.request.seed",
@@ -130,11 +133,11 @@ def chat_attributes(trace: Trace, model: str) -> Attributes:
 def request_attributes(trace: Trace) -> Attributes:
     """The request settings that have a name in the conventions (only those that were set)."""
     settings = trace.request_settings
-    found = {name: settings[key] for key, name in SETTING_ATTRIBUTES.items() if settings.get(key) is not None}
     options = (settings.get("extra") or {}).get("ollama_options") or {}
+    found: Attributes = {}
     if isinstance(options, dict):
-        found |= {name: options[key] for key, name in OPTION_ATTRIBUTES.items() if _plain(options.get(key))}
-    return found
+        found = {name: options[key] for key, name in OPTION_ATTRIBUTES.items() if _plain(options.get(key))}
+    return found | {name: settings[key] for key, name in SETTING_ATTRIBUTES.items() if settings.get(key) is not None}
 
 
 def outcomes(trace: Trace) -> list[RequestOutcome]:

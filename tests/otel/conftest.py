@@ -1,4 +1,5 @@
-"""Span tests: calls against the scripted server, instrumented into the SDK's in-memory exporter."""
+"""Span tests: calls against the scripted server, instrumented into the SDK's in-memory exporter, and
+a real Arize Phoenix for the tests that export to one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from otel_support import memory_provider, plain_spans
+from phoenix_support import serving
 
 from alloy_nb import otel
 from alloy_nb._choices import STRATEGIES
@@ -55,3 +57,10 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorded]:
     otel.instrument(tracer_provider=provider)
     yield Recorded(provider, exporter)
     otel.uninstrument()
+
+
+@pytest.fixture(scope="session")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Arize Phoenix (see `phoenix_support`), one for every test that asks: its base URL."""
+    with serving(tmp_path_factory.mktemp("phoenix")) as url:
+        yield url

@@ -203,3 +203,46 @@ def test_alloy_cells_streamed_or_not_have_spans(server, spans, shell) -> None:
     assert len(calls) == 2
     assert [call["attributes"].get("alloy_nb.stream", False) for call in calls] == [False, True]
     assert {chat["parent_id"] for chat in spans.named("chat ")} == {call["span_id"] for call in calls}
+
+
+def test_the_ollama_options_with_a_name_in_the_conventions_are_request_attributes(server, spans) -> None:
+    options = {
+        "seed": 7,
+        "top_p": 0.9,
+        "top_k": 40,
+        "stop": ["\n\n", "END"],
+        "frequency_penalty": 0.5,
+        "presence_penalty": 0.25,
+        "num_ctx": 4096,  # an Ollama option the conventions have no name for
+    }
+    server.script(Reply(text="ok"))
+    assert ask("Hi", api="native", model=MODEL, extra={"ollama_options": options}) == "ok"
+    assert server.requests[0].body["options"] == options  # the call really sent them
+    chat = spans.one("chat ")["attributes"]
+    assert {key: value for key, value in chat.items() if key.startswith("gen_ai.request.")} == {
+        "gen_ai.request.model": "llama3.1:8b",
+        "gen_ai.request.seed": 7,
+        "gen_ai.request.top_p": 0.9,
+        "gen_ai.request.top_k": 40,
+        "gen_ai.request.stop_sequences": ("\n\n", "END"),
+        "gen_ai.request.frequency_penalty": 0.5,
+        "gen_ai.request.presence_penalty": 0.25,
+    }
+    assert not [value for value in chat.values() if value == 4096]  # num_ctx: no attribute of its own
+    assert not [key for key in spans.one("call ")["attributes"] if key.startswith("gen_ai.")]
+
+
+def test_a_named_setting_wins_over_the_same_ollama_option_in_the_chat_span_too(server, spans) -> None:
+    server.script(Reply(text="ok"))
+    ask("Hi", api="native", model=MODEL, temperature=0.1, extra={"ollama_options": {"temperature": 0.9, "seed": 3}})
+    assert server.requests[0].body["options"] == {"temperature": 0.1, "seed": 3}
+    chat = spans.one("chat ")["attributes"]
+    assert (chat["gen_ai.request.temperature"], chat["gen_ai.request.seed"]) == (0.1, 3)
+
+
+def test_temperature_and_num_predict_set_only_as_ollama_options_are_in_the_chat_span(server, spans) -> None:
+    server.script(Reply(text="ok"))
+    ask("Hi", api="native", model=MODEL, extra={"ollama_options": {"temperature": 0.9, "num_predict": 20}})
+    assert server.requests[0].body["options"] == {"temperature": 0.9, "num_predict": 20}
+    chat = spans.one("chat ")["attributes"]
+    assert (chat["gen_ai.request.temperature"], chat["gen_ai.request.max_tokens"]) == (0.9, 20)
