@@ -26,6 +26,8 @@ def test_binder_install_and_start_run_the_quickstart(tmp_path: Path) -> None:
     environ = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(env_dir)}
     environ.pop("OLLAMA_HOST", None)
     subprocess.run(["bash", str(ROOT / "binder" / "install.sh")], env=environ, check=True, timeout=1200)
+    every_notebook_import = "import distributed, opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.http"
+    subprocess.run([bin_dir / "python", "-c", every_notebook_import], env=environ, check=True, timeout=120)
     # what Binder's base image brings: a kernel and something that executes notebooks
     subprocess.run(
         [bin_dir / "python", "-m", "pip", "install", "--quiet", "nbclient", "ipykernel"],
