@@ -22,6 +22,7 @@ from typing import Any
 
 from .._trace import Trace
 from .._trace.events import AnyEvent
+from .._visible import visible
 
 MAX_HISTORY = 10  # earlier exchanges sent as context, as %%alloy --chat's default
 
@@ -98,7 +99,8 @@ def sent_history_note(history: list[dict[str, str]]) -> str:
     ]
     for message in history:
         who = "you:  " if message["role"] == "user" else "model:"
-        lines.append(f"  {who} {textwrap.shorten(message['content'], 100, placeholder='…') or '(empty)'}")
+        shown = visible(textwrap.shorten(message["content"], 100, placeholder="…")) or "(empty)"
+        lines.append(f"  {who} {shown}")  # a terminal shows controls from the model, never obeys them
     return "\n".join(lines)
 
 

@@ -78,3 +78,13 @@ def test_an_unknown_format_is_a_usage_error_naming_every_format(shell, server, c
     assert not run(shell, "%%alloy -f jsn\nhi").success
     assert "Did you mean 'json'?" in capsys.readouterr().err
     assert server.requests == []
+
+
+def test_the_sent_history_note_shows_control_characters_as_stand_ins() -> None:
+    from alloy_nb._notebook.chat_history import sent_history_note
+
+    note = sent_history_note(
+        [{"role": "user", "content": "copy \x1b]52;c;aGk=\x07 this"}, {"role": "assistant", "content": "ok\u202e"}]
+    )
+    assert "\x1b" not in note and "\x07" not in note and "\u202e" not in note
+    assert "copy ␛]52;c;aGk=␇ this" in note and "ok<U+202E>" in note
