@@ -195,12 +195,11 @@ async def test_map_async_runs_on_the_callers_loop(server) -> None:
 
 
 SCRIPT = """
-import os, signal, sys, threading
+import sys
 import alloy_nb
 from alloy_nb import ask
 from alloy_nb.errors import BatchInterrupted
 alloy_nb.configure(host=sys.argv[1])
-threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:
     ask.map([f"item {i}" for i in range(40)], concurrency=1, progress=False)
 except BatchInterrupted as stopped:
@@ -209,16 +208,26 @@ except BatchInterrupted as stopped:
 
 
 def test_ctrl_c_in_a_script_raises_with_what_finished() -> None:
+    import signal
     import subprocess
     import sys
+    import time
 
     engine = ScriptedEngine(responder=echo_after(lambda _: 0.05))
     with ServerThread(engine) as server:
-        done = subprocess.run([sys.executable, "-c", SCRIPT, server.url], capture_output=True, text=True, timeout=60)
-    finished, pending, interrupted = done.stdout.split()
+        script = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, server.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while len(engine.requests) < 3 and time.monotonic() < deadline:  # Ctrl-C mid-batch, however busy the machine
+            time.sleep(0.01)
+        script.send_signal(signal.SIGINT)
+        stdout, stderr = script.communicate(timeout=60)
+    done = (stdout, stderr)
+    finished, pending, interrupted = stdout.split()
     assert interrupted == "True" and int(finished) + int(pending) == 40 and 0 < int(finished) < 40, done
     assert int(finished) == len(engine.requests)  # the request in flight finished; nothing was dropped
-    assert "Stopping: waiting for the requests in flight" in done.stderr
+    assert "Stopping: waiting for the requests in flight" in stderr
 
 
 def test_a_settings_scope_reaches_the_batch(two_hosts) -> None:
