@@ -195,11 +195,12 @@ async def test_map_async_runs_on_the_callers_loop(server) -> None:
 
 
 SCRIPT = """
-import sys
+import signal, sys
 import alloy_nb
 from alloy_nb import ask
 from alloy_nb.errors import BatchInterrupted
 alloy_nb.configure(host=sys.argv[1])
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when started with Ctrl-C ignored
 try:
     ask.map([f"item {i}" for i in range(40)], concurrency=1, progress=False)
 except BatchInterrupted as stopped:
