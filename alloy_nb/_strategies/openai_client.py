@@ -4,6 +4,7 @@ settings only Ollama's native API has."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
@@ -52,7 +53,7 @@ def refuse_native_settings(config: Config, strategy: str) -> None:
         )
 
 
-class OpenAIStrategy:
+class OpenAIStrategy(ABC):
     """The base of both OpenAI-style strategies: the clients of one config, the four ways a request
     goes out, and the translation of the SDK's exceptions into alloy_nb's. A subclass names its
     `path`, the SDK's type of a whole `reply` and its sync and async `streams` of events, and reads
@@ -68,13 +69,13 @@ class OpenAIStrategy:
         self.config = config
         self.key = client_key(config)  # the config never changes, so neither does its client
 
+    @abstractmethod
     def turn(self, reply: Any) -> Turn:
         """The neutral turn of a whole reply."""
-        raise NotImplementedError
 
+    @abstractmethod
     def chunk_reader(self) -> Reader:
         """What turns each streamed event into a chunk (None: an event that only frames the reply)."""
-        raise NotImplementedError
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         """POST a non-streamed request and read the reply, its failures translated."""
