@@ -36,9 +36,10 @@ def help_html(text: str) -> str:
         if not line.strip():
             rows.append("<div><br></div>")
             continue
-        head = _COMMAND.match(line) or _USAGE.match(line)
+        usage = _USAGE.match(line)
+        head = _COMMAND.match(line) or usage
         hang = len(head[1]) if head else len(line) - len(line.lstrip()) + 4
-        parts = _flag_groups(line) if _USAGE.match(line) else line.split(" ")
+        parts = _flag_groups(line) if usage else line.split(" ")
         shown = " ".join(_unbroken(part) for part in parts)
         rows.append(f'<div class="av-hang-{hang}">{shown}</div>')
     return page(f'<div class="av-help">{"".join(rows)}</div>', "help")
