@@ -184,16 +184,8 @@ def render_ignored(host: str) -> ServerError:
     )
 
 
-_RETRY_OR_READ_LOG = (  # the advice when a reply stopped short
-    "Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory)."
-)
-
-
 def lost_mid_reply(host: str) -> ServerError:
-    return ServerError(
-        f"The server at {host} closed the connection before the reply was complete. {_RETRY_OR_READ_LOG}",
-        transient=True,
-    )
+    return _stopped_short(f"The server at {host} closed the connection before the reply was complete.")
 
 
 def failed_mid_reply(host: str, detail: str) -> ServerError:
@@ -206,9 +198,16 @@ def failed_mid_reply(host: str, detail: str) -> ServerError:
 
 def tool_calls_cut_off(host: str, names: str) -> ServerError:
     """A streamed reply ended early while the model was asking for tools: none of them runs."""
-    return ServerError(
+    return _stopped_short(
         f"The stream from {host} ended before the reply was complete, while the model was asking for tools "
-        f"({names}): a call cut off may lack arguments, so none was run. {_RETRY_OR_READ_LOG}",
+        f"({names}): a call cut off may lack arguments, so none was run."
+    )
+
+
+def _stopped_short(what: str) -> ServerError:
+    """A reply that stopped short: worth another try, and the server's log says why if it keeps happening."""
+    return ServerError(
+        f"{what} Retry; if it keeps happening, check the server's log (it may have crashed or run out of memory).",
         transient=True,
     )
 

@@ -10,6 +10,7 @@ Precedence, highest first: per-call arguments > `settings(...)` scopes > `config
 """
 
 from .._choices import MODEL_PREFIX
+from .._model_names import same_model
 from .environment import ENV_NAMES, ENV_VARS, settings_table_markdown
 from .host_url import DEFAULT_HOST, authorization_scheme, connection, normalize_host, redact_host
 from .layers import (
@@ -22,7 +23,7 @@ from .layers import (
     settings,
     subscribe,
 )
-from .model import REQUEST_SETTINGS, THINK_LEVELS, Config, model_name, same_model, think_setting
+from .model import REQUEST_SETTINGS, THINK_LEVELS, Config, model_name, think_setting
 
 __all__ = [
     "DEFAULT_HOST",

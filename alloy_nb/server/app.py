@@ -33,6 +33,7 @@ from alloy_nb.server.embed_api import EmbedForm, LegacyEmbeddings, OllamaEmbed, 
 from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCalls
 from alloy_nb.server.engines import ChatRequest, Embeddings, Engine, EngineError, refusal
 from alloy_nb.server.failures import (
+    ErrorShape,
     answering_failures,
     describe,
     dialect_for,
@@ -49,7 +50,7 @@ from alloy_nb.server.schema_checks import check_schemas
 from alloy_nb.server.wire import BadRequest, Dialect, Reply, StreamRenderer, find_card, json_line
 
 T = TypeVar("T")
-F = TypeVar("F")
+F = TypeVar("F", bound=ErrorShape)
 
 
 def create_app(
@@ -64,15 +65,14 @@ def create_app(
     missing model names the way this server was started.
     """
     loaded_models = LoadedModels()
-    chat = _ChatHandler(engine, loaded_models)
-    embeddings = _EmbedHandler(engine, loaded_models)
-    native_chat = _endpoint(chat.handle, OllamaDialect())
-    native_generate = _endpoint(chat.handle, GenerateDialect())
-    openai_chat = _endpoint(chat.handle, OpenAIDialect())
-    openai_responses = _endpoint(chat.handle, ResponsesDialect())
-    embed = _endpoint(embeddings.handle, OllamaEmbed())
-    embed_legacy = _endpoint(embeddings.handle, LegacyEmbeddings())
-    openai_embeddings = _endpoint(embeddings.handle, OpenAIEmbeddings())
+    handlers = _Handlers(engine, loaded_models)
+    native_chat = _endpoint(handlers.chat, OllamaDialect())
+    native_generate = _endpoint(handlers.chat, GenerateDialect())
+    openai_chat = _endpoint(handlers.chat, OpenAIDialect())
+    openai_responses = _endpoint(handlers.chat, ResponsesDialect())
+    embed = _endpoint(handlers.embed, OllamaEmbed())
+    embed_legacy = _endpoint(handlers.embed, LegacyEmbeddings())
+    openai_embeddings = _endpoint(handlers.embed, OpenAIEmbeddings())
 
     async def tags(request: Request) -> Response:
         return JSONResponse(ollama_api.tags(engine.models()))
@@ -148,29 +148,31 @@ def create_app(
 
 
 def _endpoint(handle: Callable[[Request, F], Awaitable[Response]], form: F) -> Callable[[Request], Awaitable[Response]]:
-    """A route's endpoint: `handle` answering in `form` (a dialect or an embedding form)."""
+    """A route's endpoint: `handle` answering in `form` (a dialect or an embedding form), bad requests included."""
 
     async def endpoint(request: Request) -> Response:
-        return await handle(request, form)
+        try:
+            return await handle(request, form)
+        except BadRequest as error:
+            return error_response(form, error.status, str(error))
 
     return endpoint
 
 
 @dataclass(frozen=True)
-class _ChatHandler:
-    """Runs one chat request through the engine and answers in the request's dialect."""
+class _Handlers:
+    """Runs chat and embedding requests through the engine, answering in each request's wire format,
+    and notes the models they use."""
 
     engine: Engine
     loaded: LoadedModels
 
-    async def handle(self, request: Request, dialect: Dialect) -> Response:
+    async def chat(self, request: Request, dialect: Dialect) -> Response:
+        """One chat request (or one that only loads or renders), answered in `dialect`."""
         started = time.perf_counter_ns()
-        try:
-            chat = dialect.parse(await json_body(request), request.url.path)
-            chat.headers = dict(request.headers)
-            check_schemas(chat)
-        except BadRequest as error:
-            return error_response(dialect, error.status, str(error))
+        chat = dialect.parse(await json_body(request), request.url.path)
+        chat.headers = dict(request.headers)
+        check_schemas(chat)
         card = find_card(self.engine.models(), chat.model)
         refused = refusal(card, chat) if card is not None else None
         if refused is not None:
@@ -198,28 +200,10 @@ class _ChatHandler:
         body = _stream(request, dialect.renderer(chat, started), first, events)
         return _ClosingStream(body, media_type=_media_type(dialect, chat))
 
-    async def _rendered(self, chat: ChatRequest, dialect: OllamaDialect) -> Response:
-        """The prompt the model would read, generating nothing (Ollama's ``_debug_render_only``)."""
-        try:
-            rendered = await self.engine.render(chat)
-        except EngineError as error:
-            return error_response(dialect, error.status, error.message)
-        return JSONResponse(dialect.rendered(chat, rendered))
-
-
-@dataclass(frozen=True)
-class _EmbedHandler:
-    """Runs one embedding request through the engine and answers in the request's form."""
-
-    engine: Engine
-    loaded: LoadedModels
-
-    async def handle(self, request: Request, form: EmbedForm) -> Response:
+    async def embed(self, request: Request, form: EmbedForm) -> Response:
+        """One embedding request, answered in `form`."""
         started = time.perf_counter_ns()
-        try:
-            embed = form.parse(await json_body(request))
-        except BadRequest as error:
-            return error_response(form, error.status, str(error))
+        embed = form.parse(await json_body(request))
         card = find_card(self.engine.models(), embed.model)
         if card is None:
             return error_response(form, 404, f"model '{embed.model}' not found")
@@ -232,6 +216,14 @@ class _EmbedHandler:
             return error_response(form, error.status, error.message)
         self.loaded.used(card.name, embed.keep_alive)
         return JSONResponse(body)
+
+    async def _rendered(self, chat: ChatRequest, dialect: OllamaDialect) -> Response:
+        """The prompt the model would read, generating nothing (Ollama's ``_debug_render_only``)."""
+        try:
+            rendered = await self.engine.render(chat)
+        except EngineError as error:
+            return error_response(dialect, error.status, error.message)
+        return JSONResponse(dialect.rendered(chat, rendered))
 
 
 async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T | None:

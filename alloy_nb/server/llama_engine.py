@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from alloy_nb._model_names import same_model
 from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, TokenLogprob, ToolCallOut, ToolCalls
 from alloy_nb.server.engines import (
     ChatRequest,
@@ -48,7 +49,6 @@ from alloy_nb.server.tool_grammar import (
     tool_reply_schema,
     uncalled_tools,
 )
-from alloy_nb.server.wire import same_model
 
 DEFAULT_CONTEXT = 4096
 GGUF_MAGIC = b"GGUF"

@@ -13,22 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
+from alloy_nb.server import wire
 from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut
 from alloy_nb.server.engines import ChatRequest, ToolSpec
 from alloy_nb.server.openai_api import OpenAIWire
-from alloy_nb.server.wire import (
-    BadRequest,
-    Reply,
-    ToolSwitches,
-    WireModel,
-    arguments_text,
-    call_id,
-    data_url_images,
-    json_line,
-    new_id,
-    parse_arguments,
-    validate,
-)
 
 # Ollama's reading of `reasoning.effort`: "none" turns thinking off, OpenAI's extra levels map to its own.
 EFFORTS: dict[str, bool | str] = {"none": False, "minimal": "low", "low": "low", "medium": "medium"}
@@ -36,29 +24,29 @@ EFFORTS |= {"high": "high", "xhigh": "max", "max": "max"}
 _ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
 
 
-class _Part(WireModel):
+class _Part(wire.WireModel):
     type: Literal["input_text", "output_text", "input_image", "input_file"]
     text: str = ""
     image_url: str | None = None
 
 
-class _Message(WireModel):
+class _Message(wire.WireModel):
     role: Literal["user", "system", "developer", "assistant"]
     content: str | list[_Part] = ""
 
 
-class _FunctionCall(WireModel):
+class _FunctionCall(wire.WireModel):
     call_id: str
     name: str
     arguments: str = ""
 
 
-class _FunctionCallOutput(WireModel):
+class _FunctionCallOutput(wire.WireModel):
     call_id: str
     output: str | list[_Part] = ""
 
 
-class _Reasoning(WireModel):
+class _Reasoning(wire.WireModel):
     summary: list[dict[str, Any]] = Field(default_factory=list)
     encrypted_content: str | None = None
 
@@ -77,7 +65,7 @@ _Item = Annotated[
 ]
 
 
-class _Tool(WireModel):  # flat, not nested under "function" as on /v1/chat/completions
+class _Tool(wire.WireModel):  # flat, not nested under "function" as on /v1/chat/completions
     type: Literal["function"]
     name: str
     description: str | None = None
@@ -85,23 +73,23 @@ class _Tool(WireModel):  # flat, not nested under "function" as on /v1/chat/comp
     strict: bool | None = None
 
 
-class _TextFormat(WireModel):
+class _TextFormat(wire.WireModel):
     type: Literal["text", "json_schema", "json_object"]
     name: str | None = None
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
 
 
-class _Text(WireModel):
+class _Text(wire.WireModel):
     format: _TextFormat | None = None
 
 
-class _ReasoningSetting(WireModel):
+class _ReasoningSetting(wire.WireModel):
     effort: str | None = None
     summary: str | None = None
 
 
-class _Echoed(ToolSwitches):
+class _Echoed(wire.ToolSwitches):
     """The fields a response repeats; others (``include``, ``store``, ``tool_choice``...) are ignored, as by Ollama."""
 
     model: str
@@ -124,7 +112,7 @@ class ResponsesDialect(OpenAIWire):
 
     def parse(self, body: Any, path: str) -> ChatRequest:
         _check_item_types(body)
-        request = validate(_Body, body)
+        request = wire.validate(_Body, body)
         options = {"temperature": request.temperature, "top_p": request.top_p, "num_predict": request.max_output_tokens}
         return ChatRequest(
             model=request.model,
@@ -140,15 +128,15 @@ class ResponsesDialect(OpenAIWire):
             body=body,
         )
 
-    def reply(self, request: ChatRequest, reply: Reply, total_ns: int) -> dict[str, Any]:
+    def reply(self, request: ChatRequest, reply: wire.Reply, total_ns: int) -> dict[str, Any]:
         output: list[dict[str, Any]] = []
         if reply.thinking:
-            output.append(_reasoning_item(new_id("rs_"), reply.thinking))
+            output.append(_reasoning_item(wire.new_id("rs_"), reply.thinking))
         # the text before tool calls is kept (Ollama drops it; a stream has sent it already, so the
         # whole reply and the streamed one end with the same items, as OpenAI's do)
         if reply.text or not reply.tool_calls:
-            output.append(_message_item(new_id("msg_"), reply.text, _status(reply.finish)))
-        output += [_call_item(new_id("fc_"), call, "completed") for call in reply.tool_calls]
+            output.append(_message_item(wire.new_id("msg_"), reply.text, _status(reply.finish)))
+        output += [_call_item(wire.new_id("fc_"), call, "completed") for call in reply.tool_calls]
         return _response(request, output, reply.finish, _status(reply.finish))
 
     def renderer(self, request: ChatRequest, started_ns: int) -> ResponsesStream:
@@ -162,7 +150,7 @@ class ResponsesStream:
 
     def __init__(self, request: ChatRequest) -> None:
         self._request = request
-        self._id, self._created_at = new_id("resp_"), int(time.time())
+        self._id, self._created_at = wire.new_id("resp_"), int(time.time())
         self._sequence, self._called = 0, False
         self._output: list[dict[str, Any]] = []  # the items closed so far
         self._open: Literal["reasoning", "message"] | None = None
@@ -202,7 +190,7 @@ class ResponsesStream:
 
     def _start(self, kind: Literal["reasoning", "message"]) -> bytes:
         self._open, self._pieces = kind, []
-        self._item_id = new_id("rs_" if kind == "reasoning" else "msg_")
+        self._item_id = wire.new_id("rs_" if kind == "reasoning" else "msg_")
         if kind == "reasoning":
             return self._added({"id": self._item_id, "type": "reasoning", "summary": []})
         added = self._added(_message_item(self._item_id, "", "in_progress") | {"content": []})
@@ -226,7 +214,7 @@ class ResponsesStream:
 
     def _call(self, call: ToolCallOut) -> bytes:
         """A call as OpenAI streams it: the item with empty arguments, each piece of them, then the whole."""
-        item = _call_item(new_id("fc_"), call, "completed")
+        item = _call_item(wire.new_id("fc_"), call, "completed")
         where = {"item_id": item["id"], "output_index": len(self._output)}
         added = self._added(item | {"status": "in_progress", "arguments": ""})
         pieces = call.pieces or (item["arguments"],)
@@ -256,7 +244,7 @@ class ResponsesStream:
     def _sse(self, kind: str, data: dict[str, Any]) -> bytes:
         data = {"type": kind, "sequence_number": self._sequence} | data
         self._sequence += 1
-        return f"event: {kind}\ndata: ".encode() + json_line(data) + b"\n"
+        return f"event: {kind}\ndata: ".encode() + wire.json_line(data) + b"\n"
 
 
 _PART = {"content_index": 0}  # a message's one content part
@@ -270,7 +258,9 @@ def _check_item_types(body: Any) -> None:
         kind = _item_type(item)
         if kind not in _ITEM_TYPES:
             given, expected = "none given" if kind is None else f"not {kind!r}", ", ".join(_ITEM_TYPES)
-            raise BadRequest(f"invalid request body: input[{index}]: unknown item type ({given}); expected {expected}")
+            raise wire.BadRequest(
+                f"invalid request body: input[{index}]: unknown item type ({given}); expected {expected}"
+            )
 
 
 def _neutral_messages(request: _Body) -> list[dict[str, Any]]:
@@ -297,7 +287,7 @@ def _neutral_messages(request: _Body) -> list[dict[str, Any]]:
             messages.append(_with_content({"role": role}, item.content))
         else:
             names[item.call_id] = item.name
-            call = {"id": item.call_id, "name": item.name, "arguments": parse_arguments(item.arguments or "{}")}
+            call = {"id": item.call_id, "name": item.name, "arguments": wire.parse_arguments(item.arguments or "{}")}
             if not messages or messages[-1]["role"] != "assistant":
                 messages.append({"role": "assistant", "content": ""})
             messages[-1].setdefault("tool_calls", []).append(call)
@@ -311,8 +301,8 @@ def _with_content(message: dict[str, Any], content: str | list[_Part]) -> dict[s
     if isinstance(content, str):
         return message | {"content": content}
     if any(part.type == "input_file" for part in content):
-        raise BadRequest("file inputs are not currently supported")
-    images = data_url_images([p.image_url for p in content if p.type == "input_image" and p.image_url])
+        raise wire.BadRequest("file inputs are not currently supported")
+    images = wire.data_url_images([p.image_url for p in content if p.type == "input_image" and p.image_url])
     text = "".join(part.text for part in content if part.type in ("input_text", "output_text"))
     return message | {"content": text} | ({"images": images} if images else {})
 
@@ -320,7 +310,7 @@ def _with_content(message: dict[str, Any], content: str | list[_Part]) -> dict[s
 def _think(reasoning: _ReasoningSetting | None) -> bool | str | None:
     effort = reasoning.effort if reasoning is not None else None
     if effort and effort not in EFFORTS:
-        raise BadRequest(f"invalid reasoning value: {effort!r} (must be one of {', '.join(EFFORTS)})")
+        raise wire.BadRequest(f"invalid reasoning value: {effort!r} (must be one of {', '.join(EFFORTS)})")
     return EFFORTS[effort] if effort else None
 
 
@@ -354,7 +344,7 @@ def _response(request: ChatRequest, output: list[dict[str, Any]], finish: Finish
         "max_output_tokens": echoed.max_output_tokens,
         "parallel_tool_calls": echoed.parallel_tool_calls,
     }
-    return {"id": new_id("resp_")} | _FIXED | fields
+    return {"id": wire.new_id("resp_")} | _FIXED | fields
 
 
 # What every response says here: nothing is stored, no state is kept, tool_choice and truncation are not applied.
@@ -389,5 +379,5 @@ def _text_part(text: str) -> dict[str, Any]:
 
 
 def _call_item(item_id: str, call: ToolCallOut, status: str) -> dict[str, Any]:
-    item = {"id": item_id, "type": "function_call", "status": status, "call_id": call_id(call)}
-    return item | {"name": call.name, "arguments": arguments_text(call.arguments)}
+    item = {"id": item_id, "type": "function_call", "status": status, "call_id": wire.call_id(call)}
+    return item | {"name": call.name, "arguments": wire.arguments_text(call.arguments)}

@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from alloy_nb._model_names import same_model
 from alloy_nb.server.engine_events import EngineEvent, Finish, TokenLogprob, ToolCallOut
 from alloy_nb.server.engines import ChatRequest, ModelCard, ToolSpec
 
@@ -187,21 +188,6 @@ def timestamp() -> str:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def same_model(name: str, other: str) -> bool:
-    """Whether two names are one model, as Ollama reads them: an untagged name means its `latest` tag.
-
-    >>> same_model("llama3.1", "llama3.1:latest"), same_model("hf.co/me/tiny", "hf.co/me/tiny:latest")
-    (True, True)
-    >>> same_model("llama3.1", "llama3.1:8b")
-    False
-    """
-    return _tagged(name) == _tagged(other)
-
-
-def _tagged(name: str) -> str:
-    return name if ":" in name.rpartition("/")[2] else f"{name}:latest"
 
 
 def find_card(cards: list[ModelCard], name: str) -> ModelCard | None:
