@@ -23,6 +23,7 @@ from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import translated
 from .inline_thinking import split_turn
+from .own_task import read_in_own_task
 from .pool import client_key, leased_client
 from .wire_fields import enforced_schema, logprob_fields, token_logprobs, tool_call_fields
 
@@ -108,10 +109,10 @@ class NativeStrategy:
 
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
         async with translated(self.config, _classify), self._async_client() as client:
-            replies = await client.chat(**request)
+            with recording(exchange):  # the request goes out with the first chunk, read by a task of its own
+                replies = read_in_own_task(await client.chat(**request))
+                first = await anext(replies, None)
             try:
-                with recording(exchange):  # the request goes out with the first chunk
-                    first = await anext(replies, None)
                 if first is not None:
                     yield _chunk(first)
                     async for reply in replies:

@@ -28,16 +28,7 @@ print("ended")
 """
 
 
-KNOWN_DEFECT = pytest.mark.xfail(
-    strict=False,  # a reproduction handed on, not a guard: it may pass by timing on a loaded machine
-    reason="known defect, not fixed yet: asyncio.run cancels the finalizer's aclose of a native stream while the "
-    "ollama SDK's and httpx's own generators are closing, which leaves them half-closed",
-)
-
-
-@pytest.mark.parametrize(
-    "api", [pytest.param(api, marks=KNOWN_DEFECT) if api == "native" else api for api in STRATEGIES]
-)
+@pytest.mark.parametrize("api", STRATEGIES)
 def test_an_async_stream_left_with_break_closes_quietly(server, api: str) -> None:
     server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
     done = subprocess.run([sys.executable, "-c", SCRIPT, server.url, api], capture_output=True, text=True, timeout=60)
