@@ -111,6 +111,35 @@ def conversation(spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False
         raise _unusable(exc, final, spec.config, finalized=True) from None
 
 
+class Steps:
+    """A conversation carried out one effect at a time: `next_effect(result)` hands the last effect's
+    result in and returns the next effect, or None once the conversation has returned `value`.
+    Used as a context manager, it closes the conversation however the block ends."""
+
+    __slots__ = ("_steps", "ended", "value")
+
+    def __init__(self, spec: CallSpec, strategy: ChatStrategy, *, stream: bool = False) -> None:
+        self._steps = conversation(spec, strategy, stream=stream)
+        self.value: Any = None
+        self.ended = False
+
+    def next_effect(self, result: Any) -> Effect | None:
+        try:
+            return self._steps.send(result)
+        except StopIteration as done:
+            self.value, self.ended = done.value, True
+            return None
+
+    def close(self) -> None:
+        self._steps.close()
+
+    def __enter__(self) -> Steps:
+        return self
+
+    def __exit__(self, *failure: object) -> None:
+        self._steps.close()
+
+
 def _loop_limit(turn: Turn, limit: int) -> ToolLoopLimitExceeded:
     names = ", ".join(call.name for call in turn.tool_calls)
     return ToolLoopLimitExceeded(

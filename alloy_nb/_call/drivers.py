@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from .._strategies import ChatStrategy, Exchange, Turn, strategy_for
 from .._tools import Tool, result_content, tool_call_arguments
 from .._trace import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage, remember
 from ..errors import AlloyError, ContractFailed, ToolError
-from .conversation import CallSpec, Send, conversation
+from .conversation import CallSpec, Send, Steps
 from .retries import RetryPolicy
 
 
@@ -63,28 +64,16 @@ async def fitted_async(spec: CallSpec) -> CallSpec:
 
 def run(spec: CallSpec) -> tuple[Any, Trace]:
     """Run a call synchronously, with its retries; returns the value and its trace."""
-    spec = fitted(spec)
-    strategy = strategy_for(spec.config)
-    trace = start_trace(spec, strategy)
-    policy = RetryPolicy.of(spec.config)
-    attempt = 1
-    try:
-        while True:
-            try:
-                value = _attempt(spec, strategy, trace, policy, attempt)
-                break
-            except Exception as exc:
-                wait = retry_wait(trace, policy, "call", attempt, exc)
-            time.sleep(wait)
-            attempt += 1
-    except BaseException as exc:
-        if isinstance(exc, Exception):  # never a request to the host while Ctrl-C is handled
-            note_context(trace, spec.config)
-        record_failure(trace, exc, spec.config)
-        raise
-    note_context(trace, spec.config)
-    finish_ok(trace, value, spec.config)
-    return value, trace
+    with WholeCall(fitted(spec)) as call:
+        call.value = call.retried()
+    return call.value, call.trace
+
+
+async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
+    """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded)."""
+    async with WholeCall(await fitted_async(spec)) as call:
+        call.value = await call.retried_async()
+    return call.value, call.trace
 
 
 def note_context(trace: Trace, config: Config, *, ask_host: bool = True) -> None:
@@ -92,66 +81,6 @@ def note_context(trace: Trace, config: Config, *, ask_host: bool = True) -> None
     warning = context_warning(config, _longest_prompt(trace), ask_host=ask_host)
     if warning is not None and warning not in trace.warnings:
         trace.warnings.append(warning)
-
-
-def _longest_prompt(trace: Trace) -> int:
-    return max((r.usage.prompt_tokens or 0 for r in trace.responses), default=0)
-
-
-def _attempt(spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int) -> Any:
-    tools = ToolRunner(spec.tools, trace, spec.config.tool_timeout)
-    steps = conversation(spec, strategy)
-    result: Any = None
-    try:
-        while True:
-            effect = steps.send(result)
-            if isinstance(effect, Send):
-                result = _send(trace, strategy, effect, policy, attempt)
-            else:
-                result = [tools.run(call, effect.turn) for call in effect.calls]
-    except StopIteration as done:
-        return done.value
-    finally:
-        steps.close()
-
-
-def _send(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
-    """One request, sent again after a transient fault as the policy allows."""
-    failed = 0
-    while True:
-        try:
-            with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
-                return record(strategy.send(effect.request, exchange))
-        except AlloyError as exc:
-            failed += 1
-            wait = retry_wait(trace, policy, "request", failed, exc, effect.turn)
-        time.sleep(wait)
-
-
-async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
-    """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded)."""
-    spec = await fitted_async(spec)
-    strategy = strategy_for(spec.config)
-    trace = start_trace(spec, strategy)
-    policy = RetryPolicy.of(spec.config)
-    attempt = 1
-    try:
-        while True:
-            try:
-                value = await _attempt_async(spec, strategy, trace, policy, attempt)
-                break
-            except Exception as exc:
-                wait = retry_wait(trace, policy, "call", attempt, exc)
-            await asyncio.sleep(wait)
-            attempt += 1
-    except BaseException as exc:
-        if isinstance(exc, Exception):
-            await note_context_async(trace, spec.config)
-        record_failure(trace, exc, spec.config)
-        raise
-    await note_context_async(trace, spec.config)
-    finish_ok(trace, value, spec.config)
-    return value, trace
 
 
 async def note_context_async(trace: Trace, config: Config) -> None:
@@ -162,36 +91,114 @@ async def note_context_async(trace: Trace, config: Config) -> None:
         note_context(trace, config)
 
 
-async def _attempt_async(
-    spec: CallSpec, strategy: ChatStrategy, trace: Trace, policy: RetryPolicy, attempt: int
-) -> Any:
-    tools = ToolRunner(spec.tools, trace, spec.config.tool_timeout)
-    limit = asyncio.Semaphore(spec.config.tool_concurrency)
-    steps = conversation(spec, strategy)
-    result: Any = None
-    try:
+def _longest_prompt(trace: Trace) -> int:
+    return max((r.usage.prompt_tokens or 0 for r in trace.responses), default=0)
+
+
+class WholeCall:
+    """One non-streamed call under way: its strategy, trace and retry policy. As a context manager it
+    records how the call ended (its `value`, or the error leaving the block) and logs it."""
+
+    __slots__ = ("config", "policy", "spec", "strategy", "trace", "value")
+
+    def __init__(self, spec: CallSpec) -> None:
+        self.spec, self.config = spec, spec.config
+        self.strategy = strategy_for(spec.config)
+        self.trace = start_trace(spec, self.strategy)
+        self.policy = RetryPolicy.of(spec.config)
+        self.value: Any = None
+
+    def retried(self) -> Any:
+        """The value of the first attempt that succeeds; the policy decides the waits and when to give up."""
+        for attempt in itertools.count(1):
+            try:
+                return self._attempt(attempt)
+            except Exception as exc:
+                wait = retry_wait(self.trace, self.policy, "call", attempt, exc)
+            time.sleep(wait)
+
+    async def retried_async(self) -> Any:
+        for attempt in itertools.count(1):
+            try:
+                return await self._attempt_async(attempt)
+            except Exception as exc:
+                wait = retry_wait(self.trace, self.policy, "call", attempt, exc)
+            await asyncio.sleep(wait)
+
+    def _attempt(self, attempt: int) -> Any:
+        tools = ToolRunner(self.spec.tools, self.trace, self.config.tool_timeout)
+        result: Any = None
+        with Steps(self.spec, self.strategy) as steps:
+            while (effect := steps.next_effect(result)) is not None:
+                if isinstance(effect, Send):
+                    result = self._send(effect, attempt)
+                else:
+                    result = [tools.run(call, effect.turn) for call in effect.calls]
+        return steps.value
+
+    async def _attempt_async(self, attempt: int) -> Any:
+        """An attempt on the event loop: the tool calls of one turn run concurrently (bounded)."""
+        limit = asyncio.Semaphore(self.config.tool_concurrency)
+        tools = ToolRunner(self.spec.tools, self.trace, self.config.tool_timeout)
+        result: Any = None
+        with Steps(self.spec, self.strategy) as steps:
+            while (effect := steps.next_effect(result)) is not None:
+                if isinstance(effect, Send):
+                    result = await self._send_async(effect, attempt)
+                else:
+                    result = await tools.run_all_async(effect.calls, effect.turn, limit)
+        return steps.value
+
+    def _send(self, effect: Send, attempt: int) -> Turn:
+        """One request, sent again after a transient fault as the policy allows."""
+        failed = 0
         while True:
-            effect = steps.send(result)
-            if isinstance(effect, Send):
-                result = await _send_async(trace, strategy, effect, policy, attempt)
-            else:
-                result = await tools.run_all_async(effect.calls, effect.turn, limit)
-    except StopIteration as done:
-        return done.value
-    finally:
-        steps.close()
+            try:
+                with recording_request(self.trace, self.strategy, effect, attempt=attempt) as (exchange, record):
+                    return record(self.strategy.send(effect.request, exchange))
+            except AlloyError as exc:
+                failed += 1
+                wait = retry_wait(self.trace, self.policy, "request", failed, exc, effect.turn)
+            time.sleep(wait)
+
+    async def _send_async(self, effect: Send, attempt: int) -> Turn:
+        failed = 0
+        while True:
+            try:
+                with recording_request(self.trace, self.strategy, effect, attempt=attempt) as (exchange, record):
+                    return record(await self.strategy.send_async(effect.request, exchange))
+            except AlloyError as exc:
+                failed += 1
+                wait = retry_wait(self.trace, self.policy, "request", failed, exc, effect.turn)
+            await asyncio.sleep(wait)
+
+    def __enter__(self) -> WholeCall:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        if _may_ask_host(error):
+            note_context(self.trace, self.config)
+        self._record(error)
+
+    async def __aenter__(self) -> WholeCall:
+        return self
+
+    async def __aexit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        if _may_ask_host(error):
+            await note_context_async(self.trace, self.config)
+        self._record(error)
+
+    def _record(self, error: BaseException | None) -> None:
+        if error is None:
+            finish_ok(self.trace, self.value, self.config)
+        else:
+            record_failure(self.trace, error, self.config)
 
 
-async def _send_async(trace: Trace, strategy: ChatStrategy, effect: Send, policy: RetryPolicy, attempt: int) -> Turn:
-    failed = 0
-    while True:
-        try:
-            with recording_request(trace, strategy, effect, attempt=attempt) as (exchange, record):
-                return record(await strategy.send_async(effect.request, exchange))
-        except AlloyError as exc:
-            failed += 1
-            wait = retry_wait(trace, policy, "request", failed, exc, effect.turn)
-        await asyncio.sleep(wait)
+def _may_ask_host(error: BaseException | None) -> bool:
+    """Whether the call's end may ask the host about its context window: never while Ctrl-C or a
+    cancellation is handled."""
+    return error is None or isinstance(error, Exception)
 
 
 def retry_wait(

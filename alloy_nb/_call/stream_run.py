@@ -22,7 +22,7 @@ from .._config import redact_host
 from .._messages import ToolCall, ToolResult
 from .._strategies import Exchange, StreamChunk, Turn, strategy_for
 from ..errors import AlloyError, no_valid_chunks, tool_calls_cut_off
-from .conversation import CallSpec, Effect, RunTools, Send, conversation
+from .conversation import CallSpec, RunTools, Send, Steps
 from .drivers import (
     ToolRunner,
     finish_ok,
@@ -85,29 +85,22 @@ class StreamRun:
     def events(self) -> Generator[StreamEvent, None, None]:
         """The call's events; the trace is finished when they end, fail or are closed."""
         self.begun = True
-        steps = conversation(self.spec, self.strategy, stream=True)
+        steps = Steps(self.spec, self.strategy, stream=True)
         error: BaseException | None = None
         result: Any = None
         try:
-            while (effect := self._next_effect(steps, result)) is not None:
+            while (effect := steps.next_effect(result)) is not None:
                 if isinstance(effect, Send):
                     result = yield from self._turn(effect)
                 else:
                     result = yield from self._tools(effect)
+            self.value, self.ended = steps.value, True
         except BaseException as exc:
             error = exc
             raise
         finally:
             steps.close()
             self.close(error)
-
-    def _next_effect(self, steps: Generator[Effect, Any, Any], result: Any) -> Effect | None:
-        """The conversation's next effect, given the last one's result; None once it has ended, its value kept."""
-        try:
-            return steps.send(result)
-        except StopIteration as done:
-            self.value, self.ended = done.value, True
-            return None
 
     def _turn(self, effect: Send) -> Generator[Piece, None, Turn]:
         gatherer = self._gathering(effect)
@@ -167,8 +160,8 @@ class StreamRun:
             spec = await fitted_async(self.spec)
             if spec is not self.spec:
                 self.use(spec)
-            steps = conversation(self.spec, self.strategy, stream=True)
-            while (effect := self._next_effect(steps, result)) is not None:
+            steps = Steps(self.spec, self.strategy, stream=True)
+            while (effect := steps.next_effect(result)) is not None:
                 # each inner generator is closed here, in this task: left to the collector, it would close
                 # its HTTP response in another task
                 if isinstance(effect, Send):
@@ -182,6 +175,7 @@ class StreamRun:
                     async with aclosing(self._tools_async(effect, result)) as events:
                         async for event in events:
                             yield event
+            self.value, self.ended = steps.value, True
         except BaseException as exc:
             error = exc
             raise
