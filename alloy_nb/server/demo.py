@@ -23,18 +23,10 @@ from typing import Any
 import anyio
 
 from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, ThinkingDelta, ToolCallOut, ToolCalls
-from alloy_nb.server.engines import (
-    ChatRequest,
-    Embeddings,
-    EmbedRequest,
-    EngineError,
-    ModelCard,
-    Rendered,
-    reply_grammar,
-)
+from alloy_nb.server.engines import ChatRequest, Embeddings, EmbedRequest, EngineError, ModelCard, Rendered
 from alloy_nb.server.schema_example import example
 from alloy_nb.server.synthetic import embedding, with_logprobs
-from alloy_nb.server.tool_grammar import template_messages, tool_reply_schema, uncalled_tools
+from alloy_nb.server.tool_grammar import reply_grammar, template_messages, uncalled_tools
 from alloy_nb.server.turns import ScriptedToolCall, TurnScript, split_words
 from alloy_nb.server.wire import find_card
 
@@ -121,9 +113,7 @@ class DemoEngine:
         if find_card(self.models(), request.model) is None:
             raise EngineError.model_not_found(request.model)
         tools = uncalled_tools(request)
-        schema = tool_reply_schema(tools, one_call=not request.parallel_tool_calls) if request.tools else None
-        grammar = reply_grammar(request, schema)
-        return Rendered(demo_prompt(template_messages(request, tools)), grammar)
+        return Rendered(demo_prompt(template_messages(request, tools)), reply_grammar(request, tools))
 
     async def embed(self, request: EmbedRequest) -> Embeddings:
         """Synthetic vectors of the whole texts (see `synthetic.embedding`); with `truncate` off, an

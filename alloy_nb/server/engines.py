@@ -77,17 +77,6 @@ class Rendered:
     grammar: dict[str, Any] | None = None
 
 
-def reply_grammar(request: ChatRequest, tool_schema: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """Which grammar constrains the reply to `request`: the tool-call envelope (`tool_schema`) when it
-    offers tools (none when its `tool_grammar` is off), else its `format` schema, else any JSON for
-    ``format: "json"``, else none."""
-    if request.tools:
-        return {"kind": "tool_calls", "schema": tool_schema} if request.tool_grammar else None
-    if isinstance(request.format, dict):
-        return {"kind": "format", "schema": request.format}
-    return {"kind": "json", "schema": None} if request.format == "json" else None
-
-
 @dataclass
 class EmbedRequest:
     """Texts to embed with one model: ``truncate`` cuts an input longer than the model's context

@@ -36,7 +36,6 @@ from alloy_nb.server.engines import (
     ModelCard,
     Rendered,
     ToolSpec,
-    reply_grammar,
 )
 from alloy_nb.server.llama_jobs import EmbedJob, Job, default_max_queue, default_parallel
 from alloy_nb.server.llama_sampling import DEFAULTS, Sampling
@@ -45,8 +44,8 @@ from alloy_nb.server.schema_grammar import SchemaError, schema_grammar
 from alloy_nb.server.tool_grammar import (
     parse_free_reply,
     parse_tool_reply,
+    reply_grammar,
     template_messages,
-    tool_reply_schema,
     uncalled_tools,
 )
 
@@ -287,8 +286,7 @@ class LlamaCppEngine:
         request = self._switched(request)
         tools = uncalled_tools(request)
         _, prompt, _ = await asyncio.to_thread(_prepared, model, request, tools)
-        schema = tool_reply_schema(tools, one_call=not request.parallel_tool_calls) if request.tools else None
-        return Rendered(prompt, reply_grammar(request, schema))
+        return Rendered(prompt, reply_grammar(request, tools))
 
     async def embed(self, request: EmbedRequest) -> Embeddings:
         """Each input's tokens' last hidden states, averaged (see `llama_embed`), read by the decoder's
@@ -344,17 +342,16 @@ def _grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> str | None:
     a schema no grammar can follow is the client's error (400)."""
     from llama_cpp.llama_grammar import JSON_GBNF
 
+    grammar = reply_grammar(request, tools)
+    if grammar is None:  # free text; with tools, the model's own attempt is read as calls only if a valid envelope
+        return None
+    if grammar["schema"] is None:
+        return JSON_GBNF
     try:
-        if request.tools:
-            if not request.tool_grammar:
-                return None  # the model's own attempt, read as tool calls only if it is a valid envelope
-            return schema_grammar(tool_reply_schema(tools, one_call=not request.parallel_tool_calls))
-        if isinstance(request.format, dict):
-            return schema_grammar(request.format)
+        return schema_grammar(grammar["schema"])
     except SchemaError as error:
         where = "tool parameters" if request.tools else "response_format" if request.api == "openai" else "format"
         raise EngineError(400, f"invalid JSON schema in {where}: {error}") from None
-    return JSON_GBNF if request.format == "json" else None
 
 
 def _tool_reply(request: ChatRequest, text: str, logprobs: tuple[TokenLogprob, ...]) -> Iterator[EngineEvent]:

@@ -72,6 +72,19 @@ def tool_reply_schema(tools: Sequence[ToolSpec], *, one_call: bool = False) -> d
     return schema
 
 
+def reply_grammar(request: ChatRequest, tools: Sequence[ToolSpec]) -> dict[str, Any] | None:
+    """Which grammar constrains the reply to `request` (``{"kind": "tool_calls" | "format" | "json",
+    "schema": ...}``; None: free text): the envelope calling `tools` when it offers tools (none when its
+    `tool_grammar` is off), else its `format` schema, else any JSON for ``format: "json"``."""
+    if request.tools:
+        if not request.tool_grammar:
+            return None
+        return {"kind": "tool_calls", "schema": tool_reply_schema(tools, one_call=not request.parallel_tool_calls)}
+    if isinstance(request.format, dict):
+        return {"kind": "format", "schema": request.format}
+    return {"kind": "json", "schema": None} if request.format == "json" else None
+
+
 def tool_system_prompt(tools: Sequence[ToolSpec], *, one_call: bool = False) -> str:
     """The system-message text that tells the model its tools and the reply shape (with `one_call`:
     one call per reply, the next one built from the results so far)."""
