@@ -116,7 +116,8 @@ def _cases(api: str, url: str) -> dict[str, Callable[[], object]]:
 def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
     """The floor under native `ask()`: the same call with no trace, no conversation loop and no call
     log, first without the wire capture (the settings, the request, the SDK's chat, the value),
-    then sent through the strategy (the capture, the total deadline, the error translation)."""
+    then sent through the strategy (the capture, the total deadline, the error translation); and
+    `ask()` with the call log off, whose writer thread otherwise shares the machine's cores."""
     import ollama
 
     from alloy_nb import ask
@@ -140,6 +141,7 @@ def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
         "bare": lambda: floor(False),
         "captured": lambda: floor(True),
         "ask": lambda: ask("Name a city.", **options),
+        "ask, log off": lambda: ask("Name a city.", log=False, **options),
         "direct": lambda: client.chat(**body),
     }
 
@@ -190,6 +192,7 @@ def run(quick: bool = False) -> list[Row]:
             ("bare", "text, floor: settings, request, SDK, value (no capture, trace, loop or log)"),
             ("captured", "text, floor sent through the strategy (+ wire capture, deadline, errors)"),
             ("ask", "text, ask() measured beside the floors"),
+            ("ask, log off", "text, ask() with the call log off (its writer thread shares the 2 cores)"),
         ):
             rows.append(_row("native", label, "ollama SDK", timings[case], timings["direct"], goal=False))
     with serving("llama") as server:  # for scale: the same overhead next to a real (tiny) model's work
