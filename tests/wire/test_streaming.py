@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from sample_tools import add
@@ -38,6 +39,30 @@ async def test_async_stream_closed_early(server, api: str) -> None:
     assert await stream.__anext__() == "w0 "
     await stream.aclose()
     assert stream.trace.status == "interrupted" and stream.trace.responses[0].text == "w0 "
+
+
+async def test_cancelling_the_task_reading_an_async_stream_closes_its_request(server, api: str) -> None:
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.05))
+    stream = ask.stream_async("Long", api=api)
+    first = asyncio.Event()
+
+    async def read() -> None:
+        async for _ in stream:
+            first.set()
+
+    reader = asyncio.create_task(read())
+    await asyncio.wait_for(first.wait(), 5)
+    reader.cancel()
+    await asyncio.wait([reader])
+    deadline = time.monotonic() + 1.0  # the 50-chunk reply would take 2.5 s more
+    while server.engine.active and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert reader.cancelled()
+    assert server.engine.active == 0, "cancelling the reading task did not close the request"
+    assert stream.trace.status == "interrupted" and stream.trace.responses[0].text.startswith("w0 ")
+    assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []  # none left reading
+    server.script(Reply(text="next call works"))
+    assert await ask.async_("Hi", api=api) == "next call works"
 
 
 def test_command_stream(server, api: str) -> None:
