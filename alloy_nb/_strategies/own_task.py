@@ -11,38 +11,78 @@ that one task: closing the stream cancels it, and the cancellation closes them t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
+
+import anyio
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class _Ended:
-    error: Exception | None
+    error: BaseException | None
 
 
-async def read_in_own_task(source: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+class ReadInOwnTask(Generic[T]):
     """The items of `source`, read by a new task in the current context (a context variable set now,
-    such as the wire capture, is what the reads see); the source's exception is raised here."""
-    items: asyncio.Queue[T | _Ended] = asyncio.Queue()
+    such as the wire capture, is what the reads see) at most `AHEAD` items ahead of the reader of
+    this stream. The source's exception is raised here; a reader stopped otherwise (Ctrl-C, or a
+    cancellation from outside) ends this stream as cancelled. Not an async generator, so asyncio's
+    shutdown never closes it behind its owner's back: its owner calls `aclose()`."""
 
-    async def read() -> None:
+    AHEAD = 64  # like the socket buffers the SDK's own stream would fill: a stream not read stops the reply
+
+    def __init__(self, source: AsyncIterator[T]) -> None:
+        self._items: asyncio.Queue[T | _Ended] = asyncio.Queue()  # unbounded: the end always fits
+        self._room = asyncio.Semaphore(self.AHEAD)
+        self._ended = False
+        self._reader = asyncio.get_running_loop().create_task(self._read(source))
+
+    async def _read(self, source: AsyncIterator[T]) -> None:
+        error: BaseException | None = None
         try:
             async for item in source:
-                items.put_nowait(item)
-        except Exception as error:
-            items.put_nowait(_Ended(error))
-        else:
-            items.put_nowait(_Ended(None))
+                self._items.put_nowait(item)
+                await self._room.acquire()
+        except BaseException as exc:
+            error = exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            try:
+                if (close := getattr(source, "aclose", None)) is not None:
+                    await close()  # stopped between two items, the source is still open: closed here, in its task
+            finally:
+                self._items.put_nowait(_Ended(error))
 
-    reader = asyncio.get_running_loop().create_task(read())
-    try:
-        while not isinstance(item := await items.get(), _Ended):
-            yield item
-        if item.error is not None:
+    def __aiter__(self) -> ReadInOwnTask[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._ended:
+            raise StopAsyncIteration
+        item = await self._items.get()
+        if not isinstance(item, _Ended):
+            self._room.release()
+            return item
+        self._ended = True
+        if item.error is None:
+            raise StopAsyncIteration
+        if isinstance(item.error, Exception):
             raise item.error
-    finally:
-        reader.cancel()  # nothing when it has ended; else the source closes in the reader's task
-        await asyncio.wait([reader])
+        raise asyncio.CancelledError()
+
+    async def aclose(self) -> None:
+        """Stop reading: the source closes in the reader's task, which this waits for (shielded from an
+        anyio cancel scope around the owner, which would cancel the wait again and again)."""
+        self._ended = True
+        reader = self._reader
+        reader.cancel()  # nothing when it has ended
+        try:
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait([reader])
+        finally:
+            if reader.done() and not reader.cancelled():
+                reader.exception()  # seen: a KeyboardInterrupt it ended with is not reported again when collected
