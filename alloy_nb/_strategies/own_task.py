@@ -27,10 +27,10 @@ class _Ended:
 
 class ReadInOwnTask(Generic[T]):
     """The items of `source`, read by a new task in the current context (a context variable set now,
-    such as the wire capture, is what the reads see) at most `AHEAD` items ahead of the reader of
-    this stream. The source's exception is raised here; a reader stopped otherwise (Ctrl-C, or a
-    cancellation from outside) ends this stream as cancelled. Not an async generator, so asyncio's
-    shutdown never closes it behind its owner's back: its owner calls `aclose()`."""
+    such as the wire capture, is what the reads see), at most `AHEAD` items ahead of the owner that
+    iterates this stream. The source's exception is raised to the owner; a reader stopped otherwise
+    (Ctrl-C, or a cancellation from outside) ends the stream as cancelled. Not an async generator, so
+    asyncio's shutdown never closes it behind its owner's back: the owner calls `aclose()`."""
 
     AHEAD = 64  # like the socket buffers the SDK's own stream would fill: a stream not read stops the reply
 
