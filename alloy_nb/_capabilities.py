@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ._config import Config, current, model_name, redact_host, same_model
+from ._config import Config, current, model_name, redact_host
 from ._host import Host
+from ._model_names import same_model
 from ._views.capabilities import model_info_html
 from .errors import ConfigurationError, ModelNotFound, model_missing, no_server
 

@@ -10,7 +10,6 @@ Precedence, highest first: per-call arguments > `settings(...)` scopes > `config
 """
 
 from .._choices import MODEL_PREFIX
-from .._model_names import same_model
 from .environment import ENV_NAMES, ENV_VARS, settings_table_markdown
 from .host_url import DEFAULT_HOST, authorization_scheme, connection, normalize_host, redact_host
 from .layers import (
@@ -44,7 +43,6 @@ __all__ = [
     "normalize_host",
     "redact_host",
     "reset_configuration",
-    "same_model",
     "settings",
     "settings_table_markdown",
     "subscribe",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._config import Config, same_model
+from .._config import Config
+from .._model_names import same_model
 from .._trace import Trace
 from .._trace.events import AnyEvent, RequestEvent, RetryEvent, ToolEvent
 from .._views.status import footer_html, status_line_html

@@ -12,6 +12,7 @@ from .._capabilities import ModelInfo, known
 from .._choices import API_CHOICES
 from .._config import Config, redact_host
 from .._host import Host, HostInfo
+from .._model_names import same_model
 from .._views.capabilities import capability_line_html
 from .._views.status import error_html, host_status_html
 from ..errors import ConfigurationError
@@ -203,8 +204,7 @@ def _model_options(info: HostInfo, model: str) -> tuple[tuple[str, str], ...]:
     listed `llama3.1:latest`), so the dropdown shows it as chosen."""
     wanted = alloy_config.model_name(model)
     options = tuple(
-        (m.label, model if alloy_config.same_model(m.name, wanted) else alloy_config.MODEL_PREFIX + m.name)
-        for m in info.models
+        (m.label, model if same_model(m.name, wanted) else alloy_config.MODEL_PREFIX + m.name) for m in info.models
     )
     if model not in (value for _, value in options):
         options += ((f"{wanted} (not listed by the host)", model),)
