@@ -3,6 +3,9 @@
 The SDKs parse replies into their own types and never show the bytes, so each client gets httpx
 event hooks (a public httpx feature) that hand the request and the response to the capture open
 in the current thread or task. Only the strategies open one, around the SDK call they make.
+
+Bodies are parsed with pydantic-core's `from_json`: about a quarter of `json.loads`' time on
+a short chat reply, on every call's path; what it refuses goes to `json.loads`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic_core import from_json
 
 from .._config import redact_host
 from .base import Exchange, SentRequest
@@ -32,10 +37,23 @@ class WireCapture:
             content = self.responses[-1].content
         except Exception:  # a streamed response that was not read whole (httpx's and httpx2's ResponseNotRead)
             return None, None
-        try:
-            return json.loads(content), len(content)
-        except (ValueError, UnicodeDecodeError):
-            return content.decode("utf-8", "replace"), len(content)
+        return parsed(content), len(content)
+
+
+def parsed(content: bytes) -> Any:
+    """A body as JSON data, else as text (invalid UTF-8 replaced).
+
+    >>> parsed(b'{"a": [1, 2.5]}'), parsed(b"<html>"), parsed(b'\\xef\\xbb\\xbf{}')
+    ({'a': [1, 2.5]}, '<html>', {})
+    """
+    try:
+        return from_json(content)
+    except ValueError:  # not JSON, or unusual JSON: nested very deep, a byte-order mark
+        pass
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return content.decode("utf-8", "replace")
 
 
 _open_capture: ContextVar[WireCapture | None] = ContextVar("alloy_nb_wire_capture", default=None)
@@ -66,10 +84,7 @@ def _record(request: Any) -> None:
     capture = _open_capture.get()
     if capture is None:
         return
-    try:
-        body = json.loads(request.content) if request.content else None
-    except (ValueError, UnicodeDecodeError):
-        body = request.content.decode("utf-8", "replace")
+    body = parsed(request.content) if request.content else None
     capture.requests.append(SentRequest(redact_host(str(request.url)), body, len(request.content)))
 
 

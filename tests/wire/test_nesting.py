@@ -58,6 +58,9 @@ def test_tool_arguments_past_the_limit_go_back_to_the_model_and_the_trace_still_
         trace.tool_events[0].error
         == f"Tool 'store': The arguments are nested 901 levels deep; tools take at most {MAX_NESTING} levels."
     )
+    # the wire bodies are kept as JSON however deep they nest (deeper than pydantic-core's parser goes)
+    assert all(isinstance(r.body, dict) for r in trace.requests)
+    assert all(isinstance(r.raw, dict) for r in trace.responses)
     text = trace.to_json()
     if api == "native":  # (openai_chat carries arguments as a JSON string, kept as it came)
         assert f"nested deeper than {MAX_NESTING} levels: not kept" in text
