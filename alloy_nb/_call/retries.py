@@ -13,6 +13,7 @@ Waits grow exponentially from `retry_backoff`, capped at `retry_backoff_max`, wi
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -57,7 +58,8 @@ class RetryPolicy:
 
     @classmethod
     def of(cls, config: Config) -> RetryPolicy:
-        return cls(
+        """The policy of a config's settings (made once per distinct settings: every call asks)."""
+        return _policy(
             config.retry, config.retry_on, config.transient_retries, config.retry_backoff, config.retry_backoff_max
         )
 
@@ -77,3 +79,10 @@ class RetryPolicy:
 
     def _delay(self, attempt: int) -> float:
         return backoff_delay(attempt, self.backoff, self.backoff_max, random.random())
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(
+    attempts: int, retry_on: type[BaseException] | None, transient: int, backoff: float, backoff_max: float
+) -> RetryPolicy:
+    return RetryPolicy(attempts, retry_on, transient, backoff, backoff_max)

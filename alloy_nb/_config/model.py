@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -230,6 +231,10 @@ class Config(BaseModel):
     def request_settings(self) -> dict[str, Any]:
         """The settings that shape what a call sends, those that are set: the trace keeps them, and a
         replay sends them again."""
+        return dict(self._request_settings)
+
+    @functools.cached_property
+    def _request_settings(self) -> dict[str, Any]:  # worked out once: every call's trace keeps them
         values = {name: getattr(self, name) for name in REQUEST_SETTINGS}
         return {name: value for name, value in values.items() if value is not None and value != {}}
 
@@ -250,11 +255,18 @@ class Config(BaseModel):
         key = self.api_key.get_secret_value() if self.api_key is not None else None
         return connection(host or self.host, self.headers, key)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Config:
+        """A copy (with `update` applied) that works out its derived values afresh."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in _DERIVED:
+            copied.__dict__.pop(name, None)
+        return copied
+
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             yield name, redact_host(value) if name == "host" else value
 
-    @property
+    @functools.cached_property
     def model_name(self) -> str:
         """The model as the server knows it: `ollama:llama3.1:8b` -> `llama3.1:8b`."""
         return model_name(self.model)
@@ -267,6 +279,8 @@ class Config(BaseModel):
             return api  # type: ignore[no-any-return]
         return "openai_chat" if "gpt-oss" in self.model_name else "native"
 
+
+_DERIVED = ("model_name", "_request_settings")  # worked out from the settings once per config object
 
 THINK_LEVELS = ("low", "medium", "high", "max")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

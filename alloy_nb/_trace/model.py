@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter
@@ -49,8 +48,22 @@ def _new_id() -> str:
     return f"{_PROCESS_ID}{next(_call_numbers):04x}"
 
 
+_second: tuple[int, str] = (0, "")  # the last whole second formatted, shared by the calls within it
+
+
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    """The time in UTC as ISO 8601 with milliseconds, as `datetime.isoformat` writes it, in a third of
+    its time (every call pays it): the date and the second are formatted once per second.
+
+    >>> import re; bool(re.fullmatch(r"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\+00:00", _now()))
+    True
+    """
+    global _second
+    now = time.time()
+    whole, second = int(now), _second  # one read of the shared pair: another thread may replace it
+    if second[0] != whole:
+        second = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{second[1]}.{int((now - whole) * 1000):03d}+00:00"
 
 
 # A bookkeeping field: pydantic keeps it out of the JSON (`Field(exclude=True)`), this mark out of the

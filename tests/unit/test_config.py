@@ -121,6 +121,16 @@ def test_model_strings(model: str, name: str) -> None:
     assert model_name(model) == name
 
 
+def test_a_copied_config_works_out_its_model_name_and_request_settings_afresh() -> None:
+    config = current(model="ollama:first", think=False)
+    assert (config.model_name, config.request_settings()["think"]) == ("first", False)  # worked out, and kept
+    copied = config.model_copy(update={"model": "ollama:second", "think": "high"})
+    assert (copied.model_name, copied.request_settings()["think"]) == ("second", "high")
+    assert (config.model_name, config.request_settings()["think"]) == ("first", False)
+    config.request_settings()["think"] = "changed by a caller"
+    assert config.request_settings()["think"] is False
+
+
 @pytest.mark.parametrize("bad", ["llama3.1", "openai:gpt-4o", "ollama:", "ollama:   ", ""])
 def test_bad_model_strings_explain_the_format(bad: str) -> None:
     with pytest.raises(ConfigurationError, match="Use 'ollama:<model>'"):
