@@ -22,6 +22,7 @@ from bench.report import Row, environment, table_lines, update_doc, write_json
 
 BENCHMARKS = {
     "overhead": "bench.adapter_overhead",
+    "instructions": "bench.instructions",
     "alloy-ai": "bench.vs_alloy_ai",
     "fanout": "bench.async_fanout",
     "stream-view": "bench.stream_view",

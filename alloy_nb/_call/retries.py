@@ -13,9 +13,9 @@ Waits grow exponentially from `retry_backoff`, capped at `retry_backoff_max`, wi
 
 from __future__ import annotations
 
-import functools
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from .._config import Config
 from ..errors import AlloyError, ConfigurationError, ModelNotFound, ServerError
@@ -59,9 +59,13 @@ class RetryPolicy:
     @classmethod
     def of(cls, config: Config) -> RetryPolicy:
         """The policy of a config's settings (made once per distinct settings: every call asks)."""
-        return _policy(
-            config.retry, config.retry_on, config.transient_retries, config.retry_backoff, config.retry_backoff_max
-        )
+        key = (config.retry, config.retry_on, config.transient_retries, config.retry_backoff, config.retry_backoff_max)
+        policy = _policies.get(key)
+        if policy is None:
+            if len(_policies) >= 64:
+                _policies.clear()
+            policy = _policies[key] = cls(*key)
+        return policy
 
     def request_wait(self, error: BaseException, retried: int) -> float | None:
         """Seconds to wait before sending a request again after `error` (already sent again `retried`
@@ -81,8 +85,4 @@ class RetryPolicy:
         return backoff_delay(attempt, self.backoff, self.backoff_max, random.random())
 
 
-@functools.lru_cache(maxsize=64)
-def _policy(
-    attempts: int, retry_on: type[BaseException] | None, transient: int, backoff: float, backoff_max: float
-) -> RetryPolicy:
-    return RetryPolicy(attempts, retry_on, transient, backoff, backoff_max)
+_policies: dict[tuple[Any, ...], RetryPolicy] = {}

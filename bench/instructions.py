@@ -1,0 +1,65 @@
+"""Instructions per native text call, counted by valgrind: `ask()` (with and without the call log)
+against the ollama SDK's `chat` with the same request body, on the scripted server.
+
+Wall-clock ratios on a shared two-core VM move by ±0.06 between runs of the same code; an
+instruction count does not, so this is the figure to compare two versions by. It counts the client
+process only (every thread: the call log's writer too), each figure the difference between a run
+of 200 warm-up calls and one of 200 + N, so start-up and imports cancel out.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+from bench.report import Row
+from bench.servers import serving
+from bench.timing import Stats
+
+VALGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null")
+CASES = (("ask", "ask() (call log on)"), ("ask-log-off", "ask(log=False)"))
+
+
+def _instructions(url: str, case: str, calls: int) -> int:
+    """Instructions the client process executed (valgrind's `I refs`)."""
+    done = subprocess.run(
+        [*VALGRIND, sys.executable, "-m", "bench.count_client", url, case, str(calls)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"valgrind printed no instruction count:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def _per_call(url: str, case: str, calls: int) -> float:
+    return (_instructions(url, case, calls) - _instructions(url, case, 0)) / calls
+
+
+def run(quick: bool = False) -> list[Row]:
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("valgrind is not installed (apt-get install valgrind): it counts the instructions")
+    calls = 100 if quick else 1000
+    with serving("scripted") as server:
+        sdk = _per_call(server.url, "sdk", calls)
+        rows = []
+        for case, label in CASES:
+            ours = _per_call(server.url, case, calls)
+            rows.append(
+                Row(
+                    "instructions",
+                    f"native: text, {label}",
+                    "k instructions/call",
+                    Stats.of([ours / 1000]),
+                    "ollama SDK",
+                    Stats.of([sdk / 1000]),
+                    Stats.of([ours / sdk]),
+                    notes={"added k instructions/call": round((ours - sdk) / 1000, 1)},
+                )
+            )
+    return rows
