@@ -1,6 +1,6 @@
 """The call log's SQLite schema: one row per call in `calls`, full-text search over it in `calls_fts`.
 
-Any SQLite client can read the log (`sqlite3 calls.db`, Datasette). Schema version 1
+Any SQLite client can read the log (`sqlite3 calls.db`, Datasette). Schema version 2
 (`PRAGMA user_version`):
 
 `calls`, one row per finished call (`INSERT OR REPLACE` by id):
@@ -28,9 +28,14 @@ Any SQLite client can read the log (`sqlite3 calls.db`, Datasette). Schema versi
 | trace | TEXT | the whole trace as JSON (`Trace.from_json` reads it back) |
 
 Indexes on `time`, `model` and `status`. `calls_fts` is an FTS5 table over `prompt` and `reply`
-(`content='calls'`), kept in sync by triggers: `SELECT id FROM calls JOIN calls_fts ON
-calls_fts.rowid = calls.rowid WHERE calls_fts MATCH 'paris'`. Writers turn on
-`PRAGMA recursive_triggers` so that `INSERT OR REPLACE` also removes the replaced row's words.
+(`content='calls'`): `SELECT id FROM calls JOIN calls_fts ON calls_fts.rowid = calls.rowid WHERE
+calls_fts MATCH 'paris'`. New rows are indexed in bulk, not one by one as they are written (the
+words of a row cost as much as the rest of writing it): by the writer once calls pause, and by
+`search` before it looks. `calls_fts_done.upto` says how far: every row with a rowid up to it is
+indexed, none after it. Triggers take a deleted or updated row's words out of the index, and keep
+`upto` no higher than the highest rowid, so a rowid SQLite hands out again is never taken for
+indexed. Writers turn on `PRAGMA recursive_triggers` so that `INSERT OR REPLACE` also removes the
+replaced row's words. (Version 1 indexed each row as it was inserted, by a trigger.)
 """
 
 from __future__ import annotations
@@ -99,6 +104,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             INSERT INTO calls_fts (rowid, prompt, reply) VALUES (new.rowid, new.prompt, new.reply);
         END""",
     ),
+    (  # 2: index new rows in bulk (`index_new_rows`) instead of one insert trigger each
+        "DROP TRIGGER calls_fts_insert",
+        "DROP TRIGGER calls_fts_delete",
+        "DROP TRIGGER calls_fts_update",
+        "CREATE TABLE calls_fts_done (upto INTEGER NOT NULL)",
+        "INSERT INTO calls_fts_done SELECT coalesce(max(rowid), 0) FROM calls",
+        """CREATE TRIGGER calls_fts_delete AFTER DELETE ON calls BEGIN
+            INSERT INTO calls_fts (calls_fts, rowid, prompt, reply)
+                SELECT 'delete', old.rowid, old.prompt, old.reply WHERE old.rowid <= (SELECT upto FROM calls_fts_done);
+            UPDATE calls_fts_done SET upto = min(upto, (SELECT coalesce(max(rowid), 0) FROM calls));
+        END""",
+        """CREATE TRIGGER calls_fts_update AFTER UPDATE ON calls
+            WHEN old.rowid <= (SELECT upto FROM calls_fts_done) BEGIN
+            INSERT INTO calls_fts (calls_fts, rowid, prompt, reply) VALUES ('delete', old.rowid, old.prompt, old.reply);
+            INSERT INTO calls_fts (rowid, prompt, reply) VALUES (new.rowid, new.prompt, new.reply);
+        END""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -129,3 +151,19 @@ def create_schema(conn: sqlite3.Connection) -> None:
 def _version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     return version
+
+
+def index_new_rows(conn: sqlite3.Connection) -> None:
+    """Add the rows written since the last time to the search index, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT INTO calls_fts (rowid, prompt, reply) SELECT rowid, prompt, reply FROM calls"
+            " WHERE rowid > (SELECT upto FROM calls_fts_done) ORDER BY rowid"
+        )
+        conn.execute("UPDATE calls_fts_done SET upto = (SELECT coalesce(max(rowid), 0) FROM calls)")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -20,7 +20,7 @@ import platformdirs
 from .._messages import SystemMessage, UserMessage
 from .._trace.model import Trace
 from ..errors import CallNotFound
-from .schema import COLUMNS, create_schema
+from .schema import COLUMNS, create_schema, index_new_rows
 
 DbPath: TypeAlias = "str | os.PathLike[str]"  # a file path, or a `file:` URI
 
@@ -164,6 +164,8 @@ def search(
         + " ORDER BY calls.time DESC, calls.rowid DESC LIMIT ?"
     )
     with closing(connect(target)) as conn:
+        if match:
+            index_before_search(conn)
         try:
             rows = conn.execute(sql, (*params, n if n > 0 else -1)).fetchall()
         except sqlite3.OperationalError as error:
@@ -173,6 +175,14 @@ def search(
                 f"Cannot search the call log for {query!r}: {error}. Search for plain words; `word*` matches a prefix."
             ) from None
     return [_logged_call(row) for row in rows]
+
+
+def index_before_search(conn: sqlite3.Connection) -> None:
+    """Index the rows the writer has not yet; a log this connection cannot write is searched as it is."""
+    try:
+        index_new_rows(conn)
+    except sqlite3.OperationalError:  # read-only, or held locked for longer than the busy timeout
+        pass
 
 
 def get(id: str, path: DbPath | None = None) -> Trace:

@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 
 from .._trace.model import Trace
 from ..errors import AlloyLogWarning
+from .schema import index_new_rows
 from .store import DbPath, connect, default_path, insert_many, row_of
 
 # a finished trace with its notebook and cell, or its row kept for another try
@@ -31,6 +32,8 @@ class LogWriter:
 
     Rows are written at most `FLUSH_INTERVAL_S` after their call finished (sooner when `BATCH_SIZE`
     are waiting); a process killed at any moment loses at most the calls of that last interval.
+    Their words go into the search index once an interval passes without calls, or at `close`
+    (see `schema`): a burst of calls pays for the rows, not the index.
     Beyond `max_pending` unwritten calls the oldest are dropped (counted in `dropped`); so are the
     oldest rows kept while the database is locked once they hold more than `max_kept_bytes` (a call's
     size is only known once its row is built, on the writer thread). A log that cannot be written
@@ -101,16 +104,26 @@ class LogWriter:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        unindexed = False  # rows written that the search index does not hold yet
         while True:
             self._wake.wait(FLUSH_INTERVAL_S)
             self._wake.clear()
+            written = self.written
             conn = self._write_pending(conn)
             with self._done:
-                if self._closed:
+                closed = self._closed
+            if self.written > written:
+                unindexed = True
+            elif unindexed and conn is not None:  # a round without calls: index the rows of the last burst
+                unindexed = not _indexed(conn)
+            if closed:
+                with self._done:
                     self.dropped += len(self._pending)  # left by a flush that timed out
                     self._settle(len(self._pending))
                     self._pending.clear()
-                    break
+                if unindexed and conn is not None:
+                    _indexed(conn)
+                break
         _close(conn)
 
     def _write_pending(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
@@ -219,6 +232,16 @@ def _what_happened(error: BaseException) -> str:
 def _is_locked(error: BaseException) -> bool:
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _indexed(conn: sqlite3.Connection) -> bool:
+    """Index the rows written since the last time; False when the database would not let us (a
+    search, or the next pause, indexes them instead)."""
+    try:
+        index_new_rows(conn)
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def _close(conn: sqlite3.Connection | None) -> None:
