@@ -9,10 +9,12 @@ of 200 warm-up calls and one of 200 + N, so start-up and imports cancel out.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 from bench.report import Row
 from bench.servers import serving
@@ -22,14 +24,15 @@ VALGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out
 CASES = (("ask", "ask() (call log on)"), ("ask-log-off", "ask(log=False)"))
 
 
-def _instructions(url: str, case: str, calls: int) -> int:
-    """Instructions the client process executed (valgrind's `I refs`)."""
+def _instructions(url: str, case: str, calls: int, log_db: str) -> int:
+    """Instructions the client process executed (valgrind's `I refs`). Its environment is the same
+    few variables on every machine: alloy_nb reads the environment on each call, at a cost per variable."""
     done = subprocess.run(
         [*VALGRIND, sys.executable, "-m", "bench.count_client", url, case, str(calls)],
         capture_output=True,
         text=True,
         check=True,
-        env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "HOME": os.path.dirname(log_db), "ALLOY_LOG_DB": log_db},
     )
     found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
     if found is None:
@@ -37,19 +40,20 @@ def _instructions(url: str, case: str, calls: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def _per_call(url: str, case: str, calls: int) -> float:
-    return (_instructions(url, case, calls) - _instructions(url, case, 0)) / calls
+def _per_call(url: str, case: str, calls: int, log_db: str) -> float:
+    return (_instructions(url, case, calls, log_db) - _instructions(url, case, 0, log_db)) / calls
 
 
 def run(quick: bool = False) -> list[Row]:
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (apt-get install valgrind): it counts the instructions")
     calls = 100 if quick else 1000
-    with serving("scripted") as server:
-        sdk = _per_call(server.url, "sdk", calls)
+    with serving("scripted") as server, tempfile.TemporaryDirectory(prefix="alloy-nb-count-") as scratch:
+        log_db = os.path.join(scratch, "calls.db")
+        sdk = _per_call(server.url, "sdk", calls, log_db)
         rows = []
         for case, label in CASES:
-            ours = _per_call(server.url, case, calls)
+            ours = _per_call(server.url, case, calls, log_db)
             rows.append(
                 Row(
                     "instructions",
