@@ -60,10 +60,14 @@ def _now() -> str:
     """
     global _second
     now = time.time()
-    whole, second = int(now), _second  # one read of the shared pair: another thread may replace it
+    whole = int(now)
+    micro = round((now - whole) * 1_000_000)  # to the microsecond first, as datetime does
+    if micro == 1_000_000:
+        whole, micro = whole + 1, 0
+    second = _second  # one read of the shared pair: another thread may replace it
     if second[0] != whole:
         second = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
-    return f"{second[1]}.{int((now - whole) * 1000):03d}+00:00"
+    return f"{second[1]}.{micro // 1000:03d}+00:00"
 
 
 # A bookkeeping field: pydantic keeps it out of the JSON (`Field(exclude=True)`), this mark out of the
