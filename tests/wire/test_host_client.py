@@ -48,6 +48,7 @@ class RecordingHost:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict[str, str]]] = []
+        self.tags_delay_s = 0.0  # a slow listing, for the test that needs one
         app = Starlette(
             routes=[
                 Route("/api/version", self.version),
@@ -73,7 +74,7 @@ class RecordingHost:
 
     async def tags(self, request: Request) -> Response:
         self._seen(request)
-        await asyncio.sleep(TAGS_DELAY_S)
+        await asyncio.sleep(self.tags_delay_s)
         return JSONResponse(TAGS)
 
     async def show(self, request: Request) -> Response:
@@ -138,6 +139,7 @@ def test_configured_headers_reach_every_host_call(host: RecordingHost, capsys) -
 @pytest.mark.parametrize("api", STRATEGIES)
 async def test_the_missing_model_listing_does_not_block_the_event_loop(host: RecordingHost, api: str) -> None:
     ticks: list[float] = []
+    host.tags_delay_s = TAGS_DELAY_S
 
     async def heartbeat() -> None:
         while True:
