@@ -242,7 +242,9 @@ def test_the_files_are_private_and_the_schema_versioned(db: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(sqlite3.DatabaseError, match=f"schema version 99, newer than this alloy_nb.s {SCHEMA_VERSION}; upgrade"):
+    with pytest.raises(
+        sqlite3.DatabaseError, match=f"schema version 99, newer than this alloy_nb.s {SCHEMA_VERSION}; upgrade"
+    ):
         connect(db)
 
 
