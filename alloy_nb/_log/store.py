@@ -165,7 +165,7 @@ def search(
     )
     with closing(connect(target)) as conn:
         if match:
-            index_before_search(conn)
+            index_quietly(conn)  # what the writer has not indexed yet (a read-only log is searched as it is)
         try:
             rows = conn.execute(sql, (*params, n if n > 0 else -1)).fetchall()
         except sqlite3.OperationalError as error:
@@ -177,12 +177,14 @@ def search(
     return [_logged_call(row) for row in rows]
 
 
-def index_before_search(conn: sqlite3.Connection) -> None:
-    """Index the rows the writer has not yet; a log this connection cannot write is searched as it is."""
+def index_quietly(conn: sqlite3.Connection) -> bool:
+    """Index the rows written since the last time; False when this connection may not (read-only,
+    locked for longer than the busy timeout, damaged): the next pause in calls or search does it."""
     try:
         index_new_rows(conn)
-    except sqlite3.OperationalError:  # read-only, or held locked for longer than the busy timeout
-        pass
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def get(id: str, path: DbPath | None = None) -> Trace:

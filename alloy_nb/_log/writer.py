@@ -15,8 +15,7 @@ from typing import Any, TypeAlias
 
 from .._trace.model import Trace
 from ..errors import AlloyLogWarning
-from .schema import index_new_rows
-from .store import DbPath, connect, default_path, insert_many, row_of
+from .store import DbPath, connect, default_path, index_quietly, insert_many, row_of
 
 # a finished trace with its notebook and cell, or its row kept for another try
 _Queued: TypeAlias = tuple[Trace, str | None, str | None] | dict[str, Any]
@@ -115,14 +114,14 @@ class LogWriter:
             if self.written > written:
                 unindexed = True
             elif unindexed and conn is not None:  # a round without calls: index the rows of the last burst
-                unindexed = not _indexed(conn)
+                unindexed = not index_quietly(conn)
             if closed:
                 with self._done:
                     self.dropped += len(self._pending)  # left by a flush that timed out
                     self._settle(len(self._pending))
                     self._pending.clear()
                 if unindexed and conn is not None:
-                    _indexed(conn)
+                    index_quietly(conn)
                 break
         _close(conn)
 
@@ -232,16 +231,6 @@ def _what_happened(error: BaseException) -> str:
 def _is_locked(error: BaseException) -> bool:
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
-def _indexed(conn: sqlite3.Connection) -> bool:
-    """Index the rows written since the last time; False when the database would not let us (a
-    search, or the next pause, indexes them instead)."""
-    try:
-        index_new_rows(conn)
-    except sqlite3.Error:
-        return False
-    return True
 
 
 def _close(conn: sqlite3.Connection | None) -> None:
