@@ -15,7 +15,6 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncGenerator, Generator
-from contextlib import aclosing
 from typing import Any, Literal
 
 from .._config import redact_host
@@ -33,6 +32,7 @@ from .drivers import (
     retry_wait,
     start_trace,
 )
+from .own_task import ReadInOwnTask
 from .retries import RetryPolicy
 from .stream_partial import PartialValue
 from .stream_turn import Piece, TurnGatherer
@@ -161,20 +161,35 @@ class StreamRun:
             if spec is not self.spec:
                 self.use(spec)
             steps = Steps(self.spec, self.strategy, stream=True)
+            # No async generator of ours runs inside this one (a turn's chunks are read in a task of
+            # their own): asyncio's shutdown, which closes every open async generator at once, finds
+            # one of ours to close, not a chain of them closing each other.
             while (effect := steps.next_effect(result)) is not None:
-                # each inner generator is closed here, in this task: left to the collector, it would close
-                # its HTTP response in another task
                 if isinstance(effect, Send):
                     gatherer = self._gathering(effect)
-                    async with aclosing(self._turn_async(effect, gatherer)) as pieces:
-                        async for piece in pieces:
+                    chunks, first = await self._opened_async(effect)
+                    try:
+                        for piece in gatherer.take(first) if first is not None else ():
                             yield piece
+                        async for chunk in chunks:
+                            for piece in gatherer.take(chunk):
+                                yield piece
+                        for piece in gatherer.rest():
+                            yield piece
+                    except AlloyError as exc:
+                        if gatherer.calls:
+                            raise self._cut(gatherer, exc) from exc
+                        raise
+                    finally:
+                        await chunks.aclose()  # in this task: left to the collector, it would close in another
                     result = self._ended(gatherer)
                 else:
-                    result = []
-                    async with aclosing(self._tools_async(effect, result)) as events:
-                        async for event in events:
-                            yield event
+                    for call in effect.calls:
+                        yield ("tool_call", call)
+                    limit = asyncio.Semaphore(self.config.tool_concurrency)
+                    result = await self.tools.run_all_async(effect.calls, effect.turn, limit)
+                    for call, text in zip(effect.calls, result, strict=True):
+                        yield ("tool_result", ToolResult(call_id=call.id, name=call.name, text=text))
             self.value, self.ended = steps.value, True
         except BaseException as exc:
             error = exc
@@ -184,29 +199,13 @@ class StreamRun:
                 steps.close()
             self.close(error)
 
-    async def _turn_async(self, effect: Send, gatherer: TurnGatherer) -> AsyncGenerator[Piece, None]:
-        chunks, first = await self._opened_async(effect)
-        try:
-            for piece in gatherer.take(first) if first is not None else ():
-                yield piece
-            async for chunk in chunks:
-                for piece in gatherer.take(chunk):
-                    yield piece
-            for piece in gatherer.rest():
-                yield piece
-        except AlloyError as exc:
-            if gatherer.calls:
-                raise self._cut(gatherer, exc) from exc
-            raise
-        finally:
-            await chunks.aclose()
-
-    async def _opened_async(self, effect: Send) -> tuple[AsyncGenerator[StreamChunk, None], StreamChunk | None]:
-        """`_opened` for async streams."""
+    async def _opened_async(self, effect: Send) -> tuple[ReadInOwnTask[StreamChunk], StreamChunk | None]:
+        """`_opened` for async streams. The strategy's stream is read in a task of its own (its
+        generators, the SDK's and the HTTP client's open, run and close in that one task)."""
         failed = 0
         while True:
             exchange = Exchange()
-            chunks = self.strategy.stream_async(effect.request, exchange)
+            chunks = ReadInOwnTask(self.strategy.stream_async(effect.request, exchange))
             try:
                 with recording_request(self.trace, self.strategy, effect, exchange):
                     return chunks, await anext(chunks, None)
@@ -215,15 +214,6 @@ class StreamRun:
                 failed += 1
                 wait = retry_wait(self.trace, self.policy, "request", failed, exc, effect.turn)
             await asyncio.sleep(wait)
-
-    async def _tools_async(self, effect: RunTools, results: list[str]) -> AsyncGenerator[StreamEvent, None]:
-        """Every call of the turn announced, run concurrently, then their results (into `results` too)."""
-        for call in effect.calls:
-            yield ("tool_call", call)
-        limit = asyncio.Semaphore(self.config.tool_concurrency)
-        results += await self.tools.run_all_async(effect.calls, effect.turn, limit)
-        for call, text in zip(effect.calls, results, strict=True):
-            yield ("tool_result", ToolResult(call_id=call.id, name=call.name, text=text))
 
     def _cut(self, gatherer: TurnGatherer, problem: AlloyError) -> AlloyError:
         """The error for a stream that failed while the model was asking for tools."""

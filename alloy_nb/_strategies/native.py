@@ -23,7 +23,6 @@ from .capture import ASYNC_WIRE_HOOKS, WIRE_HOOKS, recording
 from .deadline import deadline_transport
 from .failures import translated
 from .inline_thinking import split_turn
-from .own_task import ReadInOwnTask
 from .pool import client_key, leased_client
 from .wire_fields import enforced_schema, logprob_fields, token_logprobs, tool_call_fields
 
@@ -109,19 +108,16 @@ class NativeStrategy:
 
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
         async with translated(self.config, _classify), self._async_client() as client:
-            replies: ReadInOwnTask[ollama.ChatResponse] | None = None
+            replies = await client.chat(**request)
             try:
-                # the request goes out with the first chunk, read by a task that starts in the capture's context
-                with recording(exchange):
-                    replies = ReadInOwnTask(await client.chat(**request))
+                with recording(exchange):  # the request goes out with the first chunk
                     first = await anext(replies, None)
                 if first is not None:
                     yield _chunk(first)
                     async for reply in replies:
                         yield _chunk(reply)
             finally:
-                if replies is not None:
-                    await replies.aclose()  # hand the connection back now, not when collected
+                await replies.aclose()  # hand the connection back now, not when collected
 
     def _client(self, *, whole_reply: bool) -> ollama.Client:
         return _clients.get(*self.client_key, whole_reply)

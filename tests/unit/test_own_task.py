@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from alloy_nb._strategies.own_task import ReadInOwnTask
+from alloy_nb._call.own_task import ReadInOwnTask
 
 
 async def numbers(

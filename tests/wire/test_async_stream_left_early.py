@@ -1,5 +1,6 @@
-"""An async stream left with `break` and never closed, as alloy-ai's own tests leave one: when
-`asyncio.run` ends, nothing is left half-closed (no "already running", no ignored exception)."""
+"""An async stream left with `break` and never closed, as alloy-ai's own tests leave one, or still
+held open: when `asyncio.run` ends, nothing is left half-closed (no "already running", no ignored
+exception) and the trace says the call was interrupted."""
 
 from __future__ import annotations
 
@@ -33,4 +34,32 @@ def test_an_async_stream_left_with_break_closes_quietly(server, api: str) -> Non
     server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
     done = subprocess.run([sys.executable, "-c", SCRIPT, server.url, api], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["left with 'one '", "ended"], done
+    assert done.stderr == "", done.stderr
+
+
+HELD = """
+import asyncio, sys
+import alloy_nb
+from alloy_nb import ask
+
+alloy_nb.configure(host=sys.argv[1], api=sys.argv[2], log=False)
+held = []
+
+async def main():
+    stream = ask.stream_async("Count slowly.")
+    held.append(stream)  # still open, and still referenced, when asyncio.run closes what is left open
+    async for piece in stream:
+        break
+    print("left with", repr(piece))
+
+asyncio.run(main())
+print("ended", held[0].trace.status)
+"""
+
+
+@pytest.mark.parametrize("api", STRATEGIES)
+def test_an_async_stream_still_held_open_when_asyncio_run_ends_closes_quietly(server, api: str) -> None:
+    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
+    done = subprocess.run([sys.executable, "-c", HELD, server.url, api], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == ["left with 'one '", "ended interrupted"], done
     assert done.stderr == "", done.stderr

@@ -1,11 +1,12 @@
-"""An SDK's async stream read in a task of its own.
+"""A strategy's async stream read in a task of its own.
 
-The ollama SDK streams through async generators of its own and of httpx (`AsyncClient.stream`).
-Iterated in the caller's task, they are closed wherever the caller's stream is closed: by the
-garbage collector's finalizer in a task of asyncio's, which `asyncio.run` cancels as it ends, and
-then again by `shutdown_asyncgens` while they are still half-closed ("aclose(): asynchronous
-generator is already running"). Read in a task that the stream owns, they open, run and close in
-that one task: closing the stream cancels it, and the cancellation closes them there.
+A strategy streams through async generators: its own, the pool's lease, the SDK's and httpx's
+(`AsyncClient.stream`). Iterated in the caller's task, they are closed wherever the caller's stream
+is closed: by the garbage collector's finalizer in a task of asyncio's, which `asyncio.run` cancels
+as it ends, or all at once by `shutdown_asyncgens` when the stream is still open then, each while
+another is closing it ("aclose(): asynchronous generator is already running"). Read in a task that
+the stream owns, they open, run and close in that one task: closing the stream cancels it, the
+cancellation closes them there, and `asyncio.run` cancels that task before it closes generators.
 """
 
 from __future__ import annotations
