@@ -63,3 +63,39 @@ def test_an_async_stream_still_held_open_when_asyncio_run_ends_closes_quietly(se
     done = subprocess.run([sys.executable, "-c", HELD, server.url, api], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["left with 'one '", "ended interrupted"], done
     assert done.stderr == "", done.stderr
+
+
+HELD_EVENTS = """
+import asyncio, sys
+import alloy_nb
+from alloy_nb import command
+
+alloy_nb.configure(host=sys.argv[1], api=sys.argv[2], log=False)
+held = []
+
+@command
+async def count() -> str:
+    return "Count slowly."
+
+async def main():
+    stream = count.stream()
+    events = stream.events()
+    held.extend([stream, events])  # both still open when asyncio.run closes what is left open
+    async for kind, item in events:
+        if kind == "text":
+            break
+    print("left with", repr(item))
+
+asyncio.run(main())
+print("ended", held[0].trace.status)
+"""
+
+
+@pytest.mark.parametrize("api", STRATEGIES)
+def test_an_async_commands_events_still_held_open_when_asyncio_run_ends_close_quietly(server, api: str) -> None:
+    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
+    done = subprocess.run(
+        [sys.executable, "-c", HELD_EVENTS, server.url, api], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.splitlines() == ["left with 'one '", "ended interrupted"], done
+    assert done.stderr == "", done.stderr
