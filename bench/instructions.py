@@ -2,7 +2,7 @@
 against the ollama SDK's `chat` with the same request body, on the scripted server.
 
 Wall-clock ratios on a shared two-core VM move by ±0.06 between runs of the same code; an
-instruction count does not, so this is the figure to compare two versions by. It counts the client
+instruction count moves by about 1.5%, so this is the figure to compare two versions by. It counts the client
 process only (every thread: the call log's writer too), each figure the difference between a run
 of 200 warm-up calls and one of 200 + N, so start-up and imports cancel out.
 """
