@@ -29,12 +29,17 @@ print("ended")
 """
 
 
+def printed(server, script: str, api: str) -> list[str]:
+    """The lines `script` prints against a slowly streamed reply; it must print nothing to stderr."""
+    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
+    done = subprocess.run([sys.executable, "-c", script, server.url, api], capture_output=True, text=True, timeout=60)
+    assert done.stderr == "", done.stderr
+    return done.stdout.splitlines()
+
+
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_an_async_stream_left_with_break_closes_quietly(server, api: str) -> None:
-    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
-    done = subprocess.run([sys.executable, "-c", SCRIPT, server.url, api], capture_output=True, text=True, timeout=60)
-    assert done.stdout.splitlines() == ["left with 'one '", "ended"], done
-    assert done.stderr == "", done.stderr
+    assert printed(server, SCRIPT, api) == ["left with 'one '", "ended"]
 
 
 HELD = """
@@ -59,10 +64,7 @@ print("ended", held[0].trace.status)
 
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_an_async_stream_still_held_open_when_asyncio_run_ends_closes_quietly(server, api: str) -> None:
-    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
-    done = subprocess.run([sys.executable, "-c", HELD, server.url, api], capture_output=True, text=True, timeout=60)
-    assert done.stdout.splitlines() == ["left with 'one '", "ended interrupted"], done
-    assert done.stderr == "", done.stderr
+    assert printed(server, HELD, api) == ["left with 'one '", "ended interrupted"]
 
 
 HELD_EVENTS = """
@@ -93,9 +95,4 @@ print("ended", held[0].trace.status)
 
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_an_async_commands_events_still_held_open_when_asyncio_run_ends_close_quietly(server, api: str) -> None:
-    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
-    done = subprocess.run(
-        [sys.executable, "-c", HELD_EVENTS, server.url, api], capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.splitlines() == ["left with 'one '", "ended interrupted"], done
-    assert done.stderr == "", done.stderr
+    assert printed(server, HELD_EVENTS, api) == ["left with 'one '", "ended interrupted"]
