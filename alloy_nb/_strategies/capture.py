@@ -13,31 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import from_json
 
 from .._config import redact_host
 from .base import Exchange, SentRequest
-
-
-@dataclass
-class WireCapture:
-    """The requests sent and the responses received inside one `recording()` block."""
-
-    requests: list[SentRequest] = field(default_factory=list)
-    responses: list[Any] = field(default_factory=list)
-
-    def last_reply(self) -> tuple[Any, int | None]:
-        """The body of the last complete response parsed as JSON, and its size in bytes ((None, None) without one)."""
-        if not self.responses:
-            return None, None
-        try:
-            content = self.responses[-1].content
-        except Exception:  # a streamed response that was not read whole (httpx's and httpx2's ResponseNotRead)
-            return None, None
-        return parsed(content), len(content)
 
 
 def parsed(content: bytes) -> Any:
@@ -56,42 +37,49 @@ def parsed(content: bytes) -> Any:
         return content.decode("utf-8", "replace")
 
 
-_open_capture: ContextVar[WireCapture | None] = ContextVar("alloy_nb_wire_capture", default=None)
-
-
 class recording:
     """Fill `exchange` with what the block sends and receives (in this thread or task only), even
-    when the block fails."""
+    when the block fails: the last request as it went on the wire, and the last complete reply."""
 
-    __slots__ = ("exchange", "token", "wire")
+    __slots__ = ("exchange", "response", "token")
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
-        self.wire = WireCapture()
+        self.response: Any = None
 
     def __enter__(self) -> None:
-        self.token = _open_capture.set(self.wire)
+        self.token = _open_capture.set(self)
 
     def __exit__(self, *failure: object) -> None:
         _open_capture.reset(self.token)
-        if self.wire.requests:
-            self.exchange.sent = self.wire.requests[-1]
-        if self.wire.responses:
-            self.exchange.reply, self.exchange.reply_size = self.wire.last_reply()
+        if self.response is not None:
+            self.exchange.reply, self.exchange.reply_size = _whole_body(self.response)
+
+
+_open_capture: ContextVar[recording | None] = ContextVar("alloy_nb_wire_capture", default=None)
+
+
+def _whole_body(response: Any) -> tuple[Any, int | None]:
+    """A response's body parsed as JSON, and its size in bytes; (None, None) for a stream not read whole."""
+    try:
+        content = response.content
+    except Exception:  # a streamed response that was not read whole (httpx's and httpx2's ResponseNotRead)
+        return None, None
+    return parsed(content), len(content)
 
 
 def _record(request: Any) -> None:
     capture = _open_capture.get()
-    if capture is None:
-        return
-    body = parsed(request.content) if request.content else None
-    capture.requests.append(SentRequest(redact_host(str(request.url)), body, len(request.content)))
+    if capture is not None:
+        content = request.content
+        body = parsed(content) if content else None
+        capture.exchange.sent = SentRequest(redact_host(str(request.url)), body, len(content))
 
 
 def _keep(response: Any) -> None:
     capture = _open_capture.get()
     if capture is not None:
-        capture.responses.append(response)
+        capture.response = response
 
 
 async def _record_async(request: Any) -> None:
