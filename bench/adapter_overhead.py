@@ -11,6 +11,7 @@ next to real model work).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from bench.servers import EMBEDDED_MODEL, serving
 from bench.timing import interleaved
 
 GOAL = 1.05
+CONTROL_US = 100
 
 
 class City(BaseModel):
@@ -117,7 +119,10 @@ def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
     """The floor under native `ask()`: the same call with no trace, no conversation loop and no call
     log, first without the wire capture (the settings, the request, the SDK's chat, the value),
     then sent through the strategy (the capture, the total deadline, the error translation); and
-    `ask()` with the call log off, whose writer thread otherwise shares the machine's cores."""
+    `ask()` with the call log off, whose writer thread otherwise shares the machine's cores.
+
+    A control calibrates the machine: the SDK's call followed by `CONTROL_US` of busy work, which
+    shows what that much CPU time after each reply costs on the wall clock here."""
     import ollama
 
     from alloy_nb import ask
@@ -143,7 +148,15 @@ def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
         "ask": lambda: ask("Name a city.", **options),
         "ask, log off": lambda: ask("Name a city.", log=False, **options),
         "direct": lambda: client.chat(**body),
+        "control": lambda: (client.chat(**body), _busy(CONTROL_US)),
     }
+
+
+def _busy(microseconds: float) -> None:
+    """Keep the CPU busy (no sleep) for `microseconds`."""
+    end = time.perf_counter() + microseconds / 1e6
+    while time.perf_counter() < end:
+        pass
 
 
 def _embedded_cases(api: str, url: str) -> dict[str, Callable[[], object]]:
@@ -193,6 +206,7 @@ def run(quick: bool = False) -> list[Row]:
             ("captured", "text, floor sent through the strategy (+ wire capture, deadline, errors)"),
             ("ask", "text, ask() measured beside the floors"),
             ("ask, log off", "text, ask() with the call log off (its writer thread shares the 2 cores)"),
+            ("control", f"control: the SDK's call, then {CONTROL_US} µs of busy work (what CPU time costs here)"),
         ):
             rows.append(_row("native", label, "ollama SDK", timings[case], timings["direct"], goal=False))
     with serving("llama") as server:  # for scale: the same overhead next to a real (tiny) model's work
