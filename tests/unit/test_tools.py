@@ -63,6 +63,7 @@ def test_run_validates_and_coerces() -> None:
 def test_async_tool_runs_from_sync_and_async_code() -> None:
     @tool
     async def double(x: int) -> int:
+        """Double x."""
         await asyncio.sleep(0)
         return 2 * x
 
@@ -77,6 +78,7 @@ def test_async_tool_runs_from_sync_and_async_code() -> None:
 
 def test_plain_functions_become_tools_and_names_must_be_unique() -> None:
     def helper(a: int) -> int:
+        """Return a."""
         return a
 
     tools = as_tools([helper, convert])
@@ -87,6 +89,7 @@ def test_plain_functions_become_tools_and_names_must_be_unique() -> None:
 
 def test_var_args_are_refused() -> None:
     def bad(*values: int) -> int:
+        """Return 0."""
         return 0
 
     with pytest.raises(ConfigurationError, match="named parameters only"):
