@@ -26,6 +26,9 @@ class _Ended:
     error: BaseException | None
 
 
+_readers: set[asyncio.Task[None]] = set()  # asyncio keeps tasks weakly: a parked reader must not be collected
+
+
 class ReadInOwnTask(Generic[T]):
     """The items of `source`, read by a new task in the current context (a context variable set now,
     such as the wire capture, is what the reads see), at most `AHEAD` items ahead of the owner that
@@ -40,6 +43,8 @@ class ReadInOwnTask(Generic[T]):
         self._room = asyncio.Semaphore(self.AHEAD)
         self._ended = False
         self._reader = asyncio.get_running_loop().create_task(self._read(source))
+        _readers.add(self._reader)  # a stream dropped in a reference cycle is collected, its reader never:
+        self._reader.add_done_callback(_readers.discard)  # the stream's closing, or the loop's end, stops it
 
     async def _read(self, source: AsyncIterator[T]) -> None:
         error: BaseException | None = None
@@ -53,7 +58,8 @@ class ReadInOwnTask(Generic[T]):
                 raise
         finally:
             try:
-                if (close := getattr(source, "aclose", None)) is not None:
+                close = getattr(source, "aclose", None)
+                if close is not None and not isinstance(error, GeneratorExit):  # (a coroutine closed may not wait)
                     await close()  # stopped between two items, the source is still open: closed here, in its task
             finally:
                 self._items.put_nowait(_Ended(error))

@@ -29,9 +29,10 @@ print("ended")
 """
 
 
-def printed(server, script: str, api: str) -> list[str]:
-    """The lines `script` prints against a slowly streamed reply; it must print nothing to stderr."""
-    server.script(Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
+def printed(server, script: str, api: str, reply: Reply | None = None) -> list[str]:
+    """The lines `script` prints against `reply` (by default a slowly streamed one); it must print
+    nothing to stderr."""
+    server.script(reply or Reply(chunks=["one ", "two ", "three ", "four"], chunk_delay=0.2))
     done = subprocess.run([sys.executable, "-c", script, server.url, api], capture_output=True, text=True, timeout=60)
     assert done.stderr == "", done.stderr
     return done.stdout.splitlines()
@@ -96,3 +97,38 @@ print("ended", held[0].trace.status)
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_an_async_commands_events_still_held_open_when_asyncio_run_ends_close_quietly(server, api: str) -> None:
     assert printed(server, HELD_EVENTS, api) == ["left with 'one '", "ended interrupted"]
+
+
+CYCLE = """
+import asyncio, gc, sys
+import alloy_nb
+from alloy_nb import ask
+
+alloy_nb.configure(host=sys.argv[1], api=sys.argv[2], log=False)
+traces = []
+
+async def read_one():
+    stream = ask.stream_async("Count on.")
+    traces.append(stream.trace)
+    try:
+        async for piece in stream:
+            raise ValueError("enough")
+    except ValueError as exc:
+        problem = exc  # the frame holds the error, whose traceback holds the frame: a cycle with the stream
+
+async def main():
+    await read_one()
+    await asyncio.sleep(0.5)  # the reader runs ahead of the reads that stopped, and waits
+    gc.collect()
+    await asyncio.sleep(0.5)
+    print("after collecting", traces[0].status)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("api", STRATEGIES)
+def test_an_async_stream_left_in_a_reference_cycle_is_collected_quietly(server, api: str) -> None:
+    """The reader waiting for room is not destroyed pending when the collector frees the stream's cycle."""
+    many = Reply(chunks=[f"w{index} " for index in range(200)])
+    assert printed(server, CYCLE, api, many) == ["after collecting interrupted"]
