@@ -143,6 +143,9 @@ class AsyncTextStream(_Stream):
         return events
 
     async def aclose(self) -> None:
+        """Stop early: the request is closed and the trace marked interrupted."""
+        if not self._run.begun and self.trace.status == "running":
+            self._run.close(KeyboardInterrupt())  # never iterated: nothing was sent
         await self._events.aclose()
 
     async def __aenter__(self) -> AsyncTextStream:
@@ -187,10 +190,9 @@ class PendingAsyncTextStream:
     async def __anext__(self) -> str:
         return await (await self._started()).__anext__()
 
-    async def events(self) -> AsyncGenerator[StreamEvent, None]:
+    def events(self) -> PendingEvents:
         """`async for kind, item in stream.events()`: the call's events as they happen."""
-        async for event in (await self._started()).events():
-            yield event
+        return PendingEvents(self._started, self.aclose)
 
     async def aclose(self) -> None:
         if self._stream is not None:
@@ -201,3 +203,24 @@ class PendingAsyncTextStream:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+class PendingEvents:
+    """The events of a `PendingAsyncTextStream`, its call started on the first read: closing them closes
+    the call, as closing an `AsyncTextStream`'s own events does. (Not an async generator: one wrapped
+    around the call's would be closed beside it when `asyncio.run` ends, each closing the other.)"""
+
+    def __init__(self, started: Callable[[], Awaitable[AsyncTextStream]], close: Callable[[], Awaitable[None]]) -> None:
+        self._started, self._close = started, close
+        self._events: AsyncGenerator[StreamEvent, None] | None = None
+
+    def __aiter__(self) -> PendingEvents:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        if self._events is None:
+            self._events = (await self._started()).events()
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._close()

@@ -101,3 +101,27 @@ def test_a_typed_command_with_tools_streams_its_json_and_gives_the_value(server,
     assert list(stream) == ['{"value"', ": ", "5}"]  # an int is asked for wrapped in a record
     assert stream.value == 5 == stream.partial and stream.trace.status == "ok"
     assert [e.result for e in stream.trace.tool_events] == ["5"] and len(server.requests) == 2
+
+
+async def test_an_async_stream_closed_before_it_is_read_says_interrupted(server, api: str) -> None:
+    stream = ask.stream_async("Never read", api=api)
+    await stream.aclose()
+    assert stream.trace.status == "interrupted" and server.requests == []
+
+
+async def test_closing_an_async_commands_events_closes_its_call(server, api: str) -> None:
+    @command(api=api)
+    async def count() -> str:
+        return "Count on."
+
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.05))
+    stream = count.stream()
+    events = stream.events()
+    async for kind, _ in events:
+        if kind == "text":
+            break
+    await events.aclose()
+    deadline = time.monotonic() + 1.0  # the 50-chunk reply would take 2.5 s more
+    while server.engine.active and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert server.engine.active == 0 and stream.trace.status == "interrupted"
