@@ -6,6 +6,7 @@ calls come from (a notebook's path and cell) is set by the notebook layer before
 
 from __future__ import annotations
 
+import atexit
 import functools
 import threading
 from pathlib import Path
@@ -59,3 +60,15 @@ def flush(timeout: float = 5.0) -> bool:
     with _lock:
         writers = list(_writers.values())
     return all(writer.flush(timeout) for writer in writers)
+
+
+def _close_all() -> None:
+    """At exit: write what is queued, index it for search (a log read later by another program finds
+    it) and close every log file."""
+    with _lock:
+        writers = list(_writers.values())
+    for writer in writers:
+        writer.close()
+
+
+atexit.register(_close_all)  # before any writer's own flush is registered, so it runs after them

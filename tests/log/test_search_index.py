@@ -4,17 +4,22 @@ and stays whole through replaced, pruned and re-used rows, and through the upgra
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
+import warnings
 from contextlib import closing
 from pathlib import Path
 
 from log_helpers import make_trace
 
 from alloy_nb._log import prune, search
-from alloy_nb._log.schema import MIGRATIONS
+from alloy_nb._log.schema import MIGRATIONS, index_new_rows
 from alloy_nb._log.store import connect, insert_many, row_of
 from alloy_nb._log.writer import FLUSH_INTERVAL_S, LogWriter
 from alloy_nb._trace import Trace
+from alloy_nb.errors import AlloyLogWarning
+from alloy_nb.testing import ScriptedTurn as Reply
 
 
 def matching(db: Path, word: str) -> list[str]:
@@ -28,8 +33,11 @@ def matching(db: Path, word: str) -> list[str]:
 
 
 def check_whole(db: Path) -> None:
+    """The index holds exactly the words of the rows it says it holds, and then, indexed, of every row
+    (rank 1 compares the index with the `calls` table; the plain check only checks the index itself)."""
     with closing(connect(db)) as conn:
-        conn.execute("INSERT INTO calls_fts (calls_fts) VALUES ('integrity-check')")
+        index_new_rows(conn)
+        conn.execute("INSERT INTO calls_fts (calls_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def write(db: Path, *traces: Trace) -> None:
@@ -104,3 +112,40 @@ def test_a_version_1_log_is_upgraded_with_its_index(db: Path) -> None:
     with closing(connect(db)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (2,)
     check_whole(db)
+
+
+EXITS_AT_ONCE = """
+import sys
+from alloy_nb import ask, configure
+
+configure(host=sys.argv[1], log_db=sys.argv[2])
+print(ask("Tell me about mangroves."), ask("And about kelp?"))
+"""
+
+
+def test_a_process_that_exits_right_after_its_calls_leaves_them_indexed(server, db: Path) -> None:
+    """A plain SQLite client reading the log afterwards finds every call (the writer indexes at exit)."""
+    server.script(Reply(text="Salt-tolerant trees."), Reply(text="A seaweed."))
+    done = subprocess.run(
+        [sys.executable, "-c", EXITS_AT_ONCE, server.url, str(db)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert len(matching(db, "mangroves")) == 1 and len(matching(db, "seaweed")) == 1
+    check_whole(db)
+
+
+def test_a_search_that_cannot_index_says_what_it_may_miss(db: Path) -> None:
+    indexed, latest = make_trace("an old question", "lagoon"), make_trace("a new question", "lagoon")
+    write(db, indexed)
+    with closing(connect(db)) as conn:
+        index_new_rows(conn)
+    write(db, latest)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        found = search("lagoon", path=f"file:{db}?mode=ro")  # read-only: it may not index
+    assert [call.id for call in found] == [indexed.id]
+    assert [w.category for w in seen] == [AlloyLogWarning]
+    assert "The latest call in" in str(seen[0].message) and "may miss it." in str(seen[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sorted(call.id for call in search("lagoon", path=db)) == sorted([indexed.id, latest.id])
