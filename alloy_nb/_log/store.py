@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import urllib.parse
+import warnings
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import platformdirs
 
 from .._messages import SystemMessage, UserMessage
 from .._trace.model import Trace
-from ..errors import CallNotFound
+from ..errors import AlloyLogWarning, CallNotFound
 from .schema import COLUMNS, create_schema, index_new_rows
 
 DbPath: TypeAlias = "str | os.PathLike[str]"  # a file path, or a `file:` URI
@@ -165,7 +166,7 @@ def search(
     )
     with closing(connect(target)) as conn:
         if match:
-            index_quietly(conn)  # what the writer has not indexed yet (a read-only log is searched as it is)
+            _index_for_search(conn, target)  # what the writer has not indexed yet
         try:
             rows = conn.execute(sql, (*params, n if n > 0 else -1)).fetchall()
         except sqlite3.OperationalError as error:
@@ -175,6 +176,33 @@ def search(
                 f"Cannot search the call log for {query!r}: {error}. Search for plain words; `word*` matches a prefix."
             ) from None
     return [_logged_call(row) for row in rows]
+
+
+def _index_for_search(conn: sqlite3.Connection, target: str) -> None:
+    """Index the rows written since the last time; when this connection may not (a read-only log, or
+    one locked past the busy timeout), warn how many of the latest calls the results may miss."""
+    try:
+        index_new_rows(conn)
+        return
+    except sqlite3.Error as error:
+        reason = str(error)
+    try:
+        (missing,) = conn.execute(
+            "SELECT count(*) FROM calls WHERE rowid > (SELECT upto FROM calls_fts_done)"
+        ).fetchone()
+    except sqlite3.Error:
+        return  # a log this version cannot read further is reported by the search itself
+    if missing:
+        what, verb, it = (
+            ("The latest call", "is", "it") if missing == 1 else (f"The latest {missing} calls", "are", "them")
+        )
+        warnings.warn(
+            f"{what} in {target} {verb} not in its search index yet, and this search could not add {it} ({reason}), "
+            f"so the results may miss {it}. The process writing the log indexes its calls when they pause or it "
+            "exits; a search with write access indexes them first.",
+            AlloyLogWarning,
+            stacklevel=4,  # the caller of alloy_nb.logs.search
+        )
 
 
 def index_quietly(conn: sqlite3.Connection) -> bool:

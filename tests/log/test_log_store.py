@@ -194,7 +194,7 @@ def test_replacing_a_row_keeps_the_search_index_right(db: Path) -> None:
     log(db, trace)
     assert search("alpha", path=db) == [] and len(search("omega", path=db)) == 1
     with connect(db) as conn:
-        conn.execute("INSERT INTO calls_fts (calls_fts) VALUES ('integrity-check')")
+        conn.execute("INSERT INTO calls_fts (calls_fts, rank) VALUES ('integrity-check', 1)")  # against the calls table
         assert conn.execute("SELECT count(*) FROM calls").fetchone() == (1,)
     conn.close()
 
@@ -210,7 +210,7 @@ def test_prune_deletes_only_older_calls_and_their_words(db: Path) -> None:
     assert prune(timedelta(hours=2), db) == 1 and [c.id for c in search(n=0, path=db)] == [fresh.id]
     assert prune("30d", db) == 0
     with connect(db) as conn:
-        conn.execute("INSERT INTO calls_fts (calls_fts) VALUES ('integrity-check')")
+        conn.execute("INSERT INTO calls_fts (calls_fts, rank) VALUES ('integrity-check', 1)")  # against the calls table
     conn.close()
 
 
