@@ -127,6 +127,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow  # waits a second in all, on each strategy
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_an_async_stream_left_in_a_reference_cycle_is_collected_quietly(server, api: str) -> None:
     """The reader waiting for room is not destroyed pending when the collector frees the stream's cycle."""
