@@ -22,6 +22,7 @@ _Queued: TypeAlias = tuple[Trace, str | None, str | None] | dict[str, Any]
 
 FLUSH_INTERVAL_S = 1.0
 BATCH_SIZE = 500
+INDEX_BACKLOG = 2_000  # rows: calls that never pause are indexed in pieces of about this many
 MAX_PENDING = 10_000
 MAX_KEPT_BYTES = 128 * 1024 * 1024  # rows kept for another try while the database is locked
 
@@ -31,8 +32,9 @@ class LogWriter:
 
     Rows are written at most `FLUSH_INTERVAL_S` after their call finished (sooner when `BATCH_SIZE`
     are waiting); a process killed at any moment loses at most the calls of that last interval.
-    Their words go into the search index once an interval passes without calls, or at `close`
-    (see `schema`): a burst of calls pays for the rows, not the index.
+    Their words go into the search index once an interval passes without calls, once `INDEX_BACKLOG`
+    rows wait, or at `close` (see `schema`): a burst of calls pays for the rows, not the index, and
+    calls that never pause are indexed in pieces, never all at once by the first search.
     Beyond `max_pending` unwritten calls the oldest are dropped (counted in `dropped`); so are the
     oldest rows kept while the database is locked once they hold more than `max_kept_bytes` (a call's
     size is only known once its row is built, on the writer thread). A log that cannot be written
@@ -103,7 +105,7 @@ class LogWriter:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
-        unindexed = False  # rows written that the search index does not hold yet
+        unindexed = 0  # rows written that the search index does not hold yet
         while True:
             self._wake.wait(FLUSH_INTERVAL_S)
             self._wake.clear()
@@ -111,10 +113,11 @@ class LogWriter:
             conn = self._write_pending(conn)
             with self._done:
                 closed = self._closed
-            if self.written > written:
-                unindexed = True
-            elif unindexed and conn is not None:  # a round without calls: index the rows of the last burst
-                unindexed = not index_quietly(conn)
+            new = self.written - written
+            unindexed += new
+            pause = new == 0  # a round without calls: index the rows of the last burst
+            if unindexed and conn is not None and (pause or unindexed >= INDEX_BACKLOG) and index_quietly(conn):
+                unindexed = 0
             if closed:
                 with self._done:
                     self.dropped += len(self._pending)  # left by a flush that timed out

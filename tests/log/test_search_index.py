@@ -16,7 +16,7 @@ from log_helpers import make_trace
 from alloy_nb._log import prune, search
 from alloy_nb._log.schema import MIGRATIONS, index_new_rows
 from alloy_nb._log.store import connect, insert_many, row_of
-from alloy_nb._log.writer import FLUSH_INTERVAL_S, LogWriter
+from alloy_nb._log.writer import FLUSH_INTERVAL_S, INDEX_BACKLOG, LogWriter
 from alloy_nb._trace import Trace
 from alloy_nb.errors import AlloyLogWarning
 from alloy_nb.testing import ScriptedTurn as Reply
@@ -40,6 +40,14 @@ def check_whole(db: Path) -> None:
         conn.execute("INSERT INTO calls_fts (calls_fts, rank) VALUES ('integrity-check', 1)")
 
 
+def rows_in(conn: sqlite3.Connection) -> int:
+    """The rows of the log so far (none while the writer is still creating it)."""
+    try:
+        return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+    except sqlite3.OperationalError:  # no table yet
+        return 0
+
+
 def write(db: Path, *traces: Trace) -> None:
     with closing(connect(db)) as conn:
         insert_many(conn, [row_of(trace) for trace in traces])
@@ -55,6 +63,30 @@ def test_the_writer_indexes_a_burst_of_calls_once_they_pause(db: Path) -> None:
     while matching(db, "tidal") != sorted(t.id for t in traces) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert matching(db, "tidal") == sorted(t.id for t in traces)
+    writer.close()
+    check_whole(db)
+
+
+def test_calls_that_never_pause_are_indexed_in_pieces(db: Path) -> None:
+    """A long run of calls is indexed as its rows pile up, not left whole to the first search."""
+    traces = [make_trace(f"question {n}", "atoll") for n in range(INDEX_BACKLOG + 100)]
+    writer = LogWriter(db)
+    for trace in traces:
+        writer.submit(trace)
+    deadline = time.monotonic() + 30  # (not flush(): it wakes the writer for a round without calls, a pause)
+    while not db.exists():
+        assert time.monotonic() < deadline, "the writer did not create the log"
+        time.sleep(0.01)
+    with closing(sqlite3.connect(db, timeout=5)) as conn:
+        while rows_in(conn) < len(traces):
+            assert time.monotonic() < deadline, "the writer did not write the rows"
+            time.sleep(0.01)
+        written_at = time.monotonic()
+        (upto,) = conn.execute("SELECT upto FROM calls_fts_done").fetchone()
+        while upto < INDEX_BACKLOG and time.monotonic() - written_at < FLUSH_INTERVAL_S / 2:
+            time.sleep(0.01)
+            (upto,) = conn.execute("SELECT upto FROM calls_fts_done").fetchone()
+    assert upto >= INDEX_BACKLOG, "indexed only after a pause (a second without calls)"
     writer.close()
     check_whole(db)
 
