@@ -132,10 +132,18 @@ def redact_host(url: str) -> str:
 
     >>> redact_host("https://me:secret@proxy.example:443/ollama")
     'https://***@proxy.example:443/ollama'
+
+    Everything before the last `@` ahead of any query is hidden, a `/` in it too: a password or token
+    with an unencoded `/` (base64 has them) is still a secret, even where the URL cannot be parsed.
+
+    >>> redact_host("http://me:s3cr/et@127.0.0.1:9"), redact_host("http://host:11434/api/tags?q=a@b")
+    ('http://***@127.0.0.1:9', 'http://host:11434/api/tags?q=a@b')
     """
     scheme, has_scheme, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/") if has_scheme else url.partition("/")
-    if "@" not in netloc:
+    if not has_scheme:
+        rest = url
+    before_query = rest.split("?", 1)[0].split("#", 1)[0]
+    if "@" not in before_query:
         return url
-    shown = "***@" + netloc.rsplit("@", 1)[1] + slash + path
+    shown = "***@" + rest[before_query.rindex("@") + 1 :]
     return f"{scheme}://{shown}" if has_scheme else shown

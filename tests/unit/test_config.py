@@ -235,6 +235,20 @@ def test_credentials_in_host_are_redacted() -> None:
     assert "secret" not in redact_host(normalize_host("user:secret@proxy.local"))
 
 
+@pytest.mark.parametrize(
+    "host", ["http://me:s3cr/et@127.0.0.1:9", "https://tok3n/x9z@proxy.local", "me:s3cr/et@proxy.local"]
+)
+def test_a_secret_with_a_slash_is_redacted_too(host: str) -> None:
+    """A password or token with an unencoded `/` (base64 has them) never shows, parsed or refused."""
+    secret = "s3cr/et" if "s3cr" in host else "tok3n/x9z"
+    assert secret not in redact_host(host)
+    try:
+        shown = redact_host(normalize_host(host))
+    except ConfigurationError as refused:
+        shown = str(refused)
+    assert secret.split("/")[0] not in shown and secret.split("/")[1] not in shown
+
+
 def test_listeners_see_every_configure_until_unsubscribed() -> None:
     seen: list[str] = []
     unsubscribe = alloy_nb._config.subscribe(lambda config: seen.append(config.model))
