@@ -57,6 +57,17 @@ def visible_json(value: Any) -> str:
     return _UNSHOWN.sub(_json_escape, json.dumps(value, ensure_ascii=False, default=str))
 
 
+def visible_json_text(text: str) -> str:
+    """JSON text (indented or not) with the characters `visible` replaces written as JSON escapes: the
+    same JSON, which prints without running or hiding anything (outside its strings, JSON text holds
+    only ASCII punctuation, digits, letters and layout).
+
+    >>> visible_json_text('{\n  "name": "a\u202eb"\n}')
+    '{\n  "name": "a\\u202eb"\n}'
+    """
+    return _UNSHOWN.sub(_json_escape, text)
+
+
 def _stand_in(match: re.Match[str]) -> str:
     point = ord(match[0])
     if point < 0x20:

@@ -146,7 +146,7 @@ class CellCalls(MagicsState):
             print("Interrupted: the partial reply is kept in _alloy; the trace is marked interrupted.", file=sys.stderr)
             return kept, stream.trace
         except AlloyError:
-            view.finish({"text/plain": view.text}, stream.trace)
+            view.finish({"text/plain": visible(view.text)}, stream.trace)
             raise
         view.finish(shown_bundle(stream.value, fmt), stream.trace)
         return stream.value, stream.trace

@@ -11,13 +11,15 @@ from typing import Any
 
 from .._views.reply import code_html, markdown_html, markdown_page, sandboxed_html
 from .._views.value import value_html
+from .._visible import visible
 
 FORMATS = ("markdown", "text", "code", "json", "html")
 
 
 def text_bundle(text: str, fmt: str) -> dict[str, Any]:
-    """A MIME bundle for a text reply; `html` goes into a sandboxed iframe that runs and loads nothing."""
-    plain = {"text/plain": text}
+    """A MIME bundle for a text reply; `html` goes into a sandboxed iframe that runs and loads nothing. Its
+    plain text shows control and invisible characters (a terminal frontend would obey them)."""
+    plain = {"text/plain": visible(text)}
     if fmt == "markdown":
         return {"text/html": markdown_page(markdown_html(text)), **plain}
     if fmt == "code":
@@ -43,7 +45,7 @@ def value_bundle(value: Any) -> dict[str, Any]:
     as_json = json_of(value)
     if as_json is None or set(data) - {"text/plain"}:
         return dict(data)
-    return {"text/html": value_html(as_json, text), "text/plain": text}
+    return {"text/html": value_html(as_json, text), "text/plain": visible(text)}
 
 
 def json_of(value: Any) -> str | None:

@@ -20,6 +20,7 @@ from .._trace import Trace
 from .._trace.events import AnyEvent, RequestEvent
 from .._views.reply import code_html, markdown_html, markdown_page, thinking_html
 from .._views.status import status_line_html
+from .._visible import visible
 from .call_status import call_footer, event_line, with_footer
 
 Clock = Callable[[], float]
@@ -103,7 +104,7 @@ class StreamView:
         def latest(stretch: str) -> str:  # the text since the last status line, or a typed cell's value so far
             return stretch if grown is None else grown
 
-        plain = self._with_statuses(text, str, _plain_status, latest) or "(thinking…)"
+        plain = visible(self._with_statuses(text, str, _plain_status, latest)) or "(thinking…)"
         if not self._as_markdown:
             return {"text/plain": plain}
         thinking = self._thinking_html(folded=bool(text)) if self._thoughts else ""

@@ -9,7 +9,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from .._choices import STRATEGIES
-from .._visible import visible
+from .._visible import visible, visible_json_text
 from ..errors import AlloyError
 from .cell_calls import CellCalls
 from .magic_flags import call_options, did_you_mean, key_value, parse_flags
@@ -90,7 +90,7 @@ class Subcommands(CellCalls):
         except IndexError:
             raise UsageError(f"There is no trace {args.index}; %alloy history lists {len(traces)}.") from None
         if args.json:
-            print(trace.to_json())
+            print(visible_json_text(trace.to_json()))  # the same JSON, its control characters escaped
             return None
         return trace
 

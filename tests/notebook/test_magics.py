@@ -456,3 +456,32 @@ def test_alloy_config_is_a_table_of_every_setting_with_what_set_it(shell, server
     shown = repr(table) + table._repr_html_()
     assert "sk-never-shown" not in shown and "tok-never-shown" not in shown and "X-Proxy-Token" in shown
     assert "<table" in table._repr_html_()
+
+
+ESCAPES = "Done\x1b]52;c;aGk=\x07 \x1b[2J\x1b]8;;http://x.example\x07link\x1b]8;;\x07 invoice\u202efdp.exe \x9b31m"
+
+
+def obeyed(text: str) -> list[str]:
+    """The characters in `text` a terminal would obey or hide: ESC, BEL, C1 controls, bidi overrides."""
+    return [c for c in text if c in "\x1b\x07\x9b\u202e"]
+
+
+@pytest.mark.parametrize("flags", ["-f text --no-stream", "-f text", "--no-stream", ""])
+def test_a_replys_plain_text_shows_terminal_escapes_and_keeps_the_value_exact(shell, server, flags: str) -> None:
+    """A terminal frontend (jupyter console) prints text/plain: it must not write the clipboard (OSC 52),
+    clear the screen, make a link or reverse text because a model said so."""
+    server.script(Reply(chunks=[ESCAPES[:20], ESCAPES[20:]]))
+    assert run(shell, f"%%alloy {flags}\nSay it.").success
+    plain = published(shell, "text/plain")
+    assert plain and all(obeyed(text) == [] for text in plain), plain
+    assert "␛]52" in plain[-1] and "<U+202E>" in plain[-1]
+    assert shell.user_ns["_alloy"] == ESCAPES  # the value itself is what the model sent
+
+
+def test_the_trace_as_json_escapes_control_characters_and_stays_the_same_json(shell, server, capsys) -> None:
+    server.script(Reply(text=ESCAPES))
+    run(shell, "%%alloy --no-stream\nSay it.")
+    capsys.readouterr()
+    shell.run_line_magic("alloy", "trace --json")
+    printed = capsys.readouterr().out
+    assert obeyed(printed) == [] and json.loads(printed)["result"] == ESCAPES
