@@ -50,7 +50,7 @@ class Config(BaseModel):
 
     model: str = setting("ollama:smollm2:135m", env="ALLOY_MODEL", help="The model, as `ollama:<name>`.")
     temperature: float | None = setting(
-        None, env="ALLOY_TEMPERATURE", help="Sampling temperature (none: the model's own)."
+        None, allow_inf_nan=False, env="ALLOY_TEMPERATURE", help="Sampling temperature (none: the model's own)."
     )
     max_tokens: int | None = setting(None, gt=0, env="ALLOY_MAX_TOKENS", help="Most tokens per reply (none: no limit).")
     think: bool | str | None = setting(

@@ -279,3 +279,10 @@ def test_remembered_configs_follow_every_layer(monkeypatch: pytest.MonkeyPatch) 
     unhashable = current(extra={"ollama_options": {"stop": ["a"]}})
     assert unhashable.extra["ollama_options"] == {"stop": ["a"]}
     assert current(extra={"ollama_options": {"stop": ["b"]}}).extra["ollama_options"] == {"stop": ["b"]}
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), float("inf"), "-inf"])
+def test_a_temperature_that_is_not_a_finite_number_is_refused_before_any_request(temperature: object) -> None:
+    """Not blamed on the server later: the SDKs cannot even write NaN into a request's JSON."""
+    with pytest.raises(ConfigurationError, match="temperature: Input should be a finite number"):
+        alloy_nb.configure(temperature=temperature)
