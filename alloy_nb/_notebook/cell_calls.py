@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,16 @@ class CellCalls(MagicsState):
 
         if args.chat:
             raise UsageError("--map and --chat do not go together: each item is a call of its own.")
+        for flag, given in (
+            ("--show-prompt", args.show_prompt),
+            ("--trace", args.trace),
+            ("--logprobs", args.logprobs),
+        ):
+            if given not in (None, False):
+                raise UsageError(
+                    f"--map and {flag} do not go together: {flag} is for one call. Run the cell without --map "
+                    "for one item, or read each item's trace from the result."
+                )
         prompts = [
             interpolate(cell, {**self.namespace, "item": element}, self.errors).strip()
             for element in self._map_items(args.map_name)
@@ -181,8 +192,7 @@ class CellCalls(MagicsState):
             self._store_as(name, value)
 
     def _store_as(self, name: str, value: Any) -> None:
-        if not name.isidentifier():
-            raise UsageError(f"--as {name!r} is not a valid variable name.")
+        check_variable_name(name)
         self.namespace[name] = value
 
     def _remember_exchange(self, prompt: str, trace: Trace) -> None:
@@ -224,3 +234,9 @@ def call_config(options: dict[str, Any]) -> Any:
     from .._config import current
 
     return current(**{key: value for key, value in options.items() if key not in ("history", "images")})
+
+
+def check_variable_name(name: str | None) -> None:
+    """`--as NAME` must name a variable the notebook can use: an identifier, not a keyword."""
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise UsageError(f"--as {name!r} is not a valid variable name.")

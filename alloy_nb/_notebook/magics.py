@@ -24,6 +24,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from ..errors import AlloyError, ModelNotFound
+from .cell_calls import check_variable_name
 from .magic_flags import call_options, help_text, parse_flags
 from .prompt_template import interpolate
 from .result_view import FORMATS
@@ -64,6 +65,7 @@ class AlloyMagics(Subcommands, ServerCommands):
         if cell is None:
             return self._subcommand(line)
         args = parse_flags(self.alloy, line)
+        check_variable_name(args.as_name)  # before the call, not after it has run
         if args.map_name:
             return self._map(args, cell)
         prompt = interpolate(cell, self.namespace, self.errors).strip()
@@ -117,6 +119,15 @@ class AlloyMagics(Subcommands, ServerCommands):
 
     # --- errors ------------------------------------------------------------------------------
 
+    def note_location(self, info: Any) -> None:
+        """pre_run_cell hook: tell the call log which notebook and cell the next calls come from."""
+        from .._log.session import set_location
+
+        shell = self.shell
+        if shell is not None:
+            notebook = shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
+            set_location(str(notebook) if notebook else None, f"In[{shell.execution_count - 1}]")  # before it runs
+
     def record_error(self, result: Any) -> None:
         """post_run_cell hook: remember each failed cell's error for {Err[n]}."""
         error = result.error_in_exec or result.error_before_exec
@@ -153,20 +164,17 @@ def short_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offse
 
 
 def load(shell: Any) -> AlloyMagics:
-    """Register the magics, the short error display and the {Err[n]} recorder on `shell`."""
+    """Register the magics, the short error display and the {Err[n]} recorder on `shell`; loaded again
+    (`%reload_ext`), the new magics carry on from the old ones, whose hooks are removed."""
     magics = AlloyMagics(shell=shell)
+    previous = shell.magics_manager.registry.get(type(magics).__name__)
+    if previous is not None:
+        magics.take_over(previous)
+        for event, hook in (("post_run_cell", previous.record_error), ("pre_run_cell", previous.note_location)):
+            if hook in shell.events.callbacks[event]:
+                shell.events.unregister(event, hook)
     shell.register_magics(magics)
     shell.set_custom_exc((AlloyError,), short_error)
     shell.events.register("post_run_cell", magics.record_error)
-    shell.events.register("pre_run_cell", lambda info: _note_location(shell))
+    shell.events.register("pre_run_cell", magics.note_location)
     return magics
-
-
-def _note_location(shell: Any) -> None:
-    """Tell the call log which notebook and cell the next calls come from."""
-    from .._log.session import set_location
-
-    notebook = shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
-    set_location(
-        str(notebook) if notebook else None, f"In[{shell.execution_count - 1}]"
-    )  # counted before the cell runs

@@ -27,7 +27,7 @@ def text_bundle(text: str, fmt: str) -> dict[str, Any]:
     if fmt == "json":
         try:
             return {"application/json": json.loads(text), **plain}
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or nested too deep to read: its text
             return plain
     if fmt == "html":
         return {"text/html": sandboxed_html(text), **plain}

@@ -172,6 +172,8 @@ class Subcommands(CellCalls):
     def _cmd_compare(self, rest: str) -> Any:
         """The same prompt through each wire API, side by side (each streaming into its column)."""
         from .._commands import ask
+        from .._config import current
+        from .._strategies import strategy_for
         from .compare_view import CompareProgress
         from .trace_view import compare
 
@@ -182,6 +184,8 @@ class Subcommands(CellCalls):
         options = {key: value for key, value in self._options(args).items() if key != "api"}
         options.setdefault("max_tokens", COMPARE_MAX_TOKENS)
         sides = compared_apis(args.apis)
+        for api in sides:  # a setting one side cannot take (--context-length on openai_chat) fails before any call
+            strategy_for(current(api=api, **options))
         progress = CompareProgress(sides)
         traces: list[Trace] = []
         for api in sides:

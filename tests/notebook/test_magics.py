@@ -485,3 +485,47 @@ def test_the_trace_as_json_escapes_control_characters_and_stays_the_same_json(sh
     shell.run_line_magic("alloy", "trace --json")
     printed = capsys.readouterr().out
     assert obeyed(printed) == [] and json.loads(printed)["result"] == ESCAPES
+
+
+@pytest.mark.parametrize("name", ["class", "a b", "2x"])
+def test_a_bad_as_name_is_refused_before_any_request(shell, server, name: str) -> None:
+    shell.user_ns["xs"] = ["a", "b"]
+    for cell in (f"%%alloy --as '{name}'\nHi", f"%%alloy --map xs --as '{name}'\nSay {{item}}"):
+        result = run(shell, cell)
+        assert isinstance(result.error_in_exec, UsageError) and "not a valid variable name" in str(result.error_in_exec)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("flag", ["--show-prompt", "--trace", "--logprobs 3"])
+def test_map_refuses_the_flags_of_one_call_before_any_request(shell, server, flag: str) -> None:
+    shell.user_ns["xs"] = ["a", "b", "c"]
+    result = run(shell, f"%%alloy --map xs {flag}\nSay {{item}}")
+    assert isinstance(result.error_in_exec, UsageError) and "do not go together" in str(result.error_in_exec)
+    assert server.requests == []
+
+
+def test_a_json_reply_nested_too_deep_to_read_is_shown_as_text(shell, server) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    server.script(Reply(text=deep))
+    assert run(shell, "%%alloy -f json --no-stream\nNest.").success
+    assert shell.user_ns["_alloy"] == deep and shell.user_ns["_alloy_trace"].status == "ok"
+    assert published(shell, "text/plain")[-1].startswith("[[[")
+
+
+@pytest.mark.parametrize("flag", ["--context-length 2048", "--keep-alive 10m"])
+def test_compare_refuses_a_native_only_flag_before_any_call(shell, server, flag: str) -> None:
+    result = run(shell, f'%alloy compare {flag} "Hi"')
+    assert isinstance(result.error_in_exec, alloy_nb.ConfigurationError) and "native API" in str(result.error_in_exec)
+    assert server.requests == []  # not native first, then the failure on openai_chat
+
+
+def test_reload_ext_carries_on_with_the_aliases_the_chat_and_its_hooks_once(shell, server) -> None:
+    shell.run_line_magic("alloy", "alias small ollama:smollm2:135m")
+    server.script(Reply(text="Hello."), Reply(text="Still here."))
+    assert run(shell, "%%alloy --chat --no-stream\nHi").success
+    hooks = {event: len(shell.events.callbacks[event]) for event in ("pre_run_cell", "post_run_cell")}
+    shell.run_line_magic("reload_ext", "alloy_nb")
+    assert {event: len(shell.events.callbacks[event]) for event in hooks} == hooks  # not one more per reload
+    assert run(shell, "%%alloy -m small --chat --no-stream\nAnd now?").success
+    last = server.requests[-1].body
+    assert last["model"] == "smollm2:135m" and [m["content"] for m in last["messages"]][:2] == ["Hi", "Hello."]
