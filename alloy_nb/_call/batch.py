@@ -54,8 +54,10 @@ class BatchPlan:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.per_host < 1:
-            raise ConfigurationError(f"concurrency={self.per_host} must be at least 1 (requests in flight per host).")
+        if isinstance(self.per_host, bool) or not isinstance(self.per_host, int) or self.per_host < 1:
+            raise ConfigurationError(
+                f"concurrency={self.per_host!r} must be a whole number, at least 1 (requests in flight per host)."
+            )
         if self.on_error not in ("collect", "raise"):
             raise ConfigurationError(f"on_error={self.on_error!r}: use 'collect' (the default) or 'raise'.")
 

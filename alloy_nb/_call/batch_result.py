@@ -27,6 +27,10 @@ class ItemResult:
     duration_s: float = 0.0
     attempts: int = 1
 
+    def __post_init__(self) -> None:
+        if self.host:  # shown in tables, reprs and to_pandas(): never with a password in it
+            self.host = redact_host(self.host)
+
     @property
     def ok(self) -> bool:
         return self.error is None
@@ -55,7 +59,10 @@ class BatchResult(Sequence[Any]):
         return len(self.slots)
 
     def __getitem__(self, index: Any) -> Any:
-        return self.values[index]
+        if isinstance(index, slice):
+            return self.values[index]
+        slot = self.slots[index]  # one item: not every value (reversed() and .index() read item by item)
+        return slot.value if slot is not None else None
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.values)
@@ -166,7 +173,7 @@ def _row(index: int, item: Any, slot: ItemResult | None) -> BatchRow:
     if slot is None:
         return BatchRow(index, _cut(item))
     result = _cut(slot.value) if slot.ok else _cut(_error_text(slot.error) if slot.error else "")
-    host = redact_host(slot.host or "")
+    host = slot.host or ""
     return BatchRow(index, _cut(item), result, host, f"{slot.duration_s:.2f}", failed=not slot.ok)
 
 

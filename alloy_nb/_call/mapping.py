@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict, cast
 
 from .._config import current
+from ..errors import ConfigurationError
 from .batch import DEFAULT_PER_HOST, BatchPlan, Job, OnError, run_batch, run_batch_async
 from .batch_result import BatchResult
 from .options import CallOptions
@@ -30,6 +31,8 @@ BATCH_KEYS = frozenset(BatchOptions.__annotations__)
 def plan_for(job: Job, options: CallOptions, batch: BatchOptions) -> BatchPlan:
     """How `map` runs; every item gets the settings resolved here (a bad one fails now; Dask workers get them)."""
     settings = {key: value for key, value in options.items() if key not in ("history", "images")}
+    if "host" in settings and "hosts" not in settings:  # the map's own host outranks hosts set below it
+        settings["hosts"] = ()
     return BatchPlan(
         job,
         current(**settings),
@@ -46,7 +49,7 @@ def split_batch(options: Mapping[str, Any]) -> tuple[BatchOptions, dict[str, Any
 
 
 def mapped(plan: BatchPlan, items: Iterable[Any], engine: Any) -> BatchResult:
-    result = BatchResult.empty(list(items))
+    result = BatchResult.empty(_inputs(items))
     if engine is not None:
         from .dask import run_on_cluster
 
@@ -62,9 +65,18 @@ async def mapped_async(plan: BatchPlan, items: Iterable[Any], engine: Any = None
     if engine is not None:  # the cluster's client blocks while it gathers: wait for it in a thread
         done: BatchResult = await asyncio.to_thread(mapped, plan, items, engine)
         return done
-    result = BatchResult.empty(list(items))
+    result = BatchResult.empty(_inputs(items))
     result.rerun = lambda again, retry_failed: run_batch(plan, again, _rerun_indexes(again, retry_failed))
     return await run_batch_async(plan, result, range(len(result)))
+
+
+def _inputs(items: Iterable[Any]) -> list[Any]:
+    """The batch's items; one string is refused, not split into its characters."""
+    if isinstance(items, (str, bytes)):
+        raise ConfigurationError(
+            f"map takes a list of items, got one {type(items).__name__}: pass [{items[:40]!r}] for one item."
+        )
+    return list(items)
 
 
 def _rerun_indexes(result: BatchResult, retry_failed: bool) -> list[int]:

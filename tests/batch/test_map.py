@@ -243,3 +243,40 @@ def test_the_table_has_a_timeline_row_per_item(server) -> None:
     page = result._repr_html_()
     assert "<summary>timeline</summary>" in page
     assert all(f"#{index}" in page for index in range(3))
+
+
+def test_a_host_password_shows_nowhere_in_the_result(server) -> None:
+    secret_host = server.url.replace("://", "://me:s3cret@")
+    result = ask.map(["a", "b"], host=secret_host, progress=False)
+    assert result.values == ["You said: a", "You said: b"]
+    shown = [repr(result.items), result.to_pandas().to_string(), result._repr_html_()]
+    assert all("s3cret" not in text for text in shown) and "***@" in shown[0]
+
+
+def test_a_result_reads_one_item_without_reading_them_all(server) -> None:
+    result = ask.map(["a", "b", "c"], progress=False)
+    assert result[1] == "You said: b" and result[-1] == "You said: c" and result[0:2] == ["You said: a", "You said: b"]
+    assert list(reversed(result)) == ["You said: c", "You said: b", "You said: a"] and result.index("You said: b") == 1
+    result.slots[2] = None  # an item that did not run
+    assert result[2] is None
+
+
+@pytest.mark.parametrize("items", ["hello", b"hello"])
+def test_one_string_is_refused_not_split_into_characters(server, items) -> None:
+    with pytest.raises(alloy_nb.ConfigurationError, match="map takes a list of items"):
+        ask.map(items, progress=False)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("concurrency", [2.5, None, "3", True])
+def test_a_concurrency_that_is_not_a_whole_number_is_a_clear_error(server, concurrency) -> None:
+    with pytest.raises(alloy_nb.ConfigurationError, match="must be a whole number"):
+        ask.map(["a"], concurrency=concurrency, progress=False)
+
+
+def test_the_maps_own_host_outranks_hosts_from_the_environment(two_hosts, server, monkeypatch) -> None:
+    first, second = two_hosts
+    monkeypatch.setenv("OLLAMA_HOSTS", f"{first.url}, {second.url}")
+    alloy_nb.reset_configuration()
+    result = ask.map(["a", "b", "c"], host=server.url, progress=False)
+    assert {slot.host for slot in result.items} == {server.url} and len(server.requests) == 3
