@@ -65,6 +65,18 @@ def _portable(error: Exception) -> Exception:
     return error
 
 
+def _slot_of(future: Any, index: int, item: Any) -> ItemResult:
+    """A finished task's item; a task the cluster lost (its worker died: `KilledWorker`, a closed
+    connection) is that item's failure, and the rest of the batch goes on."""
+    try:
+        slot: ItemResult = future.result()
+    except Exception as lost:
+        error = RemoteError(f"The cluster could not run this item: {type(lost).__name__}: {lost}")
+        return ItemResult(index, item, None, error)
+    slot.index, slot.item = index, item
+    return slot
+
+
 def run_on_cluster(plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
     """Run `indexes` of `result` as tasks on `client`'s cluster, blocking until they finish."""
     with batch_scope(len(indexes), "dask", plan.config.model):
@@ -94,12 +106,11 @@ def _run_on_cluster(
     }
     started = time.perf_counter()
     failure: ItemResult | None = None
+    result.interrupted = False  # this run's own outcome (a resumed batch was interrupted before)
     try:
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
             index = futures.pop(future)
-            slot: ItemResult = future.result()
-            slot.index = index
-            slot.item = result.inputs[index]
+            slot = _slot_of(future, index, result.inputs[index])
             result.slots[index] = slot
             progress.item_done(ok=slot.ok, tokens=slot.tokens)
             progress.refresh()

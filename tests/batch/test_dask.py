@@ -68,3 +68,35 @@ def test_a_worker_killed_mid_batch_loses_nothing(cluster_client, two_hosts) -> N
         or pids[victim] not in cluster_client.run(os.getpid).values()
     )
     cluster_client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker for the next test
+
+
+def test_an_item_whose_task_the_cluster_loses_fails_alone(server) -> None:
+    """A task whose worker dies every time (`KilledWorker`) is that item's failure: the batch and
+    what finished are returned, not lost with an exception out of `map`."""
+    import dask
+    import distributed
+
+    @command
+    def shout(word: str) -> str:
+        if word == "die":
+            os._exit(1)  # a tool or a library that takes its worker process down
+        return f"Shout {word}."
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        result = shout.map(["a", "die", "c"], engine=client, progress=False)
+    assert sorted(slot.index for slot in result.items) == [0, 1, 2]  # every item has its outcome
+    died = result.items[1]
+    assert type(died.error).__name__ == "RemoteError" and "KilledWorker" in str(died.error)
+    for slot in result.items:  # a task lost with the worker (queued or running there) fails the same way
+        assert slot.value == f"You said: Shout {slot.item}." if slot.ok else type(slot.error).__name__ == "RemoteError"
+
+
+def test_a_resumed_cluster_run_is_not_interrupted_by_an_earlier_one(cluster_client, server) -> None:
+    result = ask.map(["a", "b", "c"], engine=cluster_client, progress=False)
+    result.slots[2], result.interrupted = None, True  # as a Ctrl-C before the last item finished leaves it
+    assert result.resume() is result and result.done and not result.interrupted
+    assert result.values == ["You said: a", "You said: b", "You said: c"]
