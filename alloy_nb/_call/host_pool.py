@@ -59,9 +59,13 @@ class HostPool:
                     pass
 
     def _choose(self, now: float, avoid: str | None) -> HostLoad | None:
+        """The least busy free host; the one to avoid only while every other host is cooling down (one
+        that is only busy is waited for: its slot frees as soon as a request ends)."""
         free = [load for load in self.loads if load.in_flight < self.per_host and load.cool_until <= now]
-        preferred = [load for load in free if load.url != avoid] or free
-        return min(preferred, key=lambda load: (load.in_flight, load.answered), default=None)
+        preferred = [load for load in free if load.url != avoid]
+        if not preferred and any(load.url != avoid and load.cool_until <= now for load in self.loads):
+            return None
+        return min(preferred or free, key=lambda load: (load.in_flight, load.answered), default=None)
 
     async def release(self, url: str, *, host_failed: bool) -> None:
         """The request on `url` ended; `host_failed` when the host itself was at fault."""
