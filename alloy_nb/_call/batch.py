@@ -182,7 +182,8 @@ def _run_batch(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> 
 
 
 async def run_batch_async(plan: BatchPlan, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
-    """`run_batch` on the running event loop; a cancellation keeps what finished and propagates."""
+    """`run_batch` on the running event loop. A cancellation stops the batch (its requests close) and
+    propagates as cancellations must; what finished is not returned, but each call is in the call log."""
     progress = _progress(plan, result, indexes)
     batch = _Batch(plan, result, indexes, progress)
     batch.redraw_here = True
