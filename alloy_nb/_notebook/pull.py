@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from .._capabilities import forget
 from .._config import Config, redact_host
 from .._host import Host, human_size
-from .._visible import visible_html
+from .._visible import visible, visible_html
 from ..errors import ServerError
 
 UPDATE_INTERVAL = 0.1
@@ -95,7 +95,7 @@ class _TextView:
     def update(self, status: str, completed: int, total: int) -> None:
         if status != self._status:
             self._status = status
-            print(f"{self._name}: {status}")
+            print(visible(f"{self._name}: {status}"))  # a server's words: shown, never obeyed by a terminal
 
     def flush(self) -> None:
         """Nothing is held back: every new status is printed at once."""

@@ -12,7 +12,7 @@ import ollama
 import pytest
 
 from alloy_nb._config import current
-from alloy_nb._notebook.pull import _WidgetView, pull_with_progress
+from alloy_nb._notebook.pull import _TextView, _WidgetView, pull_with_progress
 from alloy_nb.errors import OllamaUnavailable, ServerError
 
 
@@ -68,6 +68,13 @@ def test_without_ipywidgets_status_lines_are_printed(server, monkeypatch: pytest
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "plain:1b: pulling manifest"
     assert lines[-3:] == ["plain:1b: writing manifest", "plain:1b: success", "Pulled plain:1b."]
+
+
+def test_a_printed_status_shows_terminal_escapes(capsys) -> None:
+    """Without ipywidgets the status goes to a terminal as it is printed: another server's status may
+    carry escapes (a clipboard write, a screen clear)."""
+    _TextView("m:1b").update("done\x1b]52;c;aGk=\x07\x1b[2J", 0, 0)
+    assert capsys.readouterr().out == "m:1b: done␛]52;c;aGk=␇␛[2J\n"
 
 
 def test_a_closed_port_is_ollama_unavailable(shown: list[Any]) -> None:
