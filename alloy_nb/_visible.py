@@ -62,8 +62,8 @@ def visible_json_text(text: str) -> str:
     same JSON, which prints without running or hiding anything (outside its strings, JSON text holds
     only ASCII punctuation, digits, letters and layout).
 
-    >>> visible_json_text('{\n  "name": "a\u202eb"\n}')
-    '{\n  "name": "a\\u202eb"\n}'
+    >>> visible_json_text('{\\n  "name": "a\\u202eb"\\n}')
+    '{\\n  "name": "a\\\\u202eb"\\n}'
     """
     return _UNSHOWN.sub(_json_escape, text)
 
