@@ -75,7 +75,7 @@ class CellCalls(MagicsState):
 
     def _options(self, args: Any) -> dict[str, Any]:
         options: dict[str, Any] = {
-            "model": self._model(args.model or self.default_model),
+            "model": self._model(args.model if args.model is not None else self.default_model),  # -m '' is an error
             "api": args.api or (self.default_api if self.default_api != "auto" else None),
             "system": args.system,
             "temperature": args.temperature,

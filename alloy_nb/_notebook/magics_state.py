@@ -7,18 +7,25 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics
-from traitlets import Dict, Integer, Unicode
+from traitlets import CaselessStrEnum, Dict, Integer, Unicode
+
+from .._choices import STRATEGIES
+from .result_view import FORMATS
 
 
 class MagicsState(Magics):
     """The defaults are traitlets, settable with %config AlloyMagics.NAME or ipython_config.py."""
 
     default_model = Unicode(None, allow_none=True, help="Model for %%alloy cells without -m.").tag(config=True)
-    default_api = Unicode(
-        "auto", help="auto, native, openai_chat or openai_responses for %%alloy cells without --api."
+    default_api = CaselessStrEnum(
+        ("auto", *STRATEGIES),
+        "auto",
+        help="auto, native, openai_chat or openai_responses for %%alloy cells without --api.",
     ).tag(config=True)
-    default_format = Unicode("markdown", help="How %%alloy shows text replies without -f.").tag(config=True)
-    max_history = Integer(10, help="Earlier exchanges that --chat sends as context.").tag(config=True)
+    default_format = CaselessStrEnum(FORMATS, "markdown", help="How %%alloy shows text replies without -f.").tag(
+        config=True
+    )
+    max_history = Integer(10, min=0, help="Earlier exchanges that --chat sends as context.").tag(config=True)
     aliases = Dict(help="Short model names: {'small': 'ollama:smollm2:135m'}.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:

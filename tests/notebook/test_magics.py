@@ -529,3 +529,17 @@ def test_reload_ext_carries_on_with_the_aliases_the_chat_and_its_hooks_once(shel
     assert run(shell, "%%alloy -m small --chat --no-stream\nAnd now?").success
     last = server.requests[-1].body
     assert last["model"] == "smollm2:135m" and [m["content"] for m in last["messages"]][:2] == ["Hi", "Hello."]
+
+
+def test_an_empty_model_flag_is_an_error_not_the_default_model(shell, server) -> None:
+    result = run(shell, "%%alloy -m '' --no-stream\nHi")
+    assert isinstance(result.error_in_exec, alloy_nb.ConfigurationError) and server.requests == []
+
+
+@pytest.mark.parametrize(("name", "value"), [("default_format", "bogus"), ("default_api", "nope"), ("max_history", -1)])
+def test_magic_settings_refuse_values_they_cannot_use(shell, name: str, value: object) -> None:
+    from traitlets import TraitError
+
+    magics = shell.magics_manager.registry["AlloyMagics"]
+    with pytest.raises(TraitError):
+        setattr(magics, name, value)
