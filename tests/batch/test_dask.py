@@ -84,7 +84,7 @@ def test_an_item_whose_task_the_cluster_loses_fails_alone(server) -> None:
 
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         result = shout.map(["a", "die", "c"], engine=client, progress=False)
