@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._hooks import adopted, batch_scope, carrier
@@ -77,14 +78,41 @@ def _slot_of(future: Any, index: int, item: Any) -> ItemResult:
     return slot
 
 
-def run_on_cluster(plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int]) -> BatchResult:
-    """Run `indexes` of `result` as tasks on `client`'s cluster, blocking until they finish."""
+class Stop:
+    """Stops a cluster run from another thread (an async caller that was cancelled): its tasks are
+    cancelled and the run ends as interrupted, keeping what finished."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancel: Callable[[], object] | None = None
+        self.requested = False
+
+    def arm(self, cancel: Callable[[], object]) -> None:
+        """What stopping the run does; done at once when a stop came first."""
+        with self._lock:
+            self._cancel = cancel
+            requested = self.requested
+        if requested:
+            cancel()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.requested = True
+            cancel = self._cancel
+        if cancel is not None:
+            cancel()
+
+
+def run_on_cluster(
+    plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int], stop: Stop | None = None
+) -> BatchResult:
+    """Run `indexes` of `result` as tasks on `client`'s cluster, blocking until they finish (or `stop`)."""
     with batch_scope(len(indexes), "dask", plan.config.model):
-        return _run_on_cluster(plan, client, result, indexes, carrier())
+        return _run_on_cluster(plan, client, result, indexes, carrier(), stop or Stop())
 
 
 def _run_on_cluster(
-    plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int], context: dict[str, str]
+    plan: BatchPlan, client: Any, result: BatchResult, indexes: Sequence[int], context: dict[str, str], stop: Stop
 ) -> BatchResult:
     from distributed import as_completed
 
@@ -107,8 +135,12 @@ def _run_on_cluster(
     started = time.perf_counter()
     failure: ItemResult | None = None
     result.interrupted = False  # this run's own outcome (a resumed batch was interrupted before)
+    stop.arm(lambda: client.cancel(list(futures)))
     try:
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            if stop.requested:  # the tasks were cancelled: what finished so far is the result
+                result.interrupted = True
+                break
             index = futures.pop(future)
             slot = _slot_of(future, index, result.inputs[index])
             result.slots[index] = slot

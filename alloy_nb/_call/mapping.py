@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from .._config import current
 from ..errors import ConfigurationError
 from .batch import DEFAULT_PER_HOST, BatchPlan, Job, OnError, run_batch, run_batch_async
 from .batch_result import BatchResult
 from .options import CallOptions
+
+if TYPE_CHECKING:
+    from .dask import Stop
 
 
 class BatchOptions(TypedDict, total=False):
@@ -48,7 +51,8 @@ def split_batch(options: Mapping[str, Any]) -> tuple[BatchOptions, dict[str, Any
     return cast(BatchOptions, batch), {key: value for key, value in options.items() if key not in BATCH_KEYS}
 
 
-def mapped(plan: BatchPlan, items: Iterable[Any], engine: Any) -> BatchResult:
+def mapped(plan: BatchPlan, items: Iterable[Any], engine: Any, stop: Stop | None = None) -> BatchResult:
+    """Run the batch, here or on the cluster of `engine`; `stop` (a `dask.Stop`) ends a cluster run early."""
     result = BatchResult.empty(_inputs(items))
     if engine is not None:
         from .dask import run_on_cluster
@@ -56,14 +60,21 @@ def mapped(plan: BatchPlan, items: Iterable[Any], engine: Any) -> BatchResult:
         result.rerun = lambda again, retry_failed: run_on_cluster(
             plan, engine, again, _rerun_indexes(again, retry_failed)
         )
-        return run_on_cluster(plan, engine, result, range(len(result)))
+        return run_on_cluster(plan, engine, result, range(len(result)), stop)
     result.rerun = lambda again, retry_failed: run_batch(plan, again, _rerun_indexes(again, retry_failed))
     return run_batch(plan, result, range(len(result)))
 
 
 async def mapped_async(plan: BatchPlan, items: Iterable[Any], engine: Any = None) -> BatchResult:
     if engine is not None:  # the cluster's client blocks while it gathers: wait for it in a thread
-        done: BatchResult = await asyncio.to_thread(mapped, plan, items, engine)
+        from .dask import Stop
+
+        stop = Stop()
+        try:
+            done: BatchResult = await asyncio.to_thread(mapped, plan, items, engine, stop)
+        except asyncio.CancelledError:
+            stop()  # the thread cannot be cancelled: its run stops, and with it the cluster's tasks
+            raise
         return done
     result = BatchResult.empty(_inputs(items))
     result.rerun = lambda again, retry_failed: run_batch(plan, again, _rerun_indexes(again, retry_failed))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
+import time
 
+from batch_helpers import echo_after
 from sample_types import Invoice
 
 from alloy_nb import ask, command
+from alloy_nb.testing import ScriptedEngine, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(16)]
 
@@ -100,3 +104,22 @@ def test_a_resumed_cluster_run_is_not_interrupted_by_an_earlier_one(cluster_clie
     result.slots[2], result.interrupted = None, True  # as a Ctrl-C before the last item finished leaves it
     assert result.resume() is result and result.done and not result.interrupted
     assert result.values == ["You said: a", "You said: b", "You said: c"]
+
+
+def test_cancelling_map_async_on_a_cluster_stops_its_tasks(cluster_client) -> None:
+    """The cluster's run happens in a thread, which a cancellation cannot stop by itself (and which
+    `asyncio.run` waits for as it ends)."""
+    engine = ScriptedEngine(responder=echo_after(lambda _: 0.2))
+    with ServerThread(engine) as server:
+
+        async def cancelled() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    ask.map_async(PROMPTS * 3, host=server.url, engine=cluster_client, progress=False), 0.6
+                )
+
+        started = time.monotonic()
+        asyncio.run(cancelled())
+        took = time.monotonic() - started
+    # the 48 items take about 2.4 s on the cluster's 4 threads; cancelled at 0.6 s, the run ends soon after
+    assert took < 1.8 and len(engine.requests) < len(PROMPTS * 3), (took, len(engine.requests))
