@@ -84,6 +84,7 @@ def test_framing_follows_requests_however_they_are_cut(cuts: list[int]) -> None:
         + b"\r\n\r\n"
         + body
         + b"POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        + b"POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n10;ext=1\r\nxxxxxxxxxx0\r\n\r\nx\r\n0\r\nT: 1\r\n\r\n"
         + b"GET /api/tags HTTP/1.1\r\n\r\n"
     )
     framing = RequestFraming()
@@ -93,3 +94,53 @@ def test_framing_follows_requests_however_they_are_cut(cuts: list[int]) -> None:
     assert framing.state == "sent"
     framing.feed(b"GET / HTTP/1.1\r\n")
     assert framing.state == "headers"
+
+
+def _stalled_after(request: bytes) -> float | None:
+    """Seconds until the server hung up on a client that sent `request` and then nothing."""
+    with ServerThread(ScriptedEngine(), deadlines=DEADLINES) as server:
+        with socket.create_connection((server.host, server.port)) as stalled:
+            stalled.sendall(request)
+            return _closed_within(stalled, 3)
+
+
+def test_bytes_inside_a_chunk_that_look_like_the_last_chunk_do_not_end_the_body() -> None:
+    head = b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    closed = _stalled_after(head + b"10\r\nxxxxxxxxxxx0\r\n\r\n")  # 11 of the chunk's 16 bytes, then a stall
+    assert closed is not None and closed < 1.5, closed
+
+
+def test_long_headers_keep_the_content_length_in_view() -> None:
+    head = b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\nX-Pad: " + b"x" * 200_000
+    closed = _stalled_after(head + b"\r\n\r\n")  # no body: its 500 bytes are due
+    assert closed is not None and closed < 1.5, closed
+
+
+def test_headers_over_the_limit_close_the_connection_at_once() -> None:
+    with ServerThread(ScriptedEngine(), deadlines=(5.0, 5.0)) as server:
+        with socket.create_connection((server.host, server.port)) as client:
+            started = time.monotonic()
+            try:
+                client.sendall(b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"x" * (2 << 20))
+            except OSError:  # the server hung up mid-send
+                pass
+            try:
+                assert _closed_within(client, 3) is not None
+            except ConnectionResetError:  # hung up with our bytes unread: closed all the same
+                pass
+            assert time.monotonic() - started < 2.5  # not at the 5 s deadline
+
+
+def test_a_last_chunk_with_an_extension_or_a_trailer_ends_the_body() -> None:
+    body = b'{"model": "smollm2:135m", "messages": [{"role": "user", "content": "hi"}]}'
+    engine = ScriptedEngine()
+    engine.script(*[ScriptedTurn(text="fine", delay=1.0)] * 2)  # longer than the body pause allowed
+    with ServerThread(engine, deadlines=DEADLINES) as server:
+        for last in (b"0;x=1\r\n\r\n", b"0\r\nX-Trailer: 1\r\n\r\n"):
+            with socket.create_connection((server.host, server.port)) as client:
+                client.sendall(
+                    b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body + b"\r\n" + last
+                )
+                client.settimeout(5)
+                assert client.recv(4096).startswith(b"HTTP/1.1 200"), last
