@@ -59,6 +59,11 @@ class _Stream(ABC):
     def _generate(self) -> Any:
         """The generator (sync or async) of the call's events."""
 
+    def _close_unread(self) -> None:
+        """A stream closed before it was read sent nothing: its trace says interrupted."""
+        if not self._run.begun and self.trace.status == "running":
+            self._run.close(KeyboardInterrupt())
+
     @property
     def trace(self) -> Trace:
         return self._run.trace
@@ -111,8 +116,7 @@ class TextStream(_Stream):
     def close(self) -> None:
         """Stop early: the request is closed and the trace marked interrupted."""
         _open_streams.discard(self)
-        if not self._run.begun and self.trace.status == "running":
-            self._run.close(KeyboardInterrupt())  # never iterated: nothing was sent
+        self._close_unread()
         self._events.close()
 
     def __enter__(self) -> TextStream:
@@ -144,8 +148,7 @@ class AsyncTextStream(_Stream):
 
     async def aclose(self) -> None:
         """Stop early: the request is closed and the trace marked interrupted."""
-        if not self._run.begun and self.trace.status == "running":
-            self._run.close(KeyboardInterrupt())  # never iterated: nothing was sent
+        self._close_unread()
         await self._events.aclose()
 
     async def __aenter__(self) -> AsyncTextStream:
