@@ -117,7 +117,7 @@ class AlloyMagics(Subcommands, ServerCommands):
         parse_flags(self._cmd_help, rest)
         display(help_bundle(help_text(self.alloy.parser.format_usage().strip(), self.subcommands())), raw=True)
 
-    # --- errors ------------------------------------------------------------------------------
+    # --- cell hooks: where the calls come from, and each failed cell's error ----------------
 
     def note_location(self, info: Any) -> None:
         """pre_run_cell hook: tell the call log which notebook and cell the next calls come from."""
