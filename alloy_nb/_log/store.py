@@ -181,11 +181,9 @@ def search(
 def _index_for_search(conn: sqlite3.Connection, target: str) -> None:
     """Index the rows written since the last time; when this connection may not (a read-only log, or
     one locked past the busy timeout), warn how many of the latest calls the results may miss."""
-    try:
-        index_new_rows(conn)
+    reason = index_quietly(conn)
+    if reason is None:
         return
-    except sqlite3.Error as error:
-        reason = str(error)
     try:
         (missing,) = conn.execute(
             "SELECT count(*) FROM calls WHERE rowid > (SELECT upto FROM calls_fts_done)"
@@ -205,14 +203,14 @@ def _index_for_search(conn: sqlite3.Connection, target: str) -> None:
         )
 
 
-def index_quietly(conn: sqlite3.Connection) -> bool:
-    """Index the rows written since the last time; False when this connection may not (read-only,
-    locked for longer than the busy timeout, damaged): the next pause in calls or search does it."""
+def index_quietly(conn: sqlite3.Connection) -> str | None:
+    """Index the rows written since the last time; when this connection may not (read-only, locked for
+    longer than the busy timeout, damaged), why not: the next pause in calls or search does it."""
     try:
         index_new_rows(conn)
-    except sqlite3.Error:
-        return False
-    return True
+    except sqlite3.Error as error:
+        return str(error)
+    return None
 
 
 def get(id: str, path: DbPath | None = None) -> Trace:

@@ -116,7 +116,7 @@ class LogWriter:
             new = self.written - written
             unindexed += new
             pause = new == 0  # a round without calls: index the rows of the last burst
-            if unindexed and conn is not None and (pause or unindexed >= INDEX_BACKLOG) and index_quietly(conn):
+            if unindexed and conn is not None and (pause or unindexed >= INDEX_BACKLOG) and index_quietly(conn) is None:
                 unindexed = 0
             if closed:
                 with self._done:
