@@ -54,7 +54,7 @@ def visible_json(value: Any) -> str:
     >>> visible_json({"name": "a\\u202eb", "text": "é\\x9b"})
     '{"name": "a\\\\u202eb", "text": "é\\\\u009b"}'
     """
-    return _UNSHOWN.sub(_json_escape, json.dumps(value, ensure_ascii=False, default=str))
+    return visible_json_text(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def visible_json_text(text: str) -> str:
