@@ -57,7 +57,7 @@ class CellCalls(MagicsState):
         )
         self.namespace["_alloy"] = result
         if args.as_name:
-            self._store_as(args.as_name, result)
+            self.namespace[args.as_name] = result  # checked before the batch ran
         display(result)
         return None
 
@@ -189,11 +189,7 @@ class CellCalls(MagicsState):
         self.namespace["_alloy"] = value
         self.namespace["_alloy_trace"] = trace
         if name:
-            self._store_as(name, value)
-
-    def _store_as(self, name: str, value: Any) -> None:
-        check_variable_name(name)
-        self.namespace[name] = value
+            self.namespace[name] = value  # checked before the call ran
 
     def _remember_exchange(self, prompt: str, trace: Trace) -> None:
         reply = trace.responses[-1].text if trace.responses else ""
