@@ -40,7 +40,7 @@ class MagicsState(Magics):
     def take_over(self, previous: Any) -> None:
         """Carry on from the magics a `%reload_ext` replaces: settings, aliases, the --chat history, the
         recorded errors and the embedded server (so `%alloy stop` still finds it)."""
-        for name in ("default_model", "default_api", "default_format", "max_history", "aliases"):
+        for name in previous.trait_names(config=True):
             setattr(self, name, getattr(previous, name))
         for name in ("chat_history", "chat_calls", "errors", "local_server", "picker", "_host_before_serve"):
             setattr(self, name, getattr(previous, name))
