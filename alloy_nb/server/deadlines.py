@@ -4,8 +4,9 @@ a byte at a time, is disconnected instead of holding a connection forever.
 uvicorn times out only idle keep-alive connections (after a response). `DeadlineProtocol` wraps its
 HTTP protocol and follows the HTTP/1.1 framing of what the client sends: a request's headers must
 be complete within `HEADERS_S` of its first byte (or of the connection opening) and hold at most
-`MAX_HEADER_BYTES`, and its body may pause at most `BODY_IDLE_S` between pieces. While the server works on a request (a long generation
-included) no deadline runs. Everything received is passed on unchanged.
+`MAX_HEADER_BYTES`, and its body may pause at most `BODY_IDLE_S` between pieces. While the server
+works on a request (a long generation included) no deadline runs. Everything received is passed on
+unchanged.
 """
 
 from __future__ import annotations
