@@ -28,11 +28,10 @@ from typing import Any, Literal
 from .._config import Config
 from .._hooks import batch_scope
 from .._trace import Trace
-from ..errors import BatchError, BatchInterrupted, ConfigurationError, OllamaUnavailable, ServerError
+from ..errors import BatchError, BatchInterrupted, ConfigurationError
 from .batch_result import BatchResult, ItemResult
-from .host_pool import HostPool
+from .host_pool import HostMove, HostPool, host_fault, offer, withdraw
 from .progress import REFRESH_S, BatchProgress
-from .retries import is_transient
 
 Job = Callable[[Any, Config], Coroutine[Any, Any, tuple[Any, Trace]]]  # (item, its call's settings) -> (value, trace)
 OnError = Literal["collect", "raise"]
@@ -83,13 +82,6 @@ class BatchPlan:
         return {host: self.config.model_copy(update={"host": host, **retries}) for host in self.hosts}
 
 
-def host_fault(error: BaseException) -> bool:
-    """A failure of the server rather than of the item, worth another host: a transient fault, nothing
-    answering, or an answer that is not JSON (a proxy's login page: `errors.not_json`, status 200)."""
-    answered_not_json = isinstance(error, ServerError) and error.status_code == 200
-    return is_transient(error) or isinstance(error, OllamaUnavailable) or answered_not_json
-
-
 class _Batch:
     """One run over some of a result's items."""
 
@@ -120,21 +112,28 @@ class _Batch:
         while self.queue and not self.stopping:
             index, attempt, avoid = self.queue.popleft()
             host = await pool.acquire(avoid)
+            move = HostMove(pool, host, self.plan.attempts - attempt, self.plan.config_for)
             item = self.result.inputs[index]
             started = time.perf_counter()
             faulted = False
+            token = offer(move if pool.size > 1 else None)
             try:
                 value, trace = await self.plan.job(item, self.plan.config_for(host))
-                slot = ItemResult(index, item, value, None, trace, host, time.perf_counter() - started, attempt)
+                slot = ItemResult(
+                    index, item, value, None, trace, move.host, time.perf_counter() - started, attempt + move.moved
+                )
             except Exception as error:
                 faulted = host_fault(error)
+                attempt += move.moved
                 if faulted and attempt < self.plan.attempts:
-                    self.queue.append((index, attempt + 1, host))
+                    self.queue.append((index, attempt + 1, move.host))
                     continue
                 failed = getattr(error, "trace", None)
-                slot = ItemResult(index, item, None, error, failed, host, time.perf_counter() - started, attempt)
+                slot = ItemResult(index, item, None, error, failed, move.host, time.perf_counter() - started, attempt)
             finally:
-                await pool.release(host, host_failed=faulted)
+                withdraw(token)
+                if move.host is not None:
+                    await pool.release(move.host, host_failed=faulted)
             self._finished(slot)
 
     def _finished(self, slot: ItemResult) -> None:

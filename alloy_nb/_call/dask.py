@@ -25,8 +25,9 @@ from typing import Any
 
 from .._hooks import adopted, batch_scope, carrier
 from ..errors import RemoteError
-from .batch import BatchPlan, Job, host_fault, outcome
+from .batch import BatchPlan, Job, outcome
 from .batch_result import BatchResult, ItemResult
+from .host_pool import host_fault
 from .progress import BatchProgress
 
 

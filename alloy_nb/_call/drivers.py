@@ -20,6 +20,7 @@ from .._tools import Tool, result_content, tool_call_arguments
 from .._trace import RequestEvent, ResponseEvent, RetryEvent, ToolEvent, Trace, Usage, remember
 from ..errors import AlloyError, ContractFailed, ToolError
 from .conversation import CallSpec, Send, Steps
+from .host_pool import HostMove, host_fault, taken_move
 from .retries import RetryPolicy
 
 
@@ -70,8 +71,9 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
 
 
 async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
-    """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded)."""
-    async with WholeCall(await fitted_async(spec)) as call:
+    """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded).
+    A batch item's call goes on on another host of the batch when its host fails (see `HostMove`)."""
+    async with WholeCall(await fitted_async(spec), move=taken_move()) as call:
         call.value = await call.retried_async()
     return call.value, call.trace
 
@@ -99,10 +101,10 @@ class WholeCall:
     """One non-streamed call under way: its strategy, trace and retry policy. As a context manager it
     records how the call ended (its `value`, or the error leaving the block) and logs it."""
 
-    __slots__ = ("config", "policy", "spec", "strategy", "trace", "value")
+    __slots__ = ("config", "move", "policy", "spec", "strategy", "trace", "value")
 
-    def __init__(self, spec: CallSpec) -> None:
-        self.spec, self.config = spec, spec.config
+    def __init__(self, spec: CallSpec, move: HostMove | None = None) -> None:
+        self.spec, self.config, self.move = spec, spec.config, move
         self.strategy = strategy_for(spec.config)
         self.trace = start_trace(spec, self.strategy)
         self.policy = RetryPolicy.of(spec.config)
@@ -169,8 +171,39 @@ class WholeCall:
                     return record(await self.strategy.send_async(effect.request, exchange))
             except AlloyError as exc:
                 failed += 1
-                wait = retry_wait(self.trace, self.policy, "request", failed, exc, effect.turn)
+                try:
+                    wait = retry_wait(self.trace, self.policy, "request", failed, exc, effect.turn)
+                except AlloyError:
+                    if not await self._moved(exc, failed, effect.turn):
+                        raise
+                    failed, wait = 0, 0.0
             await asyncio.sleep(wait)
+
+    async def _moved(self, error: AlloyError, failed: int, turn: int) -> bool:
+        """Whether the call went on to another host of its batch after a fault of its host; the
+        trace says so (a retry, a warning) and names the new host."""
+        if self.move is None or not host_fault(error):
+            return False
+        config = await self.move.away()
+        if config is None:
+            return False
+        trace, failed_host = self.trace, self.trace.host
+        self.config, self.strategy = config, strategy_for(config)
+        trace.host = redact_host(config.host)
+        trace.add(
+            RetryEvent(
+                scope="request",
+                attempt=failed,
+                turn=turn,
+                error=trace.error_info(error),
+                wait_s=0.0,
+                at_s=trace.elapsed(),
+            )
+        )
+        trace.warnings.append(
+            f"The host {failed_host} failed ({type(error).__name__}); the request was sent again to {trace.host}."
+        )
+        return True
 
     def __enter__(self) -> WholeCall:
         return self

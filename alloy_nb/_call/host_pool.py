@@ -2,7 +2,8 @@
 
 A host whose request failed with a fault of the host (unreachable, a dropped connection, a 5xx
 gateway error, a timeout) cools down for a while, doubling with each failure in a row, so its items
-go to the others; an answer from it ends the cool-down.
+go to the others; an answer from it ends the cool-down. An item whose host fails in the middle of
+its call moves there with its conversation (`HostMove`): only the failed request is sent again.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+from .._config import Config
+from ..errors import OllamaUnavailable, ServerError
+from .retries import is_transient
 
 COOLDOWN_S = 1.0
 COOLDOWN_MAX_S = 30.0
@@ -80,3 +86,60 @@ class HostPool:
                 load.cool_until = 0.0
                 load.answered += 1
             self._changed.notify_all()
+
+
+def host_fault(error: BaseException) -> bool:
+    """A failure of the server rather than of the item, worth another host: a transient fault, nothing
+    answering, or an answer that is not JSON (a proxy's login page: `errors.not_json`, status 200)."""
+    answered_not_json = isinstance(error, ServerError) and error.status_code == 200
+    return is_transient(error) or isinstance(error, OllamaUnavailable) or answered_not_json
+
+
+class HostMove:
+    """Lets one batch item's call go on on another host when its host fails: the call sends the
+    failed request there again, so the turns and the tool runs before it are kept, not repeated.
+
+    The worker running the item makes one (`offer`); the first call the item starts takes it (`take`),
+    so a call made inside one of its tools never moves the item."""
+
+    def __init__(self, pool: HostPool, host: str, moves: int, config_for: Callable[[str], Config]) -> None:
+        self.pool = pool
+        self.host: str | None = host  # the host the item holds a slot on (None while it has none)
+        self.moves_left = moves
+        self.moved = 0
+        self._config_for = config_for
+        self._taken = False
+
+    def take(self) -> bool:
+        """True for the first caller only: the item's own call."""
+        first, self._taken = not self._taken, True
+        return first
+
+    async def away(self) -> Config | None:
+        """The settings on another host after the item's host failed, or None when it may move no more."""
+        if self.moves_left <= 0 or self.host is None:
+            return None
+        failed, self.host = self.host, None
+        self.moves_left -= 1
+        await self.pool.release(failed, host_failed=True)
+        self.host = await self.pool.acquire(avoid=failed)
+        self.moved += 1
+        return self._config_for(self.host)
+
+
+_offered: ContextVar[HostMove | None] = ContextVar("alloy_nb_host_move", default=None)
+
+
+def offer(move: HostMove | None) -> object:
+    """Offer `move` to the call about to run in this task; returns the token for `withdraw`."""
+    return _offered.set(move)
+
+
+def withdraw(token: object) -> None:
+    _offered.reset(token)  # type: ignore[arg-type]
+
+
+def taken_move() -> HostMove | None:
+    """The move offered to the call starting now, if it is the first to ask."""
+    move = _offered.get()
+    return move if move is not None and move.take() else None

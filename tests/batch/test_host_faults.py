@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from odd_hosts import login_page, trickling
+from wire_shapes import tool_result_texts
 
-from alloy_nb import ask
+from alloy_nb import ask, tool
 from alloy_nb._choices import STRATEGIES
-from alloy_nb.testing import ScriptedEngine, ServerThread
+from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn as Reply, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(8)]
 
@@ -30,3 +31,32 @@ def test_items_leave_a_host_that_answers_a_login_page(api: str) -> None:
     assert {slot.host for slot in result.items} == {good.url}
     moved = [slot for slot in result.items if slot.attempts > 1]
     assert moved and len(bad.paths) == len(moved)  # each item it got moved on; then it was cooling down
+
+
+@pytest.mark.parametrize("api", STRATEGIES)
+def test_a_host_failing_in_the_middle_of_a_tool_loop_moves_the_request_and_runs_no_tool_again(api: str) -> None:
+    runs: list[tuple[int, int]] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        runs.append((a, b))
+        return a + b
+
+    bad_engine, good_engine = ScriptedEngine(), ScriptedEngine()
+    bad_engine.script(
+        Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]), Reply(status=503, error="overloaded")
+    )
+    good_engine.script(Reply(text="5"))
+    with ServerThread(bad_engine) as bad, ServerThread(good_engine) as good:
+        result = ask.map(["Add 2 and 3."], tools=[add], hosts=[bad.url, good.url], api=api, progress=False)
+    assert result.values == ["5"], result.summary()
+    assert runs == [(2, 3)]  # the tool ran once: its result went on with the conversation
+    assert len(bad_engine.requests) == 2 and len(good_engine.requests) == 1
+    assert tool_result_texts(good_engine.requests[0].body, api) == ["5"]  # the failed request, sent again
+    item = result.items[0]
+    assert item.host == good.url and item.attempts == 2
+    assert item.trace is not None and item.trace.host == good.url
+    assert [event.turn for event in item.trace.requests] == [0, 1, 1]
+    assert [(r.scope, r.error.type) for r in item.trace.retries] == [("request", "ServerError")]
+    assert any("sent again to" in warning for warning in item.trace.warnings)

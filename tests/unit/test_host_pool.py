@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from alloy_nb._call.host_pool import HostPool
+from alloy_nb._call.host_pool import HostMove, HostPool, offer, taken_move, withdraw
+from alloy_nb._config import Config
 
 
 async def test_an_item_that_failed_on_a_host_waits_for_a_busy_healthy_one() -> None:
@@ -35,3 +36,19 @@ async def test_one_host_is_taken_again_after_it_failed() -> None:
     await pool.acquire()
     await pool.release("http://a", host_failed=False)
     assert await asyncio.wait_for(pool.acquire(avoid="http://a"), 1) == "http://a"
+
+
+async def test_a_move_goes_to_the_item_s_own_call_only_and_as_often_as_allowed() -> None:
+    pool = HostPool(["http://a", "http://b"], per_host=1)
+    move = HostMove(pool, await pool.acquire(), moves=1, config_for=lambda host: Config(host=host))
+    token = offer(move)
+    try:
+        assert taken_move() is move  # the item's call
+        assert taken_move() is None  # a call made inside one of its tools
+    finally:
+        withdraw(token)
+    assert taken_move() is None
+    config = await asyncio.wait_for(move.away(), 1)
+    assert config is not None and config.host == "http://b:80" and move.host == "http://b" and move.moved == 1
+    assert [(load.in_flight, load.failures) for load in pool.loads] == [(0, 1), (1, 0)]
+    assert await move.away() is None and move.host == "http://b"  # no moves left: the slot stays held
