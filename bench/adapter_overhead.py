@@ -118,8 +118,10 @@ def _cases(api: str, url: str) -> dict[str, Callable[[], object]]:
 def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
     """The floor under native `ask()`: the same call with no trace, no conversation loop and no call
     log, first without the wire capture (the settings, the request, the SDK's chat, the value),
-    then sent through the strategy (the capture, the total deadline, the error translation); and
-    `ask()` with the call log off, whose writer thread otherwise shares the machine's cores.
+    then sent through the strategy (the capture, the total deadline, the error translation), then
+    with the least trace that records it (the request and the reply as events, the call finished:
+    the recent-calls history and the hooks); and `ask()` with the call log off, whose writer thread
+    otherwise shares the machine's cores.
 
     A control calibrates the machine: the SDK's call followed by `CONTROL_US` of busy work, which
     shows what that much CPU time after each reply costs on the wall clock here."""
@@ -129,6 +131,7 @@ def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
     from alloy_nb._commands import _asked
     from alloy_nb._strategies import Exchange, Outgoing, strategy_for
     from alloy_nb._strategies.native import _turn
+    from alloy_nb._trace import RequestEvent, ResponseEvent, Trace, Usage
 
     options: dict[str, Any] = {"model": f"ollama:{EMBEDDED_MODEL}", "host": url, "api": "native"}
     client = ollama.Client(host=url)
@@ -141,10 +144,31 @@ def _floor_cases(url: str) -> dict[str, Callable[[], object]]:
         turn = strategy.send(request, Exchange()) if send_through_strategy else _turn(client.chat(**request))
         return spec.output.parse(turn.text)
 
-    assert floor(False) == floor(True) == ask("Name a city.", **options)
+    def traced_floor() -> Any:
+        spec = _asked("Name a city.", options)
+        strategy = strategy_for(spec.config)
+        trace = Trace(model=spec.config.model, strategy=strategy.name, host=spec.config.host)
+        messages = spec.first_messages()
+        request = strategy.request(Outgoing(messages, [], spec.output, False, ()))
+        exchange = Exchange()
+        turn = strategy.send(request, exchange)
+        sent = exchange.sent
+        assert sent is not None
+        trace.add(
+            RequestEvent(turn=0, endpoint=strategy.endpoint, url=sent.url, messages=messages, body=sent.body),
+            wire_size=sent.size,
+        )
+        usage = Usage(prompt_tokens=turn.prompt_tokens, completion_tokens=turn.completion_tokens)
+        trace.add(ResponseEvent(turn=0, text=turn.text, usage=usage, raw=exchange.reply), wire_size=exchange.reply_size)
+        value = spec.output.parse(turn.text)
+        trace.finish("ok", value)
+        return value
+
+    assert floor(False) == floor(True) == traced_floor() == ask("Name a city.", **options)
     return {
         "bare": lambda: floor(False),
         "captured": lambda: floor(True),
+        "traced": traced_floor,
         "ask": lambda: ask("Name a city.", **options),
         "ask, log off": lambda: ask("Name a city.", log=False, **options),
         "direct": lambda: client.chat(**body),
@@ -204,6 +228,7 @@ def run(quick: bool = False) -> list[Row]:
         for case, label in (
             ("bare", "text, floor: settings, request, SDK, value (no capture, trace, loop or log)"),
             ("captured", "text, floor sent through the strategy (+ wire capture, deadline, errors)"),
+            ("traced", "text, floor with the least trace (+ request and reply events, call finished)"),
             ("ask", "text, ask() measured beside the floors"),
             ("ask, log off", "text, ask() with the call log off (its writer thread shares the 2 cores)"),
             ("control", f"control: the SDK's call, then {CONTROL_US} µs of busy work (what CPU time costs here)"),
