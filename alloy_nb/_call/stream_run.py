@@ -23,7 +23,6 @@ from .._strategies import Exchange, StreamChunk, Turn, strategy_for
 from ..errors import AlloyError, no_valid_chunks, tool_calls_cut_off
 from .conversation import CallSpec, RunTools, Send, Steps
 from .drivers import (
-    ToolRunner,
     finish_ok,
     fitted_async,
     note_context,
@@ -36,6 +35,7 @@ from .own_task import ReadInOwnTask
 from .retries import RetryPolicy
 from .stream_partial import PartialValue
 from .stream_turn import Piece, TurnGatherer
+from .tool_runner import ToolRunner
 
 # What `stream.events()` yields, in the order it happens: ("thinking", str) and ("text", str) pieces;
 # ("tool_call", ToolCall) when a tool the model asked for is about to run; ("tool_result",
