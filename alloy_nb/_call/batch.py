@@ -62,8 +62,8 @@ class BatchPlan:
 
     @property
     def hosts(self) -> tuple[str, ...]:
-        """The servers the batch spreads over: `hosts`, else the one `host`."""
-        return self.config.hosts or (self.config.host,)
+        """The servers the batch spreads over: `hosts` (each once), else the one `host`."""
+        return tuple(dict.fromkeys(self.config.hosts)) or (self.config.host,)
 
     @property
     def attempts(self) -> int:
@@ -112,13 +112,13 @@ class _Batch:
         while self.queue and not self.stopping:
             index, attempt, avoid = self.queue.popleft()
             host = await pool.acquire(avoid)
-            move = HostMove(pool, host, self.plan.attempts - attempt, self.plan.config_for)
+            move = HostMove(pool, host, self.plan.attempts - attempt, self.plan.config_for, lambda: self.stopping)
             item = self.result.inputs[index]
             started = time.perf_counter()
             faulted = False
             token = offer(move if pool.size > 1 else None)
             try:
-                value, trace = await self.plan.job(item, self.plan.config_for(host))
+                value, trace = await self.plan.job(item, move.config)
                 slot = ItemResult(
                     index, item, value, None, trace, move.host, time.perf_counter() - started, attempt + move.moved
                 )

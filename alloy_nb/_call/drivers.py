@@ -72,7 +72,8 @@ def run(spec: CallSpec) -> tuple[Any, Trace]:
 async def run_async(spec: CallSpec) -> tuple[Any, Trace]:
     """Run a call on the event loop, with its retries; tool calls of one turn run concurrently (bounded).
     A batch item's call goes on on another host of the batch when its host fails (see `HostMove`)."""
-    async with WholeCall(await fitted_async(spec), move=taken_move()) as call:
+    move = taken_move(spec.config)
+    async with WholeCall(await fitted_async(spec), move=move) as call:
         call.value = await call.retried_async()
     return call.value, call.trace
 
@@ -187,7 +188,8 @@ class WholeCall:
         if config is None:
             return False
         trace, failed_host = self.trace, self.trace.host
-        self.config, self.strategy = config, strategy_for(config)
+        self.spec = await fitted_async(dataclasses.replace(self.spec, config=config))  # as the model there takes it
+        self.config, self.strategy = self.spec.config, strategy_for(self.spec.config)
         trace.host = redact_host(config.host)
         trace.add(
             RetryEvent(

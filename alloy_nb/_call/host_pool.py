@@ -99,32 +99,45 @@ class HostMove:
     """Lets one batch item's call go on on another host when its host fails: the call sends the
     failed request there again, so the turns and the tool runs before it are kept, not repeated.
 
-    The worker running the item makes one (`offer`); the first call the item starts takes it (`take`),
-    so a call made inside one of its tools never moves the item."""
+    The worker running the item offers one (`offer`); only the call made with the item's own settings
+    object (`config`) takes it (`taken_move`), once: not a call its prompt function or its tools make."""
 
-    def __init__(self, pool: HostPool, host: str, moves: int, config_for: Callable[[str], Config]) -> None:
+    def __init__(
+        self,
+        pool: HostPool,
+        host: str,
+        moves: int,
+        config_for: Callable[[str], Config],
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.pool = pool
         self.host: str | None = host  # the host the item holds a slot on (None while it has none)
+        self.config = config_for(host)  # the item's settings on that host
         self.moves_left = moves
         self.moved = 0
         self._config_for = config_for
+        self._stopping = stopping
         self._taken = False
 
-    def take(self) -> bool:
-        """True for the first caller only: the item's own call."""
-        first, self._taken = not self._taken, True
-        return first
+    def take(self, config: Config) -> bool:
+        """True once, for the call made with the item's own settings."""
+        if self._taken or config is not self.config:
+            return False
+        self._taken = True
+        return True
 
     async def away(self) -> Config | None:
-        """The settings on another host after the item's host failed, or None when it may move no more."""
-        if self.moves_left <= 0 or self.host is None:
+        """The settings on another host after the item's host failed; None when the item may move no
+        more, or the batch is stopping."""
+        if self.moves_left <= 0 or self.host is None or self._stopping():
             return None
         failed, self.host = self.host, None
         self.moves_left -= 1
         await self.pool.release(failed, host_failed=True)
         self.host = await self.pool.acquire(avoid=failed)
         self.moved += 1
-        return self._config_for(self.host)
+        self.config = self._config_for(self.host)
+        return self.config
 
 
 _offered: ContextVar[HostMove | None] = ContextVar("alloy_nb_host_move", default=None)
@@ -139,7 +152,7 @@ def withdraw(token: object) -> None:
     _offered.reset(token)  # type: ignore[arg-type]
 
 
-def taken_move() -> HostMove | None:
-    """The move offered to the call starting now, if it is the first to ask."""
+def taken_move(config: Config) -> HostMove | None:
+    """The move offered to a call starting now with `config`, if it is the item's own call."""
     move = _offered.get()
-    return move if move is not None and move.take() else None
+    return move if move is not None and move.take(config) else None

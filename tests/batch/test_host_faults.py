@@ -7,7 +7,7 @@ import pytest
 from odd_hosts import login_page, trickling
 from wire_shapes import tool_result_texts
 
-from alloy_nb import ask, tool
+from alloy_nb import ask, command, tool
 from alloy_nb._choices import STRATEGIES
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn as Reply, ServerThread
 
@@ -60,3 +60,55 @@ def test_a_host_failing_in_the_middle_of_a_tool_loop_moves_the_request_and_runs_
     assert [event.turn for event in item.trace.requests] == [0, 1, 1]
     assert [(r.scope, r.error.type) for r in item.trace.retries] == [("request", "ServerError")]
     assert any("sent again to" in warning for warning in item.trace.warnings)
+
+
+def test_a_command_whose_prompt_makes_a_call_first_still_moves_its_own_call() -> None:
+    runs: list[tuple[int, int]] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        runs.append((a, b))
+        return a + b
+
+    bad_engine, good_engine, other_engine = ScriptedEngine(), ScriptedEngine(), ScriptedEngine()
+    bad_engine.script(
+        Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]), Reply(status=503, error="overloaded")
+    )
+    good_engine.script(Reply(text="5"))
+    with ServerThread(bad_engine) as bad, ServerThread(good_engine) as good, ServerThread(other_engine) as other:
+
+        @command(tools=[add])
+        async def total(question: str) -> str:
+            await ask.async_("Warm up.", host=other.url)  # a call of the prompt's own, before the item's
+            return question
+
+        result = total.map(["Add 2 and 3."], hosts=[bad.url, good.url], progress=False)
+    assert result.values == ["5"], result.summary()
+    assert runs == [(2, 3)] and len(other_engine.requests) == 1
+    assert tool_result_texts(good_engine.requests[0].body, "native") == ["5"]  # the failed request, sent again
+    item = result.items[0]
+    assert item.host == good.url == item.trace.host and item.attempts == 2
+
+
+def test_the_same_host_twice_is_one_host_whose_request_is_sent_again() -> None:
+    runs: list[tuple[int, int]] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        runs.append((a, b))
+        return a + b
+
+    engine = ScriptedEngine()
+    engine.script(
+        Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]),
+        Reply(status=503, error="overloaded"),
+        Reply(text="5"),
+    )
+    with ServerThread(engine) as server:
+        same = [server.url, server.url.removeprefix("http://")]  # one host, written two ways
+        result = ask.map(["Add 2 and 3."], tools=[add], hosts=same, progress=False)
+    assert result.values == ["5"], result.summary()
+    assert runs == [(2, 3)] and len(engine.requests) == 3
+    assert [(r.scope, r.attempt) for r in result.items[0].trace.retries] == [("request", 1)]

@@ -40,15 +40,24 @@ async def test_one_host_is_taken_again_after_it_failed() -> None:
 
 async def test_a_move_goes_to_the_item_s_own_call_only_and_as_often_as_allowed() -> None:
     pool = HostPool(["http://a", "http://b"], per_host=1)
-    move = HostMove(pool, await pool.acquire(), moves=1, config_for=lambda host: Config(host=host))
+    configs = {host: Config(host=host) for host in ("http://a", "http://b")}
+    move = HostMove(pool, await pool.acquire(), moves=1, config_for=configs.__getitem__)
     token = offer(move)
     try:
-        assert taken_move() is move  # the item's call
-        assert taken_move() is None  # a call made inside one of its tools
+        assert taken_move(Config(host="http://a")) is None  # a call with other settings: its prompt's, its tools'
+        assert taken_move(configs["http://a"]) is move  # the item's own call
+        assert taken_move(configs["http://a"]) is None  # once
     finally:
         withdraw(token)
-    assert taken_move() is None
     config = await asyncio.wait_for(move.away(), 1)
-    assert config is not None and config.host == "http://b:80" and move.host == "http://b" and move.moved == 1
+    assert config is configs["http://b"] is move.config and move.host == "http://b" and move.moved == 1
     assert [(load.in_flight, load.failures) for load in pool.loads] == [(0, 1), (1, 0)]
     assert await move.away() is None and move.host == "http://b"  # no moves left: the slot stays held
+
+
+async def test_a_stopping_batch_moves_no_item() -> None:
+    pool = HostPool(["http://a", "http://b"], per_host=1)
+    move = HostMove(
+        pool, await pool.acquire(), moves=3, config_for=lambda host: Config(host=host), stopping=lambda: True
+    )
+    assert await move.away() is None and move.host == "http://a" and pool.loads[0].in_flight == 1
