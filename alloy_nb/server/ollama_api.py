@@ -14,6 +14,7 @@ from alloy_nb.server.engines import ChatRequest, ModelCard, Rendered
 from alloy_nb.server.keep_alive import keep_alive
 from alloy_nb.server.logprob_wire import ollama_logprobs, top_logprobs
 from alloy_nb.server.wire import (
+    MAX_MESSAGES,
     BadRequest,
     Reply,
     ToolDef,
@@ -65,7 +66,7 @@ class GenerationFields(WireModel):
 
 
 class _ChatBody(ToolSwitches, GenerationFields):
-    messages: list[_Message] = Field(default_factory=list)  # none: a request to load the model
+    messages: list[_Message] = Field(default_factory=list, max_length=MAX_MESSAGES)  # none: load the model
     tools: list[ToolDef] | None = None
     debug_render_only: bool = Field(False, alias="_debug_render_only")
 

@@ -11,6 +11,7 @@ from alloy_nb.server.engine_events import EngineEvent, Finish, TextDelta, Thinki
 from alloy_nb.server.engines import ChatRequest, ModelCard
 from alloy_nb.server.logprob_wire import openai_logprobs, top_logprobs
 from alloy_nb.server.wire import (
+    MAX_MESSAGES,
     Reply,
     ToolDef,
     ToolSwitches,
@@ -75,7 +76,7 @@ class _StreamOptions(WireModel):
 
 class _ChatBody(ToolSwitches):
     model: str
-    messages: list[_Message]
+    messages: list[_Message] = Field(max_length=MAX_MESSAGES)
     tools: list[ToolDef] | None = None
     tool_choice: str | dict[str, Any] | None = None
     stream: bool = False

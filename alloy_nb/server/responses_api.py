@@ -104,7 +104,7 @@ class _Echoed(wire.ToolSwitches):
 
 
 class _Body(_Echoed):
-    input: str | list[_Item] = ""
+    input: str | Annotated[list[_Item], Field(max_length=wire.MAX_MESSAGES)] = ""
 
 
 class ResponsesDialect(OpenAIWire):

@@ -141,9 +141,24 @@ def tool_specs(tools: list[ToolDef] | None) -> list[ToolSpec]:
     return [ToolSpec(t.function.name, t.function.description or "", t.function.parameters) for t in tools or []]
 
 
+MAX_MESSAGES = 10_000
+"""Messages in one request at most (a chat's messages, a Responses input's items): more could never fit
+a context window, and each costs the event loop time to read (a 64 MiB body of empty messages holds
+two million)."""
+
+MAX_STOP_SEQUENCES = 64
+"""Stop sequences in one request at most: every token of every reply is checked against each."""
+
+
 def stop_list(stop: Any) -> Any:
-    """Ollama's ``stop`` is a list; a single string becomes a one-item list."""
-    return [stop] if isinstance(stop, str) else stop
+    """Ollama's ``stop`` is a list; a single string becomes a one-item list. More than
+    `MAX_STOP_SEQUENCES` is a 400."""
+    stops = [stop] if isinstance(stop, str) else stop
+    if isinstance(stops, list) and len(stops) > MAX_STOP_SEQUENCES:
+        raise BadRequest(
+            f'invalid request body: "stop" holds {len(stops)} sequences; the limit is {MAX_STOP_SEQUENCES}'
+        )
+    return stops
 
 
 def parse_arguments(text: str) -> dict[str, Any] | str:
