@@ -2,7 +2,7 @@
 
 Each item is one task. The worker that runs it calls the hosts itself, starting at the item's
 own host (items spread over the hosts in turn) and moving to the next on a host fault, as a local
-batch does. Results and traces come back in order of completion to the notebook's progress bar;
+batch does: a call its host fails in the middle of goes on there (`HostMove`), its tools not run again. Results and traces come back in order of completion to the notebook's progress bar;
 the cluster's worker threads bound how many run at once, and Dask resubmits the tasks of a worker
 that dies. Ctrl-C cancels what has not finished and keeps the rest (`result.resume()`).
 
@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._hooks import adopted, batch_scope, carrier
+from .._trace import Trace
 from ..errors import RemoteError
 from .batch import BatchPlan, Job, outcome
 from .batch_result import BatchResult, ItemResult
-from .host_pool import host_fault
+from .host_pool import HostMove, HostPool, host_fault, offer, withdraw
 from .progress import BatchProgress
 
 
@@ -44,16 +45,32 @@ def _run_item(job: Job, item: Any, hosts: Sequence[str], plan: BatchPlan) -> Ite
     started = time.perf_counter()
     attempt = 0
     while True:
-        host = hosts[attempt % len(hosts)]
-        attempt += 1
-        try:
-            value, trace = asyncio.run(job(item, plan.config_for(host)))
+        first = hosts[attempt % len(hosts)]
+        value, trace, error, move = asyncio.run(_on_hosts(job, item, first, hosts, plan, plan.attempts - attempt - 1))
+        attempt += 1 + move.moved
+        host = move.host or first
+        if error is None:
             return ItemResult(0, item, value, None, trace, host, time.perf_counter() - started, attempt)
-        except Exception as error:
-            if host_fault(error) and attempt < plan.attempts:
-                continue
-            failed = getattr(error, "trace", None)
-            return ItemResult(0, item, None, _portable(error), failed, host, time.perf_counter() - started, attempt)
+        if host_fault(error) and attempt < plan.attempts:
+            continue
+        failed = getattr(error, "trace", None)
+        return ItemResult(0, item, None, _portable(error), failed, host, time.perf_counter() - started, attempt)
+
+
+async def _on_hosts(
+    job: Job, item: Any, first: str, hosts: Sequence[str], plan: BatchPlan, moves: int
+) -> tuple[Any, Trace | None, Exception | None, HostMove]:
+    """One try of the item from `first`, its call free to move to the other hosts `moves` times."""
+    pool = HostPool([first, *(host for host in hosts if host != first)], per_host=1)
+    move = HostMove(pool, await pool.acquire(), moves, plan.config_for)
+    token = offer(move if pool.size > 1 else None)
+    try:
+        value, trace = await job(item, move.config)
+    except Exception as error:
+        return None, None, error, move
+    finally:
+        withdraw(token)
+    return value, trace, None, move
 
 
 def _portable(error: Exception) -> Exception:

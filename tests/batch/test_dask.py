@@ -10,10 +10,12 @@ import threading
 import time
 
 from batch_helpers import echo_after
+from sample_tools import add
 from sample_types import Invoice
+from wire_shapes import tool_result_texts
 
 from alloy_nb import ask, command
-from alloy_nb.testing import ScriptedEngine, ServerThread
+from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn as Reply, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(16)]
 
@@ -123,3 +125,20 @@ def test_cancelling_map_async_on_a_cluster_stops_its_tasks(cluster_client) -> No
         took = time.monotonic() - started
     # the 48 items take about 2.4 s on the cluster's 4 threads; cancelled at 0.6 s, the run ends soon after
     assert took < 1.8 and len(engine.requests) < len(PROMPTS * 3), (took, len(engine.requests))
+
+
+def test_a_host_failing_in_the_middle_of_a_tool_loop_on_a_cluster_moves_the_request(cluster_client) -> None:
+    bad_engine, good_engine = ScriptedEngine(), ScriptedEngine()
+    bad_engine.script(
+        Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]), Reply(status=503, error="overloaded")
+    )
+    good_engine.script(Reply(text="5"))
+    with ServerThread(bad_engine) as bad, ServerThread(good_engine) as good:
+        result = ask.map(
+            ["Add 2 and 3."], tools=[add], hosts=[bad.url, good.url], engine=cluster_client, progress=False
+        )
+    assert result.values == ["5"], result.summary()
+    assert len(bad_engine.requests) == 2 and len(good_engine.requests) == 1
+    assert tool_result_texts(good_engine.requests[0].body, "native") == ["5"]  # the failed request, sent again
+    item = result.items[0]
+    assert item.host == good.url == item.trace.host and item.attempts == 2
