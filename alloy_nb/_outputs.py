@@ -20,7 +20,6 @@ from ._nesting import MAX_NESTING, text_too_deep
 from .errors import CommandError, ConfigurationError
 
 _MAX_JSON_STARTS = 8  # places tried when prose surrounds the JSON; bounds work on huge replies
-_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 _OPENING_FENCE = re.compile(r"\s*(?:```[a-zA-Z0-9_-]*\s*)?")
 
 
@@ -219,12 +218,22 @@ def strip_titles(schema: Any) -> Any:
     return result
 
 
+def _unfenced(text: str) -> str:
+    """The inside of a reply that is one code block (```json ... ```), else the reply.
+
+    >>> _unfenced('```json\n{"a": 1}\n```'), _unfenced("```[1]```"), _unfenced("```json [1]")
+    ('{"a": 1}', '[1]', '```json [1]')
+    """
+    if len(text) < 6 or not text.startswith("```") or not text.endswith("```"):
+        return text
+    inside = text[3:-3]
+    language = len(inside) - len(inside.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"))
+    return inside[language:].strip()
+
+
 def _extract_json(text: str) -> Any:
     """Parse JSON from a reply, tolerating code fences and prose around one JSON value."""
-    stripped = text.strip()
-    fenced = _FENCE.match(stripped)
-    if fenced:
-        stripped = fenced.group(1).strip()
+    stripped = _unfenced(text.strip())
     try:
         return json.loads(stripped)
     except (json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than Python's stack

@@ -4,6 +4,7 @@ and alloy-ai's `@require` / `@ensure` contracts checked around every run."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import inspect
 import json
@@ -12,7 +13,7 @@ import threading
 import typing
 import warnings
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -65,9 +66,10 @@ class Tool:
         bound = self.signature.bind_partial(*args, **kwargs)
         bound.apply_defaults()
         self._check("require", bound)
-        if self.is_async:
-            return self._ensured_async(self.func(*args, **kwargs))
-        return self._ensured(self.func(*args, **kwargs))
+        result = self.func(*args, **kwargs)
+        if inspect.isawaitable(result):  # an async function, or a sync wrapper around one
+            return self._ensured_async(result)
+        return self._ensured(result)
 
     @cached_property
     def signature(self) -> inspect.Signature:
@@ -120,17 +122,24 @@ class Tool:
         """
         kwargs = self.validate(arguments)
         if self.is_async:
-            return _in_thread(lambda: asyncio.run(self(**kwargs)), timeout, self.name)
-        if timeout is None:
-            return self(**kwargs)
-        return _in_thread(lambda: self(**kwargs), timeout, self.name)
+            return _in_thread(lambda: asyncio.run(_awaited(self(**kwargs))), timeout, self.name)
+        value = self(**kwargs) if timeout is None else _in_thread(lambda: self(**kwargs), timeout, self.name)
+        if inspect.isawaitable(value):  # a sync wrapper around an async function
+            return _in_thread(lambda: asyncio.run(_awaited(value)), timeout, self.name)
+        return value
 
     async def run_async(self, arguments: dict[str, Any], timeout: float | None = None) -> Any:
-        """Validate and call without blocking the event loop (a sync tool runs in a worker thread)."""
+        """Validate and call without blocking the event loop. A sync tool runs in a worker thread: with
+        a `timeout`, a thread of its own, so a late one abandoned never holds up the loop's shutdown."""
         kwargs = self.validate(arguments)
-        call = self(**kwargs) if self.is_async else asyncio.to_thread(self, **kwargs)
+        if self.is_async:
+            call = self(**kwargs)
+        elif timeout is None:
+            call = asyncio.to_thread(self, **kwargs)
+        else:
+            call = _in_own_thread(lambda: self(**kwargs), self.name)
         try:
-            return await asyncio.wait_for(call, timeout)
+            return await asyncio.wait_for(_settled(call), timeout)
         except asyncio.TimeoutError:
             raise _late(self.name, timeout) from None
 
@@ -213,8 +222,13 @@ def result_content(result: Any) -> str:
         return valid_text(result)
     try:
         return to_json(result, fallback=repr).decode()
-    except PydanticSerializationError:  # a lone surrogate somewhere inside
-        return valid_text(json.dumps(to_jsonable_python(result, fallback=repr), ensure_ascii=False))
+    except PydanticSerializationError:  # a lone surrogate somewhere inside, or bytes that are not UTF-8
+        pass
+    try:
+        data = to_jsonable_python(result, fallback=repr)
+    except UnicodeDecodeError:  # bytes that are not text: sent as base64
+        data = to_jsonable_python(result, fallback=repr, bytes_mode="base64")
+    return valid_text(json.dumps(data, ensure_ascii=False))
 
 
 def valid_text(text: str) -> str:
@@ -336,14 +350,26 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return summary, params
 
 
+async def _awaited(pending: Awaitable[Any]) -> Any:
+    return await pending
+
+
+async def _settled(call: Awaitable[Any]) -> Any:
+    """What `call` gives, awaited once more when that is awaitable (a sync wrapper of an async function)."""
+    value = await call
+    return await value if inspect.isawaitable(value) else value
+
+
 def _in_thread(call: Callable[[], Any], timeout: float | None, name: str) -> Any:
-    """Run `call` in a worker thread: it works beside a running event loop (Jupyter), and a
-    late call is abandoned (Python cannot stop a thread) with a ToolError saying so."""
+    """Run `call` in a worker thread, in the caller's context (its `settings()` scopes): it works
+    beside a running event loop (Jupyter), and a late call is abandoned (Python cannot stop a
+    thread) with a ToolError saying so."""
     outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            outcome["value"] = call()
+            outcome["value"] = context.run(call)
         except BaseException as exc:  # re-raised in the caller's thread
             outcome["error"] = exc
 
@@ -355,6 +381,35 @@ def _in_thread(call: Callable[[], Any], timeout: float | None, name: str) -> Any
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def _in_own_thread(call: Callable[[], Any], name: str) -> asyncio.Future[Any]:
+    """`call` run in a daemon thread of its own, in the caller's context, as a future of the running
+    loop (not the loop's executor, whose shutdown would wait for a call abandoned as late)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():  # abandoned as late, or the caller was cancelled
+            return
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
+
+    def target() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (context.run(call), None)
+        except BaseException as exc:  # handed to the caller's loop
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop closed while the call was late: nobody waits for it
+            pass
+
+    threading.Thread(target=target, name=f"alloy-nb-tool-{name}", daemon=True).start()
+    return future
 
 
 def _late(name: str, timeout: float | None) -> ToolError:

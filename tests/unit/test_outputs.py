@@ -8,7 +8,7 @@ import pytest
 from sample_types import Color, Invoice, Person, Point
 
 from alloy_nb import CommandError, ConfigurationError
-from alloy_nb._outputs import output_spec
+from alloy_nb._outputs import _unfenced, output_spec
 
 
 def test_str_is_plain_text() -> None:
@@ -76,3 +76,11 @@ def test_prose_with_many_braces_is_bounded() -> None:
     reply = "{" * 200_000
     with pytest.raises(CommandError):
         output_spec(int).parse(reply)
+
+
+def test_an_unclosed_fence_over_a_long_run_of_blanks_is_read_in_linear_time() -> None:
+    spec = output_spec(list[int])
+    reply = "```json" + " " * 64_000 + "[1]"  # a fence the model opened and never closed
+    assert _unfenced(reply) == reply  # read whole: the old pattern backtracked over every blank
+    assert spec.parse(reply) == [1]
+    assert spec.parse("```json\n[1, 2]\n```") == [1, 2] and spec.parse("```\n[3]\n```") == [3]

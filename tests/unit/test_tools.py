@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
+import time
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
-from alloy_nb import ConfigurationError, ToolError, tool
+from alloy_nb import ConfigurationError, ToolError, ensure, settings, tool
+from alloy_nb._config import current
 from alloy_nb._tools import as_tools, result_content, tool_call_arguments
 
 
@@ -137,3 +141,60 @@ def test_a_described_and_typed_tool_is_quiet() -> None:
         def quiet(x: int) -> int:
             """Return x."""
             return x
+
+
+def test_a_late_sync_tool_abandoned_by_an_async_call_does_not_hold_up_the_loop() -> None:
+    release = threading.Event()
+
+    @tool(timeout=0.2)
+    def stuck() -> str:
+        """Wait until released."""
+        release.wait(10)
+        return "late"
+
+    async def call() -> None:
+        with pytest.raises(ToolError, match="abandoned"):
+            await stuck.run_async({}, timeout=0.2)
+
+    started = time.perf_counter()
+    try:
+        asyncio.run(call())  # asyncio.run waits for its executor: an abandoned call there held it 10 s
+        waited = time.perf_counter() - started
+    finally:
+        release.set()
+    assert waited < 5, f"the event loop's shutdown waited {waited:.1f}s for the abandoned tool"
+
+
+def test_sync_tools_in_worker_threads_see_the_caller_s_settings() -> None:
+    @tool(timeout=5)
+    def timed() -> str:
+        """The model the call's settings name."""
+        return current().model
+
+    @tool
+    async def awaited() -> str:
+        """The model the call's settings name."""
+        return current().model
+
+    with settings(model="ollama:qwen3:0.6b"):
+        seen = {timed.run({}, timeout=5), awaited.run({}), asyncio.run(timed.run_async({}, timeout=5))}
+    assert seen == {"ollama:qwen3:0.6b"}
+
+
+def test_a_sync_wrapper_around_an_async_function_gives_its_value_not_a_coroutine() -> None:
+    async def base(n: int) -> int:
+        return n * 2
+
+    @functools.wraps(base)
+    def wrapper(n: int) -> Any:
+        return base(n)
+
+    doubled = tool(wrapper, name="doubled", description="Double a number.")
+    checked = ensure(lambda value: value > 0, "must be positive")(tool(wrapper, name="checked", description="Double."))
+    assert doubled.run({"n": 2}) == 4 and asyncio.run(doubled.run_async({"n": 3})) == 6
+    assert asyncio.run(doubled.run_async({"n": 4}, timeout=5)) == 8 and checked.run({"n": 5}) == 10
+
+
+def test_bytes_that_are_not_text_are_sent_as_base64() -> None:
+    assert result_content(b"hi") == '"hi"'
+    assert result_content(b"\xff\xfe") == '"__4="' and result_content({"a": b"\xff"}) == '{"a": "_w=="}'
