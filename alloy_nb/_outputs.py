@@ -221,7 +221,7 @@ def strip_titles(schema: Any) -> Any:
 def _unfenced(text: str) -> str:
     """The inside of a reply that is one code block (```json ... ```), else the reply.
 
-    >>> _unfenced('```json\n{"a": 1}\n```'), _unfenced("```[1]```"), _unfenced("```json [1]")
+    >>> _unfenced('```json\\n{"a": 1}\\n```'), _unfenced("```[1]```"), _unfenced("```json [1]")
     ('{"a": 1}', '[1]', '```json [1]')
     """
     if len(text) < 6 or not text.startswith("```") or not text.endswith("```"):

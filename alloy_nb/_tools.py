@@ -4,16 +4,14 @@ and alloy-ai's `@require` / `@ensure` contracts checked around every run."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
 import inspect
 import json
 import re
-import threading
 import typing
 import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -23,6 +21,7 @@ from pydantic_core import PydanticSerializationError, to_json, to_jsonable_pytho
 
 from ._nesting import MAX_NESTING, text_too_deep, value_depth
 from ._outputs import portable_type, strip_titles
+from ._tool_threads import awaited, in_own_thread, in_thread, late, settled
 from .errors import ConfigurationError, ContractFailed, ToolError
 
 _GOOGLE_ARG = re.compile(r"^\s+(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
@@ -122,10 +121,10 @@ class Tool:
         """
         kwargs = self.validate(arguments)
         if self.is_async:
-            return _in_thread(lambda: asyncio.run(_awaited(self(**kwargs))), timeout, self.name)
-        value = self(**kwargs) if timeout is None else _in_thread(lambda: self(**kwargs), timeout, self.name)
+            return in_thread(lambda: asyncio.run(awaited(self(**kwargs))), timeout, self.name)
+        value = self(**kwargs) if timeout is None else in_thread(lambda: self(**kwargs), timeout, self.name)
         if inspect.isawaitable(value):  # a sync wrapper around an async function
-            return _in_thread(lambda: asyncio.run(_awaited(value)), timeout, self.name)
+            return in_thread(lambda: asyncio.run(awaited(value)), timeout, self.name)
         return value
 
     async def run_async(self, arguments: dict[str, Any], timeout: float | None = None) -> Any:
@@ -137,11 +136,11 @@ class Tool:
         elif timeout is None:
             call = asyncio.to_thread(self, **kwargs)
         else:
-            call = _in_own_thread(lambda: self(**kwargs), self.name)
+            call = in_own_thread(lambda: self(**kwargs), self.name)
         try:
-            return await asyncio.wait_for(_settled(call), timeout)
+            return await asyncio.wait_for(settled(call), timeout)
         except asyncio.TimeoutError:
-            raise _late(self.name, timeout) from None
+            raise late(self.name, timeout) from None
 
 
 def tool(
@@ -348,69 +347,3 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     if summary.startswith(("Args:", ":param")):
         summary = ""
     return summary, params
-
-
-async def _awaited(pending: Awaitable[Any]) -> Any:
-    return await pending
-
-
-async def _settled(call: Awaitable[Any]) -> Any:
-    """What `call` gives, awaited once more when that is awaitable (a sync wrapper of an async function)."""
-    value = await call
-    return await value if inspect.isawaitable(value) else value
-
-
-def _in_thread(call: Callable[[], Any], timeout: float | None, name: str) -> Any:
-    """Run `call` in a worker thread, in the caller's context (its `settings()` scopes): it works
-    beside a running event loop (Jupyter), and a late call is abandoned (Python cannot stop a
-    thread) with a ToolError saying so."""
-    outcome: dict[str, Any] = {}
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            outcome["value"] = context.run(call)
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target, name=f"alloy-nb-tool-{name}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise _late(name, timeout)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def _in_own_thread(call: Callable[[], Any], name: str) -> asyncio.Future[Any]:
-    """`call` run in a daemon thread of its own, in the caller's context, as a future of the running
-    loop (not the loop's executor, whose shutdown would wait for a call abandoned as late)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-    context = contextvars.copy_context()
-
-    def settle(value: Any, error: BaseException | None) -> None:
-        if future.done():  # abandoned as late, or the caller was cancelled
-            return
-        if error is None:
-            future.set_result(value)
-        else:
-            future.set_exception(error)
-
-    def target() -> None:
-        try:
-            outcome: tuple[Any, BaseException | None] = (context.run(call), None)
-        except BaseException as exc:  # handed to the caller's loop
-            outcome = (None, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:  # the loop closed while the call was late: nobody waits for it
-            pass
-
-    threading.Thread(target=target, name=f"alloy-nb-tool-{name}", daemon=True).start()
-    return future
-
-
-def _late(name: str, timeout: float | None) -> ToolError:
-    return ToolError(f"Tool {name!r} did not finish within {timeout:g}s and was abandoned (it may still be running).")

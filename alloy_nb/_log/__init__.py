@@ -2,7 +2,8 @@
 old calls deleted with `prune`."""
 
 from ..errors import AlloyLogWarning, CallNotFound
-from .store import LoggedCall, default_path, get, prune, search
+from .logged import LoggedCall
+from .store import default_path, get, prune, search
 from .writer import LogWriter
 
 __all__ = ["AlloyLogWarning", "CallNotFound", "LogWriter", "LoggedCall", "default_path", "get", "prune", "search"]

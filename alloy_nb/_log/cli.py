@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .._visible import visible, visible_json
+from .logged import LoggedCall
 from .session import configured_path
-from .store import LoggedCall, default_path, prune, search
+from .store import default_path, prune, search
 from .table import text_table
 
 

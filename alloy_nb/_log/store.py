@@ -10,9 +10,7 @@ import urllib.parse
 import warnings
 from collections.abc import Iterable, Mapping
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -21,6 +19,7 @@ import platformdirs
 from .._messages import SystemMessage, UserMessage
 from .._trace.model import Trace
 from ..errors import AlloyLogWarning, CallNotFound
+from .logged import LoggedCall, logged_call
 from .schema import COLUMNS, create_schema, index_new_rows
 
 DbPath: TypeAlias = "str | os.PathLike[str]"  # a file path, or a `file:` URI
@@ -96,35 +95,6 @@ def insert_many(conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]]) -> 
         raise
 
 
-@dataclass(frozen=True)
-class LoggedCall:
-    """One row of the log; `.trace` reads the full trace from its JSON when first asked for."""
-
-    id: str
-    time: str
-    model: str
-    strategy: str
-    host: str
-    status: str
-    prompt: str
-    reply: str
-    thinking: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    duration_s: float | None
-    ttft_s: float | None
-    output_type: str
-    tools: tuple[str, ...]
-    notebook: str | None
-    cell: str | None
-    error: str | None
-    trace_json: str = field(repr=False)
-
-    @cached_property
-    def trace(self) -> Trace:
-        return Trace.from_json(self.trace_json)
-
-
 def search(
     query: str | None = None,
     *,
@@ -168,14 +138,14 @@ def search(
         if match:
             _index_for_search(conn, target)  # what the writer has not indexed yet
         try:
-            rows = conn.execute(sql, (*params, n if n > 0 else -1)).fetchall()
+            rows = conn.execute(sql, (*params, n if 0 < n < 2**63 else -1)).fetchall()  # beyond SQLite's int: all
         except sqlite3.OperationalError as error:
             if "fts5" not in str(error):
                 raise
             raise ValueError(
                 f"Cannot search the call log for {query!r}: {error}. Search for plain words; `word*` matches a prefix."
             ) from None
-    return [_logged_call(row) for row in rows]
+    return [logged_call(row) for row in rows]
 
 
 def _index_for_search(conn: sqlite3.Connection, target: str) -> None:
@@ -388,10 +358,3 @@ def _prompt(trace: Trace) -> str:
 def _total(counts: Iterable[int | None]) -> int | None:
     known = [count for count in counts if count is not None]
     return sum(known) if known else None
-
-
-def _logged_call(row: tuple[Any, ...]) -> LoggedCall:
-    fields = dict(zip(COLUMNS, row, strict=True))
-    fields["tools"] = tuple(json.loads(fields["tools"] or "[]"))
-    fields["trace_json"] = fields.pop("trace")
-    return LoggedCall(**fields)

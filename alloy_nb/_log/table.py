@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._visible import visible
-from .store import LoggedCall
+from .logged import LoggedCall
 
 HEADERS = ("id", "time", "model", "status", "tokens", "prompt", "reply")
 SHOWN_CHARS = 60

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .._choices import MODEL_PREFIX
-from .._log.store import LoggedCall
+from .._log.logged import LoggedCall
 from .._log.table import HEADERS, cells, short, text_table
 from .._visible import visible_html
 from .batch import CUT_MARK, was_cut

@@ -137,6 +137,7 @@ RANKS: dict[str, int] = {
             "_client_cache",
             "_outputs",
             "_tools",
+            "_tool_threads",
             "_hooks",
             "_model_names",
         ),
