@@ -19,7 +19,8 @@ from ._config import Config, current, model_name, redact_host
 from ._host import Host
 from ._model_names import same_model
 from ._views.capabilities import model_info_html
-from .errors import ConfigurationError, ModelNotFound, model_missing, no_server
+from ._visible import visible
+from .errors import ConfigurationError, ModelNotFound, ServerError, model_missing, no_server, not_json, one_line
 
 CAPABILITIES = ("completion", "tools", "vision", "thinking", "embedding")
 _NEEDS = {"tools": "call tools", "vision": "read images", "thinking": "think"}
@@ -58,7 +59,7 @@ class ModelInfo:
         return " · ".join(parts)
 
     def __str__(self) -> str:
-        return self.summary()
+        return visible(self.summary())  # the host's words, its control characters shown, never obeyed
 
     def _repr_html_(self) -> str:
         facts = [
@@ -84,8 +85,9 @@ def model_info(model: str | None = None, *, host: str | None = None) -> ModelInf
     return info
 
 
-_cache: dict[tuple[Any, ...], ModelInfo | None] = {}
+_cache: dict[tuple[Any, ...], ModelInfo] = {}
 _cache_lock = threading.Lock()
+_CACHE_LIMIT = 256  # descriptions kept (host, headers, model): mistyped names and rotated tokens make new keys
 
 
 def forget(host: str | None = None) -> None:
@@ -110,15 +112,19 @@ def known(config: Config) -> ModelInfo | None:
 
 
 def _lookup(config: Config) -> ModelInfo | None:
-    """Cached `/api/show`; None when the host answers 404 for the model."""
+    """Cached `/api/show`; None when the host answers 404 for the model (not cached: a pull from
+    elsewhere shows at once)."""
     host = Host(config)
     key = (host.url, host.headers, config.model_name)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
     info = _read(host, config.model)
-    with _cache_lock:
-        _cache[key] = info
+    if info is not None:
+        with _cache_lock:
+            if len(_cache) >= _CACHE_LIMIT:
+                del _cache[next(iter(_cache))]  # the oldest
+            _cache[key] = info
     return info
 
 
@@ -133,8 +139,18 @@ def _read(host: Host, model: str) -> ModelInfo | None:
         raise no_server(host.shown) from None
     if reply.status_code == 404:
         return None
-    reply.raise_for_status()
-    return parse_show(model, host.shown, reply.json())
+    if reply.status_code >= 400:
+        raise ServerError(
+            f"The server at {host.shown} answered {reply.status_code} when asked what {model_name(model)} can do "
+            "(/api/show).",
+            status_code=reply.status_code,
+            body=one_line(reply.text, 500),
+        )
+    try:
+        body = reply.json()
+    except ValueError:  # not JSON (or not UTF-8): a proxy's page, not Ollama
+        raise not_json(host.shown, reply.text) from None
+    return parse_show(model, host.shown, body)
 
 
 def parse_show(model: str, host: str, body: Any) -> ModelInfo:
@@ -156,7 +172,7 @@ def parse_show(model: str, host: str, body: Any) -> ModelInfo:
     return ModelInfo(
         model=model,
         host=redact_host(host),
-        capabilities=tuple(str(c) for c in capabilities),
+        capabilities=tuple(visible(str(c)) for c in capabilities),  # names, quoted in errors: never obeyed
         context_length=context,
         parameter_size=str(details.get("parameter_size") or ""),
         quantization=str(details.get("quantization_level") or ""),

@@ -28,10 +28,10 @@ LOGIN_PAGE = "<html><head><title>Sign in</title></head><body><form>Proxy login</
 class OddHost:
     """One such server in a daemon thread; `paths` lists the path of every request it got."""
 
-    def __init__(self, answer: Callable[[], Response]) -> None:
+    def __init__(self, answer: Callable[[], Response], paths: tuple[str, ...] = CHAT_PATHS) -> None:
         self.paths: list[str] = []
         self._answer = answer
-        app = Starlette(routes=[Route(path, self._chat, methods=["POST"]) for path in CHAT_PATHS])
+        app = Starlette(routes=[Route(path, self._chat, methods=["POST"]) for path in paths])
         self._socket = bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

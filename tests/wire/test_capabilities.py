@@ -7,13 +7,16 @@ import dataclasses
 from collections.abc import Iterator
 
 import httpx
+import ollama
 import pytest
+from odd_hosts import LOGIN_PAGE, OddHost
 from sample_tools import add
+from starlette.responses import HTMLResponse, JSONResponse
 from wire_shapes import thinking_setting
 
 import alloy_nb
-from alloy_nb import ConfigurationError, ModelNotFound, ask, model_info
-from alloy_nb._capabilities import forget, is_known
+from alloy_nb import ConfigurationError, ModelNotFound, ServerError, ask, model_info
+from alloy_nb._capabilities import _CACHE_LIMIT, _cache, forget, is_known, parse_show
 from alloy_nb._config import current
 from alloy_nb.server import ModelCard
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
@@ -143,3 +146,36 @@ def test_max_is_a_thinking_level_sent_only_where_the_model_offers_it(server) -> 
     with pytest.raises(ConfigurationError, match=r"think='max' is not a setting gpt-oss:20b offers .*it takes 'low'"):
         ask("Hi", think="max", model="ollama:gpt-oss:20b")
     assert server.requests == []
+
+
+def test_a_model_missing_at_first_is_found_once_pulled_from_elsewhere(server) -> None:
+    with pytest.raises(ModelNotFound):
+        model_info("ollama:llava:7b")
+    ollama.Client(host=server.url).pull("llava:7b")  # not through alloy_nb: nothing told it
+    assert model_info("ollama:llava:7b").model == "ollama:llava:7b"
+
+
+def test_a_host_answering_show_with_a_page_or_an_error_is_one_clear_error() -> None:
+    with OddHost(lambda: HTMLResponse(LOGIN_PAGE), paths=("/api/show",)).running() as proxy:
+        with pytest.raises(ServerError, match="not JSON") as page:
+            model_info("ollama:qwen3:0.6b", host=proxy.url)
+    assert page.value.status_code == 200
+    overloaded = OddHost(lambda: JSONResponse({"error": "overloaded"}, status_code=500), paths=("/api/show",))
+    with overloaded.running() as failing:
+        with pytest.raises(ServerError, match=r"answered 500 when asked what qwen3:0.6b can do") as refused:
+            model_info("ollama:qwen3:0.6b", host=failing.url)
+    assert refused.value.status_code == 500
+
+
+def test_the_descriptions_kept_are_bounded() -> None:
+    names = [f"m{n}:1b" for n in range(_CACHE_LIMIT + 40)]
+    with ServerThread(ScriptedEngine(model_names=names)) as thread:
+        for name in names:
+            model_info(f"ollama:{name}", host=thread.url)
+    assert len(_cache) == _CACHE_LIMIT and is_known(current(model=f"ollama:{names[-1]}", host=thread.url))
+
+
+def test_a_host_s_words_are_shown_not_obeyed_in_a_terminal() -> None:
+    body = {"capabilities": ["tools\x1b[2J"], "details": {"family": "llama\x1b]52;c;SGk=\x07"}}
+    info = parse_show("ollama:m", "h", body)
+    assert "\x1b" not in str(info) and "\x07" not in str(info) and "\x1b" not in "".join(info.capabilities)
