@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +25,8 @@ from .errors import ConfigurationError
 
 MAX_IMAGE_BYTES = 20_000_000  # per image; larger ones are refused before anything is sent
 THUMBNAIL_PIXELS = 96
+THUMBNAIL_SOURCE_PIXELS = 16_000_000  # larger images but JPEGs (read at 1/8 scale) get no thumbnail: slow to decode
+_THUMBNAILS_KEPT = 64  # by sha256: a batch sending one image with every item decodes it once
 _SIGNATURES = (  # (offset, magic bytes, media type): the formats Ollama's vision models read
     (0, b"\x89PNG\r\n\x1a\n", "image/png"),
     (0, b"\xff\xd8\xff", "image/jpeg"),
@@ -70,7 +73,7 @@ class Image:
 
     def record(self) -> ImageRecord:
         return ImageRecord(
-            media_type=self.media_type, size=len(self.data), sha256=self.sha256, thumbnail=_thumbnail(self.data)
+            media_type=self.media_type, size=len(self.data), sha256=self.sha256, thumbnail=_thumbnail(self)
         )
 
 
@@ -78,7 +81,7 @@ def images_of(items: Iterable[Any] | None) -> tuple[Image, ...]:
     """The call's `images=` as Images; raises `ConfigurationError` naming the one that cannot be sent."""
     if items is None:
         return ()
-    if isinstance(items, (str, bytes, Path)) or hasattr(items, "save"):
+    if isinstance(items, (str, bytes, bytearray, memoryview, Path)) or hasattr(items, "save"):
         items = [items]  # one image given alone
     return tuple(image_of(item, number) for number, item in enumerate(items, start=1))
 
@@ -95,9 +98,7 @@ def image_of(item: Any, number: int = 1) -> Image:
     elif isinstance(item, (bytes, bytearray, memoryview)):
         data = bytes(item)
     elif hasattr(item, "save"):  # a PIL image: sent as PNG
-        buffer = io.BytesIO()
-        item.save(buffer, format="PNG")
-        data = buffer.getvalue()
+        data = _png(item, number)
     else:
         raise ConfigurationError(
             f"Image {number} is a {type(item).__name__}; images are file paths, bytes or PIL images."
@@ -109,15 +110,35 @@ def image_of(item: Any, number: int = 1) -> Image:
     return Image(data, _media_type(data, number))
 
 
-def _read(path: Path, number: int) -> bytes:
+def _png(picture: Any, number: int) -> bytes:
+    """A PIL image as PNG; modes PNG cannot hold (CMYK, LAB, YCbCr, ...) as RGB first."""
+    buffer = io.BytesIO()
     try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
+        picture.save(buffer, format="PNG")
+    except (OSError, ValueError):
+        buffer = io.BytesIO()
+        try:
+            picture.convert("RGB").save(buffer, format="PNG")
+        except (OSError, ValueError) as exc:
             raise ConfigurationError(
-                f"Image {number} ({path}) is {path.stat().st_size:,} bytes; at most {MAX_IMAGE_BYTES:,} are sent."
-            )
-        return path.read_bytes()
+                f"Image {number} (a PIL image in mode {picture.mode}) cannot be sent as PNG: {exc}. Convert it "
+                "to RGB first."
+            ) from None
+    return buffer.getvalue()
+
+
+def _read(path: Path, number: int) -> bytes:
+    """A file's bytes, never more than one past the limit (a device or a growing file is no image)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ConfigurationError(f"Image {number} ({str(path)!r}) is not a regular file.")
+        with path.open("rb") as file:
+            data = file.read(MAX_IMAGE_BYTES + 1)
     except OSError as exc:
         raise ConfigurationError(f"Image {number} cannot be read from {str(path)!r}: {exc.strerror}.") from None
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ConfigurationError(f"Image {number} ({path}) is over {MAX_IMAGE_BYTES:,} bytes, the most sent.")
+    return data
 
 
 def _media_type(data: bytes, number: int) -> str:
@@ -130,12 +151,28 @@ def _media_type(data: bytes, number: int) -> str:
     )
 
 
-def _thumbnail(data: bytes) -> str | None:
-    """A small PNG of the image as a data URL, or None when Pillow cannot read it."""
+_thumbnails: dict[str, str | None] = {}
+
+
+def _thumbnail(image: Image) -> str | None:
+    """A small PNG of the image as a data URL, made once per image content; None when Pillow cannot
+    read it or it is too large to decode quickly (the header says, before any pixel is read)."""
+    key = image.sha256
+    if key not in _thumbnails:
+        if len(_thumbnails) >= _THUMBNAILS_KEPT:
+            _thumbnails.pop(next(iter(_thumbnails), key), None)  # the oldest
+        _thumbnails[key] = _small_png(image.data)
+    return _thumbnails.get(key)
+
+
+def _small_png(data: bytes) -> str | None:
     try:
         from PIL import Image as PILImage
 
         with PILImage.open(io.BytesIO(data)) as picture:
+            width, height = picture.size
+            if width * height > THUMBNAIL_SOURCE_PIXELS and picture.format != "JPEG":
+                return None
             picture.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
             buffer = io.BytesIO()
             picture.convert("RGBA").save(buffer, format="PNG")

@@ -107,3 +107,26 @@ def test_images_for_a_model_that_cannot_see_are_refused(server, api: str) -> Non
     with pytest.raises(ConfigurationError, match=r"smollm2:135m cannot read images .* can: gemma3:4b\."):
         ask("What is it?", images=[png()], api=api)
     assert server.requests == []
+
+
+def test_a_cmyk_picture_and_bytes_given_alone_are_sent(server) -> None:
+    cmyk = PILImage.new("CMYK", (40, 30), (0, 255, 255, 0))
+    value, trace = ask.traced("What colour?", images=cmyk, model=VISION)
+    assert isinstance(value, str) and trace.images[0].media_type == "image/png"
+    sent = base64.b64decode(server.requests[0].messages[-1]["images"][0])
+    assert PILImage.open(io.BytesIO(sent)).mode == "RGB"
+    for alone in (bytearray(png()), memoryview(png())):
+        assert len(ask.traced("What colour?", images=alone, model=VISION).trace.images) == 1
+
+
+def test_a_device_is_refused_unread() -> None:
+    with pytest.raises(ConfigurationError, match="is not a regular file"):
+        ask("What is this?", images=["/dev/zero"], model=VISION)
+
+
+def test_an_image_too_large_to_decode_quickly_gets_no_thumbnail(server) -> None:
+    buffer = io.BytesIO()
+    PILImage.new("1", (4500, 4000)).save(buffer, format="PNG")  # 18 Mpx in a small file
+    huge, small = buffer.getvalue(), png()
+    trace = ask.traced("What is this?", images=[huge, small], model=VISION).trace
+    assert [record.thumbnail is None for record in trace.images] == [True, False]
