@@ -148,6 +148,16 @@ def create_schema(conn: sqlite3.Connection) -> None:
         raise
 
 
+def refuse_foreign(conn: sqlite3.Connection) -> None:
+    """Raise `sqlite3.DatabaseError` for a database that holds tables but no call log: another
+    program's file, given as the log by mistake, is never changed."""
+    if _version(conn) == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+        raise sqlite3.DatabaseError(
+            "the file holds another program's tables, not an alloy_nb call log; it was left as it is. "
+            "Point the log at another file"
+        )
+
+
 def _version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     return version

@@ -20,7 +20,7 @@ from .._messages import SystemMessage, UserMessage
 from .._trace.model import Trace
 from ..errors import AlloyLogWarning, CallNotFound
 from .logged import LoggedCall, logged_call
-from .schema import COLUMNS, create_schema, index_new_rows
+from .schema import COLUMNS, create_schema, index_new_rows, refuse_foreign
 
 DbPath: TypeAlias = "str | os.PathLike[str]"  # a file path, or a `file:` URI
 
@@ -42,6 +42,7 @@ def connect(path: DbPath | None = None, *, busy_timeout_s: float = 5.0) -> sqlit
         _create_private(created)
     conn = sqlite3.connect(target, timeout=busy_timeout_s, isolation_level=None, uri=uri)
     try:
+        refuse_foreign(conn)  # before anything is changed in it
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode still safe when the process dies
         conn.execute("PRAGMA recursive_triggers = ON")  # INSERT OR REPLACE then fires the FTS delete trigger

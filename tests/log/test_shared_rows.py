@@ -4,6 +4,8 @@ terminal that it would obey."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,20 @@ def test_rows_edited_into_other_types_are_listed_typed_and_terminal_safe(
     listing = capsys.readouterr().out
     assert "\x1b" not in listing and "\x07" not in listing
     assert all(call_id in listing for call_id in ids)
+
+
+def test_another_program_s_database_given_as_the_log_is_refused_and_left_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "browser.db"
+    with closing(sqlite3.connect(other)) as conn, conn:
+        conn.execute("CREATE TABLE bookmarks (url TEXT)")
+        conn.execute("INSERT INTO bookmarks VALUES ('https://example.org')")
+    before = other.read_bytes()
+    assert main(["logs", "--db", str(other)]) == 1
+    assert "not an alloy_nb call log" in capsys.readouterr().err
+    with pytest.raises(sqlite3.DatabaseError, match="another program's tables"):
+        search(path=other)
+    assert other.read_bytes() == before and not other.with_name("browser.db-wal").exists()
+    with closing(sqlite3.connect(other)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
