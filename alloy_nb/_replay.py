@@ -161,7 +161,14 @@ def _tools_by_name(namespace: Mapping[str, Any], tools: Sequence[Tool | Callable
     return {**found, **{tool.name: tool for tool in as_tools(list(tools))}}
 
 
-def _tool(function: dict[str, Any], trace: Trace, given: Mapping[str, Tool]) -> Tool:
+def _tool(function: Any, trace: Trace, given: Mapping[str, Tool]) -> Tool:
+    """The tool a replay offers for one of the trace's tool schemas (a trace is data from anywhere)."""
+    parameters = function.get("parameters") if isinstance(function, dict) else None
+    if not isinstance(function, dict) or not isinstance(parameters or {}, dict):
+        raise ConfigurationError(
+            f"The trace's tool schema {str(function)[:80]!r} is not a function with an object of parameters; "
+            "the trace cannot be replayed."
+        )
     name = str(function.get("name"))
     if name in given:
         return given[name]
@@ -170,7 +177,7 @@ def _tool(function: dict[str, Any], trace: Trace, given: Mapping[str, Tool]) -> 
         name=name,
         description=str(function.get("description") or ""),
         arguments_model=_AnyArguments,
-        logged_parameters=dict(function.get("parameters") or {"type": "object", "properties": {}}),
+        logged_parameters=dict(parameters or {"type": "object", "properties": {}}),
     )
 
 

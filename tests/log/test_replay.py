@@ -11,7 +11,7 @@ import pytest
 from sample_types import Invoice
 
 import alloy_nb
-from alloy_nb import ask, logs, tool
+from alloy_nb import ConfigurationError, ask, logs, tool
 from alloy_nb._choices import STRATEGIES
 from alloy_nb._replay import logged_call
 from alloy_nb._trace import Trace
@@ -235,3 +235,14 @@ def test_a_logged_output_type_names_a_class_never_a_function(server) -> None:
     _, first = ask.traced("Invoice.", output=Invoice)
     with pytest.raises(alloy_nb.ConfigurationError, match="pass output=Invoice"):
         logs.replay(first, namespace={"Invoice": print})
+
+
+@pytest.mark.parametrize("parameters", ["abc", [1]])
+def test_a_crafted_tool_schema_is_a_clear_error_before_anything_is_sent(server, parameters: Any) -> None:
+    server.script(Reply(text="fine"))
+    _, trace = ask.traced("Hello.")
+    shared = trace.to_dict() | {"tool_schemas": [{"name": "add", "parameters": parameters}]}
+    sent = len(server.requests)
+    with pytest.raises(ConfigurationError, match="cannot be replayed"):
+        logs.replay(Trace.from_json(json.dumps(shared)))
+    assert len(server.requests) == sent
