@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import sys
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -70,20 +70,21 @@ class OutputSpec:
                 return self.adapter.validate_json(text)
             except ValidationError:
                 pass  # fences, prose around the JSON, or a real mismatch: take the tolerant path
-        try:
-            data = _extract_json(text)
-        except ValueError:
+        first_problem: ValidationError | None = None
+        for data in _json_values(text):  # the first that validates: prose may hold a stray `[1]` before it
+            if self.wrapped and isinstance(data, dict) and set(data) == {"value"}:
+                data = data["value"]
+            try:
+                return self.adapter.validate_python(data)
+            except ValidationError as exc:
+                first_problem = first_problem or exc
+        if first_problem is None:
             return self._validate_plain_text(text)
-        if self.wrapped and isinstance(data, dict) and set(data) == {"value"}:
-            data = data["value"]
-        try:
-            return self.adapter.validate_python(data)
-        except ValidationError as exc:
-            raise CommandError(
-                f"Failed to parse the model's output as {self.type_name}: {_first_problem(exc)}. "
-                f"Raw reply: {_preview(text)}",
-                raw_text=text,
-            ) from None
+        raise CommandError(
+            f"Failed to parse the model's output as {self.type_name}: {_first_problem(first_problem)}. "
+            f"Raw reply: {_preview(text)}",
+            raw_text=text,
+        )
 
     def parse_partial(self, text: str) -> Any:
         """The value the JSON so far describes, or None while it describes none yet (a record lacking a
@@ -231,21 +232,29 @@ def _unfenced(text: str) -> str:
     return inside[language:].strip()
 
 
-def _extract_json(text: str) -> Any:
-    """Parse JSON from a reply, tolerating code fences and prose around one JSON value."""
+def _json_values(text: str) -> Iterator[Any]:
+    """The JSON in a reply: the whole reply (a code fence taken off) when it is one JSON value, else
+    each JSON object or array that prose surrounds, in order (never one nested in another; at most
+    `_MAX_JSON_STARTS` places tried, which bounds the work on a huge reply)."""
     stripped = _unfenced(text.strip())
     try:
-        return json.loads(stripped)
+        yield json.loads(stripped)
+        return
     except (json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than Python's stack
         pass
     decoder = json.JSONDecoder()
-    starts = (index for index, char in enumerate(stripped) if char in "{[")
-    for index in itertools.islice(starts, _MAX_JSON_STARTS):
+    after = tries = 0  # where the last value found ends; places tried
+    for index, char in enumerate(stripped):
+        if char not in "{[" or index < after:
+            continue
+        if tries == _MAX_JSON_STARTS:
+            return
+        tries += 1
         try:
-            return decoder.raw_decode(stripped, index)[0]
+            value, after = decoder.raw_decode(stripped, index)
         except (json.JSONDecodeError, RecursionError):
             continue
-    raise ValueError("no JSON value in reply")
+        yield value
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -84,3 +84,12 @@ def test_an_unclosed_fence_over_a_long_run_of_blanks_is_read_in_linear_time() ->
     assert _unfenced(reply) == reply  # read whole: the old pattern backtracked over every blank
     assert spec.parse(reply) == [1]
     assert spec.parse("```json\n[1, 2]\n```") == [1, 2] and spec.parse("```\n[3]\n```") == [3]
+
+
+def test_the_first_json_in_prose_that_validates_is_the_value() -> None:
+    assert output_spec(Point).parse('I checked [1] source: {"x": 1, "y": 2}') == Point(x=1, y=2)
+    assert output_spec(list[int]).parse('Counts: {"note": "none"} then [3, 4]') == [3, 4]
+    with pytest.raises(CommandError, match="Failed to parse the model's output as list"):
+        output_spec(list[int]).parse('{"numbers": [1, 2]}')  # a whole reply is the value: nothing inside it is
+    with pytest.raises(CommandError, match="Failed to parse"):
+        output_spec(Point).parse('Here: {"points": [{"x": 1, "y": 2}]} done')  # nor a value nested in prose's
