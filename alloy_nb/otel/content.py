@@ -25,9 +25,28 @@ from .._trace import ResponseEvent
 Part = dict[str, Any]
 
 
+MAX_INPUT_CHARS = 1_000_000
+"""One span's `gen_ai.input.messages` at most: each request's span holds the whole conversation so far,
+so a long tool loop would repeat it span after span (an OTLP export over gRPC takes 4 MB by default)."""
+
+
 def input_messages(messages: Sequence[Message], images: Sequence[ImageRecord]) -> str:
-    """A request's conversation, in order, as `gen_ai.input.messages`."""
-    return _dumps([{"role": message.role, "parts": _parts(message, images)} for message in messages])
+    """A request's conversation, in order, as `gen_ai.input.messages`. Beyond `MAX_INPUT_CHARS` the
+    earliest messages give way to one saying how many were left out (a system prompt stays first)."""
+    shown = [{"role": message.role, "parts": _parts(message, images)} for message in messages]
+    text = _dumps(shown)
+    if len(text) <= MAX_INPUT_CHARS:
+        return text
+    sizes = [len(_dumps(message)) + 2 for message in shown]  # with the ", " between them
+    kept_first = 1 if shown[0]["role"] == "system" else 0
+    total, start = sum(sizes) + 200, kept_first  # 200: room for the note
+    while start < len(shown) - 1 and total > MAX_INPUT_CHARS:
+        total -= sizes[start]
+        start += 1
+    note = _text(
+        f"[{start - kept_first} earlier messages left out: the conversation was over {MAX_INPUT_CHARS:,} characters]"
+    )
+    return _dumps([*shown[:kept_first], {"role": "system", "parts": [note]}, *shown[start:]])
 
 
 def output_messages(response: ResponseEvent) -> str:

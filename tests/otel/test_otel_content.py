@@ -15,6 +15,7 @@ from sample_tools import add
 
 import alloy_nb
 from alloy_nb import ask, otel
+from alloy_nb.otel.content import MAX_INPUT_CHARS
 from alloy_nb.testing import ScriptedToolCall, ScriptedTurn as Reply
 
 MODEL = "ollama:llama3.1:8b"
@@ -168,3 +169,23 @@ def test_images_appear_as_their_digest_and_thinking_as_reasoning() -> None:
             "parts": [{"type": "reasoning", "content": "Hmm."}, {"type": "text", "content": "A dot."}],
         },
     ]
+
+
+def test_a_long_tool_loop_s_spans_each_hold_at_most_a_bounded_conversation(server, spans) -> None:
+    otel.instrument(tracer_provider=spans.provider, capture_content=True)
+
+    @alloy_nb.tool
+    def page(n: int) -> str:
+        """Read one page of the book."""
+        return str(n) * 190_000
+
+    calls = [Reply(tool_calls=[ScriptedToolCall("page", {"n": n})]) for n in range(1, 8)]
+    server.script(*calls, Reply(text="Read it all."))
+    assert ask("Read the book.", tools=[page], model=MODEL, system="Be brief.", max_tool_turns=10) == "Read it all."
+    chats = spans.named("chat ")
+    shown = [json.loads(chat["attributes"]["gen_ai.input.messages"]) for chat in chats]
+    assert all(len(chat["attributes"]["gen_ai.input.messages"]) <= MAX_INPUT_CHARS for chat in chats)
+    last = shown[-1]
+    assert last[0]["parts"][0]["content"] == "Be brief." and "earlier messages left out" in json.dumps(last[1])
+    assert last[-1]["parts"][0]["response"] == "7" * 190_000  # the newest stay whole
+    assert len(shown[0]) == 2  # a short conversation is all there
