@@ -28,9 +28,38 @@ class Turn:
     generation_s: float | None = None  # the server's own time generating the reply (Ollama's eval_duration)
     tokens: list[TokenLogprob] | None = None  # each token's log probability, when asked for
 
+    def __post_init__(self) -> None:
+        _check_types(self, _TURN_FIELDS)
+        for call in self.tool_calls:
+            _check_types(call, _CALL_FIELDS)
+
     def message(self) -> AssistantMessage:
         """The reply as it goes back into the conversation."""
         return AssistantMessage(text=self.text, thinking=self.thinking, tool_calls=tuple(self.tool_calls))
+
+
+_NONE = type(None)
+_COUNT = (int, _NONE)
+_TURN_FIELDS: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "thinking": (str, _NONE),
+    "prompt_tokens": _COUNT,
+    "completion_tokens": _COUNT,
+    "done_reason": (str, _NONE),
+    "generation_s": (int, float, _NONE),
+}
+_CALL_FIELDS: dict[str, tuple[type, ...]] = {"id": (str, _NONE), "name": (str,)}
+_CHUNK_FIELDS = {**_TURN_FIELDS, "thinking": (str,)}
+
+
+def _check_types(record: Any, fields: dict[str, tuple[type, ...]]) -> None:
+    """Raise TypeError naming the first field of `record` that is not of its kinds: a server's reply,
+    read by an SDK that does not check it (the openai SDK builds its objects unvalidated). The
+    strategy reports the reply as malformed, before a value of the wrong kind goes any further."""
+    for name, kinds in fields.items():
+        value = getattr(record, name)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise TypeError(f"the reply's {name} is {type(value).__name__} {str(value)[:40]!r}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,9 @@ class StreamChunk:
     done_reason: str | None = None
     generation_s: float | None = None  # as on `Turn`, when the server says
     tokens: tuple[TokenLogprob, ...] = ()  # the log probabilities of the tokens this chunk carries
+
+    def __post_init__(self) -> None:
+        _check_types(self, _CHUNK_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -87,9 +87,15 @@ def _translate(config: Config, classify: Classify, problem: Exception) -> AlloyE
         return errors.timed_out(host, config.timeout)
     if isinstance(problem, (ConnectionError, httpx.TransportError)):
         return connection_failed(host, problem)
-    if isinstance(problem, (httpx.HTTPError, ValueError, ValidationError)):
+    if isinstance(problem, (httpx.HTTPError, ValueError, ValidationError, *_SHAPE_ERRORS)):
         return errors.malformed_reply(host, problem)
     raise problem
+
+
+# What reading a reply of the wrong shape raises: the openai SDK builds its objects without checking
+# them (a null `message`, a `choices` that is a string), and the ollama SDK reads a streamed line that is
+# no object with `.get`; the neutral turn checks its own fields' kinds (`base._check_types`).
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError)
 
 
 def connection_failed(host: str, problem: BaseException) -> AlloyError:

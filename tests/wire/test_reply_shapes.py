@@ -1,0 +1,77 @@
+"""Replies that are JSON but not the API's shape, from a real HTTP server: each is one `ServerError`
+saying so, on every strategy, whole or streamed; never a raw `AttributeError` or `TypeError`, and
+never a value of the wrong kind let through to fail later (in the context check, in the call log)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from odd_hosts import OddHost
+from starlette.responses import JSONResponse, Response
+
+from alloy_nb import ServerError, ask
+
+MODEL = "ollama:m"
+_CHAT = {"role": "assistant", "content": "fine"}
+_USAGE = {"prompt_tokens": 3, "completion_tokens": 1}
+_RESPONSE = {"id": "r", "object": "response", "status": "completed", "model": "m"}
+
+WHOLE: dict[str, list[Any]] = {
+    "native": [[1, 2], "text", {"model": "m", "message": {"role": "assistant", "content": 5}, "done": True}],
+    "openai_chat": [
+        {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]},
+        {"choices": "abc"},
+        {"choices": [{"index": 0, "message": {**_CHAT, "tool_calls": [{"id": "1"}]}, "finish_reason": "stop"}]},
+        {
+            "choices": [{"index": 0, "message": _CHAT, "finish_reason": "stop"}],
+            "usage": {**_USAGE, "prompt_tokens": "x"},
+        },
+        {"choices": [{"index": 0, "message": {**_CHAT, "reasoning": {"a": 1}}, "finish_reason": "stop"}]},
+    ],
+    "openai_responses": [
+        {**_RESPONSE, "output": [None]},
+        {**_RESPONSE, "output": "abc"},
+        {**_RESPONSE, "output": [{"type": "message", "id": "m", "role": "assistant", "status": "completed"}]},
+    ],
+}
+
+
+def _answering(body: Any) -> Callable[[], Response]:
+    return lambda: JSONResponse(body)
+
+
+@pytest.mark.parametrize(("api", "body"), [(api, body) for api, bodies in WHOLE.items() for body in bodies])
+def test_a_whole_reply_of_the_wrong_shape_is_one_server_error(api: str, body: Any) -> None:
+    with OddHost(_answering(body)).running() as host:
+        with pytest.raises(ServerError, match=r"not the API's shape|not JSON") as failed:
+            ask("Hi.", model=MODEL, host=host.url, api=api, transient_retries=0)
+    assert failed.value.trace.status == "error"
+
+
+STREAMED = {
+    "native": (
+        "application/x-ndjson",
+        ['{"model":"m","message":{"role":"assistant","content":"a"},"done":false}', "[1, 2]"],
+    ),
+    "openai_chat": (
+        "text/event-stream",
+        [
+            "data: "
+            + json.dumps({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": None}]}),
+            "data: [DONE]",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("api", list(STREAMED))
+def test_a_streamed_piece_of_the_wrong_shape_is_one_server_error(api: str) -> None:
+    media_type, lines = STREAMED[api]
+    separator = "\n" if api == "native" else "\n\n"
+    with OddHost(lambda: Response(separator.join(lines) + separator, media_type=media_type)).running() as host:
+        stream = ask.stream("Hi.", model=MODEL, host=host.url, api=api, transient_retries=0)
+        with pytest.raises(ServerError, match="not the API's shape"):
+            "".join(stream)
