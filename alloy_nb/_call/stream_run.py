@@ -20,7 +20,7 @@ from typing import Any, Literal
 from .._config import redact_host
 from .._messages import ToolCall, ToolResult
 from .._strategies import Exchange, StreamChunk, Turn, strategy_for
-from ..errors import AlloyError, no_valid_chunks, tool_calls_cut_off
+from ..errors import AlloyError, lost_mid_reply, no_valid_chunks, tool_calls_cut_off
 from .conversation import CallSpec, RunTools, Send, Steps
 from .drivers import (
     finish_ok,
@@ -227,8 +227,8 @@ class StreamRun:
         if not gatherer.received:  # e.g. an HTML page: not one chunk of the API's shape
             raise no_valid_chunks(host)
         turn = gatherer.turn()
-        if turn.tool_calls and not gatherer.complete:
-            raise tool_calls_cut_off(host, gatherer.calls.names())
+        if not gatherer.complete:  # the stream ended without saying the reply was over: it was cut short
+            raise tool_calls_cut_off(host, gatherer.calls.names()) if turn.tool_calls else lost_mid_reply(host)
         self.trace.add(gatherer.event(turn, self.trace.elapsed()))
         self.current = None
         self.earlier.append(turn)

@@ -75,3 +75,27 @@ def test_a_streamed_piece_of_the_wrong_shape_is_one_server_error(api: str) -> No
         stream = ask.stream("Hi.", model=MODEL, host=host.url, api=api, transient_retries=0)
         with pytest.raises(ServerError, match="not the API's shape"):
             "".join(stream)
+
+
+ENDLESS = {  # a reply's first piece, then the end of the stream, with nothing saying the reply is over
+    "native": ("application/x-ndjson", '{"model":"m","message":{"role":"assistant","content":"Par"},"done":false}\n'),
+    "openai_chat": (
+        "text/event-stream",
+        "data: "
+        + json.dumps(
+            {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Par"}}]}
+        )
+        + "\n\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("api", list(ENDLESS))
+def test_a_stream_that_ends_without_its_last_piece_is_cut_short_not_a_reply(api: str) -> None:
+    media_type, body = ENDLESS[api]
+    with OddHost(lambda: Response(body, media_type=media_type)).running() as host:
+        stream = ask.stream("Name a city.", model=MODEL, host=host.url, api=api, transient_retries=0)
+        with pytest.raises(ServerError, match="before the reply was complete") as cut:
+            "".join(stream)
+    assert cut.value.transient and stream.trace.status == "error"
+    assert stream.trace.responses[-1].text == "Par"  # what arrived is kept
