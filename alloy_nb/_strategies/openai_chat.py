@@ -102,9 +102,9 @@ def _turn(completion: Any) -> Turn:
         raise ValueError("the completion has no choices")
     choice = completion.choices[0]
     message = choice.message
-    calls = [
-        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
-        for call in message.tool_calls or []
+    calls = [  # a call without an id gets `call_<n>`, as a streamed one does
+        ToolCall(id=call.id or f"call_{number}", name=call.function.name, arguments=call.function.arguments)
+        for number, call in enumerate(message.tool_calls or [])
     ]
     usage = completion.usage
     return split_turn(

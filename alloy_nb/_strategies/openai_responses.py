@@ -139,7 +139,8 @@ def response_turn(response: Any) -> Turn:
         elif item.type == "reasoning":
             thinking += _reasoning_text(item)
         elif item.type == "function_call":
-            calls.append(ToolCall(id=item.call_id, name=item.name, arguments=item.arguments))
+            number = len(calls)  # a call without an id gets `call_<n>`, as a streamed one does
+            calls.append(ToolCall(id=item.call_id or f"call_{number}", name=item.name, arguments=item.arguments))
     usage = response.usage
     return split_turn(
         Turn(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from odd_hosts import OddHost
+from sample_tools import add
 from starlette.responses import JSONResponse, Response
 
 from alloy_nb import ServerError, ask
@@ -99,3 +100,24 @@ def test_a_stream_that_ends_without_its_last_piece_is_cut_short_not_a_reply(api:
             "".join(stream)
     assert cut.value.transient and stream.trace.status == "error"
     assert stream.trace.responses[-1].text == "Par"  # what arrived is kept
+
+
+def _replies(*bodies: Any) -> Callable[[], Response]:
+    pending = list(bodies)
+    return lambda: JSONResponse(pending.pop(0))
+
+
+def test_a_whole_reply_s_tool_call_without_an_id_gets_one_as_a_streamed_one_does() -> None:
+    called = {"type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}
+    chat = _replies(
+        {"choices": [{"index": 0, "message": {**_CHAT, "tool_calls": [called]}, "finish_reason": "tool_calls"}]},
+        {"choices": [{"index": 0, "message": _CHAT, "finish_reason": "stop"}]},
+    )
+    item = {"type": "function_call", "id": "fc", "name": "add", "arguments": '{"a": 2, "b": 3}', "status": "completed"}
+    text = {"type": "message", "id": "m", "role": "assistant", "status": "completed", "content": []}
+    responses = _replies({**_RESPONSE, "output": [item]}, {**_RESPONSE, "output": [text]})
+    for api, answers in (("openai_chat", chat), ("openai_responses", responses)):
+        with OddHost(answers).running() as host:
+            trace = ask.traced("Add 2 and 3.", tools=[add], model=MODEL, host=host.url, api=api).trace
+        assert [call.id for call in trace.responses[0].tool_calls] == ["call_0"], api
+        assert "call_0" in json.dumps(trace.requests[1].body) and "null" not in json.dumps(trace.requests[1].body)
