@@ -24,21 +24,26 @@ class InlineThinking:
 
     def __init__(self) -> None:
         self._state = "start"  # start → thinking → answer_start → text
-        self._held = ""  # content not yet released: a possible tag prefix, or leading whitespace
+        self._blanks: list[str] = []  # the pieces of only whitespace the content began with
+        self._held = ""  # content not yet released: a possible tag prefix (and the whitespace before it)
 
     def feed(self, piece: str) -> tuple[str, str]:
         if self._state == "text":
             return "", piece
+        if self._state == "start" and not self._held and not piece.strip():
+            self._blanks.append(piece)  # kept apart: never scanned again, however many come
+            return "", ""
         held = self._held + piece
         self._held = ""
         if self._state == "start":
             begun = held.lstrip()
-            if OPEN.startswith(begun):  # only whitespace, or a prefix of the tag, so far
+            if OPEN.startswith(begun):  # a prefix of the tag, so far
                 self._held = held
                 return "", ""
+            lead, self._blanks = "".join(self._blanks), []
             if not begun.startswith(OPEN):
                 self._state = "text"
-                return "", held
+                return "", lead + held
             self._state = "thinking"
             held = begun[len(OPEN) :]
         if self._state == "thinking":
@@ -62,7 +67,8 @@ class InlineThinking:
         held, self._held = self._held, ""
         if self._state == "thinking":
             return held, ""
-        return "", held if self._state == "start" else ""
+        lead, self._blanks = "".join(self._blanks), []
+        return "", lead + held if self._state == "start" else ""
 
     def _answer_start(self, held: str) -> str:
         answer = held.lstrip()
@@ -102,8 +108,11 @@ class InlineThinkingStream:
         splitter = self._splitter
         if splitter is None:
             return chunk
-        if chunk.thinking:  # the server splits thinking itself: pass everything through
+        if chunk.thinking:  # the server splits thinking itself: pass everything through, what was held first
             self._splitter = None
+            held_thinking, held_text = splitter.flush()
+            if held_thinking or held_text:
+                return replace(chunk, thinking=held_thinking + chunk.thinking, text=held_text + chunk.text)
             return chunk
         thinking, text = splitter.feed(chunk.text) if chunk.text else ("", "")
         if chunk.done:

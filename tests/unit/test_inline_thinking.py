@@ -77,3 +77,27 @@ def test_a_stream_releases_what_it_holds_at_the_done_chunk_or_at_the_end() -> No
     held = InlineThinkingStream()
     held.chunk(StreamChunk(text="<think>almost </thin"))
     assert held.flush() == StreamChunk(thinking="</thin")
+
+
+def test_whitespace_the_content_begins_with_is_kept_aside_not_scanned_again_with_each_piece() -> None:
+    splitter = InlineThinking()
+    for _ in range(20_000):
+        assert splitter.feed("\n") == ("", "")
+    assert splitter._held == ""  # the pieces are kept as they came; each new one alone is looked at
+    assert splitter.feed("Hello") == ("", "\n" * 20_000 + "Hello")
+    thinking = InlineThinking()
+    pieces = [thinking.feed(" ") for _ in range(3)] + [thinking.feed("<think>hm</think> Hi")]
+    assert pieces[-1] == ("hm", "Hi") and thinking.flush() == ("", "")
+
+
+def test_content_held_when_the_server_s_own_thinking_arrives_is_passed_on() -> None:
+    stream = InlineThinkingStream()
+    chunks = [
+        StreamChunk(text="\n\n"),
+        StreamChunk(text="<"),
+        StreamChunk(thinking="hmm"),
+        StreamChunk(text="b>bold</b>"),
+    ]
+    out = [stream.chunk(chunk) for chunk in chunks]
+    assert "".join(chunk.text for chunk in out) == "\n\n<b>bold</b>"
+    assert "".join(chunk.thinking for chunk in out) == "hmm"
