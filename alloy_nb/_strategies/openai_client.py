@@ -133,8 +133,10 @@ class OpenAIStrategy(ABC):
             return connection_failed(host, problem)
         if isinstance(problem, openai.APIStatusError):
             return problem.status_code, _error_detail(problem)
-        if isinstance(problem, openai.APIError):
+        if isinstance(problem, openai.APIResponseValidationError):
             return errors.malformed_reply(host, problem)
+        if isinstance(problem, openai.APIError):  # an error event in the middle of a streamed reply
+            return errors.failed_mid_reply(host, problem.message)
         return None
 
 

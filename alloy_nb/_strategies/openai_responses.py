@@ -211,5 +211,5 @@ def event_chunk(event: Any, host: str) -> StreamChunk | None:
         error = event.response.error
         raise errors.failed_mid_reply(host, error.message if error else "the response failed")
     if kind == "error":
-        raise errors.failed_mid_reply(host, str(event.message))
+        raise errors.failed_mid_reply(host, str(getattr(event, "message", None) or "no reason given"))
     return None

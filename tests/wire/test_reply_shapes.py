@@ -121,3 +121,19 @@ def test_a_whole_reply_s_tool_call_without_an_id_gets_one_as_a_streamed_one_does
             trace = ask.traced("Add 2 and 3.", tools=[add], model=MODEL, host=host.url, api=api).trace
         assert [call.id for call in trace.responses[0].tool_calls] == ["call_0"], api
         assert "call_0" in json.dumps(trace.requests[1].body) and "null" not in json.dumps(trace.requests[1].body)
+
+
+FAILING_MIDWAY = {  # a first piece, then the server's error event
+    "native": ("application/x-ndjson", ENDLESS["native"][1] + '{"error":"boom"}\n'),
+    "openai_chat": ("text/event-stream", ENDLESS["openai_chat"][1] + 'data: {"error": {"message": "boom"}}\n\n'),
+}
+
+
+@pytest.mark.parametrize("api", list(FAILING_MIDWAY))
+def test_an_error_in_the_middle_of_a_stream_reads_the_same_on_every_strategy(api: str) -> None:
+    media_type, body = FAILING_MIDWAY[api]
+    with OddHost(lambda: Response(body, media_type=media_type)).running() as host:
+        stream = ask.stream("Name a city.", model=MODEL, host=host.url, api=api, transient_retries=0)
+        with pytest.raises(ServerError, match="failed in the middle of the reply: boom"):
+            "".join(stream)
+    assert stream.trace.responses[-1].text == "Par"
