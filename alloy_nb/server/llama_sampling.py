@@ -51,12 +51,15 @@ class Sampling:
         predict = options.get("num_predict")
         stop = options.get("stop") or ()
         seed = options.get("seed")
+        penalty = float(options.get("repeat_penalty", DEFAULTS["repeat_penalty"]))
+        if not penalty > 0:  # a zero or negative penalty turns a grammar's forbidden tokens into the likeliest
+            raise EngineError(400, f"repeat_penalty must be above 0, not {penalty:g} (1 is no penalty)")
         return cls(
             temperature=float(options.get("temperature", DEFAULTS["temperature"])),
             top_k=int(options.get("top_k", DEFAULTS["top_k"])),
             top_p=float(options.get("top_p", DEFAULTS["top_p"])),
             min_p=float(options.get("min_p", MIN_P)),
-            repeat_penalty=float(options.get("repeat_penalty", DEFAULTS["repeat_penalty"])),
+            repeat_penalty=penalty,
             seed=int(seed) & 0xFFFFFFFF if seed is not None else RANDOM_SEED,
             max_tokens=int(predict) if predict is not None and int(predict) >= 0 else None,
             stop=(stop,) if isinstance(stop, str) else tuple(str(s) for s in stop if s),

@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import llama_cpp as lc
@@ -32,35 +31,11 @@ from alloy_nb.server.llama_jobs import BUSY, MAX_QUEUE, EmbedJob, Job
 from alloy_nb.server.llama_loaded import BATCH_TOKENS, LoadedModel
 from alloy_nb.server.llama_logprobs import TokenTrail, token_logprob
 from alloy_nb.server.llama_sampling import SlotSampler, TextOut
+from alloy_nb.server.llama_slot import Slot
 
 PROMPT_CHUNK = 64  # prompt tokens per slot per step while other slots generate: they never wait long
 COPY_WORTH = 16  # prompt tokens worth a copy of a slot's memory: copying costs ~17 ms, evaluating ~1.8 ms a token
 TRUNCATED_ROOM = 20  # a prompt too long for a slot keeps the last (1 - 1/20) of it, leaving room to reply
-
-
-@dataclass(eq=False)
-class _Slot:
-    """One sequence of the context: the tokens its memory holds and the job using it, if any."""
-
-    seq: int
-    cached: list[int] = field(default_factory=list)
-    last_used_ns: int = 0
-    job: Job | None = None
-    prompt: list[int] = field(default_factory=list)
-    sampler: SlotSampler | None = None
-    out: TextOut | None = None
-    trail: TokenTrail | None = None  # when the job asked for log probabilities
-    next_token: int | None = None  # sampled, not yet decoded
-    generated: int = 0
-    reused: int = 0  # prompt tokens found in the slot's memory
-    load_ns: int = 0
-    started_ns: int = 0
-    first_ns: int = 0
-    batch_index: int = -1
-
-    @property
-    def generating(self) -> bool:
-        return self.next_token is not None
 
 
 class SlotDecoder:
@@ -73,7 +48,7 @@ class SlotDecoder:
         self._cond = threading.Condition()
         self._pending: deque[Job | EmbedJob] = deque()
         self._closed = False
-        self._slots = [_Slot(seq) for seq in range(parallel)]
+        self._slots = [Slot(seq) for seq in range(parallel)]
         self._embedding: EmbedWork | None = None
         self._loaded: LoadedModel | None = None
         self._worker: threading.Thread | None = None
@@ -135,15 +110,10 @@ class SlotDecoder:
     def _run(self) -> None:
         try:
             while (starting := self._wait_for_work()) is not None:
-                for job in starting:
-                    if isinstance(job, EmbedJob):
-                        self._start_embedding(job)
-                    else:
-                        self._start(job)
-                if any(slot.job is not None for slot in self._slots):
-                    self._step()
-                if self._embedding is not None:
-                    self._embed_step(self._embedding)
+                try:
+                    self._round(starting)
+                except Exception as error:  # the round's jobs fail with it; the worker serves the next ones
+                    self._fail_all(EngineError(500, f"the model server failed: {type(error).__name__}: {error}"))
         finally:
             for slot in self._slots:
                 self._release(slot)
@@ -151,6 +121,27 @@ class SlotDecoder:
             if self._loaded is not None:
                 self._loaded.free()
                 self._loaded = None
+
+    def _round(self, starting: list[Job | EmbedJob]) -> None:
+        """Start the jobs admitted now, then one step of every busy slot and of the embedding job."""
+        for job in starting:
+            if isinstance(job, EmbedJob):
+                self._start_embedding(job)
+            else:
+                self._start(job)
+        if any(slot.job is not None for slot in self._slots):
+            self._step()
+        if self._embedding is not None:
+            self._embed_step(self._embedding)
+
+    def _fail_all(self, error: EngineError) -> None:
+        """Fail every job under way (their slots' memory cleared: a failed step may have left it half written)."""
+        for slot in self._slots:
+            if slot.job is not None:
+                self._fail(slot, error)
+        if self._embedding is not None:
+            self._embedding.job.emit(error)
+            self._embedding = None
 
     def _wait_for_work(self) -> list[Job | EmbedJob] | None:
         """Jobs to start now (possibly none while slots are busy); None once closed."""
@@ -247,13 +238,13 @@ class SlotDecoder:
         self._loaded = LoadedModel(path, n_ctx, self.parallel, self._threads)
         return time.perf_counter_ns() - started
 
-    def _free_slot(self, shares: list[tuple[_Slot, int]]) -> tuple[_Slot, int]:
+    def _free_slot(self, shares: list[tuple[Slot, int]]) -> tuple[Slot, int]:
         """The free slot whose memory shares the longest start with the prompt (least recently used on
         a tie), and how many tokens it shares; `shares` pairs every slot with that count."""
         free = [(slot, shared) for slot, shared in shares if slot.job is None]
         return max(free, key=lambda pair: (pair[1], -pair[0].last_used_ns))
 
-    def _copy_longer_start(self, slot: _Slot, shared: int, shares: list[tuple[_Slot, int]]) -> int:
+    def _copy_longer_start(self, slot: Slot, shared: int, shares: list[tuple[Slot, int]]) -> int:
         """When another slot's memory starts like `slot`'s prompt for COPY_WORTH tokens more than its
         own (the same system prompt and instructions in every request of a batch), copy that memory
         over, which costs less than evaluating the tokens; returns the tokens `slot` now shares."""
@@ -268,7 +259,7 @@ class SlotDecoder:
         slot.cached = donor.cached[:]  # its buffer at the next decode
         return longer
 
-    def _reuse_cache(self, slot: _Slot, shared: int) -> None:
+    def _reuse_cache(self, slot: Slot, shared: int) -> None:
         """Keep the `shared` tokens of the slot's memory; at least the last prompt token is evaluated."""
         assert self._loaded is not None
         keep = min(shared, len(slot.prompt) - 1)
@@ -282,17 +273,20 @@ class SlotDecoder:
         loaded = self._loaded
         assert loaded is not None
         batch, count = loaded.batch, 0
-        fed: list[tuple[_Slot, list[int]]] = []
+        fed: list[tuple[Slot, list[int]]] = []
         for slot in self._slots:
             if slot.job is not None and slot.job.cancelled:
                 self._release(slot)
         busy = [slot for slot in self._slots if slot.job is not None]
-        chunk = PROMPT_CHUNK if any(slot.generating for slot in busy) else BATCH_TOKENS
+        generating = sum(slot.generating for slot in busy)
+        chunk = PROMPT_CHUNK if generating else BATCH_TOKENS
+        prompt_room = BATCH_TOKENS - generating  # each generating slot's token fits, whichever slot comes first
         for slot in busy:
             if slot.generating:
                 tokens = [slot.next_token or 0]
             else:
-                tokens = slot.prompt[len(slot.cached) : len(slot.cached) + min(chunk, BATCH_TOKENS - count)]
+                tokens = slot.prompt[len(slot.cached) : len(slot.cached) + min(chunk, prompt_room)]
+                prompt_room -= len(tokens)
             if not tokens:
                 continue
             ends_prompt = slot.generating or len(slot.cached) + len(tokens) == len(slot.prompt)
@@ -319,7 +313,7 @@ class SlotDecoder:
             if slot.batch_index >= 0:
                 self._sample(slot)
 
-    def _sample(self, slot: _Slot) -> None:
+    def _sample(self, slot: Slot) -> None:
         loaded, job, out, sampler = self._loaded, slot.job, slot.out, slot.sampler
         assert loaded is not None and job is not None and out is not None and sampler is not None
         token = sampler.sample(loaded.ctx, slot.batch_index)
@@ -344,7 +338,7 @@ class SlotDecoder:
         else:
             slot.next_token = token
 
-    def _finish(self, slot: _Slot, reason: str) -> None:
+    def _finish(self, slot: Slot, reason: str) -> None:
         job, out, trail = slot.job, slot.out, slot.trail
         assert job is not None and out is not None
         rest = out.flush()
@@ -366,7 +360,7 @@ class SlotDecoder:
         )
         self._release(slot)
 
-    def _fail(self, slot: _Slot, error: BaseException) -> None:
+    def _fail(self, slot: Slot, error: BaseException) -> None:
         if slot.job is not None:
             slot.job.emit(error)
         if self._loaded is not None:
@@ -374,7 +368,7 @@ class SlotDecoder:
         slot.cached = []
         self._release(slot)
 
-    def _release(self, slot: _Slot) -> None:
+    def _release(self, slot: Slot) -> None:
         """Free the slot for the next job; its memory stays as a prompt cache."""
         if slot.sampler is not None:
             slot.sampler.close()

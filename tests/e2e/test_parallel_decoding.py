@@ -7,6 +7,7 @@ requests go through the real ollama and openai SDKs and through plain HTTP as ot
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import threading
 import time
@@ -239,3 +240,58 @@ def test_requests_that_start_like_another_slots_memory_start_from_a_copy_of_it()
     # so the check is the answer, not the text of a request sent alone)
     assert all(cached >= 60 for _, cached in results.values()), results
     assert [capital in results[i][0] for i, capital in enumerate(capitals.values())] == [True] * 3, results
+
+
+def test_a_penalty_that_would_defeat_the_grammar_is_a_400_and_the_server_lives_on(batched: ServerThread) -> None:
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Give me a JSON object describing a cat."}],
+        "format": "json",
+        "stream": False,
+        "options": {"temperature": 0, "repeat_penalty": -1, "num_predict": 16},
+    }
+    for penalty in (-1, 0):
+        refused = httpx.post(
+            f"{batched.url}/api/chat",
+            json=body | {"options": {**body["options"], "repeat_penalty": penalty}},
+            timeout=60,
+        )
+        assert refused.status_code == 400 and "repeat_penalty must be above 0" in refused.json()["error"]
+    assert _chat(batched.url, "Name a fruit.")  # the process did not abort
+
+
+def test_prompts_read_beside_a_generating_slot_never_overflow_the_batch() -> None:
+    """Nine slots: one generates while eight others each read a prompt in chunks; the batch has room
+    for all of it (before, the generating slot's token went past the batch's end and the decoder died)."""
+    engine = LlamaCppEngine({MODEL: served_smollm2()}, parallel=9)
+    raw = {"model": MODEL, "raw": True, "stream": False}
+    options = {"num_ctx": 1024, "temperature": 0}
+    with ServerThread(engine) as server:
+        url = f"{server.url}/api/generate"
+        for word in ("Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel"):  # slots 0-7 used
+            httpx.post(url, json=raw | {"prompt": f"{word} one", "options": options | {"num_predict": 1}}, timeout=60)
+        story = raw | {"prompt": "India tells a very long story:", "options": options | {"num_predict": 400}}
+        filler = " the quick brown fox jumps over the lazy dog." * 75  # about 800 tokens each
+        with concurrent.futures.ThreadPoolExecutor(9) as pool:
+            generating = pool.submit(httpx.post, url, json=story, timeout=120)
+            deadline = time.monotonic() + 10
+            while engine.active_slots() < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            prompts = [
+                pool.submit(
+                    httpx.post,
+                    url,
+                    json=raw | {"prompt": f"{n}{filler}", "options": options | {"num_predict": 3}},
+                    timeout=120,
+                )
+                for n in range(8)
+            ]
+            replies = [future.result() for future in prompts] + [generating.result()]
+        assert [reply.status_code for reply in replies] == [200] * 9
+        assert (
+            httpx.post(
+                url, json=raw | {"prompt": "Hi", "options": options | {"num_predict": 2}}, timeout=60
+            ).status_code
+            == 200
+        )
+    engine.close()
