@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -184,20 +184,20 @@ class _Handlers:
         if chat.render_only and isinstance(dialect, OllamaDialect):
             return await self._rendered(chat, dialect)
         events = self.engine.generate(chat)
-        try:
-            if chat.stream:
-                first = await anext(events, Finish())
-            else:
-                reply = await _collect(events)
+        try:  # the whole reply, or a stream's first event: until then only a disconnect says the client left
+            outcome = await _unless_disconnected(request, anext(events, Finish()) if chat.stream else _collect(events))
         except EngineError as error:
             return error_response(dialect, error.status, error.message)
         except Exception as error:
             log_failure(request, describe(error))
             return error_response(dialect, 500, describe(error))
+        if outcome is None:  # the client went away: its generation stopped, and its slot is free
+            await events.aclose()
+            return Response(status_code=499)
         self.loaded.used(card.name if card is not None else chat.model, chat.keep_alive)
-        if not chat.stream:
-            return JSONResponse(dialect.reply(chat, reply, time.perf_counter_ns() - started))
-        body = _stream(request, dialect.renderer(chat, started), first, events)
+        if isinstance(outcome, Reply):
+            return JSONResponse(dialect.reply(chat, outcome, time.perf_counter_ns() - started))
+        body = _stream(request, dialect.renderer(chat, started), outcome, events)
         return _ClosingStream(body, media_type=_media_type(dialect, chat))
 
     async def embed(self, request: Request, form: EmbedForm) -> Response:
@@ -226,7 +226,7 @@ class _Handlers:
         return JSONResponse(dialect.rendered(chat, rendered))
 
 
-async def _unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T | None:
+async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T | None:
     """The result of `work`, or None (`work` cancelled) if the client disconnects first."""
     job, gone = asyncio.ensure_future(work), asyncio.ensure_future(_disconnected(request))
     try:
