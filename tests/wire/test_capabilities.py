@@ -15,8 +15,8 @@ from starlette.responses import HTMLResponse, JSONResponse
 from wire_shapes import thinking_setting
 
 import alloy_nb
-from alloy_nb import ConfigurationError, ModelNotFound, ServerError, ask, model_info
-from alloy_nb._capabilities import _CACHE_LIMIT, _cache, forget, is_known, parse_show
+from alloy_nb import ConfigurationError, ModelNotFound, ServerError, _capabilities as capabilities, ask, model_info
+from alloy_nb._capabilities import _cache, forget, is_known, parse_show
 from alloy_nb._config import current
 from alloy_nb.server import ModelCard
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
@@ -167,12 +167,14 @@ def test_a_host_answering_show_with_a_page_or_an_error_is_one_clear_error() -> N
     assert refused.value.status_code == 500
 
 
-def test_the_descriptions_kept_are_bounded() -> None:
-    names = [f"m{n}:1b" for n in range(_CACHE_LIMIT + 40)]
+def test_the_descriptions_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capabilities, "_CACHE_LIMIT", 8)  # the bound's rule, on a few models (256 in use)
+    names = [f"m{n}:1b" for n in range(12)]
     with ServerThread(ScriptedEngine(model_names=names)) as thread:
         for name in names:
             model_info(f"ollama:{name}", host=thread.url)
-    assert len(_cache) == _CACHE_LIMIT and is_known(current(model=f"ollama:{names[-1]}", host=thread.url))
+    assert len(_cache) == 8 and is_known(current(model=f"ollama:{names[-1]}", host=thread.url))
+    assert not is_known(current(model=f"ollama:{names[0]}", host=thread.url))  # the oldest went first
 
 
 def test_a_host_s_words_are_shown_not_obeyed_in_a_terminal() -> None:

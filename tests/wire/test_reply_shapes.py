@@ -5,7 +5,7 @@ never a value of the wrong kind let through to fail later (in the context check,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -44,11 +44,30 @@ def _answering(body: Any) -> Callable[[], Response]:
     return lambda: JSONResponse(body)
 
 
+class _Answers:
+    """What the shared odd host answers next (each test sets it)."""
+
+    def __init__(self) -> None:
+        self.next: Callable[[], Response] = lambda: Response(status_code=500)
+
+    def __call__(self) -> Response:
+        return self.next()
+
+
+@pytest.fixture(scope="module")
+def odd() -> Iterator[tuple[str, _Answers]]:
+    """One real server for the module's tests (starting one per test doubled the module's time)."""
+    answers = _Answers()
+    with OddHost(answers).running() as host:
+        yield host.url, answers
+
+
 @pytest.mark.parametrize(("api", "body"), [(api, body) for api, bodies in WHOLE.items() for body in bodies])
-def test_a_whole_reply_of_the_wrong_shape_is_one_server_error(api: str, body: Any) -> None:
-    with OddHost(_answering(body)).running() as host:
-        with pytest.raises(ServerError, match=r"not the API's shape|not JSON") as failed:
-            ask("Hi.", model=MODEL, host=host.url, api=api, transient_retries=0)
+def test_a_whole_reply_of_the_wrong_shape_is_one_server_error(odd: tuple[str, _Answers], api: str, body: Any) -> None:
+    url, answers = odd
+    answers.next = _answering(body)
+    with pytest.raises(ServerError, match=r"not the API's shape|not JSON") as failed:
+        ask("Hi.", model=MODEL, host=url, api=api, transient_retries=0)
     assert failed.value.trace.status == "error"
 
 
@@ -69,13 +88,14 @@ STREAMED = {
 
 
 @pytest.mark.parametrize("api", list(STREAMED))
-def test_a_streamed_piece_of_the_wrong_shape_is_one_server_error(api: str) -> None:
+def test_a_streamed_piece_of_the_wrong_shape_is_one_server_error(odd: tuple[str, _Answers], api: str) -> None:
+    url, answers = odd
     media_type, lines = STREAMED[api]
     separator = "\n" if api == "native" else "\n\n"
-    with OddHost(lambda: Response(separator.join(lines) + separator, media_type=media_type)).running() as host:
-        stream = ask.stream("Hi.", model=MODEL, host=host.url, api=api, transient_retries=0)
-        with pytest.raises(ServerError, match="not the API's shape"):
-            "".join(stream)
+    answers.next = lambda: Response(separator.join(lines) + separator, media_type=media_type)
+    stream = ask.stream("Hi.", model=MODEL, host=url, api=api, transient_retries=0)
+    with pytest.raises(ServerError, match="not the API's shape"):
+        "".join(stream)
 
 
 ENDLESS = {  # a reply's first piece, then the end of the stream, with nothing saying the reply is over
@@ -92,12 +112,15 @@ ENDLESS = {  # a reply's first piece, then the end of the stream, with nothing s
 
 
 @pytest.mark.parametrize("api", list(ENDLESS))
-def test_a_stream_that_ends_without_its_last_piece_is_cut_short_not_a_reply(api: str) -> None:
+def test_a_stream_that_ends_without_its_last_piece_is_cut_short_not_a_reply(
+    odd: tuple[str, _Answers], api: str
+) -> None:
+    url, answers = odd
     media_type, body = ENDLESS[api]
-    with OddHost(lambda: Response(body, media_type=media_type)).running() as host:
-        stream = ask.stream("Name a city.", model=MODEL, host=host.url, api=api, transient_retries=0)
-        with pytest.raises(ServerError, match="before the reply was complete") as cut:
-            "".join(stream)
+    answers.next = lambda: Response(body, media_type=media_type)
+    stream = ask.stream("Name a city.", model=MODEL, host=url, api=api, transient_retries=0)
+    with pytest.raises(ServerError, match="before the reply was complete") as cut:
+        "".join(stream)
     assert cut.value.transient and stream.trace.status == "error"
     assert stream.trace.responses[-1].text == "Par"  # what arrived is kept
 
@@ -107,7 +130,8 @@ def _replies(*bodies: Any) -> Callable[[], Response]:
     return lambda: JSONResponse(pending.pop(0))
 
 
-def test_a_whole_reply_s_tool_call_without_an_id_gets_one_as_a_streamed_one_does() -> None:
+def test_a_whole_reply_s_tool_call_without_an_id_gets_one_as_a_streamed_one_does(odd: tuple[str, _Answers]) -> None:
+    url, answers = odd
     called = {"type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}
     chat = _replies(
         {"choices": [{"index": 0, "message": {**_CHAT, "tool_calls": [called]}, "finish_reason": "tool_calls"}]},
@@ -116,9 +140,9 @@ def test_a_whole_reply_s_tool_call_without_an_id_gets_one_as_a_streamed_one_does
     item = {"type": "function_call", "id": "fc", "name": "add", "arguments": '{"a": 2, "b": 3}', "status": "completed"}
     text = {"type": "message", "id": "m", "role": "assistant", "status": "completed", "content": []}
     responses = _replies({**_RESPONSE, "output": [item]}, {**_RESPONSE, "output": [text]})
-    for api, answers in (("openai_chat", chat), ("openai_responses", responses)):
-        with OddHost(answers).running() as host:
-            trace = ask.traced("Add 2 and 3.", tools=[add], model=MODEL, host=host.url, api=api).trace
+    for api, replies in (("openai_chat", chat), ("openai_responses", responses)):
+        answers.next = replies
+        trace = ask.traced("Add 2 and 3.", tools=[add], model=MODEL, host=url, api=api).trace
         assert [call.id for call in trace.responses[0].tool_calls] == ["call_0"], api
         assert "call_0" in json.dumps(trace.requests[1].body) and "null" not in json.dumps(trace.requests[1].body)
 
@@ -130,10 +154,13 @@ FAILING_MIDWAY = {  # a first piece, then the server's error event
 
 
 @pytest.mark.parametrize("api", list(FAILING_MIDWAY))
-def test_an_error_in_the_middle_of_a_stream_reads_the_same_on_every_strategy(api: str) -> None:
+def test_an_error_in_the_middle_of_a_stream_reads_the_same_on_every_strategy(
+    odd: tuple[str, _Answers], api: str
+) -> None:
+    url, answers = odd
     media_type, body = FAILING_MIDWAY[api]
-    with OddHost(lambda: Response(body, media_type=media_type)).running() as host:
-        stream = ask.stream("Name a city.", model=MODEL, host=host.url, api=api, transient_retries=0)
-        with pytest.raises(ServerError, match="failed in the middle of the reply: boom"):
-            "".join(stream)
+    answers.next = lambda: Response(body, media_type=media_type)
+    stream = ask.stream("Name a city.", model=MODEL, host=url, api=api, transient_retries=0)
+    with pytest.raises(ServerError, match="failed in the middle of the reply: boom"):
+        "".join(stream)
     assert stream.trace.responses[-1].text == "Par"
