@@ -50,6 +50,12 @@ _TURN_FIELDS: dict[str, tuple[type, ...]] = {
 }
 _CALL_FIELDS: dict[str, tuple[type, ...]] = {"id": (str, _NONE), "name": (str,)}
 _CHUNK_FIELDS = {**_TURN_FIELDS, "thinking": (str,)}
+_PIECE_FIELDS: dict[str, tuple[type, ...]] = {
+    "index": (int, _NONE),
+    "id": (str, _NONE),
+    "name": (str,),
+    "arguments": (str, dict),
+}
 
 
 def _check_types(record: Any, fields: dict[str, tuple[type, ...]]) -> None:
@@ -94,6 +100,9 @@ class ToolCallPiece:
     id: str | None = None
     name: str = ""
     arguments: str | dict[str, Any] = ""
+
+    def __post_init__(self) -> None:
+        _check_types(self, _PIECE_FIELDS)
 
 
 @dataclass(frozen=True)

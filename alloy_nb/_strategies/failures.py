@@ -20,6 +20,7 @@ from .. import errors
 from .._config import Config, authorization_scheme, redact_host
 from .._host import Host, HostInfo
 from ..errors import AlloyError, ModelNotFound
+from .base import Exchange
 
 # A strategy's own reading of an exception: an alloy_nb error, a (status, detail) HTTP answer, or None.
 Classify = Callable[[BaseException], "AlloyError | tuple[int, str] | None"]
@@ -27,11 +28,14 @@ Classify = Callable[[BaseException], "AlloyError | tuple[int, str] | None"]
 
 class translated:
     """Re-raise what the block raises as an alloy_nb error. Under `async with`, the missing-model
-    listing is read in a thread, never blocking the event loop."""
+    listing is read in a thread, never blocking the event loop. What reading a reply of the wrong
+    shape raises (`_SHAPE_ERRORS`) is the reply's fault only once `exchange` shows the request went
+    out: before that it is the caller's or ours, and goes through as it is."""
 
-    def __init__(self, config: Config, classify: Classify) -> None:
+    def __init__(self, config: Config, classify: Classify, exchange: Exchange) -> None:
         self.config = config
         self.classify = classify
+        self.exchange = exchange
 
     def __enter__(self) -> None:
         return None
@@ -57,6 +61,8 @@ class translated:
         """The alloy_nb error for what the block raised; None to let it through as it is."""
         if problem is None or isinstance(problem, AlloyError) or not isinstance(problem, Exception):
             return None
+        if isinstance(problem, _SHAPE_ERRORS) and self.exchange.sent is None:
+            return None  # nothing was sent: no reply to blame (a setting the SDK cannot send, say)
         return _translate(self.config, self.classify, problem)
 
 

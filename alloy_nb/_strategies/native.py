@@ -85,16 +85,16 @@ class NativeStrategy:
         return request
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        with translated(self.config, _classify), recording(exchange):
+        with translated(self.config, _classify, exchange), recording(exchange):
             return _turn(self._client(whole_reply=True).chat(**request))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
-        async with translated(self.config, _classify), self._async_client() as client:
+        async with translated(self.config, _classify, exchange), self._async_client() as client:
             with recording(exchange), anyio.fail_after(self.config.timeout):  # the whole reply: see deadline.py
                 return _turn(await client.chat(**request))
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
-        with translated(self.config, _classify):
+        with translated(self.config, _classify, exchange):
             replies = self._client(whole_reply=False).chat(**request)
             try:
                 with recording(exchange):  # the request goes out with the first chunk
@@ -107,7 +107,7 @@ class NativeStrategy:
                 replies.close()  # hand the connection back now, not when collected
 
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
-        async with translated(self.config, _classify), self._async_client() as client:
+        async with translated(self.config, _classify, exchange), self._async_client() as client:
             replies = await client.chat(**request)
             try:
                 with recording(exchange):  # the request goes out with the first chunk

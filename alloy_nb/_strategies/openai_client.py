@@ -79,19 +79,19 @@ class OpenAIStrategy(ABC):
 
     def send(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         """POST a non-streamed request and read the reply, its failures translated."""
-        with self._translated(), recording(exchange):
+        with self._translated(exchange), recording(exchange):
             return self.turn(self._sync(whole_reply=True).post(self.path, body=request, cast_to=self.reply))
 
     async def send_async(self, request: dict[str, Any], exchange: Exchange) -> Turn:
         """`send` on the running event loop, the whole reply within the timeout (see deadline.py)."""
-        async with self._translated(), self._leased() as client:
+        async with self._translated(exchange), self._leased() as client:
             with recording(exchange), anyio.fail_after(self.config.timeout):
                 return self.turn(await client.post(self.path, body=request, cast_to=self.reply))
 
     def stream(self, request: dict[str, Any], exchange: Exchange) -> Generator[StreamChunk, None, None]:
         """POST a streamed request and yield its chunks as the events are read."""
         read = self.chunk_reader()
-        with self._translated():
+        with self._translated(exchange):
             with recording(exchange):  # the request goes out here; the events come as they are read
                 events: Any = self._sync(whole_reply=False).post(
                     self.path, body=request, cast_to=self.reply, stream=True, stream_cls=self.streams[0]
@@ -104,7 +104,7 @@ class OpenAIStrategy(ABC):
     async def stream_async(self, request: dict[str, Any], exchange: Exchange) -> AsyncGenerator[StreamChunk, None]:
         """`stream` on the running event loop."""
         read = self.chunk_reader()
-        async with self._translated(), self._leased() as client:
+        async with self._translated(exchange), self._leased() as client:
             with recording(exchange):
                 events: Any = await client.post(
                     self.path, body=request, cast_to=self.reply, stream=True, stream_cls=self.streams[1]
@@ -121,8 +121,8 @@ class OpenAIStrategy(ABC):
         """A pooled async client for the running event loop (both OpenAI strategies share it)."""
         return leased_client(("openai", *self.key), lambda: _async_client(self.config))
 
-    def _translated(self) -> translated:
-        return translated(self.config, self._classify)
+    def _translated(self, exchange: Exchange) -> translated:
+        return translated(self.config, self._classify, exchange)
 
     def _classify(self, problem: BaseException) -> AlloyError | tuple[int, str] | None:
         """The openai SDK wraps transport failures and HTTP answers in its own exception types."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -164,3 +165,29 @@ def test_an_error_in_the_middle_of_a_stream_reads_the_same_on_every_strategy(
     with pytest.raises(ServerError, match="failed in the middle of the reply: boom"):
         "".join(stream)
     assert stream.trace.responses[-1].text == "Par"
+
+
+def test_a_streamed_tool_call_whose_id_is_no_text_is_one_server_error(odd: tuple[str, _Answers]) -> None:
+    url, answers = odd
+    call = {"index": 0, "id": 7, "type": "function", "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'}}
+    pieces = [
+        {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]},
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+        },
+    ]
+    body = "".join(f"data: {json.dumps(piece)}\n\n" for piece in pieces) + "data: [DONE]\n\n"
+    answers.next = lambda: Response(body, media_type="text/event-stream")
+    stream = ask.stream("Add 1 and 2.", tools=[add], model=MODEL, host=url, api="openai_chat", transient_retries=0)
+    with pytest.raises(ServerError, match="not the API's shape"):
+        "".join(stream)
+    assert stream.trace.status == "error"  # finished and logged, not left running
+
+
+def test_a_setting_the_sdk_cannot_send_is_not_blamed_on_the_server(odd: tuple[str, _Answers]) -> None:
+    url, answers = odd
+    answers.next = _answering({"model": "m", "message": _CHAT, "done": True})
+    with pytest.raises(TypeError, match="Decimal"):  # nothing was sent: the caller's value, as it was
+        ask("Hi.", model=MODEL, host=url, extra={"ollama_options": {"seed": Decimal(3)}}, transient_retries=0)
