@@ -11,6 +11,7 @@ into the default level of a model that only takes levels (gpt-oss). When the hos
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -85,9 +86,11 @@ def model_info(model: str | None = None, *, host: str | None = None) -> ModelInf
     return info
 
 
-_cache: dict[tuple[Any, ...], ModelInfo] = {}
+_cache: dict[tuple[Any, ...], ModelInfo | None] = {}  # a model the host lacks: None, while `_missed_at` says
+_missed_at: dict[tuple[Any, ...], float] = {}  # when each None was learnt (time.monotonic())
 _cache_lock = threading.Lock()
 _CACHE_LIMIT = 256  # descriptions kept (host, headers, model): mistyped names and rotated tokens make new keys
+MISSING_FOR_S = 5.0  # a model the host lacked is asked for again after this (a pull from elsewhere shows then)
 
 
 def forget(host: str | None = None) -> None:
@@ -95,12 +98,14 @@ def forget(host: str | None = None) -> None:
     with _cache_lock:
         for key in [key for key in _cache if host is None or key[0] == Host(url=host).url]:
             del _cache[key]
+            _missed_at.pop(key, None)
 
 
 def is_known(config: Config) -> bool:
     """Whether the model's description is cached (so `known` answers without a request)."""
     host = Host(config)
-    return (host.url, host.headers, config.model_name) in _cache
+    with _cache_lock:
+        return _cached((host.url, host.headers, config.model_name))
 
 
 def known(config: Config) -> ModelInfo | None:
@@ -112,20 +117,33 @@ def known(config: Config) -> ModelInfo | None:
 
 
 def _lookup(config: Config) -> ModelInfo | None:
-    """Cached `/api/show`; None when the host answers 404 for the model (not cached: a pull from
-    elsewhere shows at once)."""
+    """Cached `/api/show`; None when the host answers 404 for the model (kept `MISSING_FOR_S`: a host
+    that never describes models, such as a proxy of `/v1` only, is not asked on every call)."""
     host = Host(config)
     key = (host.url, host.headers, config.model_name)
     with _cache_lock:
-        if key in _cache:
+        if _cached(key):
             return _cache[key]
     info = _read(host, config.model)
-    if info is not None:
-        with _cache_lock:
-            if len(_cache) >= _CACHE_LIMIT:
-                del _cache[next(iter(_cache))]  # the oldest
-            _cache[key] = info
+    with _cache_lock:
+        if len(_cache) >= _CACHE_LIMIT and key not in _cache:
+            oldest = next(iter(_cache))
+            del _cache[oldest]
+            _missed_at.pop(oldest, None)
+        _cache[key] = info
+        if info is None:
+            _missed_at[key] = time.monotonic()
+        else:
+            _missed_at.pop(key, None)
     return info
+
+
+def _cached(key: tuple[Any, ...]) -> bool:
+    """Whether `key` is cached and still holds (a miss only for `MISSING_FOR_S`); the caller holds the lock."""
+    if key not in _cache:
+        return False
+    learnt = _missed_at.get(key)
+    return learnt is None or time.monotonic() - learnt < MISSING_FOR_S
 
 
 def _read(host: Host, model: str) -> ModelInfo | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +17,7 @@ from wire_shapes import thinking_setting
 
 import alloy_nb
 from alloy_nb import ConfigurationError, ModelNotFound, ServerError, _capabilities as capabilities, ask, model_info
-from alloy_nb._capabilities import _cache, forget, is_known, parse_show
+from alloy_nb._capabilities import _cache, forget, is_known, known, parse_show
 from alloy_nb._config import current
 from alloy_nb.server import ModelCard
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall as Call, ScriptedTurn as Reply, ServerThread
@@ -148,11 +149,24 @@ def test_max_is_a_thinking_level_sent_only_where_the_model_offers_it(server) -> 
     assert server.requests == []
 
 
-def test_a_model_missing_at_first_is_found_once_pulled_from_elsewhere(server) -> None:
+def test_a_model_missing_at_first_is_found_once_pulled_from_elsewhere(server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capabilities, "MISSING_FOR_S", 0.3)
     with pytest.raises(ModelNotFound):
         model_info("ollama:llava:7b")
     ollama.Client(host=server.url).pull("llava:7b")  # not through alloy_nb: nothing told it
+    with pytest.raises(ModelNotFound):
+        model_info("ollama:llava:7b")  # the miss holds a moment: a host that never knows is not asked each call
+    time.sleep(0.35)
     assert model_info("ollama:llava:7b").model == "ollama:llava:7b"
+
+
+def test_a_host_that_describes_no_model_is_asked_once_a_while_not_on_every_call() -> None:
+    with OddHost(
+        lambda: JSONResponse({"error": "not found"}, status_code=404), paths=("/api/show",)
+    ).running() as proxy:
+        config = current(model="ollama:qwen3:0.6b", host=proxy.url)
+        assert [known(config), known(config), known(config)] == [None, None, None] and is_known(config)
+        assert proxy.paths == ["/api/show"]
 
 
 def test_a_host_answering_show_with_a_page_or_an_error_is_one_clear_error() -> None:
