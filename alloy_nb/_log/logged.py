@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -44,28 +45,9 @@ class LoggedCall:
 def logged_call(row: tuple[Any, ...]) -> LoggedCall:
     """A row as its types say, whatever a shared or edited log holds: SQLite keeps text in a number
     column, and a NULL or a number in a text one."""
-    cell = dict(zip(COLUMNS, row, strict=True))
-    return LoggedCall(
-        id=_text(cell["id"]),
-        time=_text(cell["time"]),
-        model=_text(cell["model"]),
-        strategy=_text(cell["strategy"]),
-        host=_text(cell["host"]),
-        status=_text(cell["status"]),
-        prompt=_text(cell["prompt"]),
-        reply=_text(cell["reply"]),
-        thinking=_text_or_none(cell["thinking"]),
-        prompt_tokens=_number(cell["prompt_tokens"], int),
-        completion_tokens=_number(cell["completion_tokens"], int),
-        duration_s=_number(cell["duration_s"], float),
-        ttft_s=_number(cell["ttft_s"], float),
-        output_type=_text(cell["output_type"]),
-        tools=_tool_names(cell["tools"]),
-        notebook=_text_or_none(cell["notebook"]),
-        cell=_text_or_none(cell["cell"]),
-        error=_text_or_none(cell["error"]),
-        trace_json=_text(cell["trace"]),
-    )
+    values = {column: _READERS[column](value) for column, value in zip(COLUMNS, row, strict=True)}
+    values["trace_json"] = values.pop("trace")
+    return LoggedCall(**values)
 
 
 def _text(value: Any) -> str:
@@ -76,11 +58,18 @@ def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _number(value: Any, kind: type[int] | type[float]) -> Any:
-    """An int or float column's value; anything else (text, a blob) as None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def _count(value: Any) -> int | None:
+    """A whole number, or None for anything else (text, a blob, a float that is not whole)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
-    return kind(value) if math.isfinite(value) else None
+    return float(value)
 
 
 def _tool_names(value: Any) -> tuple[str, ...]:
@@ -90,3 +79,13 @@ def _tool_names(value: Any) -> tuple[str, ...]:
     except (ValueError, RecursionError):
         return ()
     return tuple(str(name) for name in names) if isinstance(names, list) else ()
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("id", "time", "model", "strategy", "host", "status", "prompt", "reply"), _text),
+    **dict.fromkeys(("output_type", "trace"), _text),
+    **dict.fromkeys(("thinking", "notebook", "cell", "error"), _text_or_none),
+    **dict.fromkeys(("prompt_tokens", "completion_tokens"), _count),
+    **dict.fromkeys(("duration_s", "ttft_s"), _seconds),
+    "tools": _tool_names,
+}

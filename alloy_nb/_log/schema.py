@@ -151,7 +151,11 @@ def create_schema(conn: sqlite3.Connection) -> None:
 def refuse_foreign(conn: sqlite3.Connection) -> None:
     """Raise `sqlite3.DatabaseError` for a database that holds tables but no call log: another
     program's file, given as the log by mistake, is never changed."""
-    if _version(conn) == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+    # one statement, one snapshot: another process may create the log between two reads
+    version, tables = conn.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version), EXISTS (SELECT 1 FROM sqlite_master)"
+    ).fetchone()
+    if version == 0 and tables:
         raise sqlite3.DatabaseError(
             "the file holds another program's tables, not an alloy_nb call log; it was left as it is. "
             "Point the log at another file"
