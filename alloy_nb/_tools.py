@@ -225,7 +225,7 @@ def result_content(result: Any) -> str:
         pass
     try:
         data = to_jsonable_python(result, fallback=repr)
-    except UnicodeDecodeError:  # bytes that are not text: sent as base64
+    except UnicodeDecodeError:  # bytes that are not text: sent as URL-safe base64 (RFC 4648, section 5)
         data = to_jsonable_python(result, fallback=repr, bytes_mode="base64")
     return valid_text(json.dumps(data, ensure_ascii=False))
 

@@ -195,6 +195,6 @@ def test_a_sync_wrapper_around_an_async_function_gives_its_value_not_a_coroutine
     assert asyncio.run(doubled.run_async({"n": 4}, timeout=5)) == 8 and checked.run({"n": 5}) == 10
 
 
-def test_bytes_that_are_not_text_are_sent_as_base64() -> None:
+def test_bytes_that_are_not_text_are_sent_as_url_safe_base64() -> None:
     assert result_content(b"hi") == '"hi"'
     assert result_content(b"\xff\xfe") == '"__4="' and result_content({"a": b"\xff"}) == '{"a": "_w=="}'
