@@ -7,11 +7,24 @@ import pytest
 from odd_hosts import login_page, trickling
 from wire_shapes import tool_result_texts
 
-from alloy_nb import ask, command, tool
+from alloy_nb import Tool, ask, command, tool
 from alloy_nb._choices import STRATEGIES
 from alloy_nb.testing import ScriptedEngine, ScriptedToolCall, ScriptedTurn as Reply, ServerThread
 
 PROMPTS = [f"item {i}" for i in range(8)]
+
+
+def _counting_add() -> tuple[Tool, list[tuple[int, int]]]:
+    """An `add` tool and the list of the arguments it ran with."""
+    runs: list[tuple[int, int]] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        runs.append((a, b))
+        return a + b
+
+    return add, runs
 
 
 @pytest.mark.parametrize("api", STRATEGIES)
@@ -35,14 +48,7 @@ def test_items_leave_a_host_that_answers_a_login_page(api: str) -> None:
 
 @pytest.mark.parametrize("api", STRATEGIES)
 def test_a_host_failing_in_the_middle_of_a_tool_loop_moves_the_request_and_runs_no_tool_again(api: str) -> None:
-    runs: list[tuple[int, int]] = []
-
-    @tool
-    def add(a: int, b: int) -> int:
-        """Add two integers."""
-        runs.append((a, b))
-        return a + b
-
+    add, runs = _counting_add()
     bad_engine, good_engine = ScriptedEngine(), ScriptedEngine()
     bad_engine.script(
         Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]), Reply(status=503, error="overloaded")
@@ -63,14 +69,7 @@ def test_a_host_failing_in_the_middle_of_a_tool_loop_moves_the_request_and_runs_
 
 
 def test_a_command_whose_prompt_makes_a_call_first_still_moves_its_own_call() -> None:
-    runs: list[tuple[int, int]] = []
-
-    @tool
-    def add(a: int, b: int) -> int:
-        """Add two integers."""
-        runs.append((a, b))
-        return a + b
-
+    add, runs = _counting_add()
     bad_engine, good_engine, other_engine = ScriptedEngine(), ScriptedEngine(), ScriptedEngine()
     bad_engine.script(
         Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]), Reply(status=503, error="overloaded")
@@ -92,14 +91,7 @@ def test_a_command_whose_prompt_makes_a_call_first_still_moves_its_own_call() ->
 
 
 def test_the_same_host_twice_is_one_host_whose_request_is_sent_again() -> None:
-    runs: list[tuple[int, int]] = []
-
-    @tool
-    def add(a: int, b: int) -> int:
-        """Add two integers."""
-        runs.append((a, b))
-        return a + b
-
+    add, runs = _counting_add()
     engine = ScriptedEngine()
     engine.script(
         Reply(tool_calls=[ScriptedToolCall("add", {"a": 2, "b": 3})]),

@@ -112,59 +112,32 @@ ENDLESS = {  # a reply's first piece, then the end of the stream, with nothing s
 }
 
 
-@pytest.mark.parametrize("api", list(ENDLESS))
-def test_a_stream_that_ends_without_its_last_piece_is_cut_short_not_a_reply(
-    odd: tuple[str, _Answers], api: str
-) -> None:
-    url, answers = odd
-    media_type, body = ENDLESS[api]
-    answers.next = lambda: Response(body, media_type=media_type)
-    stream = ask.stream("Name a city.", model=MODEL, host=url, api=api, transient_retries=0)
-    with pytest.raises(ServerError, match="before the reply was complete") as cut:
-        "".join(stream)
-    assert cut.value.transient and stream.trace.status == "error"
-    assert stream.trace.responses[-1].text == "Par"  # what arrived is kept
-
-
-def _replies(*bodies: Any) -> Callable[[], Response]:
-    pending = list(bodies)
-    return lambda: JSONResponse(pending.pop(0))
-
-
-def test_a_whole_reply_s_tool_call_without_an_id_gets_one_as_a_streamed_one_does(odd: tuple[str, _Answers]) -> None:
-    url, answers = odd
-    called = {"type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}}
-    chat = _replies(
-        {"choices": [{"index": 0, "message": {**_CHAT, "tool_calls": [called]}, "finish_reason": "tool_calls"}]},
-        {"choices": [{"index": 0, "message": _CHAT, "finish_reason": "stop"}]},
-    )
-    item = {"type": "function_call", "id": "fc", "name": "add", "arguments": '{"a": 2, "b": 3}', "status": "completed"}
-    text = {"type": "message", "id": "m", "role": "assistant", "status": "completed", "content": []}
-    responses = _replies({**_RESPONSE, "output": [item]}, {**_RESPONSE, "output": [text]})
-    for api, replies in (("openai_chat", chat), ("openai_responses", responses)):
-        answers.next = replies
-        trace = ask.traced("Add 2 and 3.", tools=[add], model=MODEL, host=url, api=api).trace
-        assert [call.id for call in trace.responses[0].tool_calls] == ["call_0"], api
-        assert "call_0" in json.dumps(trace.requests[1].body) and "null" not in json.dumps(trace.requests[1].body)
-
-
 FAILING_MIDWAY = {  # a first piece, then the server's error event
     "native": ("application/x-ndjson", ENDLESS["native"][1] + '{"error":"boom"}\n'),
     "openai_chat": ("text/event-stream", ENDLESS["openai_chat"][1] + 'data: {"error": {"message": "boom"}}\n\n'),
 }
 
 
-@pytest.mark.parametrize("api", list(FAILING_MIDWAY))
-def test_an_error_in_the_middle_of_a_stream_reads_the_same_on_every_strategy(
-    odd: tuple[str, _Answers], api: str
+@pytest.mark.parametrize(
+    ("api", "ending", "message"),
+    [
+        *((api, ENDLESS[api], "before the reply was complete") for api in ENDLESS),
+        *((api, FAILING_MIDWAY[api], "failed in the middle of the reply: boom") for api in FAILING_MIDWAY),
+    ],
+)
+def test_a_stream_cut_short_or_failing_midway_keeps_what_came_and_says_which(
+    odd: tuple[str, _Answers], api: str, ending: tuple[str, str], message: str
 ) -> None:
+    """A stream that ends without saying the reply is over is cut short (transient), not the whole
+    reply; an error event in the middle reads the same on every strategy."""
     url, answers = odd
-    media_type, body = FAILING_MIDWAY[api]
+    media_type, body = ending
     answers.next = lambda: Response(body, media_type=media_type)
     stream = ask.stream("Name a city.", model=MODEL, host=url, api=api, transient_retries=0)
-    with pytest.raises(ServerError, match="failed in the middle of the reply: boom"):
+    with pytest.raises(ServerError, match=message) as failed:
         "".join(stream)
-    assert stream.trace.responses[-1].text == "Par"
+    assert failed.value.transient == ("complete" in message) and stream.trace.status == "error"
+    assert stream.trace.responses[-1].text == "Par"  # what arrived is kept
 
 
 def test_a_streamed_tool_call_whose_id_is_no_text_is_one_server_error(odd: tuple[str, _Answers]) -> None:
