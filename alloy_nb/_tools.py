@@ -106,13 +106,22 @@ class Tool:
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Check the model's arguments against the signature; raises `ToolError` saying what is wrong."""
         try:
-            model = self.arguments_model.model_validate(arguments)
+            model = self._validated(arguments)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             raise ToolError(f"Invalid arguments for tool {self.name!r}: {problems}.") from None
         return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def _validated(self, arguments: dict[str, Any]) -> BaseModel:
+        """The arguments read as the JSON they came as (a strict model takes a date from its text there,
+        as its schema tells the model to send it); values JSON cannot hold are read as they are."""
+        try:
+            text = to_json(arguments)
+        except (PydanticSerializationError, ValueError, RecursionError):
+            return self.arguments_model.model_validate(arguments)
+        return self.arguments_model.model_validate_json(text)
 
     def run(self, arguments: dict[str, Any], timeout: float | None = None) -> Any:
         """Validate and call synchronously (an async tool runs on a private event loop).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import threading
 import time
@@ -10,6 +11,7 @@ import warnings
 from typing import Any, Literal
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from alloy_nb import ConfigurationError, ToolError, ensure, settings, tool
 from alloy_nb._config import current
@@ -198,3 +200,21 @@ def test_a_sync_wrapper_around_an_async_function_gives_its_value_not_a_coroutine
 def test_bytes_that_are_not_text_are_sent_as_url_safe_base64() -> None:
     assert result_content(b"hi") == '"hi"'
     assert result_content(b"\xff\xfe") == '"__4="' and result_content({"a": b"\xff"}) == '{"a": "_w=="}'
+
+
+class Booking(BaseModel):
+    model_config = ConfigDict(strict=True)
+    day: datetime.date
+    guests: int
+
+
+def test_a_strict_model_argument_takes_a_date_as_the_text_its_schema_asks_for() -> None:
+    @tool
+    def book(booking: Booking) -> str:
+        """Book a table."""
+        return f"{booking.day:%d %B} for {booking.guests}"
+
+    assert book.parameters["$defs"]["Booking"]["properties"]["day"]["format"] == "date"
+    assert book.run({"booking": {"day": "2026-12-24", "guests": 4}}) == "24 December for 4"
+    with pytest.raises(ToolError, match="guests"):
+        book.run({"booking": {"day": "2026-12-24", "guests": "4"}})  # strict still: no text for a number
