@@ -2,9 +2,10 @@
 
 Each item is one task. The worker that runs it calls the hosts itself, starting at the item's
 own host (items spread over the hosts in turn) and moving to the next on a host fault, as a local
-batch does: a call its host fails in the middle of goes on there (`HostMove`), its tools not run again. Results and traces come back in order of completion to the notebook's progress bar;
-the cluster's worker threads bound how many run at once, and Dask resubmits the tasks of a worker
-that dies. Ctrl-C cancels what has not finished and keeps the rest (`result.resume()`).
+batch does: a call whose host fails midway goes on on the next (`HostMove`), its tools not run
+again. Results and traces come back in order of completion to the notebook's progress bar; the
+cluster's worker threads bound how many run at once, and Dask resubmits the tasks of a worker that
+dies. Ctrl-C cancels what has not finished and keeps the rest (`result.resume()`).
 
 Every item runs with the settings resolved in the caller's process (`BatchPlan.config`), never the
 worker's own, and inside the caller's trace context (W3C headers: an instrumented worker's spans go

@@ -3,7 +3,8 @@
 A host whose request failed with a fault of the host (unreachable, a dropped connection, a 5xx
 gateway error, a timeout) cools down for a while, doubling with each failure in a row, so its items
 go to the others; an answer from it ends the cool-down. An item whose host fails in the middle of
-its call moves there with its conversation (`HostMove`): only the failed request is sent again.
+its call moves to another host with its conversation (`HostMove`): only the failed request is sent
+again.
 """
 
 from __future__ import annotations
